@@ -1,0 +1,177 @@
+/*  acceptor — the actor that owns the listening sockets. */
+#include "actors/acceptor.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "runtime/actor.h"
+#include "runtime/log.h"
+#include "runtime/worker.h"
+
+#define ACCEPT_BURST 64
+#define BACKOFF_MS 100          //  pause after running out of file descriptors
+
+typedef struct {
+    acceptor_args_t *args;
+    zsock_t *pipe;
+    zsock_t *workers;           //  PUSH, round robin over the workers' inboxes
+    int *fds;
+    zmq_pollitem_t *items;      //  pipe + listeners
+    int64_t paused_until;
+    bool terminated;
+} self_t;
+
+int
+acceptor_listen (const hostport_t *address)
+{
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    struct addrinfo *found = NULL;
+    if (!addr_from_literal (address->host, address->port, &sa, &salen)) {
+        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+        char port[8];
+        snprintf (port, sizeof port, "%u", address->port);
+        int rc = getaddrinfo (address->host, port, &hints, &found);
+        if (rc != 0 || !found) {
+            errno = EADDRNOTAVAIL;
+            return -1;
+        }
+        memcpy (&sa, found->ai_addr, found->ai_addrlen);
+        salen = found->ai_addrlen;
+        freeaddrinfo (found);
+    }
+    int fd = socket (sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int on = 1;
+    setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (sa.ss_family == AF_INET6)
+        setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    if (bind (fd, (struct sockaddr *) &sa, salen) != 0 || listen (fd, SOMAXCONN) != 0) {
+        int err = errno;
+        close (fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+static self_t *
+s_self_new (zsock_t *pipe, acceptor_args_t *args)
+{
+    self_t *self = calloc (1, sizeof *self);
+    self->args = args;
+    self->pipe = pipe;
+    self->fds = calloc (args->listener_count, sizeof (int));
+    self->items = calloc (args->listener_count + 1, sizeof (zmq_pollitem_t));
+    self->workers = zsock_new (ZMQ_PUSH);
+    //  A stuck worker must not stall accepting for everyone: give up on one
+    //  hand-over after a while and drop that connection instead.
+    zsock_set_sndtimeo (self->workers, 1000);
+    for (size_t i = 0; i < args->listener_count; i++)
+        self->fds[i] = -1;
+    for (int i = 0; i < args->worker_count; i++) {
+        char endpoint[64];
+        zsock_connect (self->workers, "%s", worker_endpoint (i, endpoint, sizeof endpoint));
+    }
+    return self;
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    for (size_t i = 0; i < self->args->listener_count; i++)
+        if (self->fds[i] >= 0)
+            close (self->fds[i]);
+    zsock_destroy (&self->workers);
+    free (self->fds);
+    free (self->items);
+    free (self);
+    *self_p = NULL;
+}
+
+static int
+s_self_bind (self_t *self)
+{
+    self->items[0] = (zmq_pollitem_t) { zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0 };
+    for (size_t i = 0; i < self->args->listener_count; i++) {
+        const listener_conf_t *l = &self->args->listeners[i];
+        self->fds[i] = acceptor_listen (&l->listen);
+        if (self->fds[i] < 0) {
+            log_error ("cannot listen on %s:%u: %s", l->listen.host, l->listen.port, strerror (errno));
+            return -1;
+        }
+        log_info ("%s proxy listening on %s:%u", handler_kind_name (l->handler.kind),
+                  l->listen.host, l->listen.port);
+        self->items[i + 1] = (zmq_pollitem_t) { NULL, self->fds[i], ZMQ_POLLIN, 0 };
+    }
+    return 0;
+}
+
+static void
+s_handle_listener (self_t *self, size_t index)
+{
+    for (int burst = 0; burst < ACCEPT_BURST; burst++) {
+        int fd = accept4 (self->fds[index], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                log_warn ("accept: %s; pausing new connections for %d ms", strerror (errno), BACKOFF_MS);
+                self->paused_until = zclock_mono () + BACKOFF_MS;
+            }
+            else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
+                     && errno != ECONNABORTED && errno != EPROTO)
+                log_warn ("accept: %s", strerror (errno));
+            return;
+        }
+        const handler_conf_t *conf = &self->args->listeners[index].handler;
+        if (zsock_send (self->workers, "sip", "ACCEPT", fd, (void *) conf) != 0) {
+            log_warn ("no data-plane worker took a new connection; dropped");
+            close (fd);
+        }
+    }
+}
+
+static void
+s_handle_pipe (self_t *self)
+{
+    char *command = zstr_recv (self->pipe);
+    if (!command || streq (command, "$TERM"))
+        self->terminated = true;
+    zstr_free (&command);
+}
+
+void
+acceptor_actor (zsock_t *pipe, void *args)
+{
+    self_t *self = s_self_new (pipe, args);
+    if (s_self_bind (self) != 0) {
+        s_self_destroy (&self);
+        zsock_signal (pipe, 1);
+        return;
+    }
+    zsock_signal (pipe, 0);
+    while (!self->terminated) {
+        int64_t now = zclock_mono ();
+        bool paused = now < self->paused_until;
+        int count = paused ? 1 : (int) self->args->listener_count + 1;
+        long timeout = paused ? (long) (self->paused_until - now) : -1;
+        if (zmq_poll (self->items, count, timeout) < 0) {
+            if (zmq_errno () == EINTR)
+                continue;
+            s_self_destroy (&self);
+            actor_fail (pipe, "zmq_poll failed");
+            return;
+        }
+        if (self->items[0].revents & ZMQ_POLLIN)
+            s_handle_pipe (self);
+        for (int i = 1; i < count && !self->terminated; i++)
+            if (self->items[i].revents & ZMQ_POLLIN)
+                s_handle_listener (self, (size_t) i - 1);
+    }
+    s_self_destroy (&self);
+}

@@ -1,0 +1,34 @@
+/*  acceptor — the actor that owns the listening sockets.
+
+    It accepts connections and hands each socket to a data-plane worker
+    (round robin over a PUSH socket connected to every worker's inbox), tagged
+    with the handler configuration of the listener it came in on. Listening
+    sockets are few, so a zmq_poll over them is cheap here; the per-connection
+    work all happens in the workers' epoll loops.
+*/
+#ifndef MK_ACCEPTOR_H
+#define MK_ACCEPTOR_H
+
+#include <czmq.h>
+
+#include "handlers/handler.h"
+#include "runtime/addr.h"
+
+typedef struct {
+    hostport_t listen;
+    handler_conf_t handler;
+} listener_conf_t;
+
+typedef struct {
+    const listener_conf_t *listeners;   //  must outlive the actor
+    size_t listener_count;
+    int worker_count;
+} acceptor_args_t;
+
+//  Signals 0 once every listener is bound, 1 if one cannot be (logged).
+void acceptor_actor (zsock_t *pipe, void *args);
+
+//  Bind a non-blocking listening TCP socket; -1 with errno on failure.
+int acceptor_listen (const hostport_t *address);
+
+#endif

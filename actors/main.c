@@ -1,0 +1,230 @@
+/*  mimicsocks — command line entry point.
+
+    Parses the command line, loads the configuration (or the embedded default),
+    and hands the listeners to app_run(). Exit codes: 0 after a clean stop,
+    1 when the service fails (e.g. a port cannot be bound), 2 for a usage or
+    configuration error.
+*/
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/app.h"
+#include "config/config.h"
+#include "config/default_config.h"
+#include "runtime/log.h"
+
+#define EXIT_USAGE 2
+#define MAX_LISTENERS 64
+
+static const char *s_usage =
+    "Usage:\n"
+    "  mimicsocks [--config FILE] [OPTIONS]\n"
+    "      Run every proxy and wormhole of FILE (without --config: the embedded\n"
+    "      default, a SOCKS proxy on 127.0.0.1:1080 and an HTTP proxy on 127.0.0.1:8080).\n"
+    "  mimicsocks socks|socks4|socks5|http --listen ADDR [--listen ADDR]... [OPTIONS]\n"
+    "      A standalone proxy: socks serves SOCKS4, 4a and 5; http serves CONNECT and\n"
+    "      absolute-URI requests with keep-alive.\n"
+    "  mimicsocks relay --listen ADDR --to HOST:PORT [OPTIONS]\n"
+    "      Forward every connection to HOST:PORT.\n"
+    "  mimicsocks check-config FILE\n"
+    "      Validate FILE and print what it defines; exit 2 if it is invalid.\n"
+    "  mimicsocks --help | --version\n"
+    "\n"
+    "ADDR is host:port, 1.2.3.4:port or [v6]:port.\n"
+    "Options:\n"
+    "  --log-level LEVEL       error, warn, info (default) or debug; logs go to stderr\n"
+    "  --workers N             data-plane worker threads (default: one per core)\n"
+    "  --connect-timeout SECS  limit for connecting to a target (default 10)\n";
+
+typedef struct {
+    const char *command;        //  NULL: run a config
+    const char *config_path;
+    hostport_t listen[MAX_LISTENERS];
+    size_t listen_count;
+    hostport_t relay_to;
+    bool has_relay_to;
+    int log_level;              //  -1: not given
+    int workers;
+    int connect_timeout_s;
+} options_t;
+
+static int
+s_usage_error (const char *format, const char *arg)
+{
+    fprintf (stderr, "mimicsocks: ");
+    fprintf (stderr, format, arg);
+    fprintf (stderr, "\nTry 'mimicsocks --help'.\n");
+    return EXIT_USAGE;
+}
+
+static int
+s_parse_int (const char *text, int min, int max, int *out)
+{
+    char *end;
+    errno = 0;
+    long value = strtol (text, &end, 10);
+    if (errno || !*text || *end || value < min || value > max)
+        return -1;
+    *out = (int) value;
+    return 0;
+}
+
+//  Returns -1 when parsing succeeded, else the exit code to leave with.
+static int
+s_parse_args (int argc, char **argv, options_t *opts)
+{
+    memset (opts, 0, sizeof *opts);
+    opts->log_level = -1;
+    int i = 1;
+    if (i < argc && argv[i][0] != '-')
+        opts->command = argv[i++];
+    for (; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        char err[256];
+        if (streq (arg, "--help") || streq (arg, "-h")) {
+            fputs (s_usage, stdout);
+            return 0;
+        }
+        if (streq (arg, "--version") || streq (arg, "-V")) {
+            printf ("mimicsocks %s\n", MIMICSOCKS_VERSION);
+            return 0;
+        }
+        if (opts->command && streq (opts->command, "check-config") && arg[0] != '-'
+        &&  !opts->config_path) {
+            opts->config_path = arg;
+            continue;
+        }
+        if (!value)
+            return s_usage_error ("'%s' needs a value or is not an option", arg);
+        i++;
+        if (streq (arg, "--config") || streq (arg, "-c"))
+            opts->config_path = value;
+        else if (streq (arg, "--log-level")) {
+            opts->log_level = log_level_parse (value);
+            if (opts->log_level < 0)
+                return s_usage_error ("--log-level: '%s' is not error, warn, info or debug", value);
+        }
+        else if (streq (arg, "--workers")) {
+            if (s_parse_int (value, 1, 64, &opts->workers))
+                return s_usage_error ("--workers: '%s' is not a number from 1 to 64", value);
+        }
+        else if (streq (arg, "--connect-timeout")) {
+            if (s_parse_int (value, 1, 600, &opts->connect_timeout_s))
+                return s_usage_error ("--connect-timeout: '%s' is not a number of seconds from 1 to 600", value);
+        }
+        else if (streq (arg, "--listen") || streq (arg, "-l")) {
+            if (opts->listen_count == MAX_LISTENERS)
+                return s_usage_error ("too many --listen addresses (at most %s)", "64");
+            if (hostport_parse (value, &opts->listen[opts->listen_count], err, sizeof err))
+                return s_usage_error ("--listen: %s", err);
+            opts->listen_count++;
+        }
+        else if (streq (arg, "--to")) {
+            if (hostport_parse (value, &opts->relay_to, err, sizeof err))
+                return s_usage_error ("--to: %s", err);
+            opts->has_relay_to = true;
+        }
+        else
+            return s_usage_error ("unknown option '%s'", arg);
+    }
+    return -1;
+}
+
+static config_t *
+s_load_config (const char *path)
+{
+    char err[1024];
+    config_t *config = path ? config_load (path, err, sizeof err)
+                            : config_parse (default_config_text, strlen (default_config_text),
+                                            "<default>", err, sizeof err);
+    if (!config)
+        fprintf (stderr, "mimicsocks: %s\n", err);
+    return config;
+}
+
+static int
+s_check_config (const options_t *opts)
+{
+    if (!opts->config_path)
+        return s_usage_error ("%s", "check-config needs a FILE");
+    config_t *config = s_load_config (opts->config_path);
+    if (!config)
+        return EXIT_USAGE;
+    config_print (config, stdout);
+    printf ("%s: OK\n", opts->config_path);
+    config_destroy (&config);
+    return 0;
+}
+
+static int
+s_run_standalone (const options_t *opts)
+{
+    int kind = handler_kind_parse (opts->command);
+    if (kind < 0)
+        return s_usage_error ("unknown command '%s'", opts->command);
+    if (opts->listen_count == 0)
+        return s_usage_error ("%s needs --listen ADDR", opts->command);
+    if (kind == HANDLER_RELAY && !opts->has_relay_to)
+        return s_usage_error ("%s needs --to HOST:PORT", "relay");
+    if (kind != HANDLER_RELAY && opts->has_relay_to)
+        return s_usage_error ("--to only goes with relay, not %s", opts->command);
+    static listener_conf_t listeners[MAX_LISTENERS];
+    for (size_t i = 0; i < opts->listen_count; i++) {
+        listeners[i].listen = opts->listen[i];
+        listeners[i].handler.kind = kind;
+        listeners[i].handler.relay_to = opts->relay_to;
+    }
+    app_conf_t conf = { listeners, opts->listen_count, opts->workers, opts->connect_timeout_s * 1000 };
+    return app_run (&conf);
+}
+
+static int
+s_run_config (const options_t *opts)
+{
+    config_t *config = s_load_config (opts->config_path);
+    if (!config)
+        return EXIT_USAGE;
+    if (opts->log_level < 0 && config->has_log_level)
+        log_set_level (config->log_level);
+    for (size_t i = 0; i < config->wormhole_count; i++)
+        log_warn ("wormhole '%s' not started: this build runs standalone proxies only",
+                  config->wormholes[i].name);
+    int code;
+    if (config->proxy_count == 0) {
+        log_error ("%s: no proxies to run", config->source);
+        code = EXIT_USAGE;
+    }
+    else {
+        listener_conf_t *listeners = calloc (config->proxy_count, sizeof *listeners);
+        for (size_t i = 0; i < config->proxy_count; i++) {
+            listeners[i].listen = config->proxies[i].listen;
+            listeners[i].handler = config->proxies[i].handler;
+        }
+        int workers = opts->workers ? opts->workers : config->workers;
+        app_conf_t conf = { listeners, config->proxy_count, workers, opts->connect_timeout_s * 1000 };
+        code = app_run (&conf);
+        free (listeners);
+    }
+    config_destroy (&config);
+    return code;
+}
+
+int
+main (int argc, char **argv)
+{
+    options_t opts;
+    int code = s_parse_args (argc, argv, &opts);
+    if (code >= 0)
+        return code;
+    if (opts.log_level >= 0)
+        log_set_level (opts.log_level);
+    if (opts.command && streq (opts.command, "check-config"))
+        return s_check_config (&opts);
+    if (opts.command && opts.config_path)
+        return s_usage_error ("--config does not go with the '%s' command", opts.command);
+    app_init_process ();
+    return opts.command ? s_run_standalone (&opts) : s_run_config (&opts);
+}

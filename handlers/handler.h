@@ -1,0 +1,67 @@
+/*  handler — the interface every handler (socks, http, relay) implements.
+
+    A handler serves one client connection inside a data-plane worker. It is a
+    plain state machine: the worker calls it with what happened (bytes from the
+    client, a connect result, bytes from the target, an end of stream) and the
+    handler answers through the session API in runtime/session.h. Handlers never
+    do I/O or block themselves. Once a handler calls session_relay() the worker
+    moves bytes between client and target on its own and calls the handler no
+    more (except destroy).
+*/
+#ifndef MK_HANDLER_H
+#define MK_HANDLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "runtime/addr.h"
+
+typedef struct session_t session_t;
+
+typedef enum {
+    HANDLER_SOCKS = 0,      //  SOCKS4, 4a and 5, picked by the client's version byte
+    HANDLER_SOCKS4,         //  SOCKS4 and 4a only
+    HANDLER_SOCKS5,         //  SOCKS5 only
+    HANDLER_HTTP,           //  HTTP proxy: CONNECT and absolute-URI requests
+    HANDLER_RELAY,          //  fixed target address
+    HANDLER_RELAY_WORMHOLE  //  another wormhole's local end, by name (multi-hop)
+} handler_kind_t;
+
+typedef struct {
+    handler_kind_t kind;
+    hostport_t relay_to;            //  HANDLER_RELAY
+    char relay_wormhole[64];        //  HANDLER_RELAY_WORMHOLE
+} handler_conf_t;
+
+//  Errors given to connected(): a positive errno from connect(), or one of these.
+#define SESSION_ERR_RESOLVE 100001  //  the name did not resolve
+#define SESSION_ERR_TIMEOUT ETIMEDOUT
+
+typedef struct {
+    const char *name;
+    void *(*create) (session_t *session, const handler_conf_t *conf);
+    void (*destroy) (void **self_p);
+    //  Bytes from the client. The data is valid only during the call.
+    void (*client_data) (void *self, const uint8_t *data, size_t len);
+    //  The client half-closed (FIN) before the handler switched to relaying.
+    void (*client_eof) (void *self);
+    //  Result of session_connect(): err 0 with the target socket's local
+    //  address (for SOCKS BND.ADDR), or an error as above.
+    void (*connected) (void *self, int err, const struct sockaddr *local);
+    //  Bytes from the target (only handlers that have not called session_relay).
+    void (*target_data) (void *self, const uint8_t *data, size_t len);
+    //  The target half-closed or closed (FIN, or an error: err is its errno or 0).
+    void (*target_eof) (void *self, int err);
+    //  The timer set by session_set_timer() fired. NULL: the session is aborted.
+    void (*timeout) (void *self);
+} handler_class_t;
+
+//  The class for a kind (HANDLER_RELAY_WORMHOLE is served by the relay class).
+const handler_class_t *handler_class (handler_kind_t kind);
+
+//  "socks", "socks4", "socks5", "http", "relay" -> kind; -1 if unknown.
+int handler_kind_parse (const char *name);
+const char *handler_kind_name (handler_kind_t kind);
+
+#endif

@@ -1,0 +1,246 @@
+/*  socks — the SOCKS4/4a/5 CONNECT handler.
+
+    Feeds the client's bytes to socks_codec until the CONNECT request is
+    complete, connects to the target, answers with the socket's local address
+    and hands the connection to the worker's relay. The handshake timer runs
+    from the first byte to the connect result, so a client that never finishes
+    its request (or a target that never answers) cannot hold a session open.
+*/
+#include "handlers/socks.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers/socks_codec.h"
+#include "runtime/log.h"
+#include "runtime/session.h"
+
+#define S_HANDSHAKE_TIMEOUT_MS 10000
+//  Bound on writing a failure reply to a client that does not read it.
+#define S_CLOSE_TIMEOUT_MS 2000
+
+typedef enum {
+    H_REQUEST,          //  reading the greeting and request
+    H_CONNECTING,       //  session_connect() called, waiting for connected()
+    H_RELAYING,         //  session_relay() called; the worker owns the bytes
+    H_CLOSING           //  failed: finishing or aborted
+} h_state_t;
+
+typedef struct {
+    session_t *session;
+    socks_codec_t *codec;
+    h_state_t state;
+    const char *protocol;       //  "socks5", "socks4", "socks4a" for log lines
+    char target [300];          //  "host:port" for log lines
+} socks_t;
+
+//  "socks5", "socks4" or "socks4a" for log lines
+static const char *
+s_protocol (const socks_request_t *request)
+{
+    if (request->version == 5)
+        return "socks5";
+    return request->host_is_name? "socks4a": "socks4";
+}
+
+//  A client-chosen name may hold any byte but NUL; keep log lines one line.
+static void
+s_format_target (const socks_request_t *request, char *buf, size_t size)
+{
+    char host [sizeof request->host];
+    size_t i;
+    for (i = 0; request->host [i]; i++) {
+        unsigned char c = (unsigned char) request->host [i];
+        host [i] = c < 0x20 || c == 0x7F? '?': (char) c;
+    }
+    host [i] = 0;
+    bool ipv6 = !request->host_is_name && strchr (host, ':');
+    snprintf (buf, size, ipv6? "[%s]:%u": "%s:%u", host, request->port);
+}
+
+static void *
+s_create (session_t *session, const handler_conf_t *conf)
+{
+    socks_t *self = (socks_t *) calloc (1, sizeof (socks_t));
+    if (!self)
+        return NULL;
+    self->session = session;
+    self->codec = socks_codec_new (conf->kind != HANDLER_SOCKS5, conf->kind != HANDLER_SOCKS4);
+    if (!self->codec) {
+        free (self);
+        return NULL;
+    }
+    self->state = H_REQUEST;
+    session_set_timer (session, S_HANDSHAKE_TIMEOUT_MS);
+    return self;
+}
+
+static void
+s_destroy (void **self_p)
+{
+    if (*self_p) {
+        socks_t *self = (socks_t *) *self_p;
+        socks_codec_destroy (&self->codec);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  Answer the CONNECT with a failure and close once the reply is written.
+static void
+s_reply_failure (socks_t *self, int rep)
+{
+    uint8_t reply [SOCKS_REPLY_MAX];
+    size_t len = socks_codec_reply (self->codec, rep, NULL, reply, sizeof reply);
+    session_send_client (self->session, reply, len);
+    self->state = H_CLOSING;
+    session_finish (self->session);
+    session_set_timer (self->session, S_CLOSE_TIMEOUT_MS);
+}
+
+static void
+s_request_ready (socks_t *self)
+{
+    const socks_request_t *request = socks_codec_request (self->codec);
+    self->protocol = s_protocol (request);
+    s_format_target (request, self->target, sizeof self->target);
+    log_info ("%s %s -> %s", self->protocol, session_peer (self->session), self->target);
+    self->state = H_CONNECTING;
+    session_connect (self->session, request->host, request->port);
+}
+
+static void
+s_request_failed (socks_t *self, size_t reply_len)
+{
+    //  info, not warn: scanners and misconfigured clients are not our fault
+    log_info ("socks %s: bad request: %s", session_peer (self->session),
+              socks_codec_error (self->codec));
+    self->state = H_CLOSING;
+    if (reply_len > 0)
+        session_finish (self->session);
+    else
+        session_abort (self->session);     //  not SOCKS: silence
+}
+
+static void
+s_client_data (void *self_, const uint8_t *data, size_t len)
+{
+    socks_t *self = (socks_t *) self_;
+    if (self->state == H_CONNECTING) {
+        //  early data: queued until the target is up
+        session_send_target (self->session, data, len);
+        return;
+    }
+    if (self->state != H_REQUEST)
+        return;
+
+    uint8_t reply [SOCKS_FEED_OUT_MAX];
+    size_t consumed, reply_len;
+    socks_status_t status = socks_codec_feed (self->codec, data, len, &consumed,
+                                              reply, sizeof reply, &reply_len);
+    if (reply_len > 0)
+        session_send_client (self->session, reply, reply_len);
+
+    switch (status) {
+        case SOCKS_NEED_MORE:
+            break;
+        case SOCKS_FAIL:
+            s_request_failed (self, reply_len);
+            break;
+        case SOCKS_REQUEST_READY:
+            s_request_ready (self);
+            //  (checked again in case the connect result came at once)
+            if (consumed < len && self->state != H_CLOSING)
+                session_send_target (self->session, data + consumed, len - consumed);
+            break;
+    }
+}
+
+static void
+s_client_eof (void *self_)
+{
+    socks_t *self = (socks_t *) self_;
+    if (self->state == H_REQUEST) {
+        log_info ("socks %s: client closed before its request", session_peer (self->session));
+        self->state = H_CLOSING;
+        session_abort (self->session);
+    }
+    //  While connecting, a client may already have sent its request, its data
+    //  and a FIN (a one-shot client): go on; the relay passes the FIN on.
+}
+
+static void
+s_connected (void *self_, int err, const struct sockaddr *local)
+{
+    socks_t *self = (socks_t *) self_;
+    if (self->state != H_CONNECTING)
+        return;
+    if (err == 0) {
+        uint8_t reply [SOCKS_REPLY_MAX];
+        size_t len = socks_codec_reply (self->codec, SOCKS_REP_SUCCEEDED, local,
+                                        reply, sizeof reply);
+        session_send_client (self->session, reply, len);
+        session_set_timer (self->session, 0);
+        self->state = H_RELAYING;
+        session_relay (self->session);
+    }
+    else {
+        log_warn ("%s %s -> %s: %s", self->protocol, session_peer (self->session), self->target,
+                  err == SESSION_ERR_RESOLVE? "name did not resolve": strerror (err));
+        s_reply_failure (self, socks_rep_from_error (err));
+    }
+}
+
+//  The target cannot speak before the relay starts (the client has had no
+//  reply yet); anything else from it is a broken session.
+static void
+s_target_data (void *self_, const uint8_t *data, size_t len)
+{
+    socks_t *self = (socks_t *) self_;
+    (void) data;
+    log_debug ("socks %s: %zu target bytes before relay, aborting",
+               session_peer (self->session), len);
+    self->state = H_CLOSING;
+    session_abort (self->session);
+}
+
+static void
+s_target_eof (void *self_, int err)
+{
+    socks_t *self = (socks_t *) self_;
+    log_debug ("socks %s: target closed before relay (%s), aborting",
+               session_peer (self->session), err? strerror (err): "EOF");
+    self->state = H_CLOSING;
+    session_abort (self->session);
+}
+
+static void
+s_timeout (void *self_)
+{
+    socks_t *self = (socks_t *) self_;
+    if (self->state == H_CONNECTING) {
+        //  the client is waiting for an answer: tell it the host did not answer
+        log_warn ("%s %s -> %s: connect timed out", self->protocol,
+                  session_peer (self->session), self->target);
+        s_reply_failure (self, socks_rep_from_error (SESSION_ERR_TIMEOUT));
+        return;
+    }
+    if (self->state == H_REQUEST)
+        log_info ("socks %s: handshake timed out", session_peer (self->session));
+    self->state = H_CLOSING;
+    session_abort (self->session);
+}
+
+const handler_class_t socks_handler_class = {
+    .name = "socks",
+    .create = s_create,
+    .destroy = s_destroy,
+    .client_data = s_client_data,
+    .client_eof = s_client_eof,
+    .connected = s_connected,
+    .target_data = s_target_data,
+    .target_eof = s_target_eof,
+    .timeout = s_timeout
+};

@@ -1,0 +1,35 @@
+/*  bufq — a FIFO of pool blocks waiting to be written to a socket.
+
+    Full blocks read from one socket are pushed as they are (no copy); small
+    pieces (protocol replies) are appended into the tail block's free room, and
+    a flush writes everything queued with one writev(), so several small frames
+    leave in one segment instead of one write each.
+*/
+#ifndef MK_BUFQ_H
+#define MK_BUFQ_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "runtime/bufpool.h"
+
+typedef struct {
+    buf_t *head, *tail;
+    size_t bytes;           //  unwritten bytes in the queue
+} bufq_t;
+
+//  Take ownership of a block holding bytes [off, len).
+void bufq_push (bufq_t *self, buf_t *buf);
+
+//  Copy bytes in, filling the tail block before taking new ones.
+void bufq_append (bufq_t *self, bufpool_t *pool, const void *data, size_t len);
+
+//  Write as much as the socket takes. Returns bytes written (0 if the socket
+//  is full), or -1 with errno set on a socket error. Emptied blocks go back to
+//  the pool.
+ssize_t bufq_flush (bufq_t *self, bufpool_t *pool, int fd);
+
+//  Drop everything queued.
+void bufq_clear (bufq_t *self, bufpool_t *pool);
+
+#endif

@@ -1,0 +1,583 @@
+/*  session — one client connection, its target, and the handler between them.
+
+    States (session_state_t):
+      HANDSHAKE  every byte goes through the handler, which talks back through
+                 the session API (replies, connect, relay, finish, abort);
+      RELAY      bytes go socket to socket in pool blocks, no handler, no copy;
+                 a FIN on one side becomes a half-close on the other;
+      FINISHING  the last bytes (an error reply) are written to the client;
+      LINGER     FIN sent to the client; its late bytes are read and dropped
+                 for a moment, so that closing cannot turn into a reset that
+                 destroys the reply before the client has read it;
+      DEAD       waiting for the worker to free it at the end of the turn.
+    Reading a side stops while the queue toward the other side is over the
+    credit window (WORKER_WINDOW) and resumes as it drains.
+*/
+#include "runtime/session.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "runtime/addr.h"
+#include "runtime/log.h"
+#include "runtime/worker.h"
+#include "runtime/worker_priv.h"
+
+#define LINGER_MS 2000
+#define FINISH_MS 30000
+
+static conn_t *
+s_other (session_t *self, conn_t *conn)
+{
+    return conn == &self->client ? &self->target : &self->client;
+}
+
+static bool
+s_is_dead (session_t *self)
+{
+    return self->state == SESSION_DEAD;
+}
+
+static void
+s_conn_init (conn_t *conn, session_t *session, int fd)
+{
+    memset (conn, 0, sizeof *conn);
+    conn->kind = EP_CONN;
+    conn->session = session;
+    conn->fd = fd;
+}
+
+static void
+s_conn_close (session_t *self, conn_t *conn, bool abortive)
+{
+    if (conn->fd >= 0) {
+        worker_conn_forget (self->worker, conn);
+        if (abortive) {
+            struct linger lg = { 1, 0 };
+            setsockopt (conn->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        }
+        close (conn->fd);
+    }
+    bufq_clear (&conn->out, worker_pool (self->worker));
+    s_conn_init (conn, self, -1);
+}
+
+static void
+s_socket_tune (int fd)
+{
+    int on = 1;
+    setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    setsockopt (fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+}
+
+//  Ends the session; the worker frees it at the end of this loop turn.
+static void
+s_kill (session_t *self, bool abortive)
+{
+    if (s_is_dead (self))
+        return;
+    self->state = SESSION_DEAD;
+    self->abortive = abortive;
+    self->resolve_token = 0;
+    worker_bury (self->worker, self);
+}
+
+session_t *
+session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf)
+{
+    session_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->id = id;
+    self->worker = worker;
+    self->state = SESSION_HANDSHAKE;
+    s_conn_init (&self->client, self, fd);
+    s_conn_init (&self->target, self, -1);
+    s_socket_tune (fd);
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    if (getpeername (fd, (struct sockaddr *) &peer, &len) == 0)
+        addr_format ((struct sockaddr *) &peer, self->peer, sizeof self->peer);
+    else
+        snprintf (self->peer, sizeof self->peer, "fd %d", fd);
+    self->cls = handler_class (conf->kind);
+    self->handler = self->cls ? self->cls->create (self, conf) : NULL;
+    if (!self->handler) {
+        log_error ("%s: cannot start a %s handler", self->peer, handler_kind_name (conf->kind));
+        self->client.fd = -1;       //  the caller closes it
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+session_free (session_t **self_p)
+{
+    session_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->handler)
+        self->cls->destroy (&self->handler);
+    s_conn_close (self, &self->client, self->abortive);
+    s_conn_close (self, &self->target, self->abortive);
+    free (self);
+    *self_p = NULL;
+}
+
+//  --------------------------------------------------------------------------
+//  Writing
+
+//  Flush a side's queue, then send the FIN it owes. False: the socket failed.
+static bool
+s_flush (session_t *self, conn_t *conn)
+{
+    if (conn->fd < 0 || conn->connecting)
+        return true;
+    if (conn->out.bytes > 0 && bufq_flush (&conn->out, worker_pool (self->worker), conn->fd) < 0) {
+        log_debug ("%s: write: %s", self->peer, strerror (errno));
+        return false;
+    }
+    if (conn->out.bytes == 0 && conn->shut_pending && !conn->shut_done) {
+        shutdown (conn->fd, SHUT_WR);
+        conn->shut_done = true;
+    }
+    return true;
+}
+
+//  Queue bytes for a side, writing at once when nothing is waiting before them.
+static void
+s_send (session_t *self, conn_t *conn, const void *data, size_t len)
+{
+    if (s_is_dead (self) || len == 0)
+        return;
+    const uint8_t *p = data;
+    if (conn->fd >= 0 && !conn->connecting && conn->out.bytes == 0) {
+        ssize_t n = send (conn->fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            log_debug ("%s: write: %s", self->peer, strerror (errno));
+            s_kill (self, true);
+            return;
+        }
+        if (n > 0) {
+            p += n;
+            len -= (size_t) n;
+        }
+    }
+    if (len > 0)
+        bufq_append (&conn->out, worker_pool (self->worker), p, len);
+}
+
+//  Relay path: pass a whole block on, parking it (not copying) if the socket is full.
+static void
+s_forward (session_t *self, conn_t *to, buf_t *buf)
+{
+    bufpool_t *pool = worker_pool (self->worker);
+    if (to->fd >= 0 && !to->connecting && to->out.bytes == 0) {
+        ssize_t n = send (to->fd, buf->data + buf->off, buf->len - buf->off, MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            bufpool_put (pool, buf);
+            s_kill (self, true);
+            return;
+        }
+        if (n > 0)
+            buf->off += (uint32_t) n;
+    }
+    if (buf->off < buf->len)
+        bufq_push (&to->out, buf);
+    else
+        bufpool_put (pool, buf);
+}
+
+//  --------------------------------------------------------------------------
+//  Reading
+
+static void
+s_on_eof (session_t *self, conn_t *conn, int err)
+{
+    conn->eof_in = true;
+    switch (self->state) {
+        case SESSION_HANDSHAKE:
+            if (conn == &self->client) {
+                if (self->cls->client_eof)
+                    self->cls->client_eof (self->handler);
+                else
+                    s_kill (self, false);
+            }
+            else if (self->cls->target_eof)
+                self->cls->target_eof (self->handler, err);
+            else
+                s_kill (self, false);
+            break;
+        case SESSION_RELAY:
+            if (err) {
+                s_kill (self, true);            //  pass the reset on
+                break;
+            }
+            s_other (self, conn)->shut_pending = true;
+            if (!s_flush (self, s_other (self, conn)))
+                s_kill (self, true);
+            break;
+        case SESSION_LINGER:
+            s_kill (self, false);
+            break;
+        case SESSION_FINISHING:
+        case SESSION_DEAD:
+            break;
+    }
+}
+
+static void
+s_read (session_t *self, conn_t *conn)
+{
+    bufpool_t *pool = worker_pool (self->worker);
+    buf_t *buf = bufpool_get (pool);
+    ssize_t n = recv (conn->fd, buf->data, bufpool_block_size (pool), 0);
+    if (n <= 0) {
+        bufpool_put (pool, buf);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+        int err = n < 0 ? errno : 0;
+        if (err)
+            log_debug ("%s: read from %s: %s", self->peer,
+                       conn == &self->client ? "client" : "target", strerror (err));
+        s_on_eof (self, conn, err);
+        return;
+    }
+    buf->len = (uint32_t) n;
+    switch (self->state) {
+        case SESSION_RELAY:
+            s_forward (self, s_other (self, conn), buf);
+            return;
+        case SESSION_HANDSHAKE:
+            if (conn == &self->client)
+                self->cls->client_data (self->handler, buf->data, (size_t) n);
+            else if (self->cls->target_data)
+                self->cls->target_data (self->handler, buf->data, (size_t) n);
+            break;
+        default:
+            break;          //  lingering: late client bytes are dropped
+    }
+    bufpool_put (pool, buf);
+}
+
+//  --------------------------------------------------------------------------
+//  Connecting
+
+static void
+s_connect_failed (session_t *self, int err)
+{
+    s_conn_close (self, &self->target, false);
+    self->deadline[TIMER_CONNECT] = 0;
+    self->resolve_token = 0;
+    self->cls->connected (self->handler, err, NULL);
+}
+
+//  Start a connect to the next address; failures are reported through the
+//  connect timer, due at once, so that the handler is never re-entered.
+static void
+s_connect_next (session_t *self)
+{
+    while (self->addr_next < self->addr_count) {
+        size_t i = self->addr_next++;
+        const struct sockaddr *sa = (const struct sockaddr *) &self->addrs[i];
+        int fd = socket (sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            self->connect_err = errno;
+            continue;
+        }
+        s_socket_tune (fd);
+        if (connect (fd, sa, self->addr_lens[i]) == 0 || errno == EINPROGRESS) {
+            s_conn_init (&self->target, self, fd);
+            self->target.connecting = true;
+            return;
+        }
+        self->connect_err = errno;
+        close (fd);
+    }
+    if (self->connect_err == 0)
+        self->connect_err = EHOSTUNREACH;
+    worker_timer_set (self->worker, self, TIMER_CONNECT, 0);
+}
+
+static void
+s_connect_done (session_t *self)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt (self->target.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        err = errno;
+    if (err) {
+        self->connect_err = err;
+        worker_conn_forget (self->worker, &self->target);
+        close (self->target.fd);
+        self->target.fd = -1;
+        self->target.connecting = false;
+        s_connect_next (self);
+        return;
+    }
+    self->target.connecting = false;
+    self->deadline[TIMER_CONNECT] = 0;
+    struct sockaddr_storage local;
+    socklen_t local_len = sizeof local;
+    if (getsockname (self->target.fd, (struct sockaddr *) &local, &local_len) != 0)
+        memset (&local, 0, sizeof local);
+    self->cls->connected (self->handler, 0, (struct sockaddr *) &local);
+    if (!s_is_dead (self) && !s_flush (self, &self->target))
+        s_kill (self, true);
+}
+
+void
+session_on_resolved (session_t *self, int status, const struct sockaddr_storage *addrs,
+                     const socklen_t *lens, size_t count)
+{
+    self->resolve_token = 0;
+    if (status != 0 || count == 0) {
+        s_connect_failed (self, SESSION_ERR_RESOLVE);
+        return;
+    }
+    if (count > SESSION_MAX_ADDRS)
+        count = SESSION_MAX_ADDRS;
+    memcpy (self->addrs, addrs, count * sizeof addrs[0]);
+    memcpy (self->addr_lens, lens, count * sizeof lens[0]);
+    self->addr_count = count;
+    self->addr_next = 0;
+    s_connect_next (self);
+}
+
+void
+session_on_timer (session_t *self, int kind)
+{
+    if (kind == TIMER_CONNECT) {
+        //  Either a failure reported late on purpose, or the connect timeout.
+        bool in_flight = self->target.connecting || self->resolve_token != 0;
+        s_connect_failed (self, in_flight ? SESSION_ERR_TIMEOUT : self->connect_err);
+    }
+    else if (self->state == SESSION_LINGER || self->state == SESSION_FINISHING)
+        s_kill (self, false);
+    else if (self->state == SESSION_HANDSHAKE && self->cls->timeout)
+        self->cls->timeout (self->handler);
+    else
+        s_kill (self, false);
+}
+
+//  --------------------------------------------------------------------------
+//  Events and settling
+
+void
+session_on_io (conn_t *conn, uint32_t events)
+{
+    session_t *self = conn->session;
+    if (conn->connecting) {
+        if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+            s_connect_done (self);
+        return;
+    }
+    //  An error or hang-up is read even while reading is paused, so that the
+    //  socket error surfaces instead of waking the loop forever.
+    if ((events & EPOLLIN) || ((events & (EPOLLERR | EPOLLHUP)) && !conn->eof_in))
+        s_read (self, conn);
+    if (!s_is_dead (self) && (events & EPOLLOUT) && !s_flush (self, conn))
+        s_kill (self, true);
+    if (!s_is_dead (self) && (events & (EPOLLERR | EPOLLHUP)) && conn->eof_in && conn->out.bytes > 0)
+        s_kill (self, true);        //  the peer is gone with bytes still owed to it
+}
+
+static bool
+s_wants_read (session_t *self, conn_t *conn)
+{
+    if (conn->fd < 0 || conn->eof_in || conn->connecting)
+        return false;
+    switch (self->state) {
+        case SESSION_HANDSHAKE:
+            if (conn == &self->client)
+                return !self->client_paused && self->target.out.bytes < WORKER_WINDOW
+                       && self->client.out.bytes < WORKER_WINDOW;
+            return self->client.out.bytes < WORKER_WINDOW;
+        case SESSION_RELAY:
+            return s_other (self, conn)->out.bytes < WORKER_WINDOW;
+        case SESSION_LINGER:
+            return conn == &self->client;
+        default:
+            return false;
+    }
+}
+
+static void
+s_settle_conn (session_t *self, conn_t *conn)
+{
+    if (conn->fd < 0)
+        return;
+    uint32_t events = 0;
+    if (conn->connecting)
+        events = EPOLLOUT;
+    else {
+        if (s_wants_read (self, conn))
+            events |= EPOLLIN;
+        if (conn->out.bytes > 0)
+            events |= EPOLLOUT;
+    }
+    //  A side with nothing left to read or write leaves the epoll set: a
+    //  level-triggered hang-up on it would otherwise wake the loop forever.
+    if (events == 0 && conn->eof_in)
+        worker_conn_forget (self->worker, conn);
+    else
+        worker_conn_update (self->worker, conn, events);
+}
+
+void
+session_settle (session_t *self)
+{
+    if (s_is_dead (self))
+        return;
+    switch (self->state) {
+        case SESSION_RELAY:
+            if (self->client.eof_in && self->target.shut_done
+            &&  self->target.eof_in && self->client.shut_done) {
+                s_kill (self, false);
+                return;
+            }
+            break;
+        case SESSION_FINISHING:
+            if (!s_flush (self, &self->client)) {
+                s_kill (self, true);
+                return;
+            }
+            if (self->client.out.bytes == 0) {
+                if (self->client.eof_in) {
+                    s_kill (self, false);
+                    return;
+                }
+                shutdown (self->client.fd, SHUT_WR);
+                self->client.shut_done = true;
+                self->state = SESSION_LINGER;
+                worker_timer_set (self->worker, self, TIMER_HANDLER, LINGER_MS);
+            }
+            break;
+        default:
+            break;
+    }
+    if (self->client.shut_pending && !self->client.shut_done && !s_flush (self, &self->client)) {
+        s_kill (self, true);
+        return;
+    }
+    s_settle_conn (self, &self->client);
+    s_settle_conn (self, &self->target);
+}
+
+//  --------------------------------------------------------------------------
+//  The API for handlers (runtime/session.h)
+
+void
+session_send_client (session_t *self, const void *data, size_t len)
+{
+    s_send (self, &self->client, data, len);
+}
+
+void
+session_send_target (session_t *self, const void *data, size_t len)
+{
+    s_send (self, &self->target, data, len);
+}
+
+void
+session_connect (session_t *self, const char *host, uint16_t port)
+{
+    if (s_is_dead (self))
+        return;
+    if (self->target.fd >= 0 || self->resolve_token)
+        s_conn_close (self, &self->target, false);
+    self->addr_count = self->addr_next = 0;
+    self->connect_err = 0;
+    worker_timer_set (self->worker, self, TIMER_CONNECT, worker_connect_timeout_ms (self->worker));
+    if (addr_from_literal (host, port, &self->addrs[0], &self->addr_lens[0])) {
+        self->addr_count = 1;
+        s_connect_next (self);
+        return;
+    }
+    self->resolve_token = worker_resolve (self->worker, self, host, port);
+    if (!self->resolve_token) {
+        self->connect_err = SESSION_ERR_RESOLVE;
+        worker_timer_set (self->worker, self, TIMER_CONNECT, 0);
+    }
+}
+
+void
+session_close_target (session_t *self)
+{
+    if (s_is_dead (self))
+        return;
+    s_conn_close (self, &self->target, false);
+    self->resolve_token = 0;
+    self->deadline[TIMER_CONNECT] = 0;
+}
+
+void
+session_relay (session_t *self)
+{
+    if (s_is_dead (self))
+        return;
+    self->state = SESSION_RELAY;
+    self->client_paused = false;
+    self->deadline[TIMER_HANDLER] = 0;
+    //  An end of stream seen during the handshake is passed on now.
+    if (self->client.eof_in)
+        self->target.shut_pending = true;
+    if (self->target.eof_in)
+        self->client.shut_pending = true;
+    if (!s_flush (self, &self->target) || !s_flush (self, &self->client))
+        s_kill (self, true);
+}
+
+void
+session_shutdown_client (session_t *self)
+{
+    if (s_is_dead (self))
+        return;
+    self->client.shut_pending = true;
+}
+
+void
+session_finish (session_t *self)
+{
+    if (s_is_dead (self))
+        return;
+    s_conn_close (self, &self->target, false);
+    self->resolve_token = 0;
+    self->deadline[TIMER_CONNECT] = 0;
+    self->state = SESSION_FINISHING;
+    //  A client that never reads its reply does not hold the session forever.
+    worker_timer_set (self->worker, self, TIMER_HANDLER, FINISH_MS);
+}
+
+void
+session_abort (session_t *self)
+{
+    s_kill (self, true);
+}
+
+void
+session_set_timer (session_t *self, int ms)
+{
+    if (s_is_dead (self))
+        return;
+    worker_timer_set (self->worker, self, TIMER_HANDLER, ms > 0 ? ms : -1);
+}
+
+void
+session_pause_client (session_t *self, int paused)
+{
+    self->client_paused = paused != 0;
+}
+
+const char *
+session_peer (session_t *self)
+{
+    return self->peer;
+}

@@ -1,0 +1,416 @@
+/*  worker — a data-plane actor: many client connections in one epoll loop.
+
+    The loop: drain the ZeroMQ sockets (actor pipe, inbox, resolver replies),
+    wait in epoll until the next timer, hand socket events to their sessions,
+    fire due timers, and free the sessions that ended during the turn (freed
+    late so that an event later in the same batch never sees freed memory).
+*/
+#include "runtime/worker.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "runtime/actor.h"
+#include "runtime/log.h"
+#include "runtime/resolver.h"
+#include "runtime/worker_priv.h"
+
+#define MAX_EVENTS 256
+#define SLOT_BITS 24
+#define SLOT_MASK ((1u << SLOT_BITS) - 1)
+
+typedef struct {
+    ep_kind_t kind;         //  EP_ZMQ
+    zsock_t *sock;
+} zmq_entry_t;
+
+struct worker_t {
+    worker_args_t args;
+    zsock_t *pipe;
+    zsock_t *inbox;         //  PULL: accepted sockets from the acceptor
+    zsock_t *resolver;      //  DEALER to the resolver actor
+    zmq_entry_t zmq_entries[3];
+    int epfd;
+    bufpool_t *pool;
+    timers_t *timers;
+    session_t **slots;      //  live sessions by slot
+    uint32_t *generations;  //  bumped when a slot is reused
+    uint32_t *free_slots;
+    size_t slot_count, free_count, slot_cap;
+    size_t live;
+    uint64_t next_token;    //  resolver request tokens
+    session_t *dead;        //  ended this turn, freed at its end
+    bool terminated;
+};
+
+const char *
+worker_endpoint (int index, char *buf, size_t buflen)
+{
+    snprintf (buf, buflen, "inproc://mimicsocks-worker-%d", index);
+    return buf;
+}
+
+//  --------------------------------------------------------------------------
+//  Session table
+
+static session_t *
+s_session_lookup (worker_t *self, uint64_t id)
+{
+    uint32_t slot = (uint32_t) (id & SLOT_MASK);
+    if (slot >= self->slot_count)
+        return NULL;
+    session_t *session = self->slots[slot];
+    return session && session->id == id ? session : NULL;
+}
+
+static int
+s_slot_take (worker_t *self, uint64_t *id)
+{
+    uint32_t slot;
+    if (self->free_count > 0)
+        slot = self->free_slots[--self->free_count];
+    else {
+        if (self->slot_count == self->slot_cap) {
+            size_t cap = self->slot_cap ? self->slot_cap * 2 : 256;
+            if (cap > SLOT_MASK)
+                return -1;
+            session_t **slots = realloc (self->slots, cap * sizeof *slots);
+            uint32_t *gens = slots ? realloc (self->generations, cap * sizeof *gens) : NULL;
+            uint32_t *frees = gens ? realloc (self->free_slots, cap * sizeof *frees) : NULL;
+            if (slots)
+                self->slots = slots;
+            if (gens)
+                self->generations = gens;
+            if (!frees)
+                return -1;
+            self->free_slots = frees;
+            self->slot_cap = cap;
+        }
+        slot = (uint32_t) self->slot_count++;
+        self->generations[slot] = 0;
+    }
+    self->generations[slot]++;
+    *id = ((uint64_t) self->generations[slot] << 32) | slot;
+    return 0;
+}
+
+static void
+s_slot_release (worker_t *self, uint64_t id)
+{
+    uint32_t slot = (uint32_t) (id & SLOT_MASK);
+    self->slots[slot] = NULL;
+    self->free_slots[self->free_count++] = slot;
+}
+
+//  --------------------------------------------------------------------------
+//  Services for sessions
+
+bufpool_t *
+worker_pool (worker_t *self)
+{
+    return self->pool;
+}
+
+int
+worker_connect_timeout_ms (worker_t *self)
+{
+    return self->args.connect_timeout_ms > 0 ? self->args.connect_timeout_ms : 10000;
+}
+
+void
+worker_conn_update (worker_t *self, conn_t *conn, uint32_t events)
+{
+    if (conn->fd < 0)
+        return;
+    struct epoll_event ev = { .events = events, .data.ptr = conn };
+    if (!conn->registered) {
+        if (epoll_ctl (self->epfd, EPOLL_CTL_ADD, conn->fd, &ev) == 0) {
+            conn->registered = true;
+            conn->interest = events;
+        }
+        else
+            log_error ("worker %d: epoll add fd %d: %s", self->args.index, conn->fd, strerror (errno));
+    }
+    else if (events != conn->interest) {
+        if (epoll_ctl (self->epfd, EPOLL_CTL_MOD, conn->fd, &ev) == 0)
+            conn->interest = events;
+        else
+            log_error ("worker %d: epoll mod fd %d: %s", self->args.index, conn->fd, strerror (errno));
+    }
+}
+
+void
+worker_conn_forget (worker_t *self, conn_t *conn)
+{
+    if (conn->fd >= 0 && conn->registered)
+        epoll_ctl (self->epfd, EPOLL_CTL_DEL, conn->fd, NULL);
+    conn->registered = false;
+    conn->interest = 0;
+}
+
+void
+worker_timer_set (worker_t *self, session_t *session, int kind, int ms)
+{
+    if (ms < 0) {
+        session->deadline[kind] = 0;
+        return;
+    }
+    uint64_t deadline = timers_now_ms () + (uint64_t) ms;
+    session->deadline[kind] = deadline;
+    timers_add (self->timers, deadline, session->id, kind);
+}
+
+uint64_t
+worker_resolve (worker_t *self, session_t *session, const char *host, uint16_t port)
+{
+    //  The token names the slot (to find the session) and a sequence number
+    //  (so a reply to a lookup the session gave up on is recognised as stale).
+    uint64_t token = (++self->next_token << SLOT_BITS) | (session->id & SLOT_MASK);
+    if (resolver_request (self->resolver, token, host, port) != 0)
+        return 0;
+    return token;
+}
+
+void
+worker_bury (worker_t *self, session_t *session)
+{
+    session->next_dead = self->dead;
+    self->dead = session;
+}
+
+//  --------------------------------------------------------------------------
+//  Loop
+
+static void
+s_free_dead (worker_t *self)
+{
+    while (self->dead) {
+        session_t *session = self->dead;
+        self->dead = session->next_dead;
+        s_slot_release (self, session->id);
+        session_free (&session);
+        self->live--;
+    }
+}
+
+static void
+s_handle_accept (worker_t *self)
+{
+    char *command = NULL;
+    int fd = -1;
+    void *conf = NULL;
+    if (zsock_recv (self->inbox, "sip", &command, &fd, &conf) != 0)
+        return;
+    bool ok = command && streq (command, "ACCEPT") && fd >= 0 && conf;
+    zstr_free (&command);
+    if (!ok) {
+        log_error ("worker %d: malformed inbox message", self->args.index);
+        if (fd >= 0)
+            close (fd);
+        return;
+    }
+    uint64_t id;
+    if (s_slot_take (self, &id) != 0) {
+        log_error ("worker %d: session table full, dropping a connection", self->args.index);
+        close (fd);
+        return;
+    }
+    session_t *session = session_new (self, id, fd, conf);
+    if (!session) {
+        s_slot_release (self, id);
+        close (fd);
+        return;
+    }
+    self->slots[id & SLOT_MASK] = session;
+    self->live++;
+    session_settle (session);
+}
+
+static void
+s_handle_resolved (worker_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->resolver);
+    if (!msg)
+        return;
+    uint64_t token;
+    int status;
+    struct sockaddr_storage addrs[SESSION_MAX_ADDRS];
+    socklen_t lens[SESSION_MAX_ADDRS];
+    size_t count = 0;
+    if (resolver_reply_parse (msg, &token, &status, addrs, lens, SESSION_MAX_ADDRS, &count) == 0) {
+        session_t *session = NULL;
+        uint32_t slot = (uint32_t) (token & SLOT_MASK);
+        if (slot < self->slot_count)
+            session = self->slots[slot];
+        if (session && session->resolve_token == token && session->state != SESSION_DEAD) {
+            session_on_resolved (session, status, addrs, lens, count);
+            session_settle (session);
+        }
+    }
+    zmsg_destroy (&msg);
+}
+
+static void
+s_handle_pipe (worker_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->pipe);
+    if (!msg)
+        return;
+    char *command = zmsg_popstr (msg);
+    if (command && streq (command, "$TERM"))
+        self->terminated = true;
+    else if (command && streq (command, "STATS"))
+        zsock_send (self->pipe, "s88", "STATS", (uint64_t) self->live,
+                    (uint64_t) bufpool_in_use (self->pool));
+    zstr_free (&command);
+    zmsg_destroy (&msg);
+}
+
+//  ZMQ_FD only signals edges, so each socket is drained until ZMQ_EVENTS says
+//  it is empty, every turn (sending on a socket can also consume its edge).
+static void
+s_drain_zmq (worker_t *self)
+{
+    for (int guard = 0; guard < 1024 && !self->terminated; guard++) {
+        bool any = false;
+        if (zsock_events (self->pipe) & ZMQ_POLLIN) {
+            s_handle_pipe (self);
+            any = true;
+        }
+        if (zsock_events (self->inbox) & ZMQ_POLLIN) {
+            s_handle_accept (self);
+            any = true;
+        }
+        if (zsock_events (self->resolver) & ZMQ_POLLIN) {
+            s_handle_resolved (self);
+            any = true;
+        }
+        if (!any)
+            break;
+    }
+}
+
+static void
+s_fire_timers (worker_t *self)
+{
+    uint64_t now = timers_now_ms ();
+    timer_entry_t entry;
+    while (timers_pop_due (self->timers, now, &entry)) {
+        session_t *session = s_session_lookup (self, entry.owner);
+        if (!session || session->state == SESSION_DEAD || session->deadline[entry.kind] != entry.deadline_ms)
+            continue;       //  cancelled or re-armed
+        session->deadline[entry.kind] = 0;
+        session_on_timer (session, entry.kind);
+        if (session->state != SESSION_DEAD)
+            session_settle (session);
+    }
+}
+
+static worker_t *
+s_worker_new (zsock_t *pipe, worker_args_t *args)
+{
+    worker_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->args = *args;
+    self->pipe = pipe;
+    self->epfd = epoll_create1 (EPOLL_CLOEXEC);
+    self->pool = bufpool_new (WORKER_BLOCK_SIZE, 256);
+    self->timers = timers_new ();
+    char endpoint[64];
+    self->inbox = zsock_new (ZMQ_PULL);
+    self->resolver = zsock_new (ZMQ_DEALER);
+    if (self->epfd < 0 || !self->pool || !self->timers || !self->inbox || !self->resolver
+    ||  zsock_bind (self->inbox, "%s", worker_endpoint (args->index, endpoint, sizeof endpoint)) != 0
+    ||  zsock_connect (self->resolver, "%s", args->resolver_endpoint) != 0) {
+        log_error ("worker %d: cannot set up: %s", args->index, zmq_strerror (zmq_errno ()));
+        return self;        //  s_worker_ready() says no
+    }
+    zsock_t *socks[3] = { pipe, self->inbox, self->resolver };
+    for (int i = 0; i < 3; i++) {
+        self->zmq_entries[i] = (zmq_entry_t) { EP_ZMQ, socks[i] };
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &self->zmq_entries[i] };
+        epoll_ctl (self->epfd, EPOLL_CTL_ADD, zsock_fd (socks[i]), &ev);
+    }
+    return self;
+}
+
+static bool
+s_worker_ready (worker_t *self)
+{
+    return self && self->zmq_entries[0].sock != NULL;
+}
+
+static void
+s_worker_destroy (worker_t **self_p)
+{
+    worker_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->slot_count; i++)
+        if (self->slots[i] && self->slots[i]->state != SESSION_DEAD)
+            worker_bury (self, self->slots[i]);
+    s_free_dead (self);
+    zsock_destroy (&self->inbox);
+    zsock_destroy (&self->resolver);
+    if (self->epfd >= 0)
+        close (self->epfd);
+    bufpool_destroy (&self->pool);
+    timers_destroy (&self->timers);
+    free (self->slots);
+    free (self->generations);
+    free (self->free_slots);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+worker_actor (zsock_t *pipe, void *args)
+{
+    worker_t *self = s_worker_new (pipe, args);
+    if (!s_worker_ready (self)) {
+        s_worker_destroy (&self);
+        zsock_signal (pipe, 1);
+        return;
+    }
+    zsock_signal (pipe, 0);
+    log_debug ("worker %d: started", self->args.index);
+
+    struct epoll_event events[MAX_EVENTS];
+    while (!self->terminated) {
+        s_drain_zmq (self);
+        s_free_dead (self);
+        if (self->terminated)
+            break;
+        int timeout = timers_wait_ms (self->timers, timers_now_ms ());
+        int count = epoll_wait (self->epfd, events, MAX_EVENTS, timeout);
+        if (count < 0) {
+            if (errno == EINTR)
+                continue;
+            s_worker_destroy (&self);
+            actor_fail (pipe, "epoll_wait failed");
+            return;
+        }
+        for (int i = 0; i < count; i++) {
+            ep_kind_t *kind = events[i].data.ptr;
+            if (*kind != EP_CONN)
+                continue;   //  ZeroMQ sockets are drained at the top of the loop
+            conn_t *conn = events[i].data.ptr;
+            session_t *session = conn->session;
+            if (session->state == SESSION_DEAD)
+                continue;
+            session_on_io (conn, events[i].events);
+            if (session->state != SESSION_DEAD)
+                session_settle (session);
+        }
+        s_fire_timers (self);
+        s_free_dead (self);
+    }
+    log_debug ("worker %d: stopping with %zu sessions", self->args.index, self->live);
+    s_worker_destroy (&self);
+}

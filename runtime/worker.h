@@ -1,0 +1,34 @@
+/*  worker — a data-plane actor: many client connections in one epoll loop.
+
+    One worker runs per core. The acceptor hands it accepted sockets; for each
+    it runs a session (runtime/session.h) whose handler decides where the bytes
+    go. Raw TCP sockets are plain non-blocking fds in the worker's own epoll,
+    and so are its ZeroMQ sockets (through ZMQ_FD): the actor pipe, the inbox
+    the acceptor pushes to, and a DEALER to the resolver for host names.
+
+    Inbox message (PUSH to the worker's endpoint): "ACCEPT" fd handler_conf
+    (zsock_send picture "sip"); the conf must outlive the worker.
+*/
+#ifndef MK_WORKER_H
+#define MK_WORKER_H
+
+#include <czmq.h>
+
+typedef struct {
+    int index;                      //  names the inbox endpoint
+    const char *resolver_endpoint;  //  where the resolver actor's ROUTER is bound
+    int connect_timeout_ms;         //  0: default 10 s
+} worker_args_t;
+
+//  "inproc://mimicsocks-worker-<index>" into buf.
+const char *worker_endpoint (int index, char *buf, size_t buflen);
+
+//  The actor function (for zactor_new or the supervisor).
+void worker_actor (zsock_t *pipe, void *args);
+
+//  Bytes one direction may have queued before the worker stops reading the
+//  other side (the per-connection credit window).
+#define WORKER_WINDOW (512 * 1024)
+#define WORKER_BLOCK_SIZE (64 * 1024)
+
+#endif

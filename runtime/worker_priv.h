@@ -1,0 +1,87 @@
+/*  worker_priv — the state shared by worker.c (the loop) and session.c (one
+    connection's state machine). Not for use outside runtime/.
+*/
+#ifndef MK_WORKER_PRIV_H
+#define MK_WORKER_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <czmq.h>
+
+#include "handlers/handler.h"
+#include "runtime/bufpool.h"
+#include "runtime/bufq.h"
+#include "runtime/timers.h"
+
+typedef struct worker_t worker_t;
+typedef struct session_t session_t;
+
+//  What an epoll entry points at: every pointee starts with this tag.
+typedef enum { EP_ZMQ, EP_CONN } ep_kind_t;
+
+typedef struct {
+    ep_kind_t kind;
+    session_t *session;
+    int fd;                 //  -1 when closed
+    bool registered;        //  in the epoll set
+    uint32_t interest;      //  events asked for
+    bufq_t out;             //  bytes waiting to be written to fd
+    bool eof_in;            //  the peer sent FIN
+    bool shut_pending;      //  send FIN once out is written
+    bool shut_done;         //  FIN sent
+    bool connecting;        //  non-blocking connect in flight
+} conn_t;
+
+typedef enum {
+    SESSION_HANDSHAKE,      //  the handler sees every byte
+    SESSION_RELAY,          //  bytes flow client <-> target without the handler
+    SESSION_FINISHING,      //  writing the last bytes to the client
+    SESSION_LINGER,         //  FIN sent; reading and discarding until the client closes
+    SESSION_DEAD            //  waiting to be freed at the end of the loop turn
+} session_state_t;
+
+enum { TIMER_HANDLER, TIMER_CONNECT, TIMER_COUNT };
+
+#define SESSION_MAX_ADDRS 8
+
+struct session_t {
+    uint64_t id;                    //  generation << 32 | slot
+    worker_t *worker;
+    session_state_t state;
+    conn_t client, target;
+    const handler_class_t *cls;
+    void *handler;
+    bool client_paused;
+    bool abortive;                  //  close with RST (a reset is passed on)
+    uint64_t resolve_token;         //  0 unless a lookup is in flight
+    struct sockaddr_storage addrs[SESSION_MAX_ADDRS];
+    socklen_t addr_lens[SESSION_MAX_ADDRS];
+    size_t addr_count, addr_next;
+    int connect_err;                //  last connect error, reported by TIMER_CONNECT when due now
+    uint64_t deadline[TIMER_COUNT]; //  0: not armed
+    char peer[64];
+    session_t *next_dead;
+};
+
+//  Worker services used by sessions.
+bufpool_t *worker_pool (worker_t *self);
+int worker_connect_timeout_ms (worker_t *self);
+void worker_conn_update (worker_t *self, conn_t *conn, uint32_t events);
+void worker_conn_forget (worker_t *self, conn_t *conn);
+void worker_timer_set (worker_t *self, session_t *session, int kind, int ms);
+uint64_t worker_resolve (worker_t *self, session_t *session, const char *host, uint16_t port);
+void worker_bury (worker_t *self, session_t *session);
+
+//  Session entry points used by the worker loop.
+session_t *session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf);
+void session_free (session_t **self_p);
+void session_on_io (conn_t *conn, uint32_t events);
+void session_on_timer (session_t *self, int kind);
+void session_on_resolved (session_t *self, int status, const struct sockaddr_storage *addrs,
+                          const socklen_t *lens, size_t count);
+//  Called after every event, timer or reply: settles state and epoll interest.
+void session_settle (session_t *self);
+
+#endif
