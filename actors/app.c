@@ -42,7 +42,7 @@ app_run (const app_conf_t *conf)
     if (workers > MAX_WORKERS)
         workers = MAX_WORKERS;
 
-    resolver_args_t resolver_args = { RESOLVER_ENDPOINT, RESOLVER_THREADS, RESOLVER_QUEUE_MAX };
+    resolver_args_t resolver_args = { RESOLVER_ENDPOINT, RESOLVER_THREADS, RESOLVER_QUEUE_MAX, 0 };
     worker_args_t worker_args[MAX_WORKERS];
     acceptor_args_t acceptor_args = { conf->listeners, conf->listener_count, workers };
 

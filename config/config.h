@@ -1,0 +1,96 @@
+/*  config — loads and validates wormholes.yaml, the one file both ends of
+    every wormhole share (PROTOCOL.md section 12).
+
+    The loader turns the YAML into plain structs with every default filled in,
+    so the rest of the program never looks at YAML and never re-checks a value.
+    Any problem gives exactly one message of the form
+
+        FILE:LINE:COLUMN: FIELD: problem
+
+    where LINE:COLUMN (1-based) is the offending node, or for a missing field
+    the mapping that lacks it, and FIELD is a path such as wormholes[1].key or
+    proxies[0].listen ("yaml" for syntax errors, "config" for the file as a
+    whole). Key material is never part of a message.
+*/
+#ifndef MK_CONFIG_H
+#define MK_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "handlers/handler.h"
+#include "runtime/addr.h"
+#include "runtime/log.h"
+
+typedef enum { WORMHOLE_AGGREGATED, WORMHOLE_DISTRIBUTED } wormhole_mode_t;
+typedef enum { MIMIC_RANDOM, MIMIC_OFF, MIMIC_FIXED } mimic_choice_t;
+typedef enum { SIZE_IDENTITY, SIZE_CONSTANT, SIZE_UNIFORM, SIZE_GAUSSIAN } mimic_size_model_t;
+typedef enum {
+    DELAY_IDENTITY, DELAY_CONSTANT, DELAY_UNIFORM, DELAY_GAUSSIAN, DELAY_EXPONENTIAL
+} mimic_delay_model_t;
+
+//  A standalone proxy: a handler listening on an address, no wormhole.
+typedef struct {
+    hostport_t listen;
+    handler_conf_t handler;         //  never HANDLER_RELAY_WORMHOLE
+    int line;                       //  line of the entry, for messages
+} proxy_conf_t;
+
+typedef struct {
+    char name[64];
+    hostport_t server;              //  where users connect (the local end listens)
+    hostport_t wormhole_remote;     //  the remote end's main port
+    wormhole_mode_t mode;
+    handler_conf_t handler;         //  run at the end opposite the users
+    uint16_t *extra_ports;          //  handover ports on wormhole_remote's host
+    size_t extra_port_count;
+    uint8_t key [32];
+    size_t key_len;                 //  16, 24 or 32
+    bool reverse;
+    bool has_local_proxy;
+    hostport_t local_proxy;         //  HTTP CONNECT proxy for the dialing end
+    int handover_min_s, handover_max_s;         //  0,0 = disabled
+    mimic_choice_t mimic;
+    mimic_size_model_t mimic_size;              //  only for MIMIC_FIXED
+    mimic_delay_model_t mimic_delay;            //  only for MIMIC_FIXED
+    bool mimic_padding;
+    int probe_close_min_s, probe_close_max_s;
+    int connect_timeout_s;
+    int line;                       //  line of the entry, for messages
+} wormhole_conf_t;
+
+typedef struct {
+    char *source;                   //  file name (or "<default>")
+    log_level_t log_level;
+    bool has_log_level;
+    char *trace_endpoint;           //  NULL if not set
+    int workers;                    //  0 = one per core
+    proxy_conf_t *proxies;
+    size_t proxy_count;
+    wormhole_conf_t *wormholes;
+    size_t wormhole_count;
+} config_t;
+
+//  Read and validate a file. Returns NULL with one message in err on failure.
+config_t *
+    config_load (const char *path, char *err, size_t errlen);
+
+//  Same, from text in memory; source names it in messages (NULL: "<default>").
+config_t *
+    config_parse (const char *text, size_t len, const char *source, char *err, size_t errlen);
+
+//  Free a config (wiping the keys) and set *self_p to NULL.
+void
+    config_destroy (config_t **self_p);
+
+//  The wormhole of that name, or NULL if none.
+const wormhole_conf_t *
+    config_wormhole (const config_t *self, const char *name);
+
+//  Human summary for `check-config`. Prints "key: (N bytes)", never the key.
+void
+    config_print (const config_t *self, FILE *out);
+
+#endif
