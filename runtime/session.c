@@ -294,8 +294,14 @@ s_connect_next (session_t *self)
         }
         s_socket_tune (fd);
         if (connect (fd, sa, self->addr_lens[i]) == 0 || errno == EINPROGRESS) {
-            s_conn_init (&self->target, self, fd);
-            self->target.connecting = true;
+            //  Keep target.out: bytes the handler sent while we resolved or
+            //  tried an earlier address are written once this one is up.
+            conn_t *target = &self->target;
+            target->fd = fd;
+            target->connecting = true;
+            target->registered = false;
+            target->interest = 0;
+            target->eof_in = target->shut_pending = target->shut_done = false;
             return;
         }
         self->connect_err = errno;

@@ -93,7 +93,7 @@ s_teardown (fixture_t *f)
 
 //  A connected client socket whose server side has been handed to the worker.
 static int
-s_client (fixture_t *f, const handler_conf_t *conf)
+s_client_early (fixture_t *f, const handler_conf_t *conf, const char *early)
 {
     int listener = s_listen_any ();
     int client = socket (AF_INET, SOCK_STREAM, 0);
@@ -103,8 +103,18 @@ s_client (fixture_t *f, const handler_conf_t *conf)
     int served = s_accept_within (listener, 2000);
     ck_assert_int_ge (served, 0);
     close (listener);
+    //  Bytes already waiting when the worker takes the socket: it reads them
+    //  before the target's name can have been resolved.
+    if (early)
+        ck_assert_int_eq (write (client, early, strlen (early)), (ssize_t) strlen (early));
     ck_assert_int_eq (zsock_send (f->inbox, "sip", "ACCEPT", served, (void *) conf), 0);
     return client;
+}
+
+static int
+s_client (fixture_t *f, const handler_conf_t *conf)
+{
+    return s_client_early (f, conf, NULL);
 }
 
 static ssize_t
@@ -165,10 +175,14 @@ START_TEST (test_relay_by_name_uses_the_resolver)
 {
     fixture_t f;
     s_setup (&f, "localhost");
-    int client = s_client (&f, &f.relay);
+    //  Sent while the name is being resolved: queued, not lost.
+    int client = s_client_early (&f, &f.relay, "early");
     int target = s_accept_within (f.target_listener, 5000);
     //  localhost may resolve to ::1 first; the worker must fall back to 127.0.0.1.
     ck_assert_int_ge (target, 0);
+    char early[8];
+    ck_assert_int_eq (s_read_exact (target, early, 5, 3000), 5);
+    ck_assert_mem_eq (early, "early", 5);
     ck_assert_int_eq (write (target, "hello", 5), 5);
     char buf[8];
     ck_assert_int_eq (s_read_exact (client, buf, 5, 3000), 5);

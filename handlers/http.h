@@ -1,0 +1,15 @@
+/*  http — the HTTP proxy handler (kind http).
+
+    Glue between the session API and http_codec: CONNECT host:port becomes a
+    tunnel; absolute-URI requests (GET http://host/path) are re-sent to the
+    origin in origin form, with keep-alive on both the client and the origin
+    connection.
+*/
+#ifndef MK_HTTP_H
+#define MK_HTTP_H
+
+#include "handlers/handler.h"
+
+extern const handler_class_t http_handler_class;
+
+#endif
