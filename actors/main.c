@@ -77,13 +77,15 @@ s_parse_args (int argc, char **argv, options_t *opts)
 {
     memset (opts, 0, sizeof *opts);
     opts->log_level = -1;
-    int i = 1;
-    if (i < argc && argv[i][0] != '-')
-        opts->command = argv[i++];
-    for (; i < argc; i++) {
+    for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         char err[256];
+        //  The command may come before or after the options.
+        if (arg[0] != '-' && !opts->command) {
+            opts->command = arg;
+            continue;
+        }
         if (streq (arg, "--help") || streq (arg, "-h")) {
             fputs (s_usage, stdout);
             return 0;

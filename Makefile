@@ -1,0 +1,73 @@
+# Makefile — set-up and everyday commands. On a fresh Debian machine:
+#
+#   make run    install what is missing, build, run with the embedded default config
+#   make test   install what is missing, build plain and ASan+UBSan, run every test in both
+#
+# The real build is CMake's; this file only strings the steps together.
+
+SHELL      := /bin/bash
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CTEST_JOBS ?= 2
+
+# Debian packages needed to build, test and benchmark.
+DEPS := build-essential cmake pkg-config libczmq-dev libzmq3-dev libssl-dev libyaml-dev \
+        check curl python3 nginx-light microsocks
+
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+# LeakSanitizer works in this environment, so leaks fail the ASan test run.
+ASAN_TEST_OPTIONS  ?= detect_leaks=1:abort_on_error=0
+UBSAN_TEST_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+
+# The steps depend on each other's side effects (packages, build dirs): run them in order
+# even under make -j; the compilers still get -j$(JOBS).
+.NOTPARALLEL:
+.PHONY: all deps build build-asan run test bench clean
+
+all: build
+
+deps:
+	@missing=""; \
+	for p in $(DEPS); do \
+	    dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | grep -q '^install ok installed$$' \
+	        || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then \
+	    echo "deps: all packages present"; \
+	else \
+	    echo "deps: installing$$missing"; \
+	    if [ -n "$(SUDO)" ] && ! command -v sudo >/dev/null; then \
+	        echo "deps: not root and no sudo; install as root: apt-get install -y$$missing" >&2; exit 1; \
+	    fi; \
+	    $(SUDO) apt-get update && \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y$$missing; \
+	fi
+
+build:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD) -j$(JOBS)
+
+build-asan:
+	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMIMICSOCKS_SANITIZE=ON
+	cmake --build $(BUILD_ASAN) -j$(JOBS)
+
+run: deps build
+	./$(BUILD)/mimicsocks --log-level info
+
+# Both test runs always happen; the target fails if either did.
+test: deps build build-asan
+	@rc=0; \
+	echo "== tests: $(BUILD) =="; \
+	ctest --test-dir $(BUILD) --output-on-failure -j$(CTEST_JOBS) || rc=1; \
+	echo "== tests: $(BUILD_ASAN) (ASan+UBSan, ASAN_OPTIONS=$(ASAN_TEST_OPTIONS)) =="; \
+	ASAN_OPTIONS=$(ASAN_TEST_OPTIONS) UBSAN_OPTIONS=$(UBSAN_TEST_OPTIONS) \
+	    ctest --test-dir $(BUILD_ASAN) --output-on-failure -j$(CTEST_JOBS) || rc=1; \
+	exit $$rc
+
+bench: deps build
+	bash bench/proxy_bench.sh $(BUILD)/mimicsocks
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

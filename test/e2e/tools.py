@@ -1,0 +1,415 @@
+#!/usr/bin/env python3
+"""tools — raw-socket helpers for the end-to-end tests (stdlib only).
+
+curl covers the well-behaved clients; these subcommands are the clients and
+servers curl cannot be: ones that half-close, send garbage, stall, or check
+the exact bytes a proxy answers. Each exits 0 on success and 1 with a
+one-line reason on stderr otherwise. Every socket has a timeout, so no
+subcommand can hang longer than its bound.
+
+    free-ports N [--v6]                  N distinct free loopback ports
+    has-ipv6                             exit 0 if ::1 can be bound
+    echo-server --port-file F            echoes each connection until EOF, then closes
+    halfclose-echo HOST PORT SIZE        send SIZE bytes, SHUT_WR, expect them back, then EOF
+    halfclose-http HOST PORT PATH SHA    GET PATH, SHUT_WR, expect 200 with a body of that sha256
+    expect-close HOST PORT (--random N | --hex H | --text T | --line N) [--timeout S]
+                                         send the bytes, expect the peer to close within S
+    expect-status HOST PORT CODE (--hex H | --text T) [--timeout S]
+                                         send a request, expect "HTTP/1.x CODE", a complete
+                                         head, and the peer to close within S
+    stall-socks5 PROXYPORT HOST PORT PATH --ready-file F [--hold S]
+                                         open a SOCKS5 tunnel, request PATH, read nothing
+    socks5-refused PROXYPORT HOST PORT   CONNECT to a closed port: expect a complete
+                                         SOCKS5 reply with REP != 0, then close
+    hold HOST PORT --hex H --ready-file F [--hold S]
+                                         send a partial handshake and hold the connection
+    exec-sigdefault PROG ARGS...         exec PROG with SIGINT/SIGTERM at their defaults
+                                         (bash starts background jobs with SIGINT ignored)
+"""
+import argparse
+import hashlib
+import os
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+
+
+def die(msg):
+    sys.stderr.write("tools: " + msg + "\n")
+    sys.exit(1)
+
+
+def connect(host, port, timeout):
+    try:
+        return socket.create_connection((host, int(port)), timeout=timeout)
+    except OSError as e:
+        die("connect to %s:%s failed: %s" % (host, port, e))
+
+
+def recv_until_eof(sock, deadline, limit=1 << 30):
+    """Read until EOF. Returns (data, how) with how in eof|reset|timeout|limit."""
+    data = bytearray()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return bytes(data), "timeout"
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            return bytes(data), "timeout"
+        except ConnectionResetError:
+            return bytes(data), "reset"
+        if not chunk:
+            return bytes(data), "eof"
+        data += chunk
+        if len(data) > limit:
+            return bytes(data), "limit"
+
+
+def write_ready(path):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % os.getpid())
+    os.rename(tmp, path)
+
+
+def payload(args):
+    if getattr(args, "random", None) is not None:
+        data = os.urandom(args.random)
+        #  Never a SOCKS version byte: random bytes read as a SOCKS request
+        #  could make the proxy dial a random address off this machine.
+        if data and data[0] in (4, 5):
+            data = b"\xff" + data[1:]
+        return data
+    if getattr(args, "line", None) is not None:
+        return b"GET /" + b"a" * args.line + b" HTTP/1.1\r\n"
+    if args.hex is not None:
+        return bytes.fromhex(args.hex)
+    if args.text is not None:
+        return args.text.encode("latin-1").decode("unicode_escape").encode("latin-1")
+    die("no payload given")
+
+
+# -- subcommands -------------------------------------------------------------
+
+def cmd_free_ports(args):
+    family = socket.AF_INET6 if args.v6 else socket.AF_INET
+    host = "::1" if args.v6 else "127.0.0.1"
+    socks = []
+    for _ in range(args.n):
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.bind((host, 0))
+        socks.append(s)
+    print(" ".join(str(s.getsockname()[1]) for s in socks))
+    for s in socks:
+        s.close()
+
+
+def cmd_has_ipv6(args):
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.bind(("::1", 0))
+        s.listen(1)
+        c = socket.create_connection(("::1", s.getsockname()[1]), timeout=2)
+        c.close()
+        s.close()
+    except OSError as e:
+        die("no usable ::1: %s" % e)
+
+
+def cmd_echo_server(args):
+    family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
+    srv = socket.socket(family, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((args.bind, 0))
+    srv.listen(64)
+    write_ready_port(args.port_file, srv.getsockname()[1])
+
+    def serve(conn):
+        with conn:
+            conn.settimeout(60)
+            try:
+                while True:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    conn.sendall(chunk)
+                #  Only after the client's EOF do we end our side: that is
+                #  the half-close a relay must carry in each direction.
+                conn.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
+def write_ready_port(path, port):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % port)
+    os.rename(tmp, path)
+
+
+def cmd_halfclose_echo(args):
+    data = os.urandom(args.size)
+    sock = connect(args.host, args.port, args.timeout)
+    errors = []
+
+    def sender():
+        #  Send from a thread: the echo comes back while we are still
+        #  sending, and nobody reading it would deadlock the pipe.
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            errors.append(e)
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    got, how = recv_until_eof(sock, time.monotonic() + args.timeout, limit=args.size + 1)
+    t.join(args.timeout)
+    if errors:
+        die("sending failed: %s" % errors[0])
+    if how != "eof":
+        die("expected EOF after the echo, got %s after %d of %d bytes" % (how, len(got), args.size))
+    if got != data:
+        die("echo differs: got %d bytes, sent %d" % (len(got), len(data)))
+    print("halfclose-echo: %d bytes echoed, then EOF" % len(got))
+
+
+def split_response(raw):
+    end = raw.find(b"\r\n\r\n")
+    if end < 0:
+        return None, None, raw
+    head = raw[:end].decode("latin-1")
+    status = head.split("\r\n", 1)[0]
+    return status, head, raw[end + 4:]
+
+
+def cmd_halfclose_http(args):
+    sock = connect(args.host, args.port, args.timeout)
+    req = ("GET %s HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n\r\n"
+           % (args.path, args.host, args.port)).encode()
+    sock.sendall(req)
+    sock.shutdown(socket.SHUT_WR)
+    raw, how = recv_until_eof(sock, time.monotonic() + args.timeout)
+    if how != "eof":
+        die("expected EOF after the response, got %s after %d bytes" % (how, len(raw)))
+    status, head, body = split_response(raw)
+    if status is None or " 200 " not in status + " ":
+        die("bad response status: %r" % (status or raw[:80]))
+    sha = hashlib.sha256(body).hexdigest()
+    if sha != args.sha:
+        die("body sha256 %s (%d bytes) != expected %s" % (sha, len(body), args.sha))
+    print("halfclose-http: %d body bytes after SHUT_WR, sha ok" % len(body))
+
+
+def send_tolerant(sock, data):
+    """Send, but a peer that closes on us early is what some tests expect."""
+    try:
+        sock.sendall(data)
+        return None
+    except (BrokenPipeError, ConnectionResetError) as e:
+        return e
+
+
+def cmd_expect_close(args):
+    data = payload(args)
+    try:
+        sock = socket.create_connection((args.host, args.port), timeout=args.timeout)
+    except ConnectionResetError:
+        #  A peer that accepts and aborts at once can reset the connection before
+        #  connect() returns (seen under gVisor): that is a close too.
+        print("expect-close: reset by peer during connect")
+        return
+    except OSError as e:
+        die("connect to %s:%s failed: %s" % (args.host, args.port, e))
+    err = send_tolerant(sock, data)
+    got, how = recv_until_eof(sock, time.monotonic() + args.timeout, limit=1 << 20)
+    if how not in ("eof", "reset"):
+        die("peer kept the connection open (%s after %.1f s, %d bytes received)"
+            % (how, args.timeout, len(got)))
+    print("expect-close: sent %d bytes %r%s; closed by peer (%s%s), %d bytes received %r"
+          % (len(data), data[:12], "..." if len(data) > 12 else "", how,
+             ", send: %s" % err if err else "", len(got), got[:24]))
+
+
+def cmd_expect_status(args):
+    sock = connect(args.host, args.port, args.timeout)
+    err = send_tolerant(sock, payload(args))
+    got, how = recv_until_eof(sock, time.monotonic() + args.timeout, limit=1 << 20)
+    status, head, _ = split_response(got)
+    if status is None:
+        die("no complete response head (%s, send: %s): %r" % (how, err, got[:200]))
+    words = status.split()
+    if len(words) < 2 or not words[0].startswith("HTTP/1.") or words[1] != str(args.code):
+        die("expected status %d, got %r" % (args.code, status))
+    if how not in ("eof", "reset"):
+        die("got %r but the connection stayed open (%s)" % (status, how))
+    print("expect-status: %r then close (%s)" % (status, how))
+
+
+def cmd_stall_socks5(args):
+    sock = connect("127.0.0.1", args.proxy_port, 10)
+    #  A small receive buffer makes the stall reach the proxy sooner.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    rep = socks5_handshake(sock, args.host, args.port)
+    if rep != 0:
+        die("SOCKS5 CONNECT refused (REP=%d)" % rep)
+    sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\n\r\n"
+                  % (args.path, args.host, args.port)).encode())
+    write_ready(args.ready_file)
+    time.sleep(args.hold)   # read nothing; the test kills us before this ends
+
+
+def socks5_handshake(sock, host, port):
+    """Method negotiation and CONNECT to an IPv4 literal; returns REP."""
+    sock.sendall(b"\x05\x01\x00")
+    method = recv_exact(sock, 2, "the SOCKS5 method reply")
+    if method != b"\x05\x00":
+        die("SOCKS5 method negotiation failed: %s" % method.hex())
+    sock.sendall(b"\x05\x01\x00\x01" + socket.inet_aton(host) + struct.pack("!H", port))
+    head = recv_exact(sock, 4, "the SOCKS5 reply")
+    if head[0] != 5:
+        die("malformed SOCKS5 reply %s" % head.hex())
+    if head[3] == 1:
+        rest = 4 + 2
+    elif head[3] == 4:
+        rest = 16 + 2
+    elif head[3] == 3:
+        rest = recv_exact(sock, 1, "the SOCKS5 reply")[0] + 2
+    else:
+        die("SOCKS5 reply with ATYP %d" % head[3])
+    recv_exact(sock, rest, "the SOCKS5 reply")
+    return head[1]
+
+
+def recv_exact(sock, n, what):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            die("connection closed during %s after %d bytes" % (what, len(data)))
+        data += chunk
+    return data
+
+
+def cmd_socks5_refused(args):
+    sock = connect("127.0.0.1", args.proxy_port, args.timeout)
+    rep = socks5_handshake(sock, args.host, args.port)
+    if rep == 0:
+        die("SOCKS5 CONNECT to the closed port %s:%d succeeded" % (args.host, args.port))
+    _, how = recv_until_eof(sock, time.monotonic() + args.timeout)
+    if how not in ("eof", "reset"):
+        die("REP=%d but the proxy kept the connection open (%s)" % (rep, how))
+    print("socks5-refused: REP=%d, then close" % rep)
+
+
+def cmd_hold(args):
+    sock = connect(args.host, args.port, 10)
+    send_tolerant(sock, bytes.fromhex(args.hex))
+    write_ready(args.ready_file)
+    time.sleep(args.hold)
+
+
+def cmd_exec_sigdefault(args):
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.execv(args.prog, [args.prog] + args.args)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("free-ports")
+    p.add_argument("n", type=int)
+    p.add_argument("--v6", action="store_true")
+    p.set_defaults(fn=cmd_free_ports)
+
+    p = sub.add_parser("has-ipv6")
+    p.set_defaults(fn=cmd_has_ipv6)
+
+    p = sub.add_parser("echo-server")
+    p.add_argument("--bind", default="127.0.0.1")
+    p.add_argument("--port-file", required=True)
+    p.set_defaults(fn=cmd_echo_server)
+
+    p = sub.add_parser("halfclose-echo")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("size", type=int)
+    p.add_argument("--timeout", type=float, default=30)
+    p.set_defaults(fn=cmd_halfclose_echo)
+
+    p = sub.add_parser("halfclose-http")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("path")
+    p.add_argument("sha")
+    p.add_argument("--timeout", type=float, default=30)
+    p.set_defaults(fn=cmd_halfclose_http)
+
+    for name, fn in (("expect-close", cmd_expect_close), ("expect-status", cmd_expect_status)):
+        p = sub.add_parser(name)
+        p.add_argument("host")
+        p.add_argument("port", type=int)
+        if name == "expect-status":
+            p.add_argument("code", type=int)
+        g = p.add_mutually_exclusive_group(required=True)
+        g.add_argument("--hex")
+        g.add_argument("--text", help="backslash escapes allowed, e.g. \\r\\n")
+        if name == "expect-close":
+            g.add_argument("--random", type=int, metavar="N")
+            g.add_argument("--line", type=int, metavar="N",
+                           help="a request line with an N-byte path and no end of head")
+        p.add_argument("--timeout", type=float, default=10)
+        p.set_defaults(fn=fn)
+
+    p = sub.add_parser("stall-socks5")
+    p.add_argument("proxy_port", type=int)
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("path")
+    p.add_argument("--ready-file", required=True)
+    p.add_argument("--hold", type=float, default=120)
+    p.set_defaults(fn=cmd_stall_socks5)
+
+    p = sub.add_parser("socks5-refused")
+    p.add_argument("proxy_port", type=int)
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("--timeout", type=float, default=10)
+    p.set_defaults(fn=cmd_socks5_refused)
+
+    p = sub.add_parser("hold")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("--hex", required=True)
+    p.add_argument("--ready-file", required=True)
+    p.add_argument("--hold", type=float, default=120)
+    p.set_defaults(fn=cmd_hold)
+
+    p = sub.add_parser("exec-sigdefault")
+    p.add_argument("prog")
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.set_defaults(fn=cmd_exec_sigdefault)
+
+    args = ap.parse_args()
+    try:
+        args.fn(args)
+    except socket.timeout:
+        die("%s: timed out" % args.cmd)
+    except OSError as e:
+        die("%s: %s" % (args.cmd, e))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
