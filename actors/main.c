@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "actors/app.h"
+#include "actors/wormhole.h"
 #include "config/config.h"
 #include "config/default_config.h"
 #include "runtime/log.h"
@@ -30,13 +33,19 @@ static const char *s_usage =
     "      Forward every connection to HOST:PORT.\n"
     "  mimicsocks check-config FILE\n"
     "      Validate FILE and print what it defines; exit 2 if it is invalid.\n"
+    "  mimicsocks genkey [--key-bytes 16|24|32]\n"
+    "      Print a new random wormhole key in hex (default 32 bytes: AES-256).\n"
     "  mimicsocks --help | --version\n"
     "\n"
     "ADDR is host:port, 1.2.3.4:port or [v6]:port.\n"
     "Options:\n"
     "  --log-level LEVEL       error, warn, info (default) or debug; logs go to stderr\n"
     "  --workers N             data-plane worker threads (default: one per core)\n"
-    "  --connect-timeout SECS  limit for connecting to a target (default 10)\n";
+    "  --connect-timeout SECS  limit for connecting to a target (default 10)\n"
+    "  --role local|remote|both  which ends of the config's wormholes to run (default:\n"
+    "                          decided by the host's own addresses: the local end where\n"
+    "                          `server` is an own address, the remote end where\n"
+    "                          `wormhole_remote` is)\n";
 
 typedef struct {
     const char *command;        //  NULL: run a config
@@ -48,6 +57,8 @@ typedef struct {
     int log_level;              //  -1: not given
     int workers;
     int connect_timeout_s;
+    int role;                   //  wormhole_role_t
+    int key_bytes;
 } options_t;
 
 static int
@@ -117,6 +128,15 @@ s_parse_args (int argc, char **argv, options_t *opts)
             if (s_parse_int (value, 1, 600, &opts->connect_timeout_s))
                 return s_usage_error ("--connect-timeout: '%s' is not a number of seconds from 1 to 600", value);
         }
+        else if (streq (arg, "--role")) {
+            opts->role = wormhole_role_parse (value);
+            if (opts->role < 0)
+                return s_usage_error ("--role: '%s' is not local, remote or both", value);
+        }
+        else if (streq (arg, "--key-bytes")) {
+            if (s_parse_int (value, 16, 32, &opts->key_bytes) || opts->key_bytes % 8)
+                return s_usage_error ("--key-bytes: '%s' is not 16, 24 or 32", value);
+        }
         else if (streq (arg, "--listen") || streq (arg, "-l")) {
             if (opts->listen_count == MAX_LISTENERS)
                 return s_usage_error ("too many --listen addresses (at most %s)", "64");
@@ -184,6 +204,65 @@ s_run_standalone (const options_t *opts)
 }
 
 static int
+s_genkey (const options_t *opts)
+{
+    int bytes = opts->key_bytes ? opts->key_bytes : 32;
+    unsigned char key[32];
+    if (RAND_bytes (key, bytes) != 1) {
+        fprintf (stderr, "mimicsocks: no randomness available for a key\n");
+        return 1;
+    }
+    for (int i = 0; i < bytes; i++)
+        printf ("%02x", key[i]);
+    printf ("\n");
+    OPENSSL_cleanse (key, sizeof key);
+    return 0;
+}
+
+//  The listeners of a config: its standalone proxies, then the ends of its
+//  wormholes that run on this machine.
+static listener_conf_t *
+s_config_listeners (const config_t *config, const wormhole_t *wormholes, size_t *count)
+{
+    listener_conf_t *listeners = calloc (config->proxy_count + 2 * config->wormhole_count + 1,
+                                         sizeof *listeners);
+    size_t n = 0;
+    for (size_t i = 0; i < config->proxy_count; i++) {
+        listeners[n].listen = config->proxies[i].listen;
+        listeners[n++].handler = config->proxies[i].handler;
+    }
+    for (size_t i = 0; i < config->wormhole_count; i++) {
+        const wormhole_t *w = &wormholes[i];
+        if (w->conf->mode == WORMHOLE_AGGREGATED && (w->run_local || w->run_remote)) {
+            log_error ("wormhole '%s': aggregated mode is not in this build yet; "
+                       "use wormhole: distributed", w->conf->name);
+            continue;
+        }
+        if (w->run_local) {
+            listeners[n].listen = w->conf->server;
+            listeners[n].handler.kind = HANDLER_TUNNEL_LOCAL;
+            listeners[n++].handler.wormhole = w;
+        }
+        if (w->run_remote) {
+            listeners[n].listen = w->conf->wormhole_remote;
+            listeners[n].handler.kind = HANDLER_TUNNEL_REMOTE;
+            listeners[n++].handler.wormhole = w;
+        }
+        if (!w->run_local && !w->run_remote)
+            log_warn ("wormhole '%s': neither %s:%u nor %s:%u is an address of this host; "
+                      "not started here (see --role)", w->conf->name, w->conf->server.host,
+                      w->conf->server.port, w->conf->wormhole_remote.host, w->conf->wormhole_remote.port);
+        else
+            log_info ("wormhole '%s' (%s): running its %s", w->conf->name,
+                      w->conf->mode == WORMHOLE_AGGREGATED ? "aggregated" : "distributed",
+                      w->run_local && w->run_remote ? "local and remote ends"
+                      : w->run_local ? "local end" : "remote end");
+    }
+    *count = n;
+    return listeners;
+}
+
+static int
 s_run_config (const options_t *opts)
 {
     config_t *config = s_load_config (opts->config_path);
@@ -191,25 +270,27 @@ s_run_config (const options_t *opts)
         return EXIT_USAGE;
     if (opts->log_level < 0 && config->has_log_level)
         log_set_level (config->log_level);
-    for (size_t i = 0; i < config->wormhole_count; i++)
-        log_warn ("wormhole '%s' not started: this build runs standalone proxies only",
-                  config->wormholes[i].name);
+    char err[256];
+    wormhole_t *wormholes = wormholes_new (config, opts->role, err, sizeof err);
+    if (!wormholes) {
+        log_error ("%s: %s", config->source, err);
+        config_destroy (&config);
+        return EXIT_USAGE;
+    }
+    size_t count = 0;
+    listener_conf_t *listeners = s_config_listeners (config, wormholes, &count);
     int code;
-    if (config->proxy_count == 0) {
-        log_error ("%s: no proxies to run", config->source);
+    if (count == 0) {
+        log_error ("%s: nothing to run on this host", config->source);
         code = EXIT_USAGE;
     }
     else {
-        listener_conf_t *listeners = calloc (config->proxy_count, sizeof *listeners);
-        for (size_t i = 0; i < config->proxy_count; i++) {
-            listeners[i].listen = config->proxies[i].listen;
-            listeners[i].handler = config->proxies[i].handler;
-        }
         int workers = opts->workers ? opts->workers : config->workers;
-        app_conf_t conf = { listeners, config->proxy_count, workers, opts->connect_timeout_s * 1000 };
+        app_conf_t conf = { listeners, count, workers, opts->connect_timeout_s * 1000 };
         code = app_run (&conf);
-        free (listeners);
     }
+    free (listeners);
+    free (wormholes);
     config_destroy (&config);
     return code;
 }
@@ -225,6 +306,8 @@ main (int argc, char **argv)
         log_set_level (opts.log_level);
     if (opts.command && streq (opts.command, "check-config"))
         return s_check_config (&opts);
+    if (opts.command && streq (opts.command, "genkey"))
+        return s_genkey (&opts);
     if (opts.command && opts.config_path)
         return s_usage_error ("--config does not go with the '%s' command", opts.command);
     app_init_process ();

@@ -6,10 +6,13 @@
 extern const handler_class_t socks_handler_class;
 extern const handler_class_t http_handler_class;
 extern const handler_class_t relay_handler_class;
+extern const handler_class_t tunnel_local_handler_class;
+extern const handler_class_t tunnel_remote_handler_class;
 
 static const char *s_names[] = {
     [HANDLER_SOCKS] = "socks",   [HANDLER_SOCKS4] = "socks4", [HANDLER_SOCKS5] = "socks5",
     [HANDLER_HTTP] = "http",     [HANDLER_RELAY] = "relay",   [HANDLER_RELAY_WORMHOLE] = "relay",
+    [HANDLER_TUNNEL_LOCAL] = "wormhole local end", [HANDLER_TUNNEL_REMOTE] = "wormhole remote end",
 };
 
 const handler_class_t *
@@ -25,6 +28,10 @@ handler_class (handler_kind_t kind)
         case HANDLER_RELAY:
         case HANDLER_RELAY_WORMHOLE:
             return &relay_handler_class;
+        case HANDLER_TUNNEL_LOCAL:
+            return &tunnel_local_handler_class;
+        case HANDLER_TUNNEL_REMOTE:
+            return &tunnel_remote_handler_class;
     }
     return NULL;
 }
@@ -41,5 +48,5 @@ handler_kind_parse (const char *name)
 const char *
 handler_kind_name (handler_kind_t kind)
 {
-    return (unsigned) kind <= HANDLER_RELAY_WORMHOLE ? s_names[kind] : "?";
+    return (unsigned) kind <= HANDLER_TUNNEL_REMOTE ? s_names[kind] : "?";
 }

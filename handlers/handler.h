@@ -25,13 +25,16 @@ typedef enum {
     HANDLER_SOCKS5,         //  SOCKS5 only
     HANDLER_HTTP,           //  HTTP proxy: CONNECT and absolute-URI requests
     HANDLER_RELAY,          //  fixed target address
-    HANDLER_RELAY_WORMHOLE  //  another wormhole's local end, by name (multi-hop)
+    HANDLER_RELAY_WORMHOLE, //  another wormhole's local end, by name (multi-hop)
+    HANDLER_TUNNEL_LOCAL,   //  internal: a wormhole's local end (users connect here)
+    HANDLER_TUNNEL_REMOTE   //  internal: a wormhole's remote end (the tunnel arrives here)
 } handler_kind_t;
 
 typedef struct {
     handler_kind_t kind;
     hostport_t relay_to;            //  HANDLER_RELAY
     char relay_wormhole[64];        //  HANDLER_RELAY_WORMHOLE
+    const void *wormhole;           //  HANDLER_TUNNEL_*: the wormhole_t (actors/wormhole.h)
 } handler_conf_t;
 
 //  Errors given to connected(): a positive errno from connect(), or one of these.

@@ -24,6 +24,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "nodes/cipher.h"
 #include "runtime/addr.h"
 #include "runtime/log.h"
 #include "runtime/worker.h"
@@ -65,6 +66,7 @@ s_conn_close (session_t *self, conn_t *conn, bool abortive)
         close (conn->fd);
     }
     bufq_clear (&conn->out, worker_pool (self->worker));
+    cipher_destroy (&conn->cipher);
     s_conn_init (conn, self, -1);
 }
 
@@ -151,6 +153,8 @@ s_flush (session_t *self, conn_t *conn)
     return true;
 }
 
+static void s_forward_raw (session_t *self, conn_t *to, buf_t *buf);
+
 //  Queue bytes for a side, writing at once when nothing is waiting before them.
 static void
 s_send (session_t *self, conn_t *conn, const void *data, size_t len)
@@ -158,6 +162,21 @@ s_send (session_t *self, conn_t *conn, const void *data, size_t len)
     if (s_is_dead (self) || len == 0)
         return;
     const uint8_t *p = data;
+    if (conn->cipher) {
+        //  The handler's bytes are const: encrypt them into pool blocks.
+        bufpool_t *pool = worker_pool (self->worker);
+        size_t cap = bufpool_block_size (pool);
+        while (len > 0 && !s_is_dead (self)) {
+            buf_t *buf = bufpool_get (pool);
+            size_t n = len < cap ? len : cap;
+            cipher_apply (conn->cipher, CIPHER_ENCRYPT, p, buf->data, n);
+            buf->len = (uint32_t) n;
+            s_forward_raw (self, conn, buf);
+            p += n;
+            len -= n;
+        }
+        return;
+    }
     if (conn->fd >= 0 && !conn->connecting && conn->out.bytes == 0) {
         ssize_t n = send (conn->fd, p, len, MSG_NOSIGNAL);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -176,7 +195,7 @@ s_send (session_t *self, conn_t *conn, const void *data, size_t len)
 
 //  Relay path: pass a whole block on, parking it (not copying) if the socket is full.
 static void
-s_forward (session_t *self, conn_t *to, buf_t *buf)
+s_forward_raw (session_t *self, conn_t *to, buf_t *buf)
 {
     bufpool_t *pool = worker_pool (self->worker);
     if (to->fd >= 0 && !to->connecting && to->out.bytes == 0) {
@@ -193,6 +212,16 @@ s_forward (session_t *self, conn_t *to, buf_t *buf)
         bufq_push (&to->out, buf);
     else
         bufpool_put (pool, buf);
+}
+
+//  Same, encrypting in place first when the side has a cipher.
+static void
+s_forward (session_t *self, conn_t *to, buf_t *buf)
+{
+    if (to->cipher)
+        cipher_apply (to->cipher, CIPHER_ENCRYPT, buf->data + buf->off, buf->data + buf->off,
+                      buf->len - buf->off);
+    s_forward_raw (self, to, buf);
 }
 
 //  --------------------------------------------------------------------------
@@ -251,6 +280,8 @@ s_read (session_t *self, conn_t *conn)
         return;
     }
     buf->len = (uint32_t) n;
+    if (conn->cipher)
+        cipher_apply (conn->cipher, CIPHER_DECRYPT, buf->data, buf->data, (size_t) n);
     switch (self->state) {
         case SESSION_RELAY:
             s_forward (self, s_other (self, conn), buf);
@@ -580,6 +611,15 @@ void
 session_pause_client (session_t *self, int paused)
 {
     self->client_paused = paused != 0;
+}
+
+void
+session_set_cipher (session_t *self, session_side_t side, cipher_t *cipher)
+{
+    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    if (conn->cipher != cipher)
+        cipher_destroy (&conn->cipher);
+    conn->cipher = cipher;
 }
 
 const char *

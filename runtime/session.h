@@ -15,6 +15,9 @@
 
 #include "handlers/handler.h"
 
+typedef struct cipher_t cipher_t;
+typedef enum { SESSION_CLIENT, SESSION_TARGET } session_side_t;
+
 //  Bytes to the client / to the target (the target must be connected or
 //  connecting: bytes sent while connecting are written once it is up).
 void session_send_client (session_t *self, const void *data, size_t len);
@@ -49,6 +52,11 @@ void session_set_timer (session_t *self, int ms);
 //  Stop / resume reading the client (e.g. an HTTP proxy waiting for a response
 //  before it parses the next request).
 void session_pause_client (session_t *self, int paused);
+
+//  From now on every byte sent to that side is encrypted and every byte read
+//  from it decrypted with the cipher (the session owns it; NULL removes it).
+//  Bytes queued before the call stay as they were (e.g. a hello in clear).
+void session_set_cipher (session_t *self, session_side_t side, cipher_t *cipher);
 
 //  "1.2.3.4:5678" of the client, for log lines.
 const char *session_peer (session_t *self);

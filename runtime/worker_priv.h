@@ -17,6 +17,7 @@
 
 typedef struct worker_t worker_t;
 typedef struct session_t session_t;
+typedef struct cipher_t cipher_t;
 
 //  What an epoll entry points at: every pointee starts with this tag.
 typedef enum { EP_ZMQ, EP_CONN } ep_kind_t;
@@ -32,6 +33,7 @@ typedef struct {
     bool shut_pending;      //  send FIN once out is written
     bool shut_done;         //  FIN sent
     bool connecting;        //  non-blocking connect in flight
+    cipher_t *cipher;       //  owned; NULL: bytes pass in clear
 } conn_t;
 
 typedef enum {

@@ -610,6 +610,7 @@ s_suite (void)
 {
     Suite *suite = suite_create ("actor");
     TCase *frames = tcase_create ("frames");
+    tcase_set_timeout (frames, 30);
     tcase_add_test (frames, test_frame_roundtrip);
     tcase_add_test (frames, test_frame_send_rejects_bad_names);
     tcase_add_test (frames, test_frame_malformed);

@@ -184,6 +184,7 @@ main (void)
 {
     Suite *suite = suite_create ("buffers");
     TCase *tc = tcase_create ("core");
+    tcase_set_timeout (tc, 60);
     tcase_add_test (tc, test_pool_recycles);
     tcase_add_test (tc, test_queue_append_and_flush_in_order);
     tcase_add_test (tc, test_queue_partial_flush_keeps_the_rest);

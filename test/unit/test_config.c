@@ -690,6 +690,7 @@ main (void)
 {
     Suite *suite = suite_create ("config");
     TCase *tc = tcase_create ("config");
+    tcase_set_timeout (tc, 60);     //  the mutation sweep is slow under ASan on a busy machine
     tcase_add_test (tc, test_full);
     tcase_add_test (tc, test_defaults);
     tcase_add_test (tc, test_variants);

@@ -911,6 +911,7 @@ main (void)
 {
     Suite *s = suite_create ("http_codec");
     TCase *tc = tcase_create ("core");
+    tcase_set_timeout (tc, 60);
     tcase_add_test (tc, test_connect_forms);
     tcase_add_test (tc, test_connect_errors);
     tcase_add_test (tc, test_absolute_forms);

@@ -1,0 +1,102 @@
+/*  wormhole — which ends of each wormhole this process runs. */
+#include "actors/wormhole.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+wormhole_role_parse (const char *name)
+{
+    if (strcmp (name, "local") == 0)
+        return ROLE_LOCAL;
+    if (strcmp (name, "remote") == 0)
+        return ROLE_REMOTE;
+    if (strcmp (name, "both") == 0)
+        return ROLE_BOTH;
+    return -1;
+}
+
+static bool
+s_same_ip (const struct sockaddr *a, const struct sockaddr *b)
+{
+    if (a->sa_family != b->sa_family)
+        return false;
+    if (a->sa_family == AF_INET)
+        return ((const struct sockaddr_in *) a)->sin_addr.s_addr
+               == ((const struct sockaddr_in *) b)->sin_addr.s_addr;
+    if (a->sa_family == AF_INET6)
+        return memcmp (&((const struct sockaddr_in6 *) a)->sin6_addr,
+                       &((const struct sockaddr_in6 *) b)->sin6_addr, sizeof (struct in6_addr)) == 0;
+    return false;
+}
+
+bool
+wormhole_address_is_own (const char *host)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    struct addrinfo *found = NULL;
+    //  Run once at start-up, in main: a blocking lookup is fine here.
+    if (getaddrinfo (host, NULL, &hints, &found) != 0)
+        return false;
+    struct ifaddrs *ifs = NULL;
+    bool own = false;
+    if (getifaddrs (&ifs) == 0) {
+        for (struct addrinfo *a = found; a && !own; a = a->ai_next)
+            for (struct ifaddrs *i = ifs; i && !own; i = i->ifa_next)
+                own = i->ifa_addr && s_same_ip (a->ai_addr, i->ifa_addr);
+        freeifaddrs (ifs);
+    }
+    freeaddrinfo (found);
+    return own;
+}
+
+wormhole_t *
+wormholes_new (const config_t *config, wormhole_role_t role, char *err, size_t errlen)
+{
+    wormhole_t *all = calloc (config->wormhole_count ? config->wormhole_count : 1, sizeof *all);
+    if (!all) {
+        snprintf (err, errlen, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < config->wormhole_count; i++) {
+        const wormhole_conf_t *conf = &config->wormholes[i];
+        wormhole_t *w = &all[i];
+        w->conf = conf;
+        w->inner = conf->handler;
+        if (conf->handler.kind == HANDLER_RELAY_WORMHOLE) {
+            const wormhole_conf_t *next = config_wormhole (config, conf->handler.relay_wormhole);
+            if (!next) {
+                snprintf (err, errlen, "wormhole '%s': relay to unknown wormhole '%s'", conf->name,
+                          conf->handler.relay_wormhole);
+                free (all);
+                return NULL;
+            }
+            //  The next hop's users connect to its server: so does this relay.
+            w->inner.kind = HANDLER_RELAY;
+            w->inner.relay_to = next->server;
+        }
+        switch (role) {
+            case ROLE_LOCAL:
+                w->run_local = true;
+                break;
+            case ROLE_REMOTE:
+                w->run_remote = true;
+                break;
+            case ROLE_BOTH:
+                w->run_local = w->run_remote = true;
+                break;
+            case ROLE_AUTO:
+                //  In reverse mode the public machine listens on both addresses;
+                //  the roles still follow whose address is whose.
+                w->run_local = wormhole_address_is_own (conf->server.host);
+                w->run_remote = wormhole_address_is_own (conf->wormhole_remote.host);
+                break;
+        }
+    }
+    return all;
+}
