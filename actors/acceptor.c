@@ -18,7 +18,8 @@
 typedef struct {
     acceptor_args_t *args;
     zsock_t *pipe;
-    zsock_t *workers;           //  PUSH, round robin over the workers' inboxes
+    zsock_t **workers;          //  a PUSH to each worker's inbox
+    int next_worker;            //  round robin
     int *fds;
     zmq_pollitem_t *items;      //  pipe + listeners
     int64_t paused_until;
@@ -68,15 +69,15 @@ s_self_new (zsock_t *pipe, acceptor_args_t *args)
     self->pipe = pipe;
     self->fds = calloc (args->listener_count, sizeof (int));
     self->items = calloc (args->listener_count + 1, sizeof (zmq_pollitem_t));
-    self->workers = zsock_new (ZMQ_PUSH);
-    //  A stuck worker must not stall accepting for everyone: give up on one
-    //  hand-over after a while and drop that connection instead.
-    zsock_set_sndtimeo (self->workers, 1000);
+    self->workers = calloc ((size_t) args->worker_count, sizeof (zsock_t *));
     for (size_t i = 0; i < args->listener_count; i++)
         self->fds[i] = -1;
     for (int i = 0; i < args->worker_count; i++) {
         char endpoint[64];
-        zsock_connect (self->workers, "%s", worker_endpoint (i, endpoint, sizeof endpoint));
+        self->workers[i] = zsock_new_push (worker_endpoint (i, endpoint, sizeof endpoint));
+        //  A stuck worker must not stall accepting for everyone: give up on
+        //  one hand-over after a while and drop that connection instead.
+        zsock_set_sndtimeo (self->workers[i], 1000);
     }
     return self;
 }
@@ -88,7 +89,9 @@ s_self_destroy (self_t **self_p)
     for (size_t i = 0; i < self->args->listener_count; i++)
         if (self->fds[i] >= 0)
             close (self->fds[i]);
-    zsock_destroy (&self->workers);
+    for (int i = 0; i < self->args->worker_count; i++)
+        zsock_destroy (&self->workers[i]);
+    free (self->workers);
     free (self->fds);
     free (self->items);
     free (self);
@@ -106,8 +109,11 @@ s_self_bind (self_t *self)
             log_error ("cannot listen on %s:%u: %s", l->listen.host, l->listen.port, strerror (errno));
             return -1;
         }
-        log_info ("%s proxy listening on %s:%u", handler_kind_name (l->handler.kind),
-                  l->listen.host, l->listen.port);
+        if (l->label[0])
+            log_info ("%s listening on %s:%u", l->label, l->listen.host, l->listen.port);
+        else
+            log_info ("%s proxy listening on %s:%u", handler_kind_name (l->handler.kind),
+                      l->listen.host, l->listen.port);
         self->items[i + 1] = (zmq_pollitem_t) { NULL, self->fds[i], ZMQ_POLLIN, 0 };
     }
     return 0;
@@ -128,8 +134,13 @@ s_handle_listener (self_t *self, size_t index)
                 log_warn ("accept: %s", strerror (errno));
             return;
         }
-        const handler_conf_t *conf = &self->args->listeners[index].handler;
-        if (zsock_send (self->workers, "sip", "ACCEPT", fd, (void *) conf) != 0) {
+        const listener_conf_t *listener = &self->args->listeners[index];
+        int worker = listener->worker;
+        if (worker < 0 || worker >= self->args->worker_count) {
+            worker = self->next_worker;
+            self->next_worker = (self->next_worker + 1) % self->args->worker_count;
+        }
+        if (zsock_send (self->workers[worker], "sip", "ACCEPT", fd, (void *) &listener->handler) != 0) {
             log_warn ("no data-plane worker took a new connection; dropped");
             close (fd);
         }

@@ -17,6 +17,9 @@
 typedef struct {
     hostport_t listen;
     handler_conf_t handler;
+    int worker;             //  >= 0: every connection goes to that worker (it owns
+                            //  the tunnel they share); -1: round robin
+    char label[96];         //  for log lines, e.g. "socks proxy"
 } listener_conf_t;
 
 typedef struct {

@@ -1,6 +1,7 @@
 /*  app — assembles one mimicsocks process under the supervisor. */
 #include "actors/app.h"
 
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -34,13 +35,29 @@ app_init_process (void)
 }
 
 int
-app_run (const app_conf_t *conf)
+app_worker_count (int wanted)
 {
-    int workers = conf->workers > 0 ? conf->workers : (int) sysconf (_SC_NPROCESSORS_ONLN);
+    int workers = wanted > 0 ? wanted : (int) sysconf (_SC_NPROCESSORS_ONLN);
     if (workers < 1)
         workers = 1;
-    if (workers > MAX_WORKERS)
-        workers = MAX_WORKERS;
+    return workers > MAX_WORKERS ? MAX_WORKERS : workers;
+}
+
+int
+app_run (const app_conf_t *conf)
+{
+    int workers = app_worker_count (conf->workers);
+    //  Each worker gets the dials assigned to it, again at every restart.
+    handler_conf_t *dials = calloc (conf->dial_count + 1, sizeof *dials);
+    size_t dial_start[MAX_WORKERS + 1] = { 0 };
+    size_t n = 0;
+    for (int w = 0; w < workers; w++) {
+        dial_start[w] = n;
+        for (size_t i = 0; i < conf->dial_count; i++)
+            if (conf->dials[i].worker % workers == w)
+                dials[n++] = conf->dials[i].conf;
+    }
+    dial_start[workers] = n;
 
     resolver_args_t resolver_args = { RESOLVER_ENDPOINT, RESOLVER_THREADS, RESOLVER_QUEUE_MAX, 0 };
     worker_args_t worker_args[MAX_WORKERS];
@@ -52,15 +69,18 @@ app_run (const app_conf_t *conf)
         log_error ("cannot start the supervisor");
         return 1;
     }
+    //  The acceptor binds before the workers start, so that a tunnel a worker
+    //  dials to this same process (loopback set-ups) finds its port open.
     int rc = supervisor_start_child (supervisor, "resolver", resolver_actor, &resolver_args);
+    if (rc == 0)
+        rc = supervisor_start_child (supervisor, "acceptor", acceptor_actor, &acceptor_args);
     for (int i = 0; rc == 0 && i < workers; i++) {
-        worker_args[i] = (worker_args_t) { i, RESOLVER_ENDPOINT, conf->connect_timeout_ms };
+        worker_args[i] = (worker_args_t) { i, RESOLVER_ENDPOINT, conf->connect_timeout_ms,
+                                           dials + dial_start[i], dial_start[i + 1] - dial_start[i] };
         char name[32];
         snprintf (name, sizeof name, "worker-%d", i);
         rc = supervisor_start_child (supervisor, name, worker_actor, &worker_args[i]);
     }
-    if (rc == 0)
-        rc = supervisor_start_child (supervisor, "acceptor", acceptor_actor, &acceptor_args);
     int code = 1;
     if (rc == 0) {
         log_info ("mimicsocks %s running with %d workers", MIMICSOCKS_VERSION, workers);
@@ -68,5 +88,6 @@ app_run (const app_conf_t *conf)
         log_info ("mimicsocks stopped%s", code == 0 ? "" : " after repeated failures");
     }
     zactor_destroy (&supervisor);
+    free (dials);
     return code;
 }

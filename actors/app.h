@@ -9,12 +9,23 @@
 
 #include "actors/acceptor.h"
 
+//  A session a worker starts by itself (an aggregated tunnel that dials).
 typedef struct {
-    const listener_conf_t *listeners;   //  standalone proxies
+    handler_conf_t conf;
+    int worker;
+} dial_conf_t;
+
+typedef struct {
+    const listener_conf_t *listeners;
     size_t listener_count;
-    int workers;                        //  0: one per core
+    const dial_conf_t *dials;
+    size_t dial_count;
+    int workers;                        //  0: one per core (app_worker_count)
     int connect_timeout_ms;             //  0: default
 } app_conf_t;
+
+//  How many workers a request for `wanted` (0: one per core) gets.
+int app_worker_count (int wanted);
 
 //  Call first in main, before any thread exists: signal mask, CZMQ options,
 //  file descriptor limit.

@@ -195,11 +195,13 @@ s_run_standalone (const options_t *opts)
         return s_usage_error ("--to only goes with relay, not %s", opts->command);
     static listener_conf_t listeners[MAX_LISTENERS];
     for (size_t i = 0; i < opts->listen_count; i++) {
+        listeners[i].worker = -1;
         listeners[i].listen = opts->listen[i];
         listeners[i].handler.kind = kind;
         listeners[i].handler.relay_to = opts->relay_to;
     }
-    app_conf_t conf = { listeners, opts->listen_count, opts->workers, opts->connect_timeout_s * 1000 };
+    app_conf_t conf = { listeners, opts->listen_count, NULL, 0, opts->workers,
+                        opts->connect_timeout_s * 1000 };
     return app_run (&conf);
 }
 
@@ -219,46 +221,55 @@ s_genkey (const options_t *opts)
     return 0;
 }
 
-//  The listeners of a config: its standalone proxies, then the ends of its
-//  wormholes that run on this machine.
+//  The listeners and dials of a config: its standalone proxies, then the
+//  ends of its wormholes that run on this machine. Everything that shares an
+//  aggregated tunnel goes to one worker.
 static listener_conf_t *
-s_config_listeners (const config_t *config, const wormhole_t *wormholes, size_t *count)
+s_config_listeners (const config_t *config, const wormhole_t *wormholes, int workers,
+                    size_t *count, dial_conf_t **dials_p, size_t *dial_count)
 {
     listener_conf_t *listeners = calloc (config->proxy_count + 2 * config->wormhole_count + 1,
                                          sizeof *listeners);
-    size_t n = 0;
+    dial_conf_t *dials = calloc (config->wormhole_count + 1, sizeof *dials);
+    size_t n = 0, d = 0;
     for (size_t i = 0; i < config->proxy_count; i++) {
         listeners[n].listen = config->proxies[i].listen;
-        listeners[n++].handler = config->proxies[i].handler;
+        listeners[n].handler = config->proxies[i].handler;
+        listeners[n++].worker = -1;
     }
     for (size_t i = 0; i < config->wormhole_count; i++) {
         const wormhole_t *w = &wormholes[i];
-        if (w->conf->mode == WORMHOLE_AGGREGATED && (w->run_local || w->run_remote)) {
-            log_error ("wormhole '%s': aggregated mode is not in this build yet; "
-                       "use wormhole: distributed", w->conf->name);
-            continue;
-        }
-        if (w->run_local) {
-            listeners[n].listen = w->conf->server;
-            listeners[n].handler.kind = HANDLER_TUNNEL_LOCAL;
-            listeners[n++].handler.wormhole = w;
+        const wormhole_conf_t *c = w->conf;
+        bool aggregated = c->mode == WORMHOLE_AGGREGATED;
+        int home = aggregated ? (int) (i % (size_t) workers) : -1;
+        //  Where users connect: the local end, or the public end in reverse mode.
+        if (c->reverse ? w->run_remote : w->run_local) {
+            listeners[n] = (listener_conf_t) { c->server, { .kind = HANDLER_TUNNEL_LOCAL, .wormhole = w },
+                                               home, "" };
+            snprintf (listeners[n++].label, sizeof listeners[0].label, "wormhole '%s' users", c->name);
         }
         if (w->run_remote) {
-            listeners[n].listen = w->conf->wormhole_remote;
-            listeners[n].handler.kind = HANDLER_TUNNEL_REMOTE;
-            listeners[n++].handler.wormhole = w;
+            listeners[n] = (listener_conf_t) { c->wormhole_remote,
+                                               { .kind = HANDLER_TUNNEL_REMOTE, .wormhole = w },
+                                               c->reverse ? home : -1, "" };
+            snprintf (listeners[n++].label, sizeof listeners[0].label, "wormhole '%s' tunnel", c->name);
         }
+        if (aggregated && w->run_local)
+            dials[d++] = (dial_conf_t) { w->dial, home };
         if (!w->run_local && !w->run_remote)
             log_warn ("wormhole '%s': neither %s:%u nor %s:%u is an address of this host; "
-                      "not started here (see --role)", w->conf->name, w->conf->server.host,
-                      w->conf->server.port, w->conf->wormhole_remote.host, w->conf->wormhole_remote.port);
+                      "not started here (see --role)", c->name, c->server.host, c->server.port,
+                      c->wormhole_remote.host, c->wormhole_remote.port);
         else
-            log_info ("wormhole '%s' (%s): running its %s", w->conf->name,
-                      w->conf->mode == WORMHOLE_AGGREGATED ? "aggregated" : "distributed",
+            log_info ("wormhole '%s' (%s%s): running its %s", c->name,
+                      aggregated ? "aggregated" : "distributed", c->reverse ? ", reverse" : "",
                       w->run_local && w->run_remote ? "local and remote ends"
-                      : w->run_local ? "local end" : "remote end");
+                      : w->run_local ? (c->reverse ? "intranet end" : "local end")
+                      : (c->reverse ? "public end" : "remote end"));
     }
     *count = n;
+    *dials_p = dials;
+    *dial_count = d;
     return listeners;
 }
 
@@ -277,19 +288,23 @@ s_run_config (const options_t *opts)
         config_destroy (&config);
         return EXIT_USAGE;
     }
-    size_t count = 0;
-    listener_conf_t *listeners = s_config_listeners (config, wormholes, &count);
+    size_t count = 0, dial_count = 0;
+    dial_conf_t *dials = NULL;
+    int workers = app_worker_count (opts->workers ? opts->workers : config->workers);
+    listener_conf_t *listeners = s_config_listeners (config, wormholes, workers, &count,
+                                                     &dials, &dial_count);
     int code;
-    if (count == 0) {
+    if (count == 0 && dial_count == 0) {
         log_error ("%s: nothing to run on this host", config->source);
         code = EXIT_USAGE;
     }
     else {
-        int workers = opts->workers ? opts->workers : config->workers;
-        app_conf_t conf = { listeners, count, workers, opts->connect_timeout_s * 1000 };
+        app_conf_t conf = { listeners, count, dials, dial_count, workers,
+                            opts->connect_timeout_s * 1000 };
         code = app_run (&conf);
     }
     free (listeners);
+    free (dials);
     free (wormholes);
     config_destroy (&config);
     return code;

@@ -53,7 +53,7 @@ s_create (session_t *session, const handler_conf_t *conf)
     self->wormhole = conf->wormhole;
     const wormhole_conf_t *wh = self->wormhole->conf;
     self->hello = wire_hello_parser_new (wh->key, wh->key_len);
-    self->inner_class = handler_class (self->wormhole->inner.kind);
+    self->inner_class = handler_class (self->wormhole->accept.kind);
     if (!self->hello || !self->inner_class) {
         wire_hello_parser_destroy (&self->hello);
         free (self);
@@ -100,7 +100,7 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
     }
     session_set_cipher (self->session, SESSION_CLIENT, cipher);
     session_set_timer (self->session, 0);
-    self->inner = self->inner_class->create (self->session, &self->wormhole->inner);
+    self->inner = self->inner_class->create (self->session, &self->wormhole->accept);
     if (!self->inner) {
         session_abort (self->session);
         return;
@@ -176,6 +176,14 @@ s_target_eof (void *self_, int err)
 }
 
 static void
+s_drained (void *self_)
+{
+    tunnel_remote_t *self = self_;
+    if (self->state == R_INNER && self->inner_class->drained)
+        self->inner_class->drained (self->inner);
+}
+
+static void
 s_timeout (void *self_)
 {
     tunnel_remote_t *self = self_;
@@ -197,4 +205,5 @@ const handler_class_t tunnel_remote_handler_class = {
     .target_data = s_target_data,
     .target_eof = s_target_eof,
     .timeout = s_timeout,
+    .drained = s_drained,
 };

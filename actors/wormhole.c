@@ -80,6 +80,12 @@ wormholes_new (const config_t *config, wormhole_role_t role, char *err, size_t e
             w->inner.kind = HANDLER_RELAY;
             w->inner.relay_to = next->server;
         }
+        w->accept = w->inner;
+        if (conf->mode == WORMHOLE_AGGREGATED) {
+            w->accept = (handler_conf_t) { .kind = HANDLER_TUNNEL_MUX, .wormhole = w };
+            w->dial = (handler_conf_t) { .kind = HANDLER_TUNNEL_MUX, .wormhole = w,
+                                         .flags = HANDLER_FLAG_DIAL };
+        }
         switch (role) {
             case ROLE_LOCAL:
                 w->run_local = true;
@@ -91,10 +97,11 @@ wormholes_new (const config_t *config, wormhole_role_t role, char *err, size_t e
                 w->run_local = w->run_remote = true;
                 break;
             case ROLE_AUTO:
-                //  In reverse mode the public machine listens on both addresses;
-                //  the roles still follow whose address is whose.
-                w->run_local = wormhole_address_is_own (conf->server.host);
                 w->run_remote = wormhole_address_is_own (conf->wormhole_remote.host);
+                //  Reverse: both addresses are the public machine's; any other
+                //  machine that runs the config is the intranet end.
+                w->run_local = conf->reverse ? !w->run_remote
+                                             : wormhole_address_is_own (conf->server.host);
                 break;
         }
     }

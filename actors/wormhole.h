@@ -17,8 +17,16 @@ typedef struct {
     const wormhole_conf_t *conf;
     handler_conf_t inner;       //  what the remote end serves (a relay to another
                                 //  wormhole becomes a relay to that wormhole's server)
-    bool run_local;             //  users connect here: this process listens on `server`
-    bool run_remote;            //  the tunnel arrives here: listens on `wormhole_remote`
+    handler_conf_t accept;      //  what serves a tunnel accepted on wormhole_remote, after
+                                //  its hello: `inner` (distributed) or the multiplexer
+    handler_conf_t dial;        //  aggregated: the tunnel this end dials and keeps up
+    //  The ends this process runs. Normal mode: local = users connect to
+    //  `server` and it dials the tunnel; remote = it accepts the tunnel on
+    //  `wormhole_remote` and serves the handler. Reverse mode: local = the
+    //  intranet end (dials, serves the handler); remote = the public end
+    //  (accepts the tunnel and the users).
+    bool run_local;
+    bool run_remote;
 } wormhole_t;
 
 //  "local", "remote", "both" -> role; -1 otherwise.

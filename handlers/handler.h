@@ -27,7 +27,8 @@ typedef enum {
     HANDLER_RELAY,          //  fixed target address
     HANDLER_RELAY_WORMHOLE, //  another wormhole's local end, by name (multi-hop)
     HANDLER_TUNNEL_LOCAL,   //  internal: a wormhole's local end (users connect here)
-    HANDLER_TUNNEL_REMOTE   //  internal: a wormhole's remote end (the tunnel arrives here)
+    HANDLER_TUNNEL_REMOTE,  //  internal: a wormhole's remote end (the tunnel arrives here)
+    HANDLER_TUNNEL_MUX      //  internal: an aggregated tunnel, carrying many streams
 } handler_kind_t;
 
 typedef struct {
@@ -35,7 +36,11 @@ typedef struct {
     hostport_t relay_to;            //  HANDLER_RELAY
     char relay_wormhole[64];        //  HANDLER_RELAY_WORMHOLE
     const void *wormhole;           //  HANDLER_TUNNEL_*: the wormhole_t (actors/wormhole.h)
+    unsigned flags;                 //  HANDLER_FLAG_*
 } handler_conf_t;
+
+//  HANDLER_TUNNEL_MUX: this end dials the tunnel (else it was accepted).
+#define HANDLER_FLAG_DIAL 1u
 
 //  Errors given to connected(): a positive errno from connect(), or one of these.
 #define SESSION_ERR_RESOLVE 100001  //  the name did not resolve
@@ -58,6 +63,9 @@ typedef struct {
     void (*target_eof) (void *self, int err);
     //  The timer set by session_set_timer() fired. NULL: the session is aborted.
     void (*timeout) (void *self);
+    //  Optional: a side's queue went over the credit window and has drained
+    //  back under it (a multiplexer resumes the streams it holds back).
+    void (*drained) (void *self);
 } handler_class_t;
 
 //  The class for a kind (HANDLER_RELAY_WORMHOLE is served by the relay class).

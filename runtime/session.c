@@ -57,6 +57,12 @@ s_conn_init (conn_t *conn, session_t *session, int fd)
 static void
 s_conn_close (session_t *self, conn_t *conn, bool abortive)
 {
+    if (conn->mux) {
+        //  Still open on our side: the peer must hear that it is gone.
+        conn->mux_ops->detach (conn->mux, conn->stream_id, !conn->shut_done && !conn->eof_in);
+        conn->mux = NULL;
+    }
+    bufq_clear (&conn->in, worker_pool (self->worker));
     if (conn->fd >= 0) {
         worker_conn_forget (self->worker, conn);
         if (abortive) {
@@ -90,8 +96,9 @@ s_kill (session_t *self, bool abortive)
     worker_bury (self->worker, self);
 }
 
-session_t *
-session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf)
+static session_t *
+s_session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf,
+               const stream_ops_t *ops, void *mux, uint16_t stream_id)
 {
     session_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -101,22 +108,48 @@ session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf)
     self->state = SESSION_HANDSHAKE;
     s_conn_init (&self->client, self, fd);
     s_conn_init (&self->target, self, -1);
-    s_socket_tune (fd);
-    struct sockaddr_storage peer;
-    socklen_t len = sizeof peer;
-    if (getpeername (fd, (struct sockaddr *) &peer, &len) == 0)
-        addr_format ((struct sockaddr *) &peer, self->peer, sizeof self->peer);
+    if (fd >= 0) {
+        s_socket_tune (fd);
+        struct sockaddr_storage peer;
+        socklen_t len = sizeof peer;
+        if (getpeername (fd, (struct sockaddr *) &peer, &len) == 0)
+            addr_format ((struct sockaddr *) &peer, self->peer, sizeof self->peer);
+        else
+            snprintf (self->peer, sizeof self->peer, "fd %d", fd);
+    }
+    else if (mux) {
+        session_attach_stream (self, SESSION_CLIENT, ops, mux, stream_id);
+        snprintf (self->peer, sizeof self->peer, "stream %u", stream_id);
+    }
     else
-        snprintf (self->peer, sizeof self->peer, "fd %d", fd);
+        snprintf (self->peer, sizeof self->peer, "tunnel");
     self->cls = handler_class (conf->kind);
     self->handler = self->cls ? self->cls->create (self, conf) : NULL;
     if (!self->handler) {
         log_error ("%s: cannot start a %s handler", self->peer, handler_kind_name (conf->kind));
         self->client.fd = -1;       //  the caller closes it
+        self->client.mux = NULL;    //  and forgets the stream
+        bufq_clear (&self->target.out, worker_pool (worker));
+        cipher_destroy (&self->target.cipher);
+        if (self->target.fd >= 0)
+            close (self->target.fd);
         free (self);
         return NULL;
     }
     return self;
+}
+
+session_t *
+session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf)
+{
+    return s_session_new (worker, id, fd, conf, NULL, NULL, 0);
+}
+
+session_t *
+session_new_stream (worker_t *worker, uint64_t id, const handler_conf_t *conf,
+                    const stream_ops_t *ops, void *mux, uint16_t stream_id)
+{
+    return s_session_new (worker, id, -1, conf, ops, mux, stream_id);
 }
 
 void
@@ -140,6 +173,21 @@ session_free (session_t **self_p)
 static bool
 s_flush (session_t *self, conn_t *conn)
 {
+    if (conn->mux) {
+        //  Protocol v1 has no half-close: CLOSE_SOCKET ends the stream both
+        //  ways, so nothing more will come from it either.
+        if (conn->shut_pending && !conn->shut_done) {
+            conn->mux_ops->detach (conn->mux, conn->stream_id, true);
+            conn->mux = NULL;
+            conn->shut_done = true;
+            if (!conn->eof_in) {
+                conn->eof_in = true;
+                bufq_clear (&conn->in, worker_pool (self->worker));
+                s_other (self, conn)->shut_pending = true;
+            }
+        }
+        return true;
+    }
     if (conn->fd < 0 || conn->connecting)
         return true;
     if (conn->out.bytes > 0 && bufq_flush (&conn->out, worker_pool (self->worker), conn->fd) < 0) {
@@ -162,6 +210,12 @@ s_send (session_t *self, conn_t *conn, const void *data, size_t len)
     if (s_is_dead (self) || len == 0)
         return;
     const uint8_t *p = data;
+    if (conn->mux) {
+        conn->mux_ops->send (conn->mux, conn->stream_id, p, len);
+        return;
+    }
+    if (conn->shut_done && conn->fd < 0)
+        return;             //  a closed stream side: nothing can go there
     if (conn->cipher) {
         //  The handler's bytes are const: encrypt them into pool blocks.
         bufpool_t *pool = worker_pool (self->worker);
@@ -218,6 +272,11 @@ s_forward_raw (session_t *self, conn_t *to, buf_t *buf)
 static void
 s_forward (session_t *self, conn_t *to, buf_t *buf)
 {
+    if (to->mux) {
+        s_send (self, to, buf->data + buf->off, buf->len - buf->off);
+        bufpool_put (worker_pool (self->worker), buf);
+        return;
+    }
     if (to->cipher)
         cipher_apply (to->cipher, CIPHER_ENCRYPT, buf->data + buf->off, buf->data + buf->off,
                       buf->len - buf->off);
@@ -296,6 +355,120 @@ s_read (session_t *self, conn_t *conn)
             break;          //  lingering: late client bytes are dropped
     }
     bufpool_put (pool, buf);
+}
+
+//  --------------------------------------------------------------------------
+//  Stream sides
+
+#define STREAM_IN_MAX (8 * 1024 * 1024)
+
+static bool s_wants_read (session_t *self, conn_t *conn);
+
+//  Bytes of a stream, as s_read does for a socket (the data is a view into
+//  the tunnel's buffer: it is copied only where a socket cannot take it).
+static void
+s_stream_deliver (session_t *self, conn_t *conn, const uint8_t *data, size_t len)
+{
+    if (conn->mux)
+        conn->mux_ops->consumed (conn->mux, conn->stream_id, len);
+    switch (self->state) {
+        case SESSION_RELAY:
+            s_send (self, s_other (self, conn), data, len);
+            break;
+        case SESSION_HANDSHAKE:
+            if (conn == &self->client)
+                self->cls->client_data (self->handler, data, len);
+            else if (self->cls->target_data)
+                self->cls->target_data (self->handler, data, len);
+            break;
+        default:
+            break;
+    }
+}
+
+//  Hand over what a stream side held back while its session could not take it.
+static void
+s_stream_drain (session_t *self, conn_t *conn)
+{
+    bufpool_t *pool = worker_pool (self->worker);
+    while (conn->in.head && !s_is_dead (self) && s_wants_read (self, conn)) {
+        buf_t *buf = conn->in.head;
+        conn->in.head = buf->next;
+        if (!conn->in.head)
+            conn->in.tail = NULL;
+        conn->in.bytes -= buf->len - buf->off;
+        s_stream_deliver (self, conn, buf->data + buf->off, buf->len - buf->off);
+        bufpool_put (pool, buf);
+    }
+    if (!conn->in.head && conn->eof_pending && !s_is_dead (self)) {
+        int err = conn->eof_pending - 1;
+        conn->eof_pending = 0;
+        s_on_eof (self, conn, err);
+    }
+}
+
+static conn_t *
+s_stream_side (session_t *self)
+{
+    return self->client.mux ? &self->client : self->target.mux ? &self->target : NULL;
+}
+
+void
+session_stream_data (session_t *self, const uint8_t *data, size_t len)
+{
+    conn_t *conn = s_stream_side (self);
+    if (s_is_dead (self) || !conn || conn->eof_in)
+        return;
+    if (conn->in.bytes == 0 && s_wants_read (self, conn))
+        s_stream_deliver (self, conn, data, len);
+    else {
+        //  The tunnel cannot stop for one slow stream: hold its bytes, up to
+        //  a limit past which that stream alone is given up.
+        bufq_append (&conn->in, worker_pool (self->worker), data, len);
+        if (conn->in.bytes > STREAM_IN_MAX) {
+            log_warn ("%s: stream %u: %d bytes held for a reader that does not read; closing it",
+                      self->peer, conn->stream_id, STREAM_IN_MAX);
+            s_kill (self, true);
+        }
+    }
+    session_settle (self);
+}
+
+void
+session_stream_eof (session_t *self, int err)
+{
+    conn_t *conn = s_stream_side (self);
+    if (!conn)
+        return;
+    //  The peer closed the stream (or the tunnel is gone): it is no longer ours to close.
+    conn->mux = NULL;
+    conn->shut_done = true;
+    if (s_is_dead (self))
+        return;
+    if (err)
+        bufq_clear (&conn->in, worker_pool (self->worker));
+    if (conn->in.bytes > 0)
+        conn->eof_pending = err + 1;
+    else
+        s_on_eof (self, conn, err);
+    session_settle (self);
+}
+
+void
+session_attach_stream (session_t *self, session_side_t side, const stream_ops_t *ops, void *mux,
+                       uint16_t id)
+{
+    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    conn->mux_ops = ops;
+    conn->mux = mux;
+    conn->stream_id = id;
+}
+
+session_t *
+session_spawn_stream (session_t *self, const handler_conf_t *conf, const stream_ops_t *ops,
+                      void *mux, uint16_t id)
+{
+    return worker_spawn_stream (self->worker, conf, ops, mux, id);
 }
 
 //  --------------------------------------------------------------------------
@@ -426,19 +599,28 @@ session_on_io (conn_t *conn, uint32_t events)
         s_kill (self, true);        //  the peer is gone with bytes still owed to it
 }
 
+//  Bytes waiting to leave toward a side: its own queue, or for a stream the
+//  whole tunnel's (the stream's credit window is the tunnel's).
+static size_t
+s_queued (conn_t *conn)
+{
+    return conn->mux ? conn->mux_ops->queued (conn->mux, conn->stream_id) : conn->out.bytes;
+}
+
 static bool
 s_wants_read (session_t *self, conn_t *conn)
 {
-    if (conn->fd < 0 || conn->eof_in || conn->connecting)
+    //  A stream the peer closed still hands over what it holds (eof_pending).
+    if ((conn->fd < 0 && !conn->mux && !conn->eof_pending) || conn->eof_in || conn->connecting)
         return false;
     switch (self->state) {
         case SESSION_HANDSHAKE:
             if (conn == &self->client)
-                return !self->client_paused && self->target.out.bytes < WORKER_WINDOW
-                       && self->client.out.bytes < WORKER_WINDOW;
-            return self->client.out.bytes < WORKER_WINDOW;
+                return !self->client_paused && s_queued (&self->target) < WORKER_WINDOW
+                       && s_queued (&self->client) < WORKER_WINDOW;
+            return !self->target_paused && s_queued (&self->client) < WORKER_WINDOW;
         case SESSION_RELAY:
-            return s_other (self, conn)->out.bytes < WORKER_WINDOW;
+            return s_queued (s_other (self, conn)) < WORKER_WINDOW;
         case SESSION_LINGER:
             return conn == &self->client;
         default:
@@ -449,8 +631,21 @@ s_wants_read (session_t *self, conn_t *conn)
 static void
 s_settle_conn (session_t *self, conn_t *conn)
 {
+    if (conn->mux || conn->eof_pending) {
+        s_stream_drain (self, conn);
+        return;
+    }
     if (conn->fd < 0)
         return;
+    if (conn->out.bytes >= WORKER_WINDOW)
+        conn->over_window = true;
+    else if (conn->over_window) {
+        conn->over_window = false;
+        if (self->cls->drained)
+            self->cls->drained (self->handler);
+        if (s_is_dead (self))
+            return;
+    }
     uint32_t events = 0;
     if (conn->connecting)
         events = EPOLLOUT;
@@ -487,7 +682,10 @@ session_settle (session_t *self)
                 return;
             }
             if (self->client.out.bytes == 0) {
-                if (self->client.eof_in) {
+                if (self->client.eof_in || self->client.fd < 0) {
+                    //  A stream side ends with its CLOSE_SOCKET, no lingering.
+                    self->client.shut_pending = true;
+                    s_flush (self, &self->client);
                     s_kill (self, false);
                     return;
                 }
@@ -504,8 +702,12 @@ session_settle (session_t *self)
         s_kill (self, true);
         return;
     }
-    s_settle_conn (self, &self->client);
-    s_settle_conn (self, &self->target);
+    //  A stream side first: what it hands over may fill the socket side's
+    //  queue, whose epoll interest must be settled after that.
+    conn_t *first = self->target.mux || self->target.eof_pending ? &self->target : &self->client;
+    s_settle_conn (self, first);
+    if (!s_is_dead (self))
+        s_settle_conn (self, s_other (self, first));
 }
 
 //  --------------------------------------------------------------------------
@@ -521,6 +723,50 @@ void
 session_send_target (session_t *self, const void *data, size_t len)
 {
     s_send (self, &self->target, data, len);
+}
+
+void
+session_sendv (session_t *self, session_side_t side, const struct iovec *iov, int count)
+{
+    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    if (s_is_dead (self))
+        return;
+    if (!conn->cipher || conn->mux) {
+        for (int i = 0; i < count; i++)
+            s_send (self, conn, iov[i].iov_base, iov[i].iov_len);
+        return;
+    }
+    //  Encrypt piece after piece into full blocks (the copy is the encryption pass).
+    bufpool_t *pool = worker_pool (self->worker);
+    size_t cap = bufpool_block_size (pool);
+    buf_t *buf = NULL;
+    for (int i = 0; i < count && !s_is_dead (self); i++) {
+        const uint8_t *p = iov[i].iov_base;
+        size_t left = iov[i].iov_len;
+        while (left > 0) {
+            if (!buf)
+                buf = bufpool_get (pool);
+            size_t n = cap - buf->len < left ? cap - buf->len : left;
+            cipher_apply (conn->cipher, CIPHER_ENCRYPT, p, buf->data + buf->len, n);
+            buf->len += (uint32_t) n;
+            p += n;
+            left -= n;
+            if (buf->len == cap) {
+                s_forward_raw (self, conn, buf);
+                buf = NULL;
+            }
+        }
+    }
+    if (buf && buf->len > 0 && !s_is_dead (self))
+        s_forward_raw (self, conn, buf);
+    else if (buf)
+        bufpool_put (pool, buf);
+}
+
+size_t
+session_queued (session_t *self, session_side_t side)
+{
+    return s_queued (side == SESSION_CLIENT ? &self->client : &self->target);
 }
 
 void
@@ -611,6 +857,22 @@ void
 session_pause_client (session_t *self, int paused)
 {
     self->client_paused = paused != 0;
+}
+
+void
+session_pause (session_t *self, session_side_t side, int paused)
+{
+    if (side == SESSION_CLIENT)
+        self->client_paused = paused != 0;
+    else
+        self->target_paused = paused != 0;
+}
+
+size_t
+session_stream_held (session_t *self)
+{
+    conn_t *conn = s_stream_side (self);
+    return conn ? conn->in.bytes : 0;
 }
 
 void

@@ -10,8 +10,10 @@
 #ifndef MK_SESSION_H
 #define MK_SESSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "handlers/handler.h"
 
@@ -22,6 +24,13 @@ typedef enum { SESSION_CLIENT, SESSION_TARGET } session_side_t;
 //  connecting: bytes sent while connecting are written once it is up).
 void session_send_client (session_t *self, const void *data, size_t len);
 void session_send_target (session_t *self, const void *data, size_t len);
+
+//  Several pieces as one: with a cipher they are encrypted into shared blocks,
+//  so a frame header and its payload leave in one segment.
+void session_sendv (session_t *self, session_side_t side, const struct iovec *iov, int count);
+
+//  Bytes queued toward a side and not yet written.
+size_t session_queued (session_t *self, session_side_t side);
 
 //  Resolve host (a name goes to the resolver actor, a literal does not) and
 //  connect; tries every address returned; calls handler->connected() once.
@@ -57,6 +66,46 @@ void session_pause_client (session_t *self, int paused);
 //  from it decrypted with the cipher (the session owns it; NULL removes it).
 //  Bytes queued before the call stay as they were (e.g. a hello in clear).
 void session_set_cipher (session_t *self, session_side_t side, cipher_t *cipher);
+
+//  --- Streams: a side that is one stream of a multiplexed tunnel, not a socket.
+//
+//  The multiplexer (e.g. an aggregated wormhole's tunnel) implements these;
+//  the session calls them for its stream side.
+typedef struct {
+    //  Bytes for the stream (framed and queued on the tunnel).
+    void (*send) (void *mux, uint16_t id, const uint8_t *data, size_t len);
+    //  The session is done with the stream: forget it, and tell the peer
+    //  (CLOSE_SOCKET) unless notify is false (the peer closed it first).
+    void (*detach) (void *mux, uint16_t id, bool notify);
+    //  Bytes waiting toward the peer on this stream's behalf: over
+    //  WORKER_WINDOW and the session stops reading the stream's other side.
+    size_t (*queued) (void *mux, uint16_t id);
+    //  The session took len bytes of the stream (the credit to give back).
+    void (*consumed) (void *mux, uint16_t id, size_t len);
+} stream_ops_t;
+
+//  Make a side a stream of mux (the side must have no socket).
+void session_attach_stream (session_t *self, session_side_t side, const stream_ops_t *ops,
+                            void *mux, uint16_t id);
+
+//  From the multiplexer: bytes of the stream, its end (err 0: the peer closed
+//  it; else the tunnel was lost), and the multiplexer going away.
+void session_stream_data (session_t *self, const uint8_t *data, size_t len);
+void session_stream_eof (session_t *self, int err);
+
+//  A new session in the same worker whose client side is a stream of mux
+//  (the far end of an aggregated tunnel starting a handler). NULL on failure.
+session_t *session_spawn_stream (session_t *self, const handler_conf_t *conf,
+                                  const stream_ops_t *ops, void *mux, uint16_t id);
+
+//  Stream bytes that arrived but wait for the session to take them.
+size_t session_stream_held (session_t *self);
+
+//  Stop / resume reading one side (session_pause_client is the client's).
+void session_pause (session_t *self, session_side_t side, int paused);
+
+//  Settle another session's sockets after acting on it from elsewhere.
+void session_settle (session_t *self);
 
 //  "1.2.3.4:5678" of the client, for log lines.
 const char *session_peer (session_t *self);

@@ -198,6 +198,38 @@ s_free_dead (worker_t *self)
     }
 }
 
+//  A new session in a fresh slot: an accepted socket (fd), a stream of a
+//  multiplexer (mux), or neither (a session that dials out by itself).
+static session_t *
+s_session_start (worker_t *self, int fd, const handler_conf_t *conf,
+                 const stream_ops_t *ops, void *mux, uint16_t stream_id)
+{
+    uint64_t id;
+    if (s_slot_take (self, &id) != 0) {
+        log_error ("worker %d: session table full, dropping a connection", self->args.index);
+        return NULL;
+    }
+    session_t *session = mux ? session_new_stream (self, id, conf, ops, mux, stream_id)
+                             : session_new (self, id, fd, conf);
+    if (!session) {
+        s_slot_release (self, id);
+        return NULL;
+    }
+    self->slots[id & SLOT_MASK] = session;
+    self->live++;
+    return session;
+}
+
+session_t *
+worker_spawn_stream (worker_t *self, const handler_conf_t *conf, const stream_ops_t *ops,
+                     void *mux, uint16_t stream_id)
+{
+    session_t *session = s_session_start (self, -1, conf, ops, mux, stream_id);
+    if (session)
+        session_settle (session);
+    return session;
+}
+
 static void
 s_handle_accept (worker_t *self)
 {
@@ -214,21 +246,11 @@ s_handle_accept (worker_t *self)
             close (fd);
         return;
     }
-    uint64_t id;
-    if (s_slot_take (self, &id) != 0) {
-        log_error ("worker %d: session table full, dropping a connection", self->args.index);
+    session_t *session = s_session_start (self, fd, conf, NULL, NULL, 0);
+    if (session)
+        session_settle (session);
+    else
         close (fd);
-        return;
-    }
-    session_t *session = session_new (self, id, fd, conf);
-    if (!session) {
-        s_slot_release (self, id);
-        close (fd);
-        return;
-    }
-    self->slots[id & SLOT_MASK] = session;
-    self->live++;
-    session_settle (session);
 }
 
 static void
@@ -380,6 +402,11 @@ worker_actor (zsock_t *pipe, void *args)
     }
     zsock_signal (pipe, 0);
     log_debug ("worker %d: started", self->args.index);
+    for (size_t i = 0; i < self->args.dial_count; i++) {
+        session_t *session = s_session_start (self, -1, &self->args.dials[i], NULL, NULL, 0);
+        if (session)
+            session_settle (session);
+    }
 
     struct epoll_event events[MAX_EVENTS];
     while (!self->terminated) {

@@ -14,10 +14,16 @@
 
 #include <czmq.h>
 
+#include "handlers/handler.h"
+
 typedef struct {
     int index;                      //  names the inbox endpoint
     const char *resolver_endpoint;  //  where the resolver actor's ROUTER is bound
     int connect_timeout_ms;         //  0: default 10 s
+    //  Sessions without a client that the worker starts itself, every time it
+    //  starts (e.g. the tunnel of an aggregated wormhole's dialing end).
+    const handler_conf_t *dials;
+    size_t dial_count;
 } worker_args_t;
 
 //  "inproc://mimicsocks-worker-<index>" into buf.

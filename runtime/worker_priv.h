@@ -11,6 +11,7 @@
 #include <czmq.h>
 
 #include "handlers/handler.h"
+#include "runtime/session.h"
 #include "runtime/bufpool.h"
 #include "runtime/bufq.h"
 #include "runtime/timers.h"
@@ -34,6 +35,13 @@ typedef struct {
     bool shut_done;         //  FIN sent
     bool connecting;        //  non-blocking connect in flight
     cipher_t *cipher;       //  owned; NULL: bytes pass in clear
+    bool over_window;       //  out went over the window: tell the handler when it drains
+    //  A stream side has no fd: it is one stream of a multiplexed tunnel.
+    const stream_ops_t *mux_ops;
+    void *mux;
+    uint16_t stream_id;
+    bufq_t in;              //  stream bytes that arrived while reading was paused
+    int eof_pending;        //  stream ended behind `in`: 1 + the error
 } conn_t;
 
 typedef enum {
@@ -56,6 +64,7 @@ struct session_t {
     const handler_class_t *cls;
     void *handler;
     bool client_paused;
+    bool target_paused;
     bool abortive;                  //  close with RST (a reset is passed on)
     uint64_t resolve_token;         //  0 unless a lookup is in flight
     struct sockaddr_storage addrs[SESSION_MAX_ADDRS];
@@ -78,6 +87,12 @@ void worker_bury (worker_t *self, session_t *session);
 
 //  Session entry points used by the worker loop.
 session_t *session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf);
+//  A session whose client side is a stream of a multiplexer (no fd).
+session_t *session_new_stream (worker_t *worker, uint64_t id, const handler_conf_t *conf,
+                               const stream_ops_t *ops, void *mux, uint16_t stream_id);
+//  Allocates a slot and creates a stream session (worker.c).
+session_t *worker_spawn_stream (worker_t *self, const handler_conf_t *conf,
+                                const stream_ops_t *ops, void *mux, uint16_t stream_id);
 void session_free (session_t **self_p);
 void session_on_io (conn_t *conn, uint32_t events);
 void session_on_timer (session_t *self, int kind);

@@ -1,0 +1,117 @@
+/*  dialer — connect, proxy CONNECT, hello and cipher for a dialing end. */
+#include "actors/dialer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nodes/cipher.h"
+#include "nodes/wirecrypto.h"
+#include "runtime/log.h"
+
+#define PROXY_TIMEOUT_MS 10000
+
+static const hostport_t *
+s_dial_address (const wormhole_conf_t *conf)
+{
+    return conf->has_local_proxy ? &conf->local_proxy : &conf->wormhole_remote;
+}
+
+//  Hello in clear, then the cipher for everything after it.
+static int
+s_start_stream (dialer_t *self)
+{
+    const wormhole_conf_t *conf = self->wormhole->conf;
+    uint8_t iv[WIRE_IV_SIZE], hello[WIRE_HELLO_SIZE];
+    if (wire_hello_make (conf->key, conf->key_len, iv, hello) != 0)
+        return -1;
+    cipher_t *cipher = cipher_new (conf->key, conf->key_len, iv);
+    if (!cipher)
+        return -1;
+    session_send_target (self->session, hello, sizeof hello);
+    session_set_cipher (self->session, SESSION_TARGET, cipher);
+    return 0;
+}
+
+int
+dialer_start (dialer_t *self, session_t *session, const wormhole_t *wormhole)
+{
+    memset (self, 0, sizeof *self);
+    self->session = session;
+    self->wormhole = wormhole;
+    self->state = DIALER_CONNECTING;
+    const hostport_t *dial = s_dial_address (wormhole->conf);
+    session_connect (session, dial->host, dial->port);
+    if (wormhole->conf->has_local_proxy)
+        return 0;
+    return s_start_stream (self);
+}
+
+const char *
+dialer_describe (dialer_t *self, char *buf, size_t len)
+{
+    const wormhole_conf_t *conf = self->wormhole->conf;
+    const hostport_t *dial = s_dial_address (conf);
+    snprintf (buf, len, "%s %s:%u", conf->has_local_proxy ? "the proxy" : "the remote end",
+              dial->host, dial->port);
+    return buf;
+}
+
+dialer_state_t
+dialer_connected (dialer_t *self, int err)
+{
+    const wormhole_conf_t *conf = self->wormhole->conf;
+    if (err) {
+        char where[300];
+        log_warn ("wormhole %s: cannot reach %s: %s", conf->name,
+                  dialer_describe (self, where, sizeof where),
+                  err == SESSION_ERR_RESOLVE ? "name not resolved" : strerror (err));
+        return self->state = DIALER_FAILED;
+    }
+    if (!conf->has_local_proxy)
+        return self->state = DIALER_READY;
+    char request[ADDR_HOST_MAX + 64];
+    bool v6 = strchr (conf->wormhole_remote.host, ':') != NULL;
+    int n = snprintf (request, sizeof request,
+                      v6 ? "CONNECT [%s]:%u HTTP/1.1\r\n\r\n" : "CONNECT %s:%u HTTP/1.1\r\n\r\n",
+                      conf->wormhole_remote.host, conf->wormhole_remote.port);
+    session_send_target (self->session, request, (size_t) n);
+    session_set_timer (self->session, PROXY_TIMEOUT_MS);
+    return self->state = DIALER_PROXY_REPLY;
+}
+
+//  The proxy's answer: "HTTP/1.x 200", then a head up to an empty line.
+dialer_state_t
+dialer_target_data (dialer_t *self, const uint8_t *data, size_t len)
+{
+    const char *name = self->wormhole->conf->name;
+    if (self->state != DIALER_PROXY_REPLY)
+        return self->state = DIALER_FAILED;
+    size_t room = sizeof self->reply - self->reply_len - 1;
+    size_t take = len < room ? len : room;
+    memcpy (self->reply + self->reply_len, data, take);
+    self->reply_len += take;
+    self->reply[self->reply_len] = 0;
+    char *end = strstr (self->reply, "\r\n\r\n");
+    if (!end) {
+        if (take < len || self->reply_len == sizeof self->reply - 1) {
+            log_warn ("wormhole %s: the proxy's answer is too long", name);
+            return self->state = DIALER_FAILED;
+        }
+        return self->state;
+    }
+    if (strncmp (self->reply, "HTTP/1.1 200", 12) != 0 && strncmp (self->reply, "HTTP/1.0 200", 12) != 0) {
+        *strstr (self->reply, "\r\n") = 0;
+        log_warn ("wormhole %s: the proxy refused the CONNECT: %.80s", name, self->reply);
+        return self->state = DIALER_FAILED;
+    }
+    //  The remote end never speaks first: anything after the head is wrong.
+    if ((size_t) (end + 4 - self->reply) != self->reply_len || take < len) {
+        log_warn ("wormhole %s: unexpected bytes after the proxy's answer", name);
+        return self->state = DIALER_FAILED;
+    }
+    session_set_timer (self->session, 0);
+    if (s_start_stream (self) != 0)
+        return self->state = DIALER_FAILED;
+    return self->state = DIALER_READY;
+}
