@@ -50,6 +50,7 @@ typedef struct {
     session_t **streams;        //  by stream id
     uint32_t *unacked;          //  by stream id: sent, not yet credited by the peer
     uint32_t *unreported;       //  by stream id: taken here, credit not yet sent
+    mux_out_t *held;            //  frames from streams while the proxy has not said 200
     bool peer_credits;          //  the peer speaks the credit extension
     int held_by;                //  stream that stopped the tunnel (no extension), or -1
     int backoff_ms;
@@ -91,10 +92,23 @@ s_name (tunnel_mux_t *self)
 //  --------------------------------------------------------------------------
 //  Frames out
 
+//  Behind a proxy, nothing of the tunnel may go out before the proxy's 200.
+static bool
+s_holding (tunnel_mux_t *self)
+{
+    return self->state == T_DIALING && self->dialer.state != DIALER_READY
+           && self->wormhole->conf->has_local_proxy;
+}
+
 static void
 s_send_frame (tunnel_mux_t *self, const uint8_t *head, size_t head_len, const uint8_t *data,
               size_t len)
 {
+    if (s_holding (self)) {
+        mux_out_append (self->held, head, head_len);
+        mux_out_append (self->held, data, len);
+        return;
+    }
     struct iovec iov[2] = { { (void *) head, head_len }, { (void *) data, len } };
     session_sendv (self->session, self->side, iov, len ? 2 : 1);
     //  Called from a stream's session as often as from our own: make sure the
@@ -167,8 +181,8 @@ static size_t
 s_stream_queued (void *mux, uint16_t id)
 {
     tunnel_mux_t *self = mux;
-    if (self->peer_credits && self->unacked[id] >= STREAM_WINDOW)
-        return SIZE_MAX / 2;        //  no credit left: the stream's reader waits
+    if (s_holding (self) || (self->peer_credits && self->unacked[id] >= STREAM_WINDOW))
+        return SIZE_MAX / 2;        //  no credit left (or no tunnel yet): the reader waits
     return session_queued (self->session, self->side);
 }
 
@@ -296,6 +310,7 @@ s_drop_streams (tunnel_mux_t *self)
     self->ids = mux_ids_new ();
     mux_decoder_destroy (&self->decoder);
     self->decoder = mux_decoder_new ();
+    mux_out_clear (self->held);
     memset (self->unacked, 0, MUX_IDS * sizeof (uint32_t));
     memset (self->unreported, 0, MUX_IDS * sizeof (uint32_t));
     self->peer_credits = false;
@@ -316,6 +331,8 @@ s_dial (tunnel_mux_t *self)
     }
     else if (!self->wormhole->conf->has_local_proxy)
         s_send_ext_hello (self);        //  first frame, right behind the hello
+    //  A user's arrival may be what started this dial: watch the new socket.
+    session_settle (self->session);
 }
 
 //  The tunnel is gone: its streams end with it. The dialing end tries again.
@@ -396,6 +413,7 @@ s_create (session_t *session, const handler_conf_t *conf)
     self->unacked = calloc (MUX_IDS, sizeof (uint32_t));
     self->unreported = calloc (MUX_IDS, sizeof (uint32_t));
     self->held_by = -1;
+    self->held = mux_out_new ();
     if (!self->decoder || !self->ids || !self->streams || !self->unacked || !self->unreported
     ||  (self->muxing && !s_registry_find (self->wormhole) && s_registry_count == REGISTRY_MAX)) {
         mux_decoder_destroy (&self->decoder);
@@ -403,6 +421,7 @@ s_create (session_t *session, const handler_conf_t *conf)
         free (self->streams);
         free (self->unacked);
         free (self->unreported);
+        mux_out_destroy (&self->held);
         free (self);
         return NULL;
     }
@@ -441,6 +460,7 @@ s_destroy (void **self_p)
     free (self->streams);
     free (self->unacked);
     free (self->unreported);
+    mux_out_destroy (&self->held);
     free (self);
     *self_p = NULL;
 }
@@ -461,14 +481,20 @@ s_client_eof (void *self_)
     s_lost (self);
 }
 
+static void s_drained (void *self_);
+
 static void
 s_advance (tunnel_mux_t *self, dialer_state_t state)
 {
     if (state == DIALER_FAILED)
         s_lost (self);
     else if (state == DIALER_READY && self->state == T_DIALING) {
-        if (self->wormhole->conf->has_local_proxy)
+        if (self->wormhole->conf->has_local_proxy) {
             s_send_ext_hello (self);
+            s_send_frame (self, mux_out_data (self->held), mux_out_size (self->held), NULL, 0);
+            mux_out_clear (self->held);
+            s_drained (self);       //  streams held back may read now
+        }
         char where[300];
         log_info ("wormhole %s: tunnel up to %s", s_name (self),
                   dialer_describe (&self->dialer, where, sizeof where));

@@ -153,6 +153,13 @@ s_out_extend (mux_out_t *self, size_t len)
 }
 
 void
+mux_out_append (mux_out_t *self, const uint8_t *data, size_t len)
+{
+    if (len)
+        memcpy (s_out_extend (self, len), data, len);
+}
+
+void
 mux_encode_new_socket (mux_out_t *self, uint16_t id)
 {
     mux_put_new_socket (s_out_extend (self, MUX_CONTROL_SIZE), id);

@@ -92,6 +92,9 @@ size_t
 void
     mux_out_clear (mux_out_t *self);
 
+//  Raw bytes (already-framed data, e.g. frames held back for later).
+void
+    mux_out_append (mux_out_t *self, const uint8_t *data, size_t len);
 void
     mux_encode_new_socket (mux_out_t *self, uint16_t id);
 void
