@@ -25,7 +25,9 @@ static const char *s_usage =
     "Usage:\n"
     "  mimicsocks [--config FILE] [OPTIONS]\n"
     "      Run every proxy and wormhole of FILE (without --config: the embedded\n"
-    "      default, a SOCKS proxy on 127.0.0.1:1080 and an HTTP proxy on 127.0.0.1:8080).\n"
+    "      default, two loopback wormholes with both ends here: SOCKS users on\n"
+    "      127.0.0.1:1080 (aggregated) and HTTP proxy users on 127.0.0.1:8080\n"
+    "      (distributed), with a key made at start).\n"
     "  mimicsocks socks|socks4|socks5|http --listen ADDR [--listen ADDR]... [OPTIONS]\n"
     "      A standalone proxy: socks serves SOCKS4, 4a and 5; http serves CONNECT and\n"
     "      absolute-URI requests with keep-alive.\n"
@@ -155,13 +157,42 @@ s_parse_args (int argc, char **argv, options_t *opts)
     return -1;
 }
 
+//  The embedded default with a key made for this run in place of @KEY@.
+static config_t *
+s_default_config (char *err, size_t errlen)
+{
+    unsigned char key[32];
+    char hex[65];
+    if (RAND_bytes (key, sizeof key) != 1) {
+        snprintf (err, errlen, "<default>: no randomness available for a key");
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof key; i++)
+        snprintf (hex + 2 * i, 3, "%02x", key[i]);
+    char *text = strdup (default_config_text);
+    for (char *at = strstr (text, "@KEY@"); at; at = strstr (text, "@KEY@")) {
+        //  "@KEY@" is 5 bytes, the key 64: rebuild the string around it.
+        size_t before = (size_t) (at - text);
+        char *next = malloc (strlen (text) + 64);
+        memcpy (next, text, before);
+        memcpy (next + before, hex, 64);
+        strcpy (next + before + 64, at + 5);
+        free (text);
+        text = next;
+    }
+    config_t *config = config_parse (text, strlen (text), "<default>", err, errlen);
+    OPENSSL_cleanse (text, strlen (text));
+    OPENSSL_cleanse (hex, sizeof hex);
+    OPENSSL_cleanse (key, sizeof key);
+    free (text);
+    return config;
+}
+
 static config_t *
 s_load_config (const char *path)
 {
     char err[1024];
-    config_t *config = path ? config_load (path, err, sizeof err)
-                            : config_parse (default_config_text, strlen (default_config_text),
-                                            "<default>", err, sizeof err);
+    config_t *config = path ? config_load (path, err, sizeof err) : s_default_config (err, sizeof err);
     if (!config)
         fprintf (stderr, "mimicsocks: %s\n", err);
     return config;

@@ -1,12 +1,22 @@
 /*  default_config — the configuration `mimicsocks` runs without --config:
-    loopback-only proxies, so that a fresh build can be tried with curl. */
+    two loopback wormholes with both ends in this process, so that a fresh
+    build can be tried with curl at once. The key is made new at every start
+    (config_default_text fills in @KEY@), so no key is ever built in. */
 #include "config/default_config.h"
 
 const char default_config_text[] =
     "# mimicsocks embedded default configuration\n"
     "log_level: info\n"
-    "proxies:\n"
-    "  - listen: 127.0.0.1:1080\n"
+    "wormholes:\n"
+    "  - name: socks\n"
+    "    server: 127.0.0.1:1080\n"
+    "    wormhole_remote: 127.0.0.1:41443\n"
+    "    wormhole: aggregated\n"
     "    handler: socks\n"
-    "  - listen: 127.0.0.1:8080\n"
-    "    handler: http\n";
+    "    key: @KEY@\n"
+    "  - name: http\n"
+    "    server: 127.0.0.1:8080\n"
+    "    wormhole_remote: 127.0.0.1:41444\n"
+    "    wormhole: distributed\n"
+    "    handler: http\n"
+    "    key: @KEY@\n";
