@@ -24,7 +24,7 @@ UBSAN_TEST_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 # The steps depend on each other's side effects (packages, build dirs): run them in order
 # even under make -j; the compilers still get -j$(JOBS).
 .NOTPARALLEL:
-.PHONY: all deps build build-asan run test bench clean
+.PHONY: all deps build build-asan run test bench bench-wormhole clean
 
 all: build
 
@@ -68,6 +68,10 @@ test: deps build build-asan
 
 bench: deps build
 	bash bench/proxy_bench.sh $(BUILD)/mimicsocks
+
+# Installs shadowsocks-libev itself if it is missing (it is not in DEPS).
+bench-wormhole: deps build
+	bash bench/wormhole_bench.sh $(BUILD)/mimicsocks
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

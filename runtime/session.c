@@ -326,7 +326,11 @@ s_read (session_t *self, conn_t *conn)
 {
     bufpool_t *pool = worker_pool (self->worker);
     buf_t *buf = bufpool_get (pool);
-    ssize_t n = recv (conn->fd, buf->data, bufpool_block_size (pool), 0);
+    size_t want = bufpool_block_size (pool);
+    //  Bound for a stream: one read makes one frame, not a full one and a 1-byte one.
+    if (s_other (self, conn)->mux && want > SESSION_STREAM_CHUNK)
+        want = SESSION_STREAM_CHUNK;
+    ssize_t n = recv (conn->fd, buf->data, want, 0);
     if (n <= 0) {
         bufpool_put (pool, buf);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))

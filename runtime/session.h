@@ -84,6 +84,10 @@ typedef struct {
     void (*consumed) (void *mux, uint16_t id, size_t len);
 } stream_ops_t;
 
+//  The most a stream side is handed in one send by the relay (the largest
+//  payload of one multiplexer frame).
+#define SESSION_STREAM_CHUNK 65535
+
 //  Make a side a stream of mux (the side must have no socket).
 void session_attach_stream (session_t *self, session_side_t side, const stream_ops_t *ops,
                             void *mux, uint16_t id);

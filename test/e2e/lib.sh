@@ -313,3 +313,117 @@ tool() {
     ((rc == 0)) || fail "tools.py $1: $out"
     ok "$out"
 }
+
+# ---- wormholes -----------------------------------------------------------------
+
+# wh_key: a fresh wormhole key (64 hex digits) from `mimicsocks genkey`.
+wh_key() {
+    local key
+    key=$("$MIMICSOCKS" genkey) || fail "mimicsocks genkey failed"
+    [[ "$key" =~ ^[0-9a-f]{64}$ ]] || fail "mimicsocks genkey printed '$key', not 64 hex digits"
+    printf '%s\n' "$key"
+}
+
+# start_config NAME FILE PORTS [ARGS...]: `mimicsocks --config FILE ARGS...` in the
+# background (stderr in $E2E_TMP/NAME.log), then wait until each of PORTS (space
+# separated, on 127.0.0.1) accepts. Sets CFG_PID. Returns 1 if the process exits
+# first (a port in FILE was taken meanwhile?), so that the caller can write FILE
+# again with new ports and retry; fails the test if it runs but a port never accepts.
+start_config() {
+    local name=$1 file=$2 ports=$3 port; shift 3
+    bg "$name" "$MIMICSOCKS" --config "$file" "$@"
+    CFG_PID=$BG_PID
+    for port in $ports; do
+        if ! wait_port 127.0.0.1 "$port" "$CFG_PID"; then
+            if kill -0 "$CFG_PID" 2>/dev/null; then
+                fail "$name: mimicsocks --config $file is running but port $port never accepted"
+            fi
+            wait "$CFG_PID" 2>/dev/null || true
+            log "$name: mimicsocks --config $file exited at start:"
+            tail -n 5 "$E2E_TMP/$name.log" >&2 || true
+            return 1
+        fi
+    done
+}
+
+# log_count NAME REGEX: how many lines of $E2E_TMP/NAME.log match the extended REGEX.
+log_count() {
+    local n
+    n=$(grep -cE -- "$2" "$E2E_TMP/$1.log" 2>/dev/null) || true
+    printf '%s\n' "${n:-0}"
+}
+
+# wait_log NAME REGEX COUNT [SECONDS]: until NAME.log has at least COUNT lines matching
+# REGEX (bounded, default 15 s); false on timeout.
+wait_log() {
+    local name=$1 re=$2 count=$3 limit=${4:-15} i
+    for ((i = 0; i < limit * 10; i++)); do
+        (($(log_count "$name" "$re") >= count)) && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# fetch_retry TRIES WHAT SHA SIZE CURL_ARGS...: fetch_check, except that a curl that
+# fails is tried again after 0.5 s, up to TRIES attempts in all: for the first request
+# through an aggregated wormhole whose tunnel may still be on its way up. A download
+# that succeeds with the wrong content fails at once. Leaves the attempts in FETCH_TRIES.
+fetch_retry() {
+    local tries=$1 what=$2 sha=$3 size=$4 i rc=0; shift 4
+    local out="$E2E_TMP/fetch.$$.$RANDOM"
+    for ((i = 1; i <= tries; i++)); do
+        rc=0
+        rm -f "$out"
+        ecurl "${FETCH_MAX:-60}" -o "$out" "$@" 2>"$E2E_TMP/curl.err" || rc=$?
+        if ((rc == 0)); then
+            expect_file "$out" "$sha" "$size" "$what"
+            rm -f "$out"
+            FETCH_TRIES=$i
+            ok "$what (attempt $i)"
+            return 0
+        fi
+        sleep 0.5
+    done
+    rm -f "$out"
+    fail "$what: $tries attempts failed, the last with curl exit $rc: $(head -c 300 "$E2E_TMP/curl.err")"
+}
+
+# parallel_fetch_list WHAT MAXTIME LIST CURL_ARGS...: each line of the file LIST is
+# "SHA URL"; all downloads start at once (curl CURL_ARGS... URL, hashed on the fly),
+# and each must exit 0 with its sha256.
+parallel_fetch_list() {
+    local what=$1 max=$2 list=$3; shift 3
+    local dir="$E2E_TMP/plist.$RANDOM" i=0 n sha url pids=() shas=() failed=0
+    mkdir -p "$dir"
+    while read -r sha url; do
+        [[ -n "$url" ]] || continue
+        ( ecurl "$max" -o - "$@" "$url" 2>"$dir/$i.err" | sha_stdin >"$dir/$i.sha" ) &
+        pids+=($!)
+        E2E_PIDS+=($!)
+        shas+=("$sha")
+        i=$((i + 1))
+    done <"$list"
+    n=$i
+    for ((i = 0; i < n; i++)); do
+        wait_pid "${pids[$i]}" $((max + 10))
+        if ((WAIT_RC != 0)); then
+            log "$what #$i: curl exited $WAIT_RC: $(head -c 200 "$dir/$i.err" 2>/dev/null)"
+            failed=$((failed + 1))
+        elif [[ "$(<"$dir/$i.sha")" != "${shas[$i]}" ]]; then
+            log "$what #$i: wrong sha256 $(<"$dir/$i.sha")"
+            failed=$((failed + 1))
+        fi
+    done
+    rm -rf "$dir"
+    ((n > 0)) || fail "$what: empty list $list"
+    ((failed == 0)) || fail "$what: $failed of $n downloads failed"
+    ok "$what: $n parallel downloads correct"
+}
+
+# no_sanitizer_report NAME: fail if NAME.log holds an ASan/UBSan report (for processes
+# that are killed rather than stopped with stop_mimicsocks).
+no_sanitizer_report() {
+    if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$E2E_TMP/$1.log" 2>/dev/null; then
+        fail "$1: sanitizer report in the log"
+    fi
+}

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""tools — raw-socket helpers for the end-to-end tests (stdlib only).
+"""tools — raw-socket helpers for the end-to-end tests (stdlib only; fake-tunnel
+also needs python3-cryptography or the openssl command for AES-CTR).
 
 curl covers the well-behaved clients; these subcommands are the clients and
 servers curl cannot be: ones that half-close, send garbage, stall, or check
@@ -25,13 +26,28 @@ subcommand can hang longer than its bound.
                                          send a partial handshake and hold the connection
     exec-sigdefault PROG ARGS...         exec PROG with SIGINT/SIGTERM at their defaults
                                          (bash starts background jobs with SIGINT ignored)
+    probe HOST PORT [--random N] --silent S [--close-by T]
+                                         a prober of a wormhole's tunnel port: send N random
+                                         bytes (a wrong hello; none without --random), then
+                                         more every 0.5 s; expect no byte back and the
+                                         connection open for S s after connecting, and with
+                                         --close-by, closed by the peer by T s after it
+    fake-tunnel HOST PORT --key HEX [--expect-frame] [--garbage N] [--timeout S]
+                                         a fake dialing end with a CORRECT hello (IV, then
+                                         HMAC-SHA1(key, IV)[:16]); with --expect-frame the
+                                         peer's first bytes must decrypt to a mux frame; then
+                                         N bytes that decrypt to garbage (first byte 0xff, no
+                                         mux command, no SOCKS version), and the peer must
+                                         close within S
 """
 import argparse
 import hashlib
+import hmac
 import os
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -324,6 +340,93 @@ def cmd_exec_sigdefault(args):
     os.execv(args.prog, [args.prog] + args.args)
 
 
+def cmd_probe(args):
+    start = time.monotonic()
+    sock = connect(args.host, args.port, 10)
+    sent = 0
+
+    def trickle():
+        nonlocal sent
+        if args.random:
+            err = send_tolerant(sock, os.urandom(args.random if sent == 0 else 64))
+            if err:
+                die("the peer refused the prober's bytes after %.1f s (%s)"
+                    % (time.monotonic() - start, err))
+            sent += args.random if sent == 0 else 64
+
+    #  Silence: no byte back, no close, while the prober keeps talking.
+    trickle()
+    while time.monotonic() < start + args.silent:
+        step = min(start + args.silent, time.monotonic() + 0.5)
+        got, how = recv_until_eof(sock, step, limit=0)
+        elapsed = time.monotonic() - start
+        if got:
+            die("the peer answered the prober after %.1f s: %r" % (elapsed, got[:32]))
+        if how != "timeout":
+            die("the peer closed the prober's connection after %.1f s (%s), expected "
+                "silence for %.1f s" % (elapsed, how, args.silent))
+        trickle()
+    report = "probe: sent %d bytes; silence, connection open for %.1f s" % (sent, args.silent)
+    if args.close_by is not None:
+        got, how = recv_until_eof(sock, start + args.close_by, limit=0)
+        elapsed = time.monotonic() - start
+        if got:
+            die("the peer answered the prober after %.1f s: %r" % (elapsed, got[:32]))
+        if how not in ("eof", "reset"):
+            die("the peer kept the prober's connection open for %.1f s (expected a close "
+                "by then)" % elapsed)
+        report += "; then closed by the peer (%s) %.1f s after connecting" % (how, elapsed)
+    print(report)
+
+
+def aes_ctr(key, iv, data):
+    """AES-CTR over the whole 128-bit counter block, as the wire protocol (and
+    OpenSSL's EVP_aes_*_ctr) does it. Not in the stdlib: python3-cryptography,
+    or else the openssl command."""
+    try:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+        return Cipher(algorithms.AES(key), modes.CTR(iv)).encryptor().update(data)
+    except ImportError:
+        pass
+    try:
+        out = subprocess.run(["openssl", "enc", "-aes-%d-ctr" % (len(key) * 8),
+                              "-K", key.hex(), "-iv", iv.hex(), "-nosalt"],
+                             input=data, capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        die("AES-CTR needs python3-cryptography or the openssl command: %s" % e)
+    if out.returncode != 0 or len(out.stdout) != len(data):
+        die("openssl enc failed: %r" % out.stderr[:200])
+    return out.stdout
+
+
+def cmd_fake_tunnel(args):
+    key = bytes.fromhex(args.key)
+    iv = os.urandom(16)
+    hello = iv + hmac.new(key, iv, hashlib.sha1).digest()[:16]
+    sock = connect(args.host, args.port, args.timeout)
+    sock.sendall(hello)
+    report = "fake-tunnel: correct hello sent"
+    if args.expect_frame:
+        #  The accepting end of an aggregated tunnel speaks first (a NOP frame),
+        #  in the tunnel's cipher: the proof that our hello was taken.
+        first, how = recv_until_eof(sock, time.monotonic() + args.first, limit=0)
+        if not first:
+            die("no frame from the peer within %.1f s after a correct hello (%s)" % (args.first, how))
+        plain = aes_ctr(key, iv, first)
+        if plain[0] > 4:
+            die("the peer's first bytes decrypt to %s: not a mux frame (was the hello taken?)"
+                % plain[:8].hex())
+        report += "; the peer's first frame decrypts to mux command %d" % plain[0]
+    garbage = b"\xff" + os.urandom(args.garbage - 1)
+    err = send_tolerant(sock, aes_ctr(key, iv, garbage))
+    got, how = recv_until_eof(sock, time.monotonic() + args.timeout, limit=1 << 20)
+    if how not in ("eof", "reset"):
+        die("the peer kept the corrupt tunnel open for %.1f s (%s)" % (args.timeout, how))
+    report += "; %d bytes of garbage%s; closed by the peer (%s)" % (
+        len(garbage), " (send: %s)" % err if err else "", how)
+    print(report)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -400,6 +503,24 @@ def main():
     p.add_argument("prog")
     p.add_argument("args", nargs=argparse.REMAINDER)
     p.set_defaults(fn=cmd_exec_sigdefault)
+
+    p = sub.add_parser("probe")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("--random", type=int, metavar="N", default=0)
+    p.add_argument("--silent", type=float, required=True)
+    p.add_argument("--close-by", type=float)
+    p.set_defaults(fn=cmd_probe)
+
+    p = sub.add_parser("fake-tunnel")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("--key", required=True, help="the wormhole key in hex")
+    p.add_argument("--expect-frame", action="store_true")
+    p.add_argument("--first", type=float, default=5, help="seconds to wait for that frame")
+    p.add_argument("--garbage", type=int, default=4096)
+    p.add_argument("--timeout", type=float, default=10)
+    p.set_defaults(fn=cmd_fake_tunnel)
 
     args = ap.parse_args()
     try:
