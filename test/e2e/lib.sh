@@ -344,6 +344,16 @@ start_config() {
             return 1
         fi
     done
+    if [[ -z "${ports// /}" ]]; then
+        # Nothing to wait for (an end that only dials): at least it must not die at start.
+        sleep 0.3
+        if ! kill -0 "$CFG_PID" 2>/dev/null; then
+            wait "$CFG_PID" 2>/dev/null || true
+            log "$name: mimicsocks --config $file exited at start:"
+            tail -n 5 "$E2E_TMP/$name.log" >&2 || true
+            return 1
+        fi
+    fi
 }
 
 # log_count NAME REGEX: how many lines of $E2E_TMP/NAME.log match the extended REGEX.
@@ -426,4 +436,11 @@ no_sanitizer_report() {
     if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$E2E_TMP/$1.log" 2>/dev/null; then
         fail "$1: sanitizer report in the log"
     fi
+}
+
+# kill_hard PID: SIGKILL a process started with bg and reap it, without bash's
+# "Killed" job report.
+kill_hard() {
+    kill -KILL "$1" 2>/dev/null || true
+    { wait "$1"; } 2>/dev/null || true
 }

@@ -12,6 +12,8 @@ subcommand can hang longer than its bound.
     has-ipv6                             exit 0 if ::1 can be bound
     echo-server --port-file F            echoes each connection until EOF, then closes
     halfclose-echo HOST PORT SIZE        send SIZE bytes, SHUT_WR, expect them back, then EOF
+    echo-roundtrip HOST PORT SIZE        send SIZE bytes while reading, expect them back, then
+                                         close (no half-close: fits an aggregated stream)
     halfclose-http HOST PORT PATH SHA    GET PATH, SHUT_WR, expect 200 with a body of that sha256
     expect-close HOST PORT (--random N | --hex H | --text T | --line N) [--timeout S]
                                          send the bytes, expect the peer to close within S
@@ -197,6 +199,43 @@ def cmd_halfclose_echo(args):
     if got != data:
         die("echo differs: got %d bytes, sent %d" % (len(got), len(data)))
     print("halfclose-echo: %d bytes echoed, then EOF" % len(got))
+
+
+def cmd_echo_roundtrip(args):
+    data = os.urandom(args.size)
+    sock = connect(args.host, args.port, args.timeout)
+    errors = []
+
+    def sender():
+        try:
+            sock.sendall(data)
+        except OSError as e:
+            errors.append(e)
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    got = bytearray()
+    deadline = time.monotonic() + args.timeout
+    while len(got) < len(data):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            die("timed out after %d of %d echoed bytes" % (len(got), len(data)))
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            die("EOF after %d of %d echoed bytes%s"
+                % (len(got), len(data), " (send: %s)" % errors[0] if errors else ""))
+        got += chunk
+    t.join(args.timeout)
+    sock.close()
+    if errors:
+        die("sending failed: %s" % errors[0])
+    if bytes(got) != data:
+        die("echo differs from what was sent (%d bytes)" % len(data))
+    print("echo-roundtrip: %d bytes echoed" % len(got))
 
 
 def split_response(raw):
@@ -450,6 +489,13 @@ def main():
     p.add_argument("size", type=int)
     p.add_argument("--timeout", type=float, default=30)
     p.set_defaults(fn=cmd_halfclose_echo)
+
+    p = sub.add_parser("echo-roundtrip")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("size", type=int)
+    p.add_argument("--timeout", type=float, default=30)
+    p.set_defaults(fn=cmd_echo_roundtrip)
 
     p = sub.add_parser("halfclose-http")
     p.add_argument("host")

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# e2e_wormhole_chain — multi-hop wormholes in one config: A (handler relay, relay: B)
+# whose remote end relays into B's local end, B with handler socks, so that SOCKS through
+# A's server reaches the origin (aggregated, distributed, mixed, and three hops); and
+# wormholes whose dialing end goes through an upstream HTTP proxy (local_proxy: a
+# `mimicsocks http` process), whose log shows the CONNECT to the remote end.
+# Usage: wormhole_chain.sh PATH/TO/mimicsocks
+source "$(dirname "$0")/lib.sh"
+e2e_init "$@"
+
+www="$E2E_TMP/www"
+mkdir -p "$www"
+make_random "$www/big" $((16 * 1024 * 1024))
+make_random "$www/mid" $((2 * 1024 * 1024))
+BIG_SHA=$(sha_of "$www/big");  BIG_SIZE=$(size_of "$www/big")
+MID_SHA=$(sha_of "$www/mid");  MID_SIZE=$(size_of "$www/mid")
+
+start_httpd origin "$www"
+H=$HTTPD_PORT
+# The upstream proxy the dialing ends go through.
+start_mimicsocks upstream http
+PX=$MS_PORT; UPSTREAM=$MS_PID
+KEY=$(wh_key)
+KEY2=$(wh_key)
+CONF="$E2E_TMP/wormholes.yaml"
+
+# wormhole NAME MODE USERS_PORT TUNNEL_PORT KEY YAML_LINE...
+wormhole() {
+    printf '  - name: %s\n    wormhole: %s\n    server: 127.0.0.1:%s\n' "$1" "$2" "$3"
+    printf '    wormhole_remote: 127.0.0.1:%s\n    key: %s\n' "$4" "$5"
+    shift 5
+    local line
+    for line in "$@"; do printf '    %s\n' "$line"; done
+}
+write_config() {
+    read -r SA TA SB TB SC TC SD TD SE TE SF TF SP TP SQ TQ <<<"$(free_ports 16)"
+    {
+        echo "wormholes:"
+        # aggregated -> aggregated
+        wormhole hop-a aggregated "$SA" "$TA" "$KEY" "handler: relay" "relay: hop-b"
+        wormhole hop-b aggregated "$SB" "$TB" "$KEY2" "handler: socks"
+        # distributed -> distributed
+        wormhole hop-c distributed "$SC" "$TC" "$KEY2" "remote_handler: relay" "relay: hop-d"
+        wormhole hop-d distributed "$SD" "$TD" "$KEY" "handler: socks"
+        # mixed: distributed -> aggregated; and three hops: hop-f -> hop-a -> hop-b
+        wormhole hop-e distributed "$SE" "$TE" "$KEY" "handler: relay" "relay: hop-b"
+        wormhole hop-f aggregated "$SF" "$TF" "$KEY2" "handler: relay" "relay: hop-a"
+        # through the upstream HTTP proxy
+        wormhole via-proxy-agg aggregated "$SP" "$TP" "$KEY" "handler: socks" "local_proxy: 127.0.0.1:$PX"
+        wormhole via-proxy-dist distributed "$SQ" "$TQ" "$KEY2" "handler: http" "local_proxy: 127.0.0.1:$PX"
+    } >"$CONF"
+}
+for attempt in 1 2 3; do
+    write_config
+    start_config ms "$CONF" "$SA $TA $SB $TB $SC $TC $SD $TD $SE $TE $SF $TF $SP $TP $SQ $TQ" && break
+    ((attempt < 3)) || fail "mimicsocks --config did not start"
+done
+MS=$CFG_PID
+log "origin :$H, upstream proxy :$PX; A :$SA -> B :$SB; C :$SC -> D :$SD; E :$SE -> B; F :$SF -> A -> B"
+"$MIMICSOCKS" check-config "$CONF" >/dev/null 2>&1 || fail "check-config rejects the chain config"
+wait_log ms "tunnel up" 4 || fail "the four aggregated tunnels did not come up"
+ok "the aggregated tunnels are up"
+
+BIG="http://127.0.0.1:$H/file/big"
+BIG_NAME="http://localhost:$H/file/big"
+
+# --- chains -------------------------------------------------------------------------------
+fetch_retry 10 "A -> B (aggregated twice), socks5-hostname" "$BIG_SHA" "$BIG_SIZE" \
+    --socks5-hostname "127.0.0.1:$SA" "$BIG_NAME"
+fetch_check "A -> B, socks4" "$MID_SHA" "$MID_SIZE" --socks4 "127.0.0.1:$SA" "http://127.0.0.1:$H/file/mid"
+fetch_check "C -> D (distributed twice), socks5-hostname" "$BIG_SHA" "$BIG_SIZE" \
+    --socks5-hostname "127.0.0.1:$SC" "$BIG_NAME"
+fetch_retry 10 "E -> B (distributed, then aggregated), socks5-hostname" "$BIG_SHA" "$BIG_SIZE" \
+    --socks5-hostname "127.0.0.1:$SE" "$BIG_NAME"
+fetch_retry 10 "F -> A -> B (three hops), socks5-hostname" "$BIG_SHA" "$BIG_SIZE" \
+    --socks5-hostname "127.0.0.1:$SF" "$BIG_NAME"
+parallel_fetch 20 "A -> B, 20 parallel" "$MID_SHA" 60 --socks5-hostname "127.0.0.1:$SA" "http://localhost:$H/file/mid"
+parallel_fetch 20 "C -> D, 20 parallel" "$MID_SHA" 60 --socks5 "127.0.0.1:$SC" "http://127.0.0.1:$H/file/mid"
+# The first hop's users port relays, it does not speak SOCKS itself: only the last hop
+# does, so a SOCKS answer there proves the bytes crossed the chain. Plain HTTP sent to A
+# reaches B's socks handler, which must refuse it.
+rc=0
+ecurl 10 -o /dev/null "http://127.0.0.1:$SA/file/mid" 2>/dev/null || rc=$?
+((rc != 0)) || fail "plain HTTP to A's server got an answer: A does not relay into B's socks handler"
+ok "plain HTTP into A's server is refused by B's socks handler (curl exit $rc)"
+
+# --- through the upstream HTTP proxy --------------------------------------------------------
+fetch_retry 10 "aggregated via local_proxy, socks5" "$BIG_SHA" "$BIG_SIZE" --socks5 "127.0.0.1:$SP" "$BIG"
+fetch_check "distributed via local_proxy, http absolute-URI" "$BIG_SHA" "$BIG_SIZE" \
+    -x "http://127.0.0.1:$SQ" "$BIG"
+fetch_check "distributed via local_proxy, http CONNECT" "$MID_SHA" "$MID_SIZE" \
+    -p -x "http://127.0.0.1:$SQ" "http://localhost:$H/file/mid"
+grep -qE "CONNECT 127\.0\.0\.1:$TP\b" "$E2E_TMP/upstream.log" \
+    || fail "the upstream proxy's log shows no CONNECT to the aggregated tunnel's port $TP"
+n=$(log_count upstream "CONNECT 127\.0\.0\.1:$TQ\b")
+((n >= 2)) || fail "the upstream proxy's log shows $n CONNECTs to the distributed tunnel's port $TQ, expected one per user connection (2)"
+ok "the upstream proxy carried the tunnels: $(grep -m1 -E "CONNECT 127\.0\.0\.1:$TP\b" "$E2E_TMP/upstream.log" | cut -c1-140)"
+grep -qE "via-proxy-agg: tunnel up to the proxy 127\.0\.0\.1:$PX" "$E2E_TMP/ms.log" \
+    || fail "no 'tunnel up to the proxy' line for via-proxy-agg"
+# Not one of the direct tunnels went through the proxy.
+for port in "$TA" "$TB" "$TC" "$TD" "$TE" "$TF"; do
+    ! grep -qE "CONNECT 127\.0\.0\.1:$port\b" "$E2E_TMP/upstream.log" \
+        || fail "a wormhole without local_proxy went through the proxy (port $port)"
+done
+
+# Without the proxy, the distributed wormhole's users are refused promptly.
+stop_mimicsocks "$UPSTREAM" upstream
+t0=$(now_ms); rc=0
+ecurl 20 -x "http://127.0.0.1:$SQ" -o /dev/null "$BIG" 2>/dev/null || rc=$?
+dt=$(($(now_ms) - t0))
+((rc != 0)) || fail "a download through via-proxy-dist succeeded with its proxy gone"
+((rc != 28 && dt < 10000)) || fail "via-proxy-dist with its proxy gone: curl hung ($dt ms, exit $rc)"
+ok "with the upstream proxy gone, via-proxy-dist refuses in $dt ms (curl exit $rc)"
+
+stop_mimicsocks "$MS" ms

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# e2e_wormhole_probe — a wormhole's tunnel port gives an active prober nothing: random bytes
+# (a wrong hello) or no bytes at all get no answer and no prompt close; with
+# probe_close_delay [2, 3] the connection is closed 2-3 s after it was made. A fake local
+# end with a CORRECT hello followed by garbage gets its tunnel dropped, while the real
+# local end's tunnel is untouched. Users are served all along. Both wormhole modes.
+# Usage: wormhole_probe.sh PATH/TO/mimicsocks
+source "$(dirname "$0")/lib.sh"
+e2e_init "$@"
+
+www="$E2E_TMP/www"
+mkdir -p "$www"
+make_random "$www/mid" $((2 * 1024 * 1024))
+MID_SHA=$(sha_of "$www/mid"); MID_SIZE=$(size_of "$www/mid")
+
+start_httpd origin "$www"
+H=$HTTPD_PORT
+KEY=$(wh_key)
+CONF="$E2E_TMP/wormholes.yaml"
+
+# Four wormholes: {aggregated, distributed} x {default probe delay (60-3000 s), [2, 3] s}.
+write_config() {
+    read -r SA TA SB TB SC TC SD TD <<<"$(free_ports 8)"
+    cat >"$CONF" <<EOF
+wormholes:
+  - name: agg-slow
+    server: 127.0.0.1:$SA
+    wormhole_remote: 127.0.0.1:$TA
+    wormhole: aggregated
+    handler: socks
+    key: $KEY
+  - name: agg-fast
+    server: 127.0.0.1:$SB
+    wormhole_remote: 127.0.0.1:$TB
+    wormhole: aggregated
+    handler: socks
+    probe_close_delay: [2, 3]
+    key: $KEY
+  - name: dist-slow
+    server: 127.0.0.1:$SC
+    wormhole_remote: 127.0.0.1:$TC
+    wormhole: distributed
+    handler: socks
+    key: $KEY
+  - name: dist-fast
+    server: 127.0.0.1:$SD
+    wormhole_remote: 127.0.0.1:$TD
+    wormhole: distributed
+    handler: socks
+    probe_close_delay: [2, 3]
+    key: $KEY
+EOF
+}
+for attempt in 1 2 3; do
+    write_config
+    # No --role: on loopback both ends of every wormhole are this host's.
+    start_config ms "$CONF" "$SA $TA $SB $TB $SC $TC $SD $TD" && break
+    ((attempt < 3)) || fail "mimicsocks --config did not start"
+done
+MS=$CFG_PID
+log "origin :$H; users :$SA :$SB :$SC :$SD, tunnels :$TA :$TB :$TC :$TD"
+wait_log ms "tunnel up" 2 || fail "the two aggregated tunnels did not come up"
+ok "both aggregated tunnels are up"
+
+URL="http://127.0.0.1:$H/file/mid"
+fetch_retry 10 "agg-slow before the probes" "$MID_SHA" "$MID_SIZE" --socks5 "127.0.0.1:$SA" "$URL"
+fetch_retry 10 "agg-fast before the probes" "$MID_SHA" "$MID_SIZE" --socks5 "127.0.0.1:$SB" "$URL"
+fetch_check "dist-slow before the probes" "$MID_SHA" "$MID_SIZE" --socks5 "127.0.0.1:$SC" "$URL"
+fetch_check "dist-fast before the probes" "$MID_SHA" "$MID_SIZE" --socks5 "127.0.0.1:$SD" "$URL"
+
+# --- probers, all at once, while users download -----------------------------------------
+# prober NAME ARGS...: tools.py probe in the background; checked by probers_check.
+PROBERS=()
+prober() {
+    local name=$1; shift
+    bg "$name" "$PYTHON" "$E2E_DIR/tools.py" probe "$@"
+    PROBERS+=("$name:$BG_PID")
+}
+# Default delay (at least 60 s): 3 s of silence with the connection open.
+prober probe-agg-random   127.0.0.1 "$TA" --random 48 --silent 3.5
+prober probe-agg-nothing  127.0.0.1 "$TA" --silent 3.5
+prober probe-dist-random  127.0.0.1 "$TC" --random 32 --silent 3.5
+prober probe-dist-nothing 127.0.0.1 "$TC" --silent 3.5
+# [2, 3]: silent and open for the first 1.8 s, closed (without a word) by 3 s plus a
+# generous margin for slow (sanitizer) builds.
+prober probe-aggfast-random   127.0.0.1 "$TB" --random 64 --silent 1.8 --close-by 10
+prober probe-aggfast-nothing  127.0.0.1 "$TB" --silent 1.8 --close-by 10
+prober probe-distfast-random  127.0.0.1 "$TD" --random 33 --silent 1.8 --close-by 10
+prober probe-distfast-nothing 127.0.0.1 "$TD" --silent 1.8 --close-by 10
+t0=$(now_ms)
+
+fetch_check "agg-slow during the probes" "$MID_SHA" "$MID_SIZE" --socks5 "127.0.0.1:$SA" "$URL"
+fetch_check "agg-fast during the probes" "$MID_SHA" "$MID_SIZE" --socks5-hostname "127.0.0.1:$SB" "http://localhost:$H/file/mid"
+fetch_check "dist-slow during the probes" "$MID_SHA" "$MID_SIZE" --socks4 "127.0.0.1:$SC" "$URL"
+fetch_check "dist-fast during the probes" "$MID_SHA" "$MID_SIZE" --socks4a "127.0.0.1:$SD" "http://localhost:$H/file/mid"
+
+for entry in "${PROBERS[@]}"; do
+    name=${entry%%:*}; pid=${entry##*:}
+    wait_pid "$pid" 30
+    ((WAIT_RC == 0)) || fail "$name: $(tail -n 3 "$E2E_TMP/$name.log")"
+    ok "$name: $(<"$E2E_TMP/$name.out")"
+done
+ok "all probers done $(($(now_ms) - t0)) ms after they started"
+(($(log_count ms "wrong hello") >= 4)) || fail "expected a 'wrong hello' log line per random prober"
+ok "the log notes the wrong hellos ($(log_count ms "wrong hello") lines)"
+
+# --- a corrupt tunnel: correct hello, then garbage -----------------------------------------
+# Aggregated: the accepting end answers a correct hello with a mux frame (checked by
+# decrypting it), then the garbage must make it drop that tunnel, and only that one.
+tunnels_before=$(log_count ms "tunnel up")
+tool fake-tunnel 127.0.0.1 "$TA" --key "$KEY" --expect-frame --garbage 4096 --timeout 10
+tool fake-tunnel 127.0.0.1 "$TB" --key "$KEY" --expect-frame --garbage 100 --timeout 10
+wait_log ms "corrupt frame" 2 5 || fail "no 'corrupt frame' log line for the fake tunnels"
+ok "the remote end logged the corrupt tunnels: $(grep -m1 "corrupt frame" "$E2E_TMP/ms.log" | cut -c1-160)"
+# Distributed: the garbage reaches the socks handler, which closes that connection.
+tool fake-tunnel 127.0.0.1 "$TC" --key "$KEY" --garbage 4096 --timeout 10
+tool fake-tunnel 127.0.0.1 "$TD" --key "$KEY" --garbage 1 --timeout 10
+
+fetch_check "agg-slow after the corrupt tunnel" "$MID_SHA" "$MID_SIZE" --socks5 "127.0.0.1:$SA" "$URL"
+fetch_check "agg-fast after the corrupt tunnel" "$MID_SHA" "$MID_SIZE" --socks5 "127.0.0.1:$SB" "$URL"
+fetch_check "dist-slow after the corrupt tunnel" "$MID_SHA" "$MID_SIZE" --socks5 "127.0.0.1:$SC" "$URL"
+fetch_check "dist-fast after the corrupt tunnel" "$MID_SHA" "$MID_SIZE" --socks5 "127.0.0.1:$SD" "$URL"
+# The real local ends kept their tunnels: no reconnect happened.
+(($(log_count ms "tunnel up") == tunnels_before)) \
+    || fail "a real tunnel was re-dialed after the fake one was dropped"
+(($(log_count ms "dialing again|the tunnel closed") == 0)) \
+    || fail "a real tunnel was dropped: $(grep -E "dialing again|the tunnel closed" "$E2E_TMP/ms.log" | head -n 3)"
+ok "the real tunnels stayed up (no reconnect)"
+
+stop_mimicsocks "$MS" ms
