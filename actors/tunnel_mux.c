@@ -30,6 +30,7 @@
 #define EXT_MAGIC 0x6d78            //  "mx" in a NOP frame's reserved field
 #define EXT_HELLO 1                 //  [1, version]
 #define EXT_CREDIT 2                //  [2, id:16, bytes:32]
+#define EXT_FIN 3                   //  [3, id:16]: half-close
 
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
@@ -205,8 +206,19 @@ s_stream_consumed (void *mux, uint16_t id, size_t len)
     }
 }
 
+static bool
+s_stream_half_close (void *mux, uint16_t id)
+{
+    tunnel_mux_t *self = mux;
+    if (!self->peer_credits)
+        return false;               //  an original peer knows only CLOSE_SOCKET
+    uint8_t fin[3] = { EXT_FIN, (uint8_t) (id >> 8), (uint8_t) id };
+    s_send_ext (self, fin, sizeof fin);
+    return true;
+}
+
 static const stream_ops_t s_stream_ops = { s_stream_send, s_stream_detach, s_stream_queued,
-                                           s_stream_consumed };
+                                           s_stream_consumed, s_stream_half_close };
 
 //  --------------------------------------------------------------------------
 //  Frames in
@@ -287,6 +299,11 @@ s_on_nop (void *ctx, uint16_t reserved, const uint8_t *data, size_t len)
         self->unacked[id] -= bytes < self->unacked[id] ? bytes : self->unacked[id];
         if (was_full && self->unacked[id] < STREAM_WINDOW && self->streams[id])
             session_settle (self->streams[id]);
+    }
+    else if (data[0] == EXT_FIN && len >= 3) {
+        uint16_t id = (uint16_t) (data[1] << 8 | data[2]);
+        if (self->streams[id])
+            session_stream_fin (self->streams[id]);
     }
     return MUX_CONTINUE;
 }

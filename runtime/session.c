@@ -58,8 +58,8 @@ static void
 s_conn_close (session_t *self, conn_t *conn, bool abortive)
 {
     if (conn->mux) {
-        //  Still open on our side: the peer must hear that it is gone.
-        conn->mux_ops->detach (conn->mux, conn->stream_id, !conn->shut_done && !conn->eof_in);
+        //  Unless both directions ended cleanly, the peer must hear that it is gone.
+        conn->mux_ops->detach (conn->mux, conn->stream_id, !(conn->shut_done && conn->eof_in));
         conn->mux = NULL;
     }
     bufq_clear (&conn->in, worker_pool (self->worker));
@@ -174,6 +174,11 @@ static bool
 s_flush (session_t *self, conn_t *conn)
 {
     if (conn->mux) {
+        if (conn->shut_pending && !conn->shut_done
+        &&  conn->mux_ops->half_close (conn->mux, conn->stream_id)) {
+            conn->shut_done = true;
+            return true;
+        }
         //  Protocol v1 has no half-close: CLOSE_SOCKET ends the stream both
         //  ways, so nothing more will come from it either.
         if (conn->shut_pending && !conn->shut_done) {
@@ -455,6 +460,19 @@ session_stream_eof (session_t *self, int err)
         conn->eof_pending = err + 1;
     else
         s_on_eof (self, conn, err);
+    session_settle (self);
+}
+
+void
+session_stream_fin (session_t *self)
+{
+    conn_t *conn = s_stream_side (self);
+    if (s_is_dead (self) || !conn || conn->eof_in || conn->eof_pending)
+        return;
+    if (conn->in.bytes > 0)
+        conn->eof_pending = 1;      //  after what it still holds
+    else
+        s_on_eof (self, conn, 0);
     session_settle (self);
 }
 

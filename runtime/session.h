@@ -82,6 +82,9 @@ typedef struct {
     size_t (*queued) (void *mux, uint16_t id);
     //  The session took len bytes of the stream (the credit to give back).
     void (*consumed) (void *mux, uint16_t id, size_t len);
+    //  Our side is done sending (FIN) but still reads: true if the peer is
+    //  told so; false if it cannot be (then the stream is closed instead).
+    bool (*half_close) (void *mux, uint16_t id);
 } stream_ops_t;
 
 //  The most a stream side is handed in one send by the relay (the largest
@@ -96,6 +99,8 @@ void session_attach_stream (session_t *self, session_side_t side, const stream_o
 //  it; else the tunnel was lost), and the multiplexer going away.
 void session_stream_data (session_t *self, const uint8_t *data, size_t len);
 void session_stream_eof (session_t *self, int err);
+//  The peer half-closed the stream: no more bytes come, but it still reads.
+void session_stream_fin (session_t *self);
 
 //  A new session in the same worker whose client side is a stream of mux
 //  (the far end of an aggregated tunnel starting a handler). NULL on failure.

@@ -75,10 +75,11 @@ for mode in agg dist; do
     # The relay's target is the origin itself: a plain request to the users' port.
     fetch_retry 10 "$mode: relay"         "$BIG_SHA" "$BIG_SIZE" "http://127.0.0.1:$R/file/big"
 done
-# Distributed mode carries a half-close (each stream is its own TCP connection): a client
-# that sends its request and then SHUT_WR still gets the whole response. (Aggregated
-# mode cannot: protocol v1's CLOSE_SOCKET ends a stream both ways, docs/PROTOCOL-EXTENSIONS.md.)
+# A half-close crosses the wormhole: a client that sends its request and then SHUT_WR
+# still gets the whole response. Distributed mode carries it as TCP does; aggregated mode
+# as the FIN extension between two C ends (docs/PROTOCOL-EXTENSIONS.md).
 tool halfclose-http 127.0.0.1 "$DR" /file/mid "$MID_SHA"
+tool halfclose-http 127.0.0.1 "$AR" /file/mid "$MID_SHA"
 
 # --- 200 at once through the aggregated socks tunnel ------------------------------------
 LIST="$E2E_TMP/list"
