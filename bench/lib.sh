@@ -1,0 +1,290 @@
+# shellcheck shell=bash
+# lib.sh — what the benchmarks share; source it from a bench script after `set -euo pipefail`.
+#
+# A bench sets BENCH (its name, for messages), checks its tools (bench_install,
+# bench_require), calls bench_init (temp dir, cleanup trap), starts nginx with
+# bench_serve, starts its proxies with bench_spawn + bench_wait_port, fills the
+# PATHS array and the VIA map (path -> curl options), and then calls bench_check,
+# bench_measure and bench_summary. Every process is started here and killed by its
+# PID on exit (BENCH_KEEP=1 keeps the temp dir with the process logs); every curl has
+# --max-time, so a broken proxy fails the bench instead of hanging it. Speeds are MB/s
+# (10^6 bytes/s).
+
+BENCH=${BENCH:-bench}
+RUNS=${RUNS:-5}
+REQUESTS=${REQUESTS:-200}
+SIZE_MIB=${SIZE_MIB:-512}
+# Limit for one 1 KiB request; the large download always gets 300 s.
+SMALL_MAX_TIME=${SMALL_MAX_TIME:-300}
+PIDS=()
+TMP=""
+PATHS=()
+declare -A VIA=()
+# Optional: path -> PIDs whose CPU time bench_measure records during the download.
+declare -A CPU_PIDS=()
+
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY socks_proxy SOCKS_PROXY
+export no_proxy="" NO_PROXY=""
+
+bench_die() { echo "$BENCH: $*" >&2; exit 1; }
+
+# --- tools ----------------------------------------------------------------------------
+
+# bench_install WHAT PACKAGE...: say what is missing and apt-get install the packages,
+# as root or through sudo; refresh the package lists once if the first try fails.
+bench_install() {
+    local what=$1; shift
+    local sudo=()
+    [[ $(id -u) == 0 ]] || sudo=(sudo)
+    echo "$BENCH: $what missing; running: apt-get install -y $*" >&2
+    if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"; then
+        echo "$BENCH: retrying after: apt-get update" >&2
+        "${sudo[@]}" apt-get update
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"
+    fi
+}
+
+bench_require() {
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { echo "$BENCH: $tool is required" >&2; exit 2; }
+    done
+}
+
+# --- processes, cleaned up by PID -------------------------------------------------------
+
+bench_cleanup() {
+    local pid i alive
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for ((i = 0; i < 50; i++)); do
+        alive=0
+        for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        ((alive)) || break
+        sleep 0.1
+    done
+    for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+    [[ -n "$TMP" ]] || return 0
+    if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
+        echo "$BENCH: kept $TMP (process logs in *.log)" >&2
+    else
+        rm -rf "$TMP"
+    fi
+}
+
+bench_init() {
+    TMP=$(mktemp -d "${TMPDIR:-/tmp}/mimicsocks-bench.XXXXXX")
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+bench_free_ports() {   # N: prints N ports the OS picked
+    python3 - "$1" <<'EOF'
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
+# bench_spawn NAME COMMAND...: run COMMAND in the background with its output in
+# $TMP/NAME.log and remember its PID (also left in SPAWNED).
+bench_spawn() {
+    local name=$1; shift
+    "$@" >"$TMP/$name.log" 2>&1 &
+    SPAWNED=$!
+    PIDS+=("$SPAWNED")
+}
+
+bench_wait_port() {   # PORT PID NAME
+    local i
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$2" 2>/dev/null || { echo "$BENCH: $3 exited at start:" >&2; tail -n 5 "$TMP/$3.log" >&2; exit 1; }
+        # shellcheck disable=SC2016
+        timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "$BENCH: $3 did not open port $1" >&2
+    exit 1
+}
+
+# --- the web server ---------------------------------------------------------------------
+
+# bench_serve: nginx on 127.0.0.1 serving a SIZE_MIB MiB file (BIG_URL) and a 1 KiB
+# file (SMALL_URL), both random bytes.
+bench_serve() {
+    local nginx=$1
+    read -r WEB_PORT <<<"$(bench_free_ports 1)"
+    # The nginx worker may run as another user: let it read the files.
+    chmod 755 "$TMP"
+    mkdir -p "$TMP/www" "$TMP/nginx"
+    echo "$BENCH: writing a $SIZE_MIB MiB file..." >&2
+    head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom >"$TMP/www/big"
+    head -c 1024 /dev/urandom >"$TMP/www/small"
+    chmod 644 "$TMP/www/big" "$TMP/www/small"
+    chmod 755 "$TMP/www"
+    BIG_SIZE=$((SIZE_MIB * 1024 * 1024))
+    cat >"$TMP/nginx/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 30;
+    default_type application/octet-stream;
+    client_body_temp_path $TMP/nginx/body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    server {
+        listen 127.0.0.1:$WEB_PORT;
+        root $TMP/www;
+    }
+}
+EOF
+    bench_spawn nginx "$nginx" -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" -e "$TMP/nginx/error.log"
+    NGINX_PID=$SPAWNED
+    bench_wait_port "$WEB_PORT" "$NGINX_PID" nginx
+    BIG_URL="http://127.0.0.1:$WEB_PORT/big"
+    SMALL_URL="http://127.0.0.1:$WEB_PORT/small"
+}
+
+# --- measuring --------------------------------------------------------------------------
+
+bcurl() { curl -q --silent --show-error --max-time 300 "$@"; }
+
+# shellcheck disable=SC2120
+# bench_check [full]: every path must deliver the 1 KiB file intact before we time it;
+# with `full`, the large file too (hashed, so it costs one extra download per path).
+bench_check() {
+    local p got want
+    want=$(sha256sum "$TMP/www/small" | cut -d' ' -f1)
+    for p in "${PATHS[@]}"; do
+        # shellcheck disable=SC2086
+        got=$(bcurl ${VIA[$p]} "$SMALL_URL" | sha256sum | cut -d' ' -f1)
+        [[ "$got" == "$want" ]] || bench_die "the 1 KiB file is wrong via $p"
+    done
+    [[ "${1:-}" == full ]] || return 0
+    want=$(sha256sum "$TMP/www/big" | cut -d' ' -f1)
+    for p in "${PATHS[@]}"; do
+        echo "$BENCH: checking the $SIZE_MIB MiB file via $p..." >&2
+        # shellcheck disable=SC2086
+        got=$(bcurl ${VIA[$p]} "$BIG_URL" | sha256sum | cut -d' ' -f1)
+        [[ "$got" == "$want" ]] || bench_die "the $SIZE_MIB MiB file is wrong via $p (sha256 differs)"
+    done
+}
+
+s_cpu_ticks() {   # PID...: user+system clock ticks of these processes, all threads
+    local pid total=0 stat fields
+    for pid in "$@"; do
+        stat=$(<"/proc/$pid/stat") || bench_die "process $pid is gone"
+        read -r -a fields <<<"${stat##*) }"
+        total=$((total + fields[11] + fields[12]))
+    done
+    echo "$total"
+}
+
+# bench_measure: RUNS rounds; in each, the large download then REQUESTS 1 KiB requests
+# on every path. The paths alternate inside each round so that drift in the machine's
+# speed hits them alike. Results go to $TMP/{speed,latency,cpu}.PATH.
+bench_measure() {
+    local run p i speed size t cpu0 cpu1
+    echo "$BENCH: $RUNS runs; ${SIZE_MIB} MiB download and $REQUESTS x 1 KiB requests per path and run" >&2
+    for ((run = 1; run <= RUNS; run++)); do
+        for p in "${PATHS[@]}"; do
+            # shellcheck disable=SC2086
+            [[ -z "${CPU_PIDS[$p]:-}" ]] || cpu0=$(s_cpu_ticks ${CPU_PIDS[$p]})
+            # shellcheck disable=SC2086
+            read -r speed size < <(bcurl ${VIA[$p]} -o /dev/null -w '%{speed_download} %{size_download}\n' "$BIG_URL")
+            [[ "$size" == "$BIG_SIZE" ]] || bench_die "$p delivered $size of $BIG_SIZE bytes"
+            echo "$speed" >>"$TMP/speed.$p"
+            if [[ -n "${CPU_PIDS[$p]:-}" ]]; then
+                # shellcheck disable=SC2086
+                cpu1=$(s_cpu_ticks ${CPU_PIDS[$p]})
+                # CPU seconds over the download's wall time, in % of one core.
+                awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v s="$speed" -v n="$size" \
+                    'BEGIN { printf "%.1f\n", 100 * (t / hz) / (n / s) }' >>"$TMP/cpu.$p"
+            fi
+        done
+        for p in "${PATHS[@]}"; do
+            for ((i = 0; i < REQUESTS; i++)); do
+                # shellcheck disable=SC2086
+                read -r t size < <(bcurl --max-time "$SMALL_MAX_TIME" ${VIA[$p]} -o /dev/null \
+                                         -w '%{time_total} %{size_download}\n' "$SMALL_URL" || true)
+                [[ "$size" == 1024 ]] || bench_die "request $((i + 1)) of run $run via $p failed (${size:-no} bytes)"
+                echo "$t"
+            done >>"$TMP/latency.$p"
+        done
+        printf 'run %d/%d:' "$run" "$RUNS" >&2
+        for p in "${PATHS[@]}"; do
+            printf ' %s %.0f MB/s' "$p" "$(tail -n 1 "$TMP/speed.$p" | awk '{ print $1 / 1e6 }')" >&2
+        done
+        echo >&2
+    done
+}
+
+# bench_summary RATIOS [TARGET]: the table of medians, then one line per ratio in
+# RATIOS (space-separated A/B). TARGET "B:T:L" marks the ratios over B against the
+# targets throughput >= T and median latency <= L, and adds the p90 ratio to them.
+# With CPU figures (CPU_PIDS) or a TARGET, the table also shows the MB/s range.
+bench_summary() {
+    python3 - "$TMP" "$RUNS" "$REQUESTS" "$SIZE_MIB" "${PATHS[*]}" "$1" "${2:-}" <<'EOF'
+import os, statistics, sys
+tmp, runs, requests, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+paths, ratios, target = sys.argv[5].split(), sys.argv[6].split(), sys.argv[7]
+def values(kind, p):
+    with open("%s/%s.%s" % (tmp, kind, p)) as f:
+        return [float(line) for line in f if line.strip()]
+def p90(xs):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(0.9 * len(xs)))]
+speeds = {p: values("speed", p) for p in paths}
+speed = {p: statistics.median(speeds[p]) / 1e6 for p in paths}
+lat = {p: values("latency", p) for p in paths}
+med = {p: statistics.median(lat[p]) * 1000 for p in paths}
+cpus = {p: values("cpu", p) for p in paths if os.path.exists("%s/cpu.%s" % (tmp, p))}
+cpu = {p: statistics.median(cpus[p]) for p in cpus}
+# CPU seconds per 10^9 bytes, run by run (a slow run is often a starved one).
+cpu_gb = {p: statistics.median(c / 100 / (s / 1e9) for c, s in zip(cpus[p], speeds[p])) for p in cpus}
+extended = bool(cpu or target)
+width = max([12] + [len(p) for p in paths])
+print()
+print("%d runs: %s MiB download (median MB/s), %d x 1 KiB requests per run "
+      "(time_total in ms, new connection each)" % (runs, size, requests))
+print()
+head = "%-*s %12s %16s %14s" % (width, "path", "MB/s", "latency median", "latency p90")
+if extended:
+    head += " %17s %10s %9s" % ("MB/s min..max", "proxy CPU", "CPU s/GB")
+print(head)
+for p in paths:
+    row = "%-*s %12.1f %13.3f ms %11.3f ms" % (width, p, speed[p], med[p], p90(lat[p]) * 1000)
+    if extended:
+        row += " %17s" % ("%.0f..%.0f" % (min(speeds[p]) / 1e6, max(speeds[p]) / 1e6))
+        row += " %10s" % ("%.0f %%" % cpu[p] if p in cpu else "-")
+        row += " %9s" % ("%.2f" % cpu_gb[p] if p in cpu else "-")
+    print(row)
+print()
+if target:
+    base, t_speed, t_lat = target.split(":")
+    t_speed, t_lat = float(t_speed), float(t_lat)
+labels = {r: "%s / %s:" % tuple(r.split("/")) for r in ratios}
+lwidth = max(len(l) for l in labels.values())
+for r in ratios:
+    a, b = r.split("/")
+    s, l = speed[a] / speed[b], med[a] / med[b]
+    if target and b == base:
+        print("%-*s throughput x%.2f (target >= %.2f: %s), latency x%.2f (target <= %.2f: %s), p90 x%.2f"
+              % (lwidth, labels[r], s, t_speed, "met" if round(s, 2) >= t_speed else "MISSED",
+                 l, t_lat, "met" if round(l, 2) <= t_lat else "MISSED", p90(lat[a]) / p90(lat[b])))
+    else:
+        print("%-*s throughput x%.2f, latency x%.2f" % (lwidth, labels[r], s, l))
+if cpu:
+    print()
+    print("proxy CPU: user+system CPU time of the proxy processes (all their threads) during the")
+    print("download, in % of one core; CPU s/GB: the same per 10^9 bytes moved. Medians over the runs.")
+EOF
+}

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# wormhole_bench — throughput and latency through mimicsocks wormholes against
+# shadowsocks-libev and a direct connection, all on 127.0.0.1.
+#
+# nginx serves a large file (512 MiB) and a 1 KiB file. Paths, each a SOCKS5 proxy curl
+# talks to (--socks5), except direct:
+#   direct       curl straight to nginx
+#   mimic-agg    an aggregated wormhole (one tunnel carries every connection), handler
+#                socks, both ends in one mimicsocks process
+#   mimic-dist   the same as a distributed wormhole (one tunnel connection per user
+#                connection)
+#   mimic-2proc  the aggregated wormhole with its ends in two processes
+#                (--role local, --role remote), as in a real deployment
+#   ss-libev     ss-local -> ss-server, aes-256-gcm
+# For each of RUNS rounds, curl downloads the large file on every path (MB/s, 10^6
+# bytes/s; the proxies' CPU time is recorded meanwhile), then makes REQUESTS sequential
+# requests for the 1 KiB file on every path, each a new curl and a new connection
+# (time_total). Before timing, every path must deliver both files intact (sha256).
+# Prints the medians and the ratios mimicsocks/ss-libev against the targets:
+# throughput >= 1.5, median latency <= 1.0.
+#
+# Usage: bench/wormhole_bench.sh [-r RUNS] [-n REQUESTS] [-s SIZE_MIB] [-w WORKERS] [-m MIMIC]
+#                                [MIMICSOCKS]
+#        (defaults: 5 runs, 200 requests, 512 MiB, workers: one per core, mimic: the
+#        config's default, build/mimicsocks); MIMIC is a `mimic:` value, e.g. off.
+# Needs nginx (nginx-light) and ss-server/ss-local (shadowsocks-libev); if they are
+# missing it says so and runs `apt-get install -y nginx-light shadowsocks-libev` (and
+# stops the shadowsocks-libev service that installing may start; the bench runs its
+# own processes). Not a test: nothing here fails on speed.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=wormhole_bench
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+WORKERS=0
+MIMIC=""
+while getopts 'r:n:s:w:m:h' opt; do
+    case $opt in
+        r) RUNS=$OPTARG ;;
+        n) REQUESTS=$OPTARG ;;
+        s) SIZE_MIB=$OPTARG ;;
+        w) WORKERS=$OPTARG ;;
+        m) MIMIC=$OPTARG ;;
+        *) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+MIMICSOCKS=${1:-$ROOT/build/mimicsocks}
+[[ -x "$MIMICSOCKS" ]] || { echo "wormhole_bench: no executable at $MIMICSOCKS (build first: make build)" >&2; exit 2; }
+# A hung tunnel must fail the bench, not stall it for minutes per request.
+SMALL_MAX_TIME=30
+
+# --- tools ----------------------------------------------------------------------------
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+if [[ ! -x "$NGINX" ]] || ! command -v ss-server >/dev/null || ! command -v ss-local >/dev/null; then
+    bench_install "nginx and/or shadowsocks-libev are" nginx-light shadowsocks-libev
+    NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+    # The package starts a system-wide ss-server; this bench runs its own.
+    if command -v systemctl >/dev/null && systemctl is-active --quiet shadowsocks-libev 2>/dev/null; then
+        echo "wormhole_bench: stopping the shadowsocks-libev service that apt-get started" >&2
+        systemctl stop shadowsocks-libev || true
+    elif [[ -x /etc/init.d/shadowsocks-libev ]]; then
+        /etc/init.d/shadowsocks-libev stop >/dev/null 2>&1 || true
+    fi
+fi
+bench_require curl python3 sha256sum "$NGINX" ss-server ss-local
+
+# --- processes ---------------------------------------------------------------------------
+bench_init
+bench_serve "$NGINX"
+read -r AGG_USER AGG_TUN DIST_USER DIST_TUN SPLIT_USER SPLIT_TUN SS_SERVER SS_LOCAL \
+    <<<"$(bench_free_ports 8)"
+
+# One config per wormhole; each holds a fresh key and is readable by us only.
+KEY=$("$MIMICSOCKS" genkey)
+wormhole_config() {   # FILE MODE USER_PORT TUNNEL_PORT
+    (umask 077; cat >"$1" <<EOF
+log_level: info
+workers: $WORKERS
+wormholes:
+  - name: bench
+    server: 127.0.0.1:$3
+    wormhole_remote: 127.0.0.1:$4
+    wormhole: $2
+    handler: socks
+    key: $KEY
+${MIMIC:+    mimic: $MIMIC}
+EOF
+    )
+    "$MIMICSOCKS" check-config "$1" >/dev/null || bench_die "mimicsocks rejects its config $1"
+}
+wormhole_config "$TMP/agg.yaml" aggregated "$AGG_USER" "$AGG_TUN"
+wormhole_config "$TMP/dist.yaml" distributed "$DIST_USER" "$DIST_TUN"
+wormhole_config "$TMP/split.yaml" aggregated "$SPLIT_USER" "$SPLIT_TUN"
+
+# The aggregated local end accepts users before its tunnel is up; wait for the log line.
+wait_tunnel() {   # NAME PID
+    local i
+    for ((i = 0; i < 100; i++)); do
+        grep -q 'tunnel up' "$TMP/$1.log" && return 0
+        kill -0 "$2" 2>/dev/null || { echo "wormhole_bench: $1 exited:" >&2; tail -n 5 "$TMP/$1.log" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "wormhole_bench: $1 did not log 'tunnel up' within 10 s:" >&2
+    tail -n 5 "$TMP/$1.log" >&2
+    exit 1
+}
+
+bench_spawn mimic-agg "$MIMICSOCKS" --config "$TMP/agg.yaml"
+AGG_PID=$SPAWNED
+bench_wait_port "$AGG_USER" "$AGG_PID" mimic-agg
+wait_tunnel mimic-agg "$AGG_PID"
+
+bench_spawn mimic-dist "$MIMICSOCKS" --config "$TMP/dist.yaml"
+DIST_PID=$SPAWNED
+bench_wait_port "$DIST_USER" "$DIST_PID" mimic-dist
+
+bench_spawn mimic-remote "$MIMICSOCKS" --config "$TMP/split.yaml" --role remote
+REMOTE_PID=$SPAWNED
+bench_wait_port "$SPLIT_TUN" "$REMOTE_PID" mimic-remote
+bench_spawn mimic-local "$MIMICSOCKS" --config "$TMP/split.yaml" --role local
+LOCAL_PID=$SPAWNED
+bench_wait_port "$SPLIT_USER" "$LOCAL_PID" mimic-local
+wait_tunnel mimic-local "$LOCAL_PID"
+
+SS_PASSWORD=$(head -c 18 /dev/urandom | base64)
+bench_spawn ss-server ss-server -s 127.0.0.1 -p "$SS_SERVER" -k "$SS_PASSWORD" -m aes-256-gcm
+SS_SERVER_PID=$SPAWNED
+bench_wait_port "$SS_SERVER" "$SS_SERVER_PID" ss-server
+bench_spawn ss-local ss-local -s 127.0.0.1 -p "$SS_SERVER" -b 127.0.0.1 -l "$SS_LOCAL" \
+    -k "$SS_PASSWORD" -m aes-256-gcm
+SS_LOCAL_PID=$SPAWNED
+bench_wait_port "$SS_LOCAL" "$SS_LOCAL_PID" ss-local
+
+PATHS=(direct mimic-agg mimic-dist mimic-2proc ss-libev)
+VIA=([direct]=""
+     [mimic-agg]="--socks5 127.0.0.1:$AGG_USER"
+     [mimic-dist]="--socks5 127.0.0.1:$DIST_USER"
+     [mimic-2proc]="--socks5 127.0.0.1:$SPLIT_USER"
+     [ss-libev]="--socks5 127.0.0.1:$SS_LOCAL")
+CPU_PIDS=([mimic-agg]="$AGG_PID"
+          [mimic-dist]="$DIST_PID"
+          [mimic-2proc]="$LOCAL_PID $REMOTE_PID"
+          [ss-libev]="$SS_LOCAL_PID $SS_SERVER_PID")
+
+bench_check full
+bench_measure
+bench_summary "mimic-agg/ss-libev mimic-dist/ss-libev mimic-2proc/ss-libev mimic-agg/direct" \
+              "ss-libev:1.5:1.0"
