@@ -280,9 +280,14 @@ s_config_listeners (const config_t *config, const wormhole_t *wormholes, int wor
             snprintf (listeners[n++].label, sizeof listeners[0].label, "wormhole '%s' users", c->name);
         }
         if (w->run_remote) {
+            //  Reverse: the tunnel must meet its users in one worker. Both ends
+            //  of one aggregated tunnel in this process: keep them apart, so
+            //  that each end has a core of its own.
+            int tunnel_home = c->reverse ? home
+                            : aggregated && w->run_local ? (home + 1) % workers : -1;
             listeners[n] = (listener_conf_t) { c->wormhole_remote,
                                                { .kind = HANDLER_TUNNEL_REMOTE, .wormhole = w },
-                                               c->reverse ? home : -1, "" };
+                                               tunnel_home, "" };
             snprintf (listeners[n++].label, sizeof listeners[0].label, "wormhole '%s' tunnel", c->name);
         }
         if (aggregated && w->run_local)
