@@ -9,8 +9,12 @@
     Aggregated mode: the connection becomes one stream of the wormhole's shared
     tunnel (actors/tunnel_mux.c), and the worker relays between the socket and
     the stream. Used at the local end, and at the public end in reverse mode.
+
+    When the far end's handler is socks, the user's first bytes are looked at
+    before relaying starts, to answer a SOCKS5 greeting at once (s_greeting).
 */
 #include <stdlib.h>
+#include <string.h>
 
 #include "actors/dialer.h"
 #include "actors/tunnel_mux.h"
@@ -19,8 +23,36 @@
 
 typedef struct {
     session_t *session;
-    dialer_t dialer;
+    const wormhole_t *wormhole;
+    dialer_t dialer;            //  distributed mode only
+    bool tunnel_ready;          //  aggregated: always; distributed: once dialed
+    bool greeting_pending;      //  waiting for the user's first bytes (see s_greeting)
 } tunnel_local_t;
+
+//  Relay once the tunnel is ready and the first bytes have been looked at.
+static void
+s_maybe_relay (tunnel_local_t *self)
+{
+    if (self->tunnel_ready && !self->greeting_pending) {
+        session_pause_client (self->session, 0);
+        session_relay (self->session);
+    }
+}
+
+//  A SOCKS5 greeting that offers "no authentication" always gets 05 00 from
+//  the remote end's socks handler (ours and the original's alike): answer it
+//  here at once and drop the remote's answer when it comes. That saves the
+//  user one round trip through the tunnel per connection.
+static void
+s_greeting (tunnel_local_t *self, const uint8_t *data, size_t len)
+{
+    self->greeting_pending = false;
+    if (len < 2 || data[0] != 5 || len < 2u + data[1] || !memchr (data + 2, 0, data[1]))
+        return;
+    static const uint8_t no_auth[2] = { 5, 0 };
+    session_send_client (self->session, no_auth, sizeof no_auth);
+    session_expect_target (self->session, no_auth, sizeof no_auth);
+}
 
 static void *
 s_create (session_t *session, const handler_conf_t *conf)
@@ -30,12 +62,16 @@ s_create (session_t *session, const handler_conf_t *conf)
     if (!self)
         return NULL;
     self->session = session;
+    self->wormhole = wormhole;
+    handler_kind_t far = wormhole->inner.kind;
+    self->greeting_pending = far == HANDLER_SOCKS || far == HANDLER_SOCKS5;
     if (wormhole->conf->mode == WORMHOLE_AGGREGATED) {
         if (tunnel_mux_attach (wormhole, session) != 0) {
             free (self);
             return NULL;
         }
-        session_relay (session);
+        self->tunnel_ready = true;
+        s_maybe_relay (self);
         return self;
     }
     if (dialer_start (&self->dialer, session, wormhole) != 0) {
@@ -58,7 +94,10 @@ static void
 s_client_data (void *self_, const uint8_t *data, size_t len)
 {
     tunnel_local_t *self = self_;
+    if (self->greeting_pending)
+        s_greeting (self, data, len);
     session_send_target (self->session, data, len);
+    s_maybe_relay (self);
 }
 
 static void
@@ -73,8 +112,10 @@ s_advance (tunnel_local_t *self, dialer_state_t state)
     if (state == DIALER_FAILED)
         session_abort (self->session);
     else if (state == DIALER_READY) {
-        session_pause_client (self->session, 0);
-        session_relay (self->session);
+        self->tunnel_ready = true;
+        if (self->greeting_pending)
+            session_pause_client (self->session, 0);    //  the proxy's wait is over
+        s_maybe_relay (self);
     }
 }
 
@@ -93,12 +134,15 @@ s_target_data (void *self_, const uint8_t *data, size_t len)
     s_advance (self, dialer_target_data (&self->dialer, data, len));
 }
 
+//  Before relaying starts: the proxy gave up on us, or (aggregated) the
+//  tunnel carrying this stream was lost.
 static void
 s_target_eof (void *self_, int err)
 {
     tunnel_local_t *self = self_;
     (void) err;
-    log_warn ("wormhole %s: the proxy closed before answering", self->dialer.wormhole->conf->name);
+    if (self->dialer.state == DIALER_PROXY_REPLY)
+        log_warn ("wormhole %s: the proxy closed before answering", self->wormhole->conf->name);
     session_abort (self->session);
 }
 
@@ -106,7 +150,8 @@ static void
 s_timeout (void *self_)
 {
     tunnel_local_t *self = self_;
-    log_warn ("wormhole %s: no answer from the proxy", self->dialer.wormhole->conf->name);
+    if (self->dialer.state == DIALER_PROXY_REPLY)
+        log_warn ("wormhole %s: no answer from the proxy", self->wormhole->conf->name);
     session_abort (self->session);
 }
 

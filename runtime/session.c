@@ -291,6 +291,27 @@ s_forward (session_t *self, conn_t *to, buf_t *buf)
 //  --------------------------------------------------------------------------
 //  Reading
 
+//  The target's first bytes that a handler answered in advance: check and
+//  drop them. False (and the session is ended) if the target said otherwise.
+static bool
+s_take_expected (session_t *self, conn_t *conn, const uint8_t **data, size_t *len)
+{
+    if (conn != &self->target || self->expect_len == 0)
+        return true;
+    size_t n = *len < self->expect_len ? *len : self->expect_len;
+    if (memcmp (*data, self->expect, n) != 0) {
+        log_info ("%s: the target's answer differs from the one given in advance; closing",
+                  self->peer);
+        s_kill (self, true);
+        return false;
+    }
+    memmove (self->expect, self->expect + n, self->expect_len - n);
+    self->expect_len -= n;
+    *data += n;
+    *len -= n;
+    return true;
+}
+
 static void
 s_on_eof (session_t *self, conn_t *conn, int err)
 {
@@ -351,9 +372,17 @@ s_read (session_t *self, conn_t *conn)
     if (conn->cipher)
         cipher_apply (conn->cipher, CIPHER_DECRYPT, buf->data, buf->data, (size_t) n);
     switch (self->state) {
-        case SESSION_RELAY:
+        case SESSION_RELAY: {
+            const uint8_t *data = buf->data;
+            size_t len = (size_t) n;
+            if (!s_take_expected (self, conn, &data, &len) || len == 0) {
+                bufpool_put (pool, buf);
+                return;
+            }
+            buf->off = (uint32_t) (data - buf->data);
             s_forward (self, s_other (self, conn), buf);
             return;
+        }
         case SESSION_HANDSHAKE:
             if (conn == &self->client)
                 self->cls->client_data (self->handler, buf->data, (size_t) n);
@@ -382,7 +411,8 @@ s_stream_deliver (session_t *self, conn_t *conn, const uint8_t *data, size_t len
         conn->mux_ops->consumed (conn->mux, conn->stream_id, len);
     switch (self->state) {
         case SESSION_RELAY:
-            s_send (self, s_other (self, conn), data, len);
+            if (s_take_expected (self, conn, &data, &len) && len > 0)
+                s_send (self, s_other (self, conn), data, len);
             break;
         case SESSION_HANDSHAKE:
             if (conn == &self->client)
@@ -838,6 +868,15 @@ session_relay (session_t *self)
         self->client.shut_pending = true;
     if (!s_flush (self, &self->target) || !s_flush (self, &self->client))
         s_kill (self, true);
+}
+
+void
+session_expect_target (session_t *self, const void *data, size_t len)
+{
+    if (len > sizeof self->expect)
+        len = sizeof self->expect;
+    memcpy (self->expect, data, len);
+    self->expect_len = len;
 }
 
 void

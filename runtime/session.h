@@ -45,6 +45,11 @@ void session_close_target (session_t *self);
 //  on as a half-close to the other; the session ends when both are done.
 void session_relay (session_t *self);
 
+//  The handler has answered the client in advance with what the target will
+//  say first (at most 8 bytes): drop those bytes when they come, and end the
+//  session if the target says anything else. Relaying only.
+void session_expect_target (session_t *self, const void *data, size_t len);
+
 //  Half-close toward the client once its queue is written (FIN).
 void session_shutdown_client (session_t *self);
 
