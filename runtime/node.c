@@ -1,6 +1,8 @@
 /*  node — fused node chains and single-node actors (see node.h). */
 #include "runtime/node.h"
 
+#include <openssl/crypto.h>
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,10 +295,15 @@ s_node_actor (zsock_t *pipe, void *args)
     snprintf (name, sizeof name, "%s", start->name);
     void *state = cls->create (start->args);
     start->status = state ? 0 : -1;
-    //  start is the creator's stack frame: not to be touched after the signal.
-    zsock_signal (pipe, state ? 0 : 1);
-    if (!state)
+    if (!state) {
+        //  Free this thread's OpenSSL state (a failed create may have made
+        //  some) before the creator, and maybe the process, goes on.
+        OPENSSL_thread_stop ();
+        zsock_signal (pipe, 1);
         return;
+    }
+    //  start is the creator's stack frame: not to be touched after the signal.
+    zsock_signal (pipe, 0);
 
     s_actor_ctx_t ctx = { pipe, name, false };
     while (true) {
@@ -317,6 +324,7 @@ s_node_actor (zsock_t *pipe, void *args)
         }
     }
     cls->destroy (&state);
+    OPENSSL_thread_stop ();     //  before the exit signal lets the owner go on
 }
 
 zactor_t *
