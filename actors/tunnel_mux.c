@@ -111,6 +111,7 @@ s_send_frame (tunnel_mux_t *self, const uint8_t *head, size_t head_len, const ui
         return;
     }
     struct iovec iov[2] = { { (void *) head, head_len }, { (void *) data, len } };
+    session_cork (self->session, self->side);
     session_sendv (self->session, self->side, iov, len ? 2 : 1);
     //  Called from a stream's session as often as from our own: make sure the
     //  tunnel socket is watched for writing.

@@ -40,6 +40,23 @@ bufq_append (bufq_t *self, bufpool_t *pool, const void *data, size_t len)
     }
 }
 
+uint8_t *
+bufq_reserve (bufq_t *self, bufpool_t *pool, size_t *room)
+{
+    size_t cap = bufpool_block_size (pool);
+    if (!self->tail || self->tail->len == cap)
+        bufq_push (self, bufpool_get (pool));
+    *room = cap - self->tail->len;
+    return self->tail->data + self->tail->len;
+}
+
+void
+bufq_commit (bufq_t *self, size_t len)
+{
+    self->tail->len += (uint32_t) len;
+    self->bytes += len;
+}
+
 ssize_t
 bufq_flush (bufq_t *self, bufpool_t *pool, int fd)
 {

@@ -9,6 +9,7 @@
 #define MK_BUFQ_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "runtime/bufpool.h"
@@ -23,6 +24,11 @@ void bufq_push (bufq_t *self, buf_t *buf);
 
 //  Copy bytes in, filling the tail block before taking new ones.
 void bufq_append (bufq_t *self, bufpool_t *pool, const void *data, size_t len);
+
+//  Room at the tail (a new block if the tail is full): up to *room bytes may
+//  be written at the returned pointer, then bufq_commit says how many were.
+uint8_t *bufq_reserve (bufq_t *self, bufpool_t *pool, size_t *room);
+void bufq_commit (bufq_t *self, size_t len);
 
 //  Write as much as the socket takes. Returns bytes written (0 if the socket
 //  is full), or -1 with errno set on a socket error. Emptied blocks go back to

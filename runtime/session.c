@@ -236,7 +236,7 @@ s_send (session_t *self, conn_t *conn, const void *data, size_t len)
         }
         return;
     }
-    if (conn->fd >= 0 && !conn->connecting && conn->out.bytes == 0) {
+    if (conn->fd >= 0 && !conn->connecting && conn->out.bytes == 0 && !conn->corked) {
         ssize_t n = send (conn->fd, p, len, MSG_NOSIGNAL);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             log_debug ("%s: write: %s", self->peer, strerror (errno));
@@ -257,7 +257,7 @@ static void
 s_forward_raw (session_t *self, conn_t *to, buf_t *buf)
 {
     bufpool_t *pool = worker_pool (self->worker);
-    if (to->fd >= 0 && !to->connecting && to->out.bytes == 0) {
+    if (to->fd >= 0 && !to->connecting && to->out.bytes == 0 && !to->corked) {
         ssize_t n = send (to->fd, buf->data + buf->off, buf->len - buf->off, MSG_NOSIGNAL);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             bufpool_put (pool, buf);
@@ -788,8 +788,25 @@ session_sendv (session_t *self, session_side_t side, const struct iovec *iov, in
             s_send (self, conn, iov[i].iov_base, iov[i].iov_len);
         return;
     }
-    //  Encrypt piece after piece into full blocks (the copy is the encryption pass).
     bufpool_t *pool = worker_pool (self->worker);
+    if (conn->corked || conn->out.bytes > 0) {
+        //  Behind other bytes anyway: encrypt straight into the queue's tail.
+        for (int i = 0; i < count; i++) {
+            const uint8_t *p = iov[i].iov_base;
+            size_t left = iov[i].iov_len;
+            while (left > 0) {
+                size_t room;
+                uint8_t *at = bufq_reserve (&conn->out, pool, &room);
+                size_t n = room < left ? room : left;
+                cipher_apply (conn->cipher, CIPHER_ENCRYPT, p, at, n);
+                bufq_commit (&conn->out, n);
+                p += n;
+                left -= n;
+            }
+        }
+        return;
+    }
+    //  Encrypt piece after piece into full blocks (the copy is the encryption pass).
     size_t cap = bufpool_block_size (pool);
     buf_t *buf = NULL;
     for (int i = 0; i < count && !s_is_dead (self); i++) {
@@ -813,6 +830,29 @@ session_sendv (session_t *self, session_side_t side, const struct iovec *iov, in
         s_forward_raw (self, conn, buf);
     else if (buf)
         bufpool_put (pool, buf);
+}
+
+void
+session_cork (session_t *self, session_side_t side)
+{
+    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    if (s_is_dead (self) || conn->corked)
+        return;
+    conn->corked = true;
+    worker_uncork_later (self->worker, self);
+}
+
+void
+session_uncork (session_t *self)
+{
+    self->client.corked = self->target.corked = false;
+    if (s_is_dead (self))
+        return;
+    if (!s_flush (self, &self->client) || !s_flush (self, &self->target)) {
+        s_kill (self, true);
+        return;
+    }
+    session_settle (self);
 }
 
 size_t

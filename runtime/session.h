@@ -29,6 +29,11 @@ void session_send_target (session_t *self, const void *data, size_t len);
 //  so a frame header and its payload leave in one segment.
 void session_sendv (session_t *self, session_side_t side, const struct iovec *iov, int count);
 
+//  Hold writes to a side until the end of the worker's loop turn, so that the
+//  small frames several sessions send through one tunnel in one turn leave in
+//  one write (and one segment) instead of one each.
+void session_cork (session_t *self, session_side_t side);
+
 //  Bytes queued toward a side and not yet written.
 size_t session_queued (session_t *self, session_side_t side);
 

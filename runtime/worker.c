@@ -45,6 +45,7 @@ struct worker_t {
     size_t live;
     uint64_t next_token;    //  resolver request tokens
     session_t *dead;        //  ended this turn, freed at its end
+    session_t *corked;      //  to uncork at the end of this turn
     bool terminated;
 };
 
@@ -183,8 +184,34 @@ worker_bury (worker_t *self, session_t *session)
     self->dead = session;
 }
 
+void
+worker_uncork_later (worker_t *self, session_t *session)
+{
+    if (session->cork_listed)
+        return;
+    session->cork_listed = true;
+    session->next_corked = self->corked;
+    self->corked = session;
+}
+
 //  --------------------------------------------------------------------------
 //  Loop
+
+//  Before the dead are freed: corked sessions write what they held this turn.
+static void
+s_uncork_all (worker_t *self)
+{
+    for (int guard = 0; self->corked && guard < 64; guard++) {
+        session_t *list = self->corked;
+        self->corked = NULL;
+        while (list) {
+            session_t *session = list;
+            list = session->next_corked;
+            session->cork_listed = false;
+            session_uncork (session);
+        }
+    }
+}
 
 static void
 s_free_dead (worker_t *self)
@@ -374,6 +401,7 @@ s_worker_destroy (worker_t **self_p)
     worker_t *self = *self_p;
     if (!self)
         return;
+    self->corked = NULL;
     for (size_t i = 0; i < self->slot_count; i++)
         if (self->slots[i] && self->slots[i]->state != SESSION_DEAD)
             worker_bury (self, self->slots[i]);
@@ -411,6 +439,7 @@ worker_actor (zsock_t *pipe, void *args)
     struct epoll_event events[MAX_EVENTS];
     while (!self->terminated) {
         s_drain_zmq (self);
+        s_uncork_all (self);
         s_free_dead (self);
         if (self->terminated)
             break;
@@ -436,6 +465,7 @@ worker_actor (zsock_t *pipe, void *args)
                 session_settle (session);
         }
         s_fire_timers (self);
+        s_uncork_all (self);
         s_free_dead (self);
     }
     log_debug ("worker %d: stopping with %zu sessions", self->args.index, self->live);

@@ -35,6 +35,7 @@ typedef struct {
     bool shut_done;         //  FIN sent
     bool connecting;        //  non-blocking connect in flight
     cipher_t *cipher;       //  owned; NULL: bytes pass in clear
+    bool corked;            //  queue writes until the end of the loop turn
     bool over_window;       //  out went over the window: tell the handler when it drains
     //  A stream side has no fd: it is one stream of a multiplexed tunnel.
     const stream_ops_t *mux_ops;
@@ -76,6 +77,8 @@ struct session_t {
     uint64_t deadline[TIMER_COUNT]; //  0: not armed
     char peer[64];
     session_t *next_dead;
+    session_t *next_corked;         //  in the worker's list of sessions to uncork
+    bool cork_listed;
 };
 
 //  Worker services used by sessions.
@@ -86,6 +89,8 @@ void worker_conn_forget (worker_t *self, conn_t *conn);
 void worker_timer_set (worker_t *self, session_t *session, int kind, int ms);
 uint64_t worker_resolve (worker_t *self, session_t *session, const char *host, uint16_t port);
 void worker_bury (worker_t *self, session_t *session);
+//  Uncork the session's sides at the end of this loop turn.
+void worker_uncork_later (worker_t *self, session_t *session);
 
 //  Session entry points used by the worker loop.
 session_t *session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf);
@@ -102,5 +107,7 @@ void session_on_resolved (session_t *self, int status, const struct sockaddr_sto
                           const socklen_t *lens, size_t count);
 //  Called after every event, timer or reply: settles state and epoll interest.
 void session_settle (session_t *self);
+//  Write what corked sides queued (end of a loop turn).
+void session_uncork (session_t *self);
 
 #endif

@@ -132,6 +132,37 @@ START_TEST (test_queue_flush_error)
 }
 END_TEST
 
+START_TEST (test_queue_reserve_commit)
+{
+    bufpool_t *pool = bufpool_new (8, 8);
+    bufq_t q = { 0 };
+    bufq_append (&q, pool, "abc", 3);
+    //  Written in place at the tail, across a block boundary.
+    const char *more = "defghijklm";
+    size_t done = 0;
+    while (done < 10) {
+        size_t room;
+        uint8_t *at = bufq_reserve (&q, pool, &room);
+        ck_assert_uint_gt (room, 0);
+        size_t n = room < 10 - done ? room : 10 - done;
+        memcpy (at, more + done, n);
+        bufq_commit (&q, n);
+        done += n;
+    }
+    ck_assert_uint_eq (q.bytes, 13);
+    int sv[2];
+    s_nonblocking_pair (sv);
+    ck_assert_int_eq (bufq_flush (&q, pool, sv[0]), 13);
+    char got[16];
+    ck_assert_int_eq (read (sv[1], got, sizeof got), 13);
+    ck_assert_mem_eq (got, "abcdefghijklm", 13);
+    ck_assert_uint_eq (bufpool_in_use (pool), 0);
+    close (sv[0]);
+    close (sv[1]);
+    bufpool_destroy (&pool);
+}
+END_TEST
+
 START_TEST (test_timers_order)
 {
     timers_t *timers = timers_new ();
@@ -189,6 +220,7 @@ main (void)
     tcase_add_test (tc, test_queue_append_and_flush_in_order);
     tcase_add_test (tc, test_queue_partial_flush_keeps_the_rest);
     tcase_add_test (tc, test_queue_flush_error);
+    tcase_add_test (tc, test_queue_reserve_commit);
     tcase_add_test (tc, test_timers_order);
     tcase_add_test (tc, test_timers_random_heap);
     suite_add_tcase (suite, tc);
