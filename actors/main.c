@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 
 #include "actors/app.h"
+#include "actors/heart.h"
 #include "actors/wormhole.h"
 #include "config/config.h"
 #include "config/default_config.h"
@@ -44,6 +45,8 @@ static const char *s_usage =
     "  --log-level LEVEL       error, warn, info (default) or debug; logs go to stderr\n"
     "  --workers N             data-plane worker threads (default: one per core)\n"
     "  --connect-timeout SECS  limit for connecting to a target (default 10)\n"
+    "  --supervise             run the service in a child process and start it again\n"
+    "                          if it crashes (like Erlang's heart)\n"
     "  --role local|remote|both  which ends of the config's wormholes to run (default:\n"
     "                          decided by the host's own addresses: the local end where\n"
     "                          `server` is an own address, the remote end where\n"
@@ -61,6 +64,7 @@ typedef struct {
     int connect_timeout_s;
     int role;                   //  wormhole_role_t
     int key_bytes;
+    bool supervise;
 } options_t;
 
 static int
@@ -106,6 +110,10 @@ s_parse_args (int argc, char **argv, options_t *opts)
         if (streq (arg, "--version") || streq (arg, "-V")) {
             printf ("mimicsocks %s\n", MIMICSOCKS_VERSION);
             return 0;
+        }
+        if (streq (arg, "--supervise")) {
+            opts->supervise = true;
+            continue;
         }
         if (opts->command && streq (opts->command, "check-config") && arg[0] != '-'
         &&  !opts->config_path) {
@@ -361,6 +369,12 @@ main (int argc, char **argv)
         return s_genkey (&opts);
     if (opts.command && opts.config_path)
         return s_usage_error ("--config does not go with the '%s' command", opts.command);
+    if (opts.supervise) {
+        //  Before any thread or socket exists: fork is only safe now.
+        int code = heart_run ();
+        if (code > 0)
+            return code - 1;
+    }
     app_init_process ();
     return opts.command ? s_run_standalone (&opts) : s_run_config (&opts);
 }
