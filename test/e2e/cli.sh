@@ -110,6 +110,13 @@ if [[ -f "$REPO/docs/wormholes.example.yaml" ]]; then
 else
     skip "docs/wormholes.example.yaml does not exist yet"
 fi
+# The scenario examples the README points to must stay valid.
+for example in "$REPO"/docs/examples/*.yaml; do
+    [[ -f "$example" ]] || continue
+    run check-config "$example"
+    expect_rc 0 "check-config docs/examples/$(basename "$example")"
+    ok "check-config docs/examples/$(basename "$example"): exit 0"
+done
 
 # --- running ------------------------------------------------------------------------------
 www="$E2E_TMP/www"
