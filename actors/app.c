@@ -11,6 +11,7 @@
 #include "runtime/resolver.h"
 #include "runtime/signals.h"
 #include "runtime/supervisor.h"
+#include "runtime/trace.h"
 #include "runtime/worker.h"
 
 #define RESOLVER_ENDPOINT "inproc://mimicsocks-resolver"
@@ -71,7 +72,10 @@ app_run (const app_conf_t *conf)
     }
     //  The acceptor binds before the workers start, so that a tunnel a worker
     //  dials to this same process (loopback set-ups) finds its port open.
+    trace_args_t trace_args = { conf->trace_endpoint };
     int rc = supervisor_start_child (supervisor, "resolver", resolver_actor, &resolver_args);
+    if (rc == 0 && conf->trace_endpoint)
+        rc = supervisor_start_child (supervisor, "trace", trace_actor, &trace_args);
     if (rc == 0)
         rc = supervisor_start_child (supervisor, "acceptor", acceptor_actor, &acceptor_args);
     for (int i = 0; rc == 0 && i < workers; i++) {

@@ -22,6 +22,7 @@ typedef struct {
     size_t dial_count;
     int workers;                        //  0: one per core (app_worker_count)
     int connect_timeout_ms;             //  0: default
+    const char *trace_endpoint;         //  NULL: no trace publisher
 } app_conf_t;
 
 //  How many workers a request for `wanted` (0: one per core) gets.

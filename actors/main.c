@@ -15,6 +15,7 @@
 #include "actors/app.h"
 #include "actors/heart.h"
 #include "actors/wormhole.h"
+#include "runtime/trace.h"
 #include "config/config.h"
 #include "config/default_config.h"
 #include "runtime/log.h"
@@ -36,6 +37,9 @@ static const char *s_usage =
     "      Forward every connection to HOST:PORT.\n"
     "  mimicsocks check-config FILE\n"
     "      Validate FILE and print what it defines; exit 2 if it is invalid.\n"
+    "  mimicsocks trace ENDPOINT [--wormhole NAME] [--stats] [--seconds N]\n"
+    "      Subscribe to a running mimicsocks' trace (its --trace or `trace:` endpoint)\n"
+    "      and print one line per message hop, or per-name counters each second.\n"
     "  mimicsocks genkey [--key-bytes 16|24|32]\n"
     "      Print a new random wormhole key in hex (default 32 bytes: AES-256).\n"
     "  mimicsocks --help | --version\n"
@@ -45,6 +49,8 @@ static const char *s_usage =
     "  --log-level LEVEL       error, warn, info (default) or debug; logs go to stderr\n"
     "  --workers N             data-plane worker threads (default: one per core)\n"
     "  --connect-timeout SECS  limit for connecting to a target (default 10)\n"
+    "  --trace ENDPOINT        publish the message-flow trace there (ZeroMQ, e.g.\n"
+    "                          tcp://127.0.0.1:5555); overrides the config's `trace:`\n"
     "  --supervise             run the service in a child process and start it again\n"
     "                          if it crashes (like Erlang's heart)\n"
     "  --role local|remote|both  which ends of the config's wormholes to run (default:\n"
@@ -65,6 +71,10 @@ typedef struct {
     int role;                   //  wormhole_role_t
     int key_bytes;
     bool supervise;
+    const char *trace;          //  --trace ENDPOINT, or the trace command's ENDPOINT
+    const char *trace_name;     //  trace --wormhole NAME
+    bool trace_stats;
+    int trace_seconds;
 } options_t;
 
 static int
@@ -115,6 +125,14 @@ s_parse_args (int argc, char **argv, options_t *opts)
             opts->supervise = true;
             continue;
         }
+        if (streq (arg, "--stats")) {
+            opts->trace_stats = true;
+            continue;
+        }
+        if (opts->command && streq (opts->command, "trace") && arg[0] != '-' && !opts->trace) {
+            opts->trace = arg;
+            continue;
+        }
         if (opts->command && streq (opts->command, "check-config") && arg[0] != '-'
         &&  !opts->config_path) {
             opts->config_path = arg;
@@ -137,6 +155,14 @@ s_parse_args (int argc, char **argv, options_t *opts)
         else if (streq (arg, "--connect-timeout")) {
             if (s_parse_int (value, 1, 600, &opts->connect_timeout_s))
                 return s_usage_error ("--connect-timeout: '%s' is not a number of seconds from 1 to 600", value);
+        }
+        else if (streq (arg, "--trace"))
+            opts->trace = value;
+        else if (streq (arg, "--wormhole"))
+            opts->trace_name = value;
+        else if (streq (arg, "--seconds")) {
+            if (s_parse_int (value, 1, 86400, &opts->trace_seconds))
+                return s_usage_error ("--seconds: '%s' is not a number of seconds", value);
         }
         else if (streq (arg, "--role")) {
             opts->role = wormhole_role_parse (value);
@@ -240,7 +266,7 @@ s_run_standalone (const options_t *opts)
         listeners[i].handler.relay_to = opts->relay_to;
     }
     app_conf_t conf = { listeners, opts->listen_count, NULL, 0, opts->workers,
-                        opts->connect_timeout_s * 1000 };
+                        opts->connect_timeout_s * 1000, opts->trace };
     return app_run (&conf);
 }
 
@@ -283,7 +309,8 @@ s_config_listeners (const config_t *config, const wormhole_t *wormholes, int wor
         int home = aggregated ? (int) (i % (size_t) workers) : -1;
         //  Where users connect: the local end, or the public end in reverse mode.
         if (c->reverse ? w->run_remote : w->run_local) {
-            listeners[n] = (listener_conf_t) { c->server, { .kind = HANDLER_TUNNEL_LOCAL, .wormhole = w },
+            listeners[n] = (listener_conf_t) { c->server, { .kind = HANDLER_TUNNEL_LOCAL, .wormhole = w,
+                                                            .trace_name = c->name },
                                                home, "" };
             snprintf (listeners[n++].label, sizeof listeners[0].label, "wormhole '%s' users", c->name);
         }
@@ -294,7 +321,8 @@ s_config_listeners (const config_t *config, const wormhole_t *wormholes, int wor
             int tunnel_home = c->reverse ? home
                             : aggregated && w->run_local ? (home + 1) % workers : -1;
             listeners[n] = (listener_conf_t) { c->wormhole_remote,
-                                               { .kind = HANDLER_TUNNEL_REMOTE, .wormhole = w },
+                                               { .kind = HANDLER_TUNNEL_REMOTE, .wormhole = w,
+                                                 .trace_name = c->name },
                                                tunnel_home, "" };
             snprintf (listeners[n++].label, sizeof listeners[0].label, "wormhole '%s' tunnel", c->name);
         }
@@ -344,7 +372,8 @@ s_run_config (const options_t *opts)
     }
     else {
         app_conf_t conf = { listeners, count, dials, dial_count, workers,
-                            opts->connect_timeout_s * 1000 };
+                            opts->connect_timeout_s * 1000,
+                            opts->trace ? opts->trace : config->trace_endpoint };
         code = app_run (&conf);
     }
     free (listeners);
@@ -367,6 +396,11 @@ main (int argc, char **argv)
         return s_check_config (&opts);
     if (opts.command && streq (opts.command, "genkey"))
         return s_genkey (&opts);
+    if (opts.command && streq (opts.command, "trace")) {
+        if (!opts.trace)
+            return s_usage_error ("%s", "trace needs the ENDPOINT of a running mimicsocks");
+        return trace_monitor (opts.trace, opts.trace_name, opts.trace_stats, opts.trace_seconds);
+    }
     if (opts.command && opts.config_path)
         return s_usage_error ("--config does not go with the '%s' command", opts.command);
     if (opts.supervise) {

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +119,15 @@ s_send_frame (tunnel_mux_t *self, const uint8_t *head, size_t head_len, const ui
     session_settle (self->session);
 }
 
+//  A control frame in the trace: "tunnel -> stream N new" and the like.
+static void
+s_trace_frame (tunnel_mux_t *self, bool outgoing, uint16_t id, const char *kind)
+{
+    char stream[32];
+    snprintf (stream, sizeof stream, "stream %u", id);
+    session_trace (self->session, outgoing ? stream : "tunnel", outgoing ? "tunnel" : stream, kind, 0);
+}
+
 static void
 s_send_ext (tunnel_mux_t *self, const uint8_t *payload, size_t len)
 {
@@ -172,6 +182,7 @@ s_stream_detach (void *mux, uint16_t id, bool notify)
         session_settle (self->session);
     }
     if (notify && (self->state == T_UP || self->state == T_DIALING)) {
+        s_trace_frame (self, true, id, "close");
         uint8_t frame[MUX_CONTROL_SIZE];
         s_send_frame (self, frame, mux_put_close_socket (frame, id), NULL, 0);
     }
@@ -228,6 +239,7 @@ static int
 s_on_new (void *ctx, uint16_t id)
 {
     tunnel_mux_t *self = ctx;
+    s_trace_frame (self, false, id, "new");
     if (self->muxing) {
         log_warn ("wormhole %s: the peer opened stream %u, but streams are opened here; ignored",
                   s_name (self), id);
@@ -254,6 +266,7 @@ static int
 s_on_close (void *ctx, uint16_t id)
 {
     tunnel_mux_t *self = ctx;
+    s_trace_frame (self, false, id, "close");
     session_t *stream = self->streams[id];
     self->streams[id] = NULL;
     if (self->muxing && stream)
@@ -404,6 +417,7 @@ tunnel_mux_attach (const wormhole_t *wormhole, session_t *user)
         return -1;
     }
     self->streams[id] = user;
+    s_trace_frame (self, true, (uint16_t) id, "new");
     uint8_t frame[MUX_CONTROL_SIZE];
     s_send_frame (self, frame, mux_put_new_socket (frame, (uint16_t) id), NULL, 0);
     session_attach_stream (user, SESSION_TARGET, &s_stream_ops, self, (uint16_t) id);

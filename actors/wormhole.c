@@ -80,11 +80,13 @@ wormholes_new (const config_t *config, wormhole_role_t role, char *err, size_t e
             w->inner.kind = HANDLER_RELAY;
             w->inner.relay_to = next->server;
         }
+        w->inner.trace_name = conf->name;
         w->accept = w->inner;
         if (conf->mode == WORMHOLE_AGGREGATED) {
-            w->accept = (handler_conf_t) { .kind = HANDLER_TUNNEL_MUX, .wormhole = w };
+            w->accept = (handler_conf_t) { .kind = HANDLER_TUNNEL_MUX, .wormhole = w,
+                                           .trace_name = conf->name };
             w->dial = (handler_conf_t) { .kind = HANDLER_TUNNEL_MUX, .wormhole = w,
-                                         .flags = HANDLER_FLAG_DIAL };
+                                         .flags = HANDLER_FLAG_DIAL, .trace_name = conf->name };
         }
         switch (role) {
             case ROLE_LOCAL:

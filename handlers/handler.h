@@ -37,6 +37,7 @@ typedef struct {
     char relay_wormhole[64];        //  HANDLER_RELAY_WORMHOLE
     const void *wormhole;           //  HANDLER_TUNNEL_*: the wormhole_t (actors/wormhole.h)
     unsigned flags;                 //  HANDLER_FLAG_*
+    const char *trace_name;         //  the wormhole or proxy, in trace records (NULL: the kind)
 } handler_conf_t;
 
 //  HANDLER_TUNNEL_MUX: this end dials the tunnel (else it was accepted).

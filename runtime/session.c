@@ -27,6 +27,7 @@
 #include "nodes/cipher.h"
 #include "runtime/addr.h"
 #include "runtime/log.h"
+#include "runtime/trace.h"
 #include "runtime/worker.h"
 #include "runtime/worker_priv.h"
 
@@ -37,6 +38,33 @@ static conn_t *
 s_other (session_t *self, conn_t *conn)
 {
     return conn == &self->client ? &self->target : &self->client;
+}
+
+static const char *
+s_side_name (session_t *self, conn_t *conn, char *buf, size_t len)
+{
+    const char *side = conn == &self->client ? "client" : "target";
+    if (conn->mux)
+        snprintf (buf, len, "%s(stream %u)", side, conn->stream_id);
+    else if (conn == &self->client)
+        snprintf (buf, len, "client(%s)", self->peer);
+    else
+        snprintf (buf, len, "%s", side);
+    return buf;
+}
+
+//  One trace record for a hop out of conn (costs nothing unless somebody
+//  subscribes to the trace).
+static void
+s_trace (session_t *self, conn_t *conn, const char *kind, size_t bytes)
+{
+    if (!trace_on ())
+        return;
+    char from[96], to[96];
+    const char *dest = self->state == SESSION_RELAY ? s_side_name (self, s_other (self, conn), to, sizeof to)
+                                                    : self->cls->name;
+    trace_record (worker_trace (self->worker), self->name, s_side_name (self, conn, from, sizeof from),
+                  dest, kind, bytes);
 }
 
 static bool
@@ -124,6 +152,7 @@ s_session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf
     else
         snprintf (self->peer, sizeof self->peer, "tunnel");
     self->cls = handler_class (conf->kind);
+    self->name = conf->trace_name ? conf->trace_name : handler_kind_name (conf->kind);
     self->handler = self->cls ? self->cls->create (self, conf) : NULL;
     if (!self->handler) {
         log_error ("%s: cannot start a %s handler", self->peer, handler_kind_name (conf->kind));
@@ -316,6 +345,7 @@ static void
 s_on_eof (session_t *self, conn_t *conn, int err)
 {
     conn->eof_in = true;
+    s_trace (self, conn, err ? "error" : "eof", 0);
     switch (self->state) {
         case SESSION_HANDSHAKE:
             if (conn == &self->client) {
@@ -371,6 +401,7 @@ s_read (session_t *self, conn_t *conn)
     buf->len = (uint32_t) n;
     if (conn->cipher)
         cipher_apply (conn->cipher, CIPHER_DECRYPT, buf->data, buf->data, (size_t) n);
+    s_trace (self, conn, "data", (size_t) n);
     switch (self->state) {
         case SESSION_RELAY: {
             const uint8_t *data = buf->data;
@@ -407,6 +438,7 @@ static bool s_wants_read (session_t *self, conn_t *conn);
 static void
 s_stream_deliver (session_t *self, conn_t *conn, const uint8_t *data, size_t len)
 {
+    s_trace (self, conn, "data", len);
     if (conn->mux)
         conn->mux_ops->consumed (conn->mux, conn->stream_id, len);
     switch (self->state) {
@@ -586,6 +618,16 @@ s_connect_done (session_t *self)
     }
     self->target.connecting = false;
     self->deadline[TIMER_CONNECT] = 0;
+    if (trace_on ()) {
+        char to[64];
+        struct sockaddr_storage peer;
+        socklen_t len = sizeof peer;
+        if (getpeername (self->target.fd, (struct sockaddr *) &peer, &len) == 0)
+            addr_format ((struct sockaddr *) &peer, to, sizeof to);
+        else
+            snprintf (to, sizeof to, "target");
+        session_trace (self, self->cls->name, to, "connect", 0);
+    }
     struct sockaddr_storage local;
     socklen_t local_len = sizeof local;
     if (getsockname (self->target.fd, (struct sockaddr *) &local, &local_len) != 0)
@@ -983,6 +1025,13 @@ session_set_cipher (session_t *self, session_side_t side, cipher_t *cipher)
     if (conn->cipher != cipher)
         cipher_destroy (&conn->cipher);
     conn->cipher = cipher;
+}
+
+void
+session_trace (session_t *self, const char *from, const char *to, const char *kind, size_t bytes)
+{
+    if (trace_on ())
+        trace_record (worker_trace (self->worker), self->name, from, to, kind, bytes);
 }
 
 const char *

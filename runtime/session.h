@@ -123,6 +123,11 @@ size_t session_stream_held (session_t *self);
 //  Stop / resume reading one side (session_pause_client is the client's).
 void session_pause (session_t *self, session_side_t side, int paused);
 
+//  A trace record in this session's name (runtime/trace.h); free while
+//  nobody subscribes.
+void session_trace (session_t *self, const char *from, const char *to, const char *kind,
+                    size_t bytes);
+
 //  Settle another session's sockets after acting on it from elsewhere.
 void session_settle (session_t *self);
 

@@ -18,6 +18,7 @@
 #include "runtime/actor.h"
 #include "runtime/log.h"
 #include "runtime/resolver.h"
+#include "runtime/trace.h"
 #include "runtime/worker_priv.h"
 
 #define MAX_EVENTS 256
@@ -37,6 +38,7 @@ struct worker_t {
     zmq_entry_t zmq_entries[3];
     int epfd;
     bufpool_t *pool;
+    trace_t *trace;         //  records hops while somebody subscribes
     timers_t *timers;
     session_t **slots;      //  live sessions by slot
     uint32_t *generations;  //  bumped when a slot is reused
@@ -115,6 +117,12 @@ bufpool_t *
 worker_pool (worker_t *self)
 {
     return self->pool;
+}
+
+trace_t *
+worker_trace (worker_t *self)
+{
+    return self->trace;
 }
 
 int
@@ -371,6 +379,7 @@ s_worker_new (zsock_t *pipe, worker_args_t *args)
     self->epfd = epoll_create1 (EPOLL_CLOEXEC);
     self->pool = bufpool_new (WORKER_BLOCK_SIZE, 256);
     self->timers = timers_new ();
+    self->trace = trace_new ();
     char endpoint[64];
     self->inbox = zsock_new (ZMQ_PULL);
     self->resolver = zsock_new (ZMQ_DEALER);
@@ -411,6 +420,7 @@ s_worker_destroy (worker_t **self_p)
     if (self->epfd >= 0)
         close (self->epfd);
     bufpool_destroy (&self->pool);
+    trace_destroy (&self->trace);
     timers_destroy (&self->timers);
     free (self->slots);
     free (self->generations);

@@ -76,6 +76,7 @@ struct session_t {
     int connect_err;                //  last connect error, reported by TIMER_CONNECT when due now
     uint64_t deadline[TIMER_COUNT]; //  0: not armed
     char peer[64];
+    const char *name;               //  in trace records
     session_t *next_dead;
     session_t *next_corked;         //  in the worker's list of sessions to uncork
     bool cork_listed;
@@ -83,6 +84,7 @@ struct session_t {
 
 //  Worker services used by sessions.
 bufpool_t *worker_pool (worker_t *self);
+struct trace_t *worker_trace (worker_t *self);
 int worker_connect_timeout_ms (worker_t *self);
 void worker_conn_update (worker_t *self, conn_t *conn, uint32_t events);
 void worker_conn_forget (worker_t *self, conn_t *conn);
