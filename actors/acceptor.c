@@ -14,6 +14,8 @@
 
 #define ACCEPT_BURST 64
 #define BACKOFF_MS 100          //  pause after running out of file descriptors
+#define RETRY_MIN_MS 1000       //  first retry of a port that could not be bound
+#define RETRY_MAX_MS 60000
 
 typedef struct {
     acceptor_args_t *args;
@@ -23,6 +25,8 @@ typedef struct {
     int *fds;
     zmq_pollitem_t *items;      //  pipe + listeners
     int64_t paused_until;
+    int64_t *retry_at;          //  by listener: next bind attempt (0: bound)
+    int *retry_ms;
     bool terminated;
 } self_t;
 
@@ -69,6 +73,8 @@ s_self_new (zsock_t *pipe, acceptor_args_t *args)
     self->pipe = pipe;
     self->fds = calloc (args->listener_count, sizeof (int));
     self->items = calloc (args->listener_count + 1, sizeof (zmq_pollitem_t));
+    self->retry_at = calloc (args->listener_count + 1, sizeof (int64_t));
+    self->retry_ms = calloc (args->listener_count + 1, sizeof (int));
     self->workers = calloc ((size_t) args->worker_count, sizeof (zsock_t *));
     for (size_t i = 0; i < args->listener_count; i++)
         self->fds[i] = -1;
@@ -94,29 +100,74 @@ s_self_destroy (self_t **self_p)
     free (self->workers);
     free (self->fds);
     free (self->items);
+    free (self->retry_at);
+    free (self->retry_ms);
     free (self);
     *self_p = NULL;
+}
+
+//  Bind listener i; on failure either give up (-1) or schedule a retry.
+static int
+s_bind_one (self_t *self, size_t i)
+{
+    const listener_conf_t *l = &self->args->listeners[i];
+    char what[128];
+    if (l->label[0])
+        snprintf (what, sizeof what, "%s", l->label);
+    else
+        snprintf (what, sizeof what, "%s proxy", handler_kind_name (l->handler.kind));
+    self->fds[i] = acceptor_listen (&l->listen);
+    if (self->fds[i] < 0) {
+        if (!self->args->retry_binds) {
+            log_error ("cannot listen on %s:%u: %s", l->listen.host, l->listen.port, strerror (errno));
+            return -1;
+        }
+        int wait = self->retry_ms[i] ? self->retry_ms[i] : RETRY_MIN_MS;
+        log_warn ("%s: cannot listen on %s:%u: %s; trying again in %d s", what, l->listen.host,
+                  l->listen.port, strerror (errno), wait / 1000);
+        self->retry_at[i] = zclock_mono () + wait;
+        self->retry_ms[i] = wait * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait * 2;
+        self->items[i + 1] = (zmq_pollitem_t) { NULL, -1, 0, 0 };
+        return 0;
+    }
+    log_info ("%s listening on %s:%u", what, l->listen.host, l->listen.port);
+    self->retry_at[i] = 0;
+    self->retry_ms[i] = 0;
+    self->items[i + 1] = (zmq_pollitem_t) { NULL, self->fds[i], ZMQ_POLLIN, 0 };
+    return 0;
 }
 
 static int
 s_self_bind (self_t *self)
 {
     self->items[0] = (zmq_pollitem_t) { zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0 };
-    for (size_t i = 0; i < self->args->listener_count; i++) {
-        const listener_conf_t *l = &self->args->listeners[i];
-        self->fds[i] = acceptor_listen (&l->listen);
-        if (self->fds[i] < 0) {
-            log_error ("cannot listen on %s:%u: %s", l->listen.host, l->listen.port, strerror (errno));
+    for (size_t i = 0; i < self->args->listener_count; i++)
+        if (s_bind_one (self, i) != 0)
             return -1;
-        }
-        if (l->label[0])
-            log_info ("%s listening on %s:%u", l->label, l->listen.host, l->listen.port);
-        else
-            log_info ("%s proxy listening on %s:%u", handler_kind_name (l->handler.kind),
-                      l->listen.host, l->listen.port);
-        self->items[i + 1] = (zmq_pollitem_t) { NULL, self->fds[i], ZMQ_POLLIN, 0 };
-    }
     return 0;
+}
+
+//  Ports that could not be bound are tried again when their time comes;
+//  returns the milliseconds until the next retry (-1: none pending).
+static long
+s_retry_binds (self_t *self)
+{
+    long next = -1;
+    for (size_t i = 0; i < self->args->listener_count; i++) {
+        if (!self->retry_at[i])
+            continue;
+        int64_t now = zclock_mono ();
+        if (self->retry_at[i] <= now)
+            s_bind_one (self, i);
+        if (self->retry_at[i]) {
+            long wait = (long) (self->retry_at[i] - zclock_mono ());
+            if (wait < 0)
+                wait = 0;
+            if (next < 0 || wait < next)
+                next = wait;
+        }
+    }
+    return next;
 }
 
 static void
@@ -167,10 +218,13 @@ acceptor_actor (zsock_t *pipe, void *args)
     }
     zsock_signal (pipe, 0);
     while (!self->terminated) {
+        long retry = s_retry_binds (self);
         int64_t now = zclock_mono ();
         bool paused = now < self->paused_until;
         int count = paused ? 1 : (int) self->args->listener_count + 1;
         long timeout = paused ? (long) (self->paused_until - now) : -1;
+        if (retry >= 0 && (timeout < 0 || retry < timeout))
+            timeout = retry;
         if (zmq_poll (self->items, count, timeout) < 0) {
             if (zmq_errno () == EINTR)
                 continue;

@@ -26,9 +26,12 @@ typedef struct {
     const listener_conf_t *listeners;   //  must outlive the actor
     size_t listener_count;
     int worker_count;
+    bool retry_binds;       //  a port that cannot be bound is retried with backoff
+                            //  (the others run meanwhile) instead of failing the start
 } acceptor_args_t;
 
-//  Signals 0 once every listener is bound, 1 if one cannot be (logged).
+//  Signals 0 once every listener is bound (or, with retry_binds, is being
+//  retried), 1 if one cannot be bound (logged).
 void acceptor_actor (zsock_t *pipe, void *args);
 
 //  Bind a non-blocking listening TCP socket; -1 with errno on failure.

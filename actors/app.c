@@ -62,7 +62,8 @@ app_run (const app_conf_t *conf)
 
     resolver_args_t resolver_args = { RESOLVER_ENDPOINT, RESOLVER_THREADS, RESOLVER_QUEUE_MAX, 0 };
     worker_args_t worker_args[MAX_WORKERS];
-    acceptor_args_t acceptor_args = { conf->listeners, conf->listener_count, workers };
+    acceptor_args_t acceptor_args = { conf->listeners, conf->listener_count, workers,
+                                      conf->retry_binds };
 
     supervisor_opts_t opts = { .intensity = 10, .period_ms = 1000 };
     zactor_t *supervisor = supervisor_new (&opts);

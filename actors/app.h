@@ -23,6 +23,7 @@ typedef struct {
     int workers;                        //  0: one per core (app_worker_count)
     int connect_timeout_ms;             //  0: default
     const char *trace_endpoint;         //  NULL: no trace publisher
+    bool retry_binds;                   //  a port that cannot be bound is retried, not fatal
 } app_conf_t;
 
 //  How many workers a request for `wanted` (0: one per core) gets.

@@ -266,7 +266,7 @@ s_run_standalone (const options_t *opts)
         listeners[i].handler.relay_to = opts->relay_to;
     }
     app_conf_t conf = { listeners, opts->listen_count, NULL, 0, opts->workers,
-                        opts->connect_timeout_s * 1000, opts->trace };
+                        opts->connect_timeout_s * 1000, opts->trace, false };
     return app_run (&conf);
 }
 
@@ -373,7 +373,9 @@ s_run_config (const options_t *opts)
     else {
         app_conf_t conf = { listeners, count, dials, dial_count, workers,
                             opts->connect_timeout_s * 1000,
-                            opts->trace ? opts->trace : config->trace_endpoint };
+                            opts->trace ? opts->trace : config->trace_endpoint,
+                            //  Several wormholes: one busy port must not stop the others.
+                            true };
         code = app_run (&conf);
     }
     free (listeners);

@@ -336,6 +336,13 @@ start_config() {
     for port in $ports; do
         if ! wait_port 127.0.0.1 "$port" "$CFG_PID"; then
             if kill -0 "$CFG_PID" 2>/dev/null; then
+                # A port taken meanwhile is retried by mimicsocks itself (with
+                # backoff); for the test, new ports are quicker.
+                if grep -q "cannot listen on 127.0.0.1:$port" "$E2E_TMP/$name.log"; then
+                    log "$name: port $port was taken meanwhile; starting again on new ports"
+                    stop_pid "$CFG_PID"
+                    return 1
+                fi
                 fail "$name: mimicsocks --config $file is running but port $port never accepted"
             fi
             wait "$CFG_PID" 2>/dev/null || true
