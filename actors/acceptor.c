@@ -17,18 +17,28 @@
 #define RETRY_MIN_MS 1000       //  first retry of a port that could not be bound
 #define RETRY_MAX_MS 60000
 
+//  Per listener: its socket, or when binding failed, when to try again.
+typedef struct {
+    int fd;
+    int64_t retry_at;           //  0: bound (or not tried yet)
+    int retry_ms;
+} s_port_t;
+
 typedef struct {
     acceptor_args_t *args;
     zsock_t *pipe;
+    zsock_t *control;           //  PULL: new listener sets (config reload)
     zsock_t **workers;          //  a PUSH to each worker's inbox
     int next_worker;            //  round robin
-    int *fds;
-    zmq_pollitem_t *items;      //  pipe + listeners
+    const listener_conf_t *listeners;
+    size_t count;
+    s_port_t *ports;
+    zmq_pollitem_t *items;      //  pipe, control, then the listeners
     int64_t paused_until;
-    int64_t *retry_at;          //  by listener: next bind attempt (0: bound)
-    int *retry_ms;
     bool terminated;
 } self_t;
+
+#define FIRST_PORT_ITEM 2
 
 int
 acceptor_listen (const hostport_t *address)
@@ -71,13 +81,14 @@ s_self_new (zsock_t *pipe, acceptor_args_t *args)
     self_t *self = calloc (1, sizeof *self);
     self->args = args;
     self->pipe = pipe;
-    self->fds = calloc (args->listener_count, sizeof (int));
-    self->items = calloc (args->listener_count + 1, sizeof (zmq_pollitem_t));
-    self->retry_at = calloc (args->listener_count + 1, sizeof (int64_t));
-    self->retry_ms = calloc (args->listener_count + 1, sizeof (int));
+    self->control = zsock_new_pull (ACCEPTOR_CONTROL);
+    self->listeners = args->listeners;
+    self->count = args->listener_count;
+    self->ports = calloc (self->count + 1, sizeof (s_port_t));
+    self->items = calloc (self->count + FIRST_PORT_ITEM, sizeof (zmq_pollitem_t));
+    for (size_t i = 0; i < self->count; i++)
+        self->ports[i].fd = -1;
     self->workers = calloc ((size_t) args->worker_count, sizeof (zsock_t *));
-    for (size_t i = 0; i < args->listener_count; i++)
-        self->fds[i] = -1;
     for (int i = 0; i < args->worker_count; i++) {
         char endpoint[64];
         self->workers[i] = zsock_new_push (worker_endpoint (i, endpoint, sizeof endpoint));
@@ -92,58 +103,74 @@ static void
 s_self_destroy (self_t **self_p)
 {
     self_t *self = *self_p;
-    for (size_t i = 0; i < self->args->listener_count; i++)
-        if (self->fds[i] >= 0)
-            close (self->fds[i]);
+    for (size_t i = 0; i < self->count; i++)
+        if (self->ports[i].fd >= 0)
+            close (self->ports[i].fd);
     for (int i = 0; i < self->args->worker_count; i++)
         zsock_destroy (&self->workers[i]);
+    zsock_destroy (&self->control);
     free (self->workers);
-    free (self->fds);
+    free (self->ports);
     free (self->items);
-    free (self->retry_at);
-    free (self->retry_ms);
     free (self);
     *self_p = NULL;
+}
+
+static const char *
+s_describe (const listener_conf_t *l, char *buf, size_t len)
+{
+    if (l->label[0])
+        snprintf (buf, len, "%s", l->label);
+    else
+        snprintf (buf, len, "%s proxy", handler_kind_name (l->handler.kind));
+    return buf;
 }
 
 //  Bind listener i; on failure either give up (-1) or schedule a retry.
 static int
 s_bind_one (self_t *self, size_t i)
 {
-    const listener_conf_t *l = &self->args->listeners[i];
+    const listener_conf_t *l = &self->listeners[i];
+    s_port_t *port = &self->ports[i];
     char what[128];
-    if (l->label[0])
-        snprintf (what, sizeof what, "%s", l->label);
-    else
-        snprintf (what, sizeof what, "%s proxy", handler_kind_name (l->handler.kind));
-    self->fds[i] = acceptor_listen (&l->listen);
-    if (self->fds[i] < 0) {
+    s_describe (l, what, sizeof what);
+    port->fd = acceptor_listen (&l->listen);
+    if (port->fd < 0) {
         if (!self->args->retry_binds) {
             log_error ("cannot listen on %s:%u: %s", l->listen.host, l->listen.port, strerror (errno));
             return -1;
         }
-        int wait = self->retry_ms[i] ? self->retry_ms[i] : RETRY_MIN_MS;
+        int wait = port->retry_ms ? port->retry_ms : RETRY_MIN_MS;
         log_warn ("%s: cannot listen on %s:%u: %s; trying again in %d s", what, l->listen.host,
                   l->listen.port, strerror (errno), wait / 1000);
-        self->retry_at[i] = zclock_mono () + wait;
-        self->retry_ms[i] = wait * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait * 2;
-        self->items[i + 1] = (zmq_pollitem_t) { NULL, -1, 0, 0 };
+        port->retry_at = zclock_mono () + wait;
+        port->retry_ms = wait * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait * 2;
         return 0;
     }
     log_info ("%s listening on %s:%u", what, l->listen.host, l->listen.port);
-    self->retry_at[i] = 0;
-    self->retry_ms[i] = 0;
-    self->items[i + 1] = (zmq_pollitem_t) { NULL, self->fds[i], ZMQ_POLLIN, 0 };
+    port->retry_at = 0;
+    port->retry_ms = 0;
     return 0;
+}
+
+static void
+s_rebuild_items (self_t *self)
+{
+    self->items[0] = (zmq_pollitem_t) { zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0 };
+    self->items[1] = (zmq_pollitem_t) { zsock_resolve (self->control), 0, ZMQ_POLLIN, 0 };
+    for (size_t i = 0; i < self->count; i++) {
+        int fd = self->ports[i].fd;
+        self->items[FIRST_PORT_ITEM + i] = (zmq_pollitem_t) { NULL, fd, (short) (fd >= 0 ? ZMQ_POLLIN : 0), 0 };
+    }
 }
 
 static int
 s_self_bind (self_t *self)
 {
-    self->items[0] = (zmq_pollitem_t) { zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0 };
-    for (size_t i = 0; i < self->args->listener_count; i++)
+    for (size_t i = 0; i < self->count; i++)
         if (s_bind_one (self, i) != 0)
             return -1;
+    s_rebuild_items (self);
     return 0;
 }
 
@@ -153,28 +180,95 @@ static long
 s_retry_binds (self_t *self)
 {
     long next = -1;
-    for (size_t i = 0; i < self->args->listener_count; i++) {
-        if (!self->retry_at[i])
+    bool changed = false;
+    for (size_t i = 0; i < self->count; i++) {
+        s_port_t *port = &self->ports[i];
+        if (!port->retry_at)
             continue;
-        int64_t now = zclock_mono ();
-        if (self->retry_at[i] <= now)
+        if (port->retry_at <= zclock_mono ()) {
             s_bind_one (self, i);
-        if (self->retry_at[i]) {
-            long wait = (long) (self->retry_at[i] - zclock_mono ());
+            changed = true;
+        }
+        if (port->retry_at) {
+            long wait = (long) (port->retry_at - zclock_mono ());
             if (wait < 0)
                 wait = 0;
             if (next < 0 || wait < next)
                 next = wait;
         }
     }
+    if (changed)
+        s_rebuild_items (self);
     return next;
+}
+
+static bool
+s_same_listener (const listener_conf_t *a, const listener_conf_t *b)
+{
+    return strcmp (a->listen.host, b->listen.host) == 0 && a->listen.port == b->listen.port
+        && a->handler.kind == b->handler.kind && a->handler.wormhole == b->handler.wormhole
+        && a->handler.flags == b->handler.flags && a->worker == b->worker
+        && strcmp (a->handler.relay_to.host, b->handler.relay_to.host) == 0
+        && a->handler.relay_to.port == b->handler.relay_to.port;
+}
+
+//  A new set of listeners (config reload): the ones that stay keep their
+//  sockets (no connection attempt is refused meanwhile), the others close,
+//  the new ones bind.
+static void
+s_handle_control (self_t *self)
+{
+    char *command = NULL;
+    void *listeners = NULL;
+    int count = 0;
+    if (zsock_recv (self->control, "spi", &command, &listeners, &count) != 0)
+        return;
+    bool ok = command && streq (command, "SET") && count >= 0 && (listeners || count == 0);
+    zstr_free (&command);
+    if (!ok)
+        return;
+    const listener_conf_t *next = listeners;
+    s_port_t *ports = calloc ((size_t) count + 1, sizeof (s_port_t));
+    bool *kept = calloc (self->count + 1, sizeof (bool));
+    for (int i = 0; i < count; i++) {
+        ports[i].fd = -1;
+        for (size_t j = 0; j < self->count; j++)
+            if (!kept[j] && self->ports[j].fd >= 0 && s_same_listener (&next[i], &self->listeners[j])) {
+                ports[i] = self->ports[j];
+                kept[j] = true;
+                break;
+            }
+    }
+    for (size_t j = 0; j < self->count; j++)
+        if (!kept[j] && self->ports[j].fd >= 0) {
+            char what[128];
+            log_info ("%s on %s:%u: closed", s_describe (&self->listeners[j], what, sizeof what),
+                      self->listeners[j].listen.host, self->listeners[j].listen.port);
+            close (self->ports[j].fd);
+        }
+    free (kept);
+    free (self->ports);
+    free (self->items);
+    self->ports = ports;
+    self->listeners = next;
+    self->count = (size_t) count;
+    self->items = calloc (self->count + FIRST_PORT_ITEM, sizeof (zmq_pollitem_t));
+    for (size_t i = 0; i < self->count; i++)
+        if (self->ports[i].fd < 0 && !self->ports[i].retry_at) {
+            //  A reload never fails for a busy port: it is retried.
+            bool retry = self->args->retry_binds;
+            self->args->retry_binds = true;
+            s_bind_one (self, i);
+            self->args->retry_binds = retry;
+        }
+    s_rebuild_items (self);
 }
 
 static void
 s_handle_listener (self_t *self, size_t index)
 {
     for (int burst = 0; burst < ACCEPT_BURST; burst++) {
-        int fd = accept4 (self->fds[index], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4 (self->ports[index].fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 log_warn ("accept: %s; pausing new connections for %d ms", strerror (errno), BACKOFF_MS);
@@ -185,7 +279,7 @@ s_handle_listener (self_t *self, size_t index)
                 log_warn ("accept: %s", strerror (errno));
             return;
         }
-        const listener_conf_t *listener = &self->args->listeners[index];
+        const listener_conf_t *listener = &self->listeners[index];
         int worker = listener->worker;
         if (worker < 0 || worker >= self->args->worker_count) {
             worker = self->next_worker;
@@ -221,7 +315,7 @@ acceptor_actor (zsock_t *pipe, void *args)
         long retry = s_retry_binds (self);
         int64_t now = zclock_mono ();
         bool paused = now < self->paused_until;
-        int count = paused ? 1 : (int) self->args->listener_count + 1;
+        int count = paused ? FIRST_PORT_ITEM : (int) self->count + FIRST_PORT_ITEM;
         long timeout = paused ? (long) (self->paused_until - now) : -1;
         if (retry >= 0 && (timeout < 0 || retry < timeout))
             timeout = retry;
@@ -234,9 +328,15 @@ acceptor_actor (zsock_t *pipe, void *args)
         }
         if (self->items[0].revents & ZMQ_POLLIN)
             s_handle_pipe (self);
-        for (int i = 1; i < count && !self->terminated; i++)
+        if (self->terminated)
+            break;
+        if (self->items[1].revents & ZMQ_POLLIN) {
+            s_handle_control (self);
+            continue;           //  the items were rebuilt
+        }
+        for (int i = FIRST_PORT_ITEM; i < count && !self->terminated; i++)
             if (self->items[i].revents & ZMQ_POLLIN)
-                s_handle_listener (self, (size_t) i - 1);
+                s_handle_listener (self, (size_t) i - FIRST_PORT_ITEM);
     }
     s_self_destroy (&self);
 }

@@ -30,6 +30,10 @@ typedef struct {
                             //  (the others run meanwhile) instead of failing the start
 } acceptor_args_t;
 
+//  Where a new listener set is sent: "SET" listeners count (zsock_send "spi");
+//  listeners that stay keep their sockets.
+#define ACCEPTOR_CONTROL "inproc://mimicsocks-acceptor-control"
+
 //  Signals 0 once every listener is bound (or, with retry_binds, is being
 //  retried), 1 if one cannot be bound (logged).
 void acceptor_actor (zsock_t *pipe, void *args);

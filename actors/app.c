@@ -44,6 +44,35 @@ app_worker_count (int wanted)
     return workers > MAX_WORKERS ? MAX_WORKERS : workers;
 }
 
+//  SIGHUP: ask for the new set and hand it to the acceptor and the workers.
+static void
+s_reload (const app_conf_t *conf, acceptor_args_t *acceptor_args, int workers)
+{
+    app_reload_t update = { 0 };
+    if (!conf->reload || conf->reload (conf->reload_ctx, &update) != 0)
+        return;
+    zsock_t *acceptor = zsock_new_push (ACCEPTOR_CONTROL);
+    zsock_set_linger (acceptor, 2000);      //  the process default is 0: deliver first
+    zsock_send (acceptor, "spi", "SET", (void *) update.listeners, (int) update.listener_count);
+    zsock_destroy (&acceptor);
+    //  A restarted acceptor starts from the new set too.
+    acceptor_args->listeners = update.listeners;
+    acceptor_args->listener_count = update.listener_count;
+    for (int w = 0; w < workers; w++) {
+        char endpoint[64];
+        zsock_t *inbox = zsock_new_push (worker_endpoint (w, endpoint, sizeof endpoint));
+        zsock_set_linger (inbox, 2000);
+        for (size_t i = 0; i < update.drop_count; i++)
+            zsock_send (inbox, "sp", "DROP", (void *) update.drops[i]);
+        for (size_t i = 0; i < update.dial_count; i++)
+            if (update.dials[i].worker % workers == w)
+                zsock_send (inbox, "sp", "DIAL", (void *) &update.dials[i].conf);
+        zsock_destroy (&inbox);
+    }
+    log_info ("configuration reloaded: %zu listener(s), %zu new tunnel(s), %zu wormhole(s) ended",
+              update.listener_count, update.dial_count, update.drop_count);
+}
+
 int
 app_run (const app_conf_t *conf)
 {
@@ -89,7 +118,8 @@ app_run (const app_conf_t *conf)
     int code = 1;
     if (rc == 0) {
         log_info ("mimicsocks %s running with %d workers", MIMICSOCKS_VERSION, workers);
-        code = supervisor_wait (supervisor, -1);
+        while ((code = supervisor_wait_event (supervisor, -1)) == SUPERVISOR_HUP)
+            s_reload (conf, &acceptor_args, workers);
         log_info ("mimicsocks stopped%s", code == 0 ? "" : " after repeated failures");
     }
     zactor_destroy (&supervisor);

@@ -15,6 +15,22 @@ typedef struct {
     int worker;
 } dial_conf_t;
 
+//  What a configuration reload (SIGHUP) changes: the whole new listener set,
+//  the dials to start, and the wormholes whose connections end.
+typedef struct {
+    const listener_conf_t *listeners;
+    size_t listener_count;
+    const dial_conf_t *dials;
+    size_t dial_count;
+    const void *const *drops;           //  wormhole_t pointers
+    size_t drop_count;
+} app_reload_t;
+
+//  Called on SIGHUP: fills the update and returns 0, or -1 to keep running
+//  as before (e.g. the new file is invalid). Everything it hands out must
+//  outlive the process.
+typedef int (app_reload_fn) (void *ctx, app_reload_t *update);
+
 typedef struct {
     const listener_conf_t *listeners;
     size_t listener_count;
@@ -24,6 +40,8 @@ typedef struct {
     int connect_timeout_ms;             //  0: default
     const char *trace_endpoint;         //  NULL: no trace publisher
     bool retry_binds;                   //  a port that cannot be bound is retried, not fatal
+    app_reload_fn *reload;              //  NULL: SIGHUP is ignored
+    void *reload_ctx;
 } app_conf_t;
 
 //  How many workers a request for `wanted` (0: one per core) gets.

@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 
 #include "actors/app.h"
+#include "actors/deployment.h"
 #include "actors/heart.h"
 #include "actors/wormhole.h"
 #include "runtime/trace.h"
@@ -265,8 +266,9 @@ s_run_standalone (const options_t *opts)
         listeners[i].handler.kind = kind;
         listeners[i].handler.relay_to = opts->relay_to;
     }
-    app_conf_t conf = { listeners, opts->listen_count, NULL, 0, opts->workers,
-                        opts->connect_timeout_s * 1000, opts->trace, false };
+    app_conf_t conf = { .listeners = listeners, .listener_count = opts->listen_count,
+                        .workers = opts->workers, .connect_timeout_ms = opts->connect_timeout_s * 1000,
+                        .trace_endpoint = opts->trace };
     return app_run (&conf);
 }
 
@@ -286,65 +288,6 @@ s_genkey (const options_t *opts)
     return 0;
 }
 
-//  The listeners and dials of a config: its standalone proxies, then the
-//  ends of its wormholes that run on this machine. Everything that shares an
-//  aggregated tunnel goes to one worker.
-static listener_conf_t *
-s_config_listeners (const config_t *config, const wormhole_t *wormholes, int workers,
-                    size_t *count, dial_conf_t **dials_p, size_t *dial_count)
-{
-    listener_conf_t *listeners = calloc (config->proxy_count + 2 * config->wormhole_count + 1,
-                                         sizeof *listeners);
-    dial_conf_t *dials = calloc (config->wormhole_count + 1, sizeof *dials);
-    size_t n = 0, d = 0;
-    for (size_t i = 0; i < config->proxy_count; i++) {
-        listeners[n].listen = config->proxies[i].listen;
-        listeners[n].handler = config->proxies[i].handler;
-        listeners[n++].worker = -1;
-    }
-    for (size_t i = 0; i < config->wormhole_count; i++) {
-        const wormhole_t *w = &wormholes[i];
-        const wormhole_conf_t *c = w->conf;
-        bool aggregated = c->mode == WORMHOLE_AGGREGATED;
-        int home = aggregated ? (int) (i % (size_t) workers) : -1;
-        //  Where users connect: the local end, or the public end in reverse mode.
-        if (c->reverse ? w->run_remote : w->run_local) {
-            listeners[n] = (listener_conf_t) { c->server, { .kind = HANDLER_TUNNEL_LOCAL, .wormhole = w,
-                                                            .trace_name = c->name },
-                                               home, "" };
-            snprintf (listeners[n++].label, sizeof listeners[0].label, "wormhole '%s' users", c->name);
-        }
-        if (w->run_remote) {
-            //  Reverse: the tunnel must meet its users in one worker. Both ends
-            //  of one aggregated tunnel in this process: keep them apart, so
-            //  that each end has a core of its own.
-            int tunnel_home = c->reverse ? home
-                            : aggregated && w->run_local ? (home + 1) % workers : -1;
-            listeners[n] = (listener_conf_t) { c->wormhole_remote,
-                                               { .kind = HANDLER_TUNNEL_REMOTE, .wormhole = w,
-                                                 .trace_name = c->name },
-                                               tunnel_home, "" };
-            snprintf (listeners[n++].label, sizeof listeners[0].label, "wormhole '%s' tunnel", c->name);
-        }
-        if (aggregated && w->run_local)
-            dials[d++] = (dial_conf_t) { w->dial, home };
-        if (!w->run_local && !w->run_remote)
-            log_warn ("wormhole '%s': neither %s:%u nor %s:%u is an address of this host; "
-                      "not started here (see --role)", c->name, c->server.host, c->server.port,
-                      c->wormhole_remote.host, c->wormhole_remote.port);
-        else
-            log_info ("wormhole '%s' (%s%s): running its %s", c->name,
-                      aggregated ? "aggregated" : "distributed", c->reverse ? ", reverse" : "",
-                      w->run_local && w->run_remote ? "local and remote ends"
-                      : w->run_local ? (c->reverse ? "intranet end" : "local end")
-                      : (c->reverse ? "public end" : "remote end"));
-    }
-    *count = n;
-    *dials_p = dials;
-    *dial_count = d;
-    return listeners;
-}
-
 static int
 s_run_config (const options_t *opts)
 {
@@ -354,34 +297,29 @@ s_run_config (const options_t *opts)
     if (opts->log_level < 0 && config->has_log_level)
         log_set_level (config->log_level);
     char err[256];
-    wormhole_t *wormholes = wormholes_new (config, opts->role, err, sizeof err);
-    if (!wormholes) {
-        log_error ("%s: %s", config->source, err);
-        config_destroy (&config);
+    int workers = app_worker_count (opts->workers ? opts->workers : config->workers);
+    const char *trace = opts->trace ? opts->trace : config->trace_endpoint;
+    deployment_t *deployment = deployment_new (config, opts->config_path, opts->role, workers,
+                                               err, sizeof err);
+    if (!deployment) {
+        log_error ("%s", err);
         return EXIT_USAGE;
     }
-    size_t count = 0, dial_count = 0;
-    dial_conf_t *dials = NULL;
-    int workers = app_worker_count (opts->workers ? opts->workers : config->workers);
-    listener_conf_t *listeners = s_config_listeners (config, wormholes, workers, &count,
-                                                     &dials, &dial_count);
+    app_conf_t conf = { 0 };
+    deployment_app_conf (deployment, &conf);
     int code;
-    if (count == 0 && dial_count == 0) {
-        log_error ("%s: nothing to run on this host", config->source);
+    if (conf.listener_count == 0 && conf.dial_count == 0) {
+        log_error ("%s: nothing to run on this host", opts->config_path ? opts->config_path : "<default>");
         code = EXIT_USAGE;
     }
     else {
-        app_conf_t conf = { listeners, count, dials, dial_count, workers,
-                            opts->connect_timeout_s * 1000,
-                            opts->trace ? opts->trace : config->trace_endpoint,
-                            //  Several wormholes: one busy port must not stop the others.
-                            true };
+        conf.workers = workers;
+        conf.connect_timeout_ms = opts->connect_timeout_s * 1000;
+        conf.trace_endpoint = trace;
+        conf.retry_binds = true;        //  several wormholes: one busy port must not stop the others
         code = app_run (&conf);
     }
-    free (listeners);
-    free (dials);
-    free (wormholes);
-    config_destroy (&config);
+    deployment_destroy (&deployment);
     return code;
 }
 

@@ -151,6 +151,7 @@ s_session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf
     }
     else
         snprintf (self->peer, sizeof self->peer, "tunnel");
+    self->owner = conf->wormhole;
     self->cls = handler_class (conf->kind);
     self->name = conf->trace_name ? conf->trace_name : handler_kind_name (conf->kind);
     self->handler = self->cls ? self->cls->create (self, conf) : NULL;
@@ -552,7 +553,10 @@ session_t *
 session_spawn_stream (session_t *self, const handler_conf_t *conf, const stream_ops_t *ops,
                       void *mux, uint16_t id)
 {
-    return worker_spawn_stream (self->worker, conf, ops, mux, id);
+    session_t *stream = worker_spawn_stream (self->worker, conf, ops, mux, id);
+    if (stream)
+        stream->owner = self->owner;    //  dropped with its tunnel's wormhole
+    return stream;
 }
 
 //  --------------------------------------------------------------------------

@@ -442,6 +442,16 @@ supervisor_stop_child (zactor_t *sup, const char *name)
 int
 supervisor_wait (zactor_t *sup, int timeout_ms)
 {
+    int code;
+    //  A SIGHUP is not for this caller: keep waiting.
+    while ((code = supervisor_wait_event (sup, timeout_ms)) == SUPERVISOR_HUP)
+        ;
+    return code;
+}
+
+int
+supervisor_wait_event (zactor_t *sup, int timeout_ms)
+{
     assert (sup);
     int64_t deadline = timeout_ms >= 0 ? zclock_mono () + timeout_ms : -1;
     while (true) {
@@ -467,6 +477,8 @@ supervisor_wait (zactor_t *sup, int timeout_ms)
             code = arg && streq (arg, "0") ? 0 : 1;
             zstr_free (&arg);
         }
+        else if (event && streq (event, "HUP"))
+            code = SUPERVISOR_HUP;
         zstr_free (&event);
         zmsg_destroy (&msg);
         if (code != -2)

@@ -61,4 +61,9 @@ int supervisor_stop_child (zactor_t *sup, const char *name);
 //  only the first call after the end sees it.
 int supervisor_wait (zactor_t *sup, int timeout_ms);
 
+//  The same, but a SIGHUP also ends the wait, with SUPERVISOR_HUP (the caller
+//  reloads its configuration and waits again).
+#define SUPERVISOR_HUP 2
+int supervisor_wait_event (zactor_t *sup, int timeout_ms);
+
 #endif

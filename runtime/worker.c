@@ -266,13 +266,58 @@ worker_spawn_stream (worker_t *self, const handler_conf_t *conf, const stream_op
 }
 
 static void
+s_handle_control (worker_t *self, zmsg_t *msg, const char *command)
+{
+    zframe_t *frame = zmsg_pop (msg);
+    void *ptr = NULL;
+    if (frame && zframe_size (frame) == sizeof ptr)
+        memcpy (&ptr, zframe_data (frame), sizeof ptr);
+    zframe_destroy (&frame);
+    if (!ptr)
+        return;
+    if (streq (command, "DIAL")) {
+        session_t *session = s_session_start (self, -1, ptr, NULL, NULL, 0);
+        if (session)
+            session_settle (session);
+        return;
+    }
+    size_t dropped = 0;
+    for (size_t i = 0; i < self->slot_count; i++) {
+        session_t *session = self->slots[i];
+        if (session && session->owner == ptr && session->state != SESSION_DEAD) {
+            session_abort (session);
+            dropped++;
+        }
+    }
+    if (dropped)
+        log_info ("worker %d: %zu connection(s) of a removed or changed wormhole closed",
+                  self->args.index, dropped);
+}
+
+static void
 s_handle_accept (worker_t *self)
 {
-    char *command = NULL;
+    zmsg_t *msg = zmsg_recv (self->inbox);
+    if (!msg)
+        return;
+    char *command = zmsg_popstr (msg);
+    if (command && (streq (command, "DIAL") || streq (command, "DROP"))) {
+        s_handle_control (self, msg, command);
+        zstr_free (&command);
+        zmsg_destroy (&msg);
+        return;
+    }
     int fd = -1;
     void *conf = NULL;
-    if (zsock_recv (self->inbox, "sip", &command, &fd, &conf) != 0)
-        return;
+    char *fd_text = zmsg_popstr (msg);
+    zframe_t *conf_frame = zmsg_pop (msg);
+    if (fd_text)
+        fd = atoi (fd_text);
+    if (conf_frame && zframe_size (conf_frame) == sizeof conf)
+        memcpy (&conf, zframe_data (conf_frame), sizeof conf);
+    zstr_free (&fd_text);
+    zframe_destroy (&conf_frame);
+    zmsg_destroy (&msg);
     bool ok = command && streq (command, "ACCEPT") && fd >= 0 && conf;
     zstr_free (&command);
     if (!ok) {

@@ -6,8 +6,11 @@
     and so are its ZeroMQ sockets (through ZMQ_FD): the actor pipe, the inbox
     the acceptor pushes to, and a DEALER to the resolver for host names.
 
-    Inbox message (PUSH to the worker's endpoint): "ACCEPT" fd handler_conf
-    (zsock_send picture "sip"); the conf must outlive the worker.
+    Inbox messages (PUSH to the worker's endpoint, zsock_send pictures):
+      "ACCEPT" fd conf   ("sip") a socket to serve with that handler conf
+      "DIAL" conf        ("sp")  start a session without a client (a tunnel that dials)
+      "DROP" owner       ("sp")  end every session of that wormhole (config reload)
+    Confs must outlive the worker.
 */
 #ifndef MK_WORKER_H
 #define MK_WORKER_H

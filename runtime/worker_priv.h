@@ -77,6 +77,7 @@ struct session_t {
     uint64_t deadline[TIMER_COUNT]; //  0: not armed
     char peer[64];
     const char *name;               //  in trace records
+    const void *owner;              //  the wormhole it belongs to (NULL: a proxy)
     session_t *next_dead;
     session_t *next_corked;         //  in the worker's list of sessions to uncork
     bool cork_listed;

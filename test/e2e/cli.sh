@@ -164,8 +164,8 @@ wait_pid "$SIGINT_PID" 10
 ok "SIGINT: exit 0"
 
 # The embedded default config (socks on 1080, http on 8080), only if both ports are free.
-if port_open 127.0.0.1 1080 || port_open 127.0.0.1 8080; then
-    skip "embedded default config: 127.0.0.1:1080 or :8080 is in use on this machine"
+if port_open 127.0.0.1 1080 || port_open 127.0.0.1 8080 || port_open 127.0.0.1 41443 || port_open 127.0.0.1 41444; then
+    skip "embedded default config: 127.0.0.1:1080, :8080, :41443 or :41444 is in use on this machine"
 else
     bg default "$MIMICSOCKS"
     DEFAULT_PID=$BG_PID
