@@ -370,6 +370,7 @@ s_dial (tunnel_mux_t *self)
 static void
 s_lost (tunnel_mux_t *self)
 {
+    session_trace (self->session, "tunnel", self->dialing ? "dialer" : "acceptor", "tunnel-down", 0);
     s_drop_streams (self);
     if (!self->dialing) {
         self->state = T_DEAD;
@@ -475,6 +476,7 @@ s_create (session_t *session, const handler_conf_t *conf)
         self->state = T_UP;
         s_send_ext_hello (self);
         log_info ("wormhole %s: tunnel from %s", s_name (self), session_peer (session));
+        session_trace (session, "acceptor", "tunnel", "tunnel-up", 0);
     }
     return self;
 }
@@ -530,6 +532,7 @@ s_advance (tunnel_mux_t *self, dialer_state_t state)
         char where[300];
         log_info ("wormhole %s: tunnel up to %s", s_name (self),
                   dialer_describe (&self->dialer, where, sizeof where));
+        session_trace (self->session, "dialer", "tunnel", "tunnel-up", 0);
         self->state = T_UP;
     }
 }

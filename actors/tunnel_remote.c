@@ -88,6 +88,7 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
         case WIRE_HELLO_BAD:
             log_info ("wormhole %s: wrong hello from %s; staying silent", wh->name,
                       session_peer (self->session));
+            session_trace (self->session, session_peer (self->session), "acceptor", "probe", 0);
             self->state = R_PROBE;
             return;
         case WIRE_HELLO_OK:

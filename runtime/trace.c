@@ -138,7 +138,7 @@ trace_record (trace_t *self, const char *name, const char *from, const char *to,
 
 typedef struct {
     char name[64];
-    uint64_t records, bytes, connections, closes, errors;
+    uint64_t records, bytes, connections, closes, errors, tunnels_up, tunnels_down, probes;
 } s_counter_t;
 
 int
@@ -180,6 +180,9 @@ trace_monitor (const char *endpoint, const char *name, bool stats, int seconds)
                         counters[i].connections += streq (kind, "new") || streq (kind, "connect");
                         counters[i].closes += streq (kind, "close") || streq (kind, "eof");
                         counters[i].errors += streq (kind, "error");
+                        counters[i].tunnels_up += streq (kind, "tunnel-up");
+                        counters[i].tunnels_down += streq (kind, "tunnel-down");
+                        counters[i].probes += streq (kind, "probe");
                     }
                 }
             }
@@ -190,12 +193,16 @@ trace_monitor (const char *endpoint, const char *name, bool stats, int seconds)
         if (stats && zclock_mono () >= next_stats) {
             next_stats += 1000;
             for (size_t i = 0; i < counter_count; i++)
-                printf ("%s: records %llu bytes %llu connections %llu closes %llu errors %llu\n",
+                printf ("%s: records %llu bytes %llu connections %llu closes %llu errors %llu "
+                        "tunnels-up %llu tunnels-down %llu probes %llu\n",
                         counters[i].name, (unsigned long long) counters[i].records,
                         (unsigned long long) counters[i].bytes,
                         (unsigned long long) counters[i].connections,
                         (unsigned long long) counters[i].closes,
-                        (unsigned long long) counters[i].errors);
+                        (unsigned long long) counters[i].errors,
+                        (unsigned long long) counters[i].tunnels_up,
+                        (unsigned long long) counters[i].tunnels_down,
+                        (unsigned long long) counters[i].probes);
         }
         fflush (stdout);
     }

@@ -10,7 +10,7 @@
     A record is two frames: the topic (the wormhole or proxy name, so a
     subscriber can filter on it) and a text line:
         <unix time ms> <seq> <name> <from> -> <to> <kind> <bytes>
-    kind: data, eof, new, close, connect, error.
+    kind: data, eof, new, close, connect, error, tunnel-up, tunnel-down, probe.
 */
 #ifndef MK_TRACE_H
 #define MK_TRACE_H
