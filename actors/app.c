@@ -1,6 +1,7 @@
 /*  app — assembles one mimicsocks process under the supervisor. */
 #include "actors/app.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -73,6 +74,43 @@ s_reload (const app_conf_t *conf, acceptor_args_t *acceptor_args, int workers)
               update.listener_count, update.dial_count, update.drop_count);
 }
 
+//  SIGTERM: stop accepting, let the open connections finish (for at most
+//  drain_ms), then stop. A second SIGTERM/SIGINT stops at once.
+static void
+s_drain (const app_conf_t *conf, zactor_t *supervisor, int workers)
+{
+    supervisor_stop_child (supervisor, "acceptor");
+    zsock_t *drained = zsock_new_pull (WORKER_DRAINED);
+    for (int w = 0; w < workers; w++) {
+        char endpoint[64];
+        zsock_t *inbox = zsock_new_push (worker_endpoint (w, endpoint, sizeof endpoint));
+        zsock_set_linger (inbox, 1000);
+        zstr_send (inbox, "DRAIN");
+        zsock_destroy (&inbox);
+    }
+    log_info ("draining: waiting up to %d ms for open connections to finish", conf->drain_ms);
+    int64_t deadline = zclock_mono () + conf->drain_ms;
+    int done = 0;
+    while (done < workers && drained) {
+        int64_t left = deadline - zclock_mono ();
+        if (left <= 0)
+            break;
+        zmq_pollitem_t items[] = { { zsock_resolve (drained), 0, ZMQ_POLLIN, 0 },
+                                   { zsock_resolve (supervisor), 0, ZMQ_POLLIN, 0 } };
+        if (zmq_poll (items, 2, (long) left) < 0 && zmq_errno () != EINTR)
+            break;
+        if (items[0].revents & ZMQ_POLLIN) {
+            zmsg_t *report = zmsg_recv (drained);     //  "DRAINED" <index>
+            zmsg_destroy (&report);
+            done++;
+        }
+        if ((items[1].revents & ZMQ_POLLIN) && supervisor_wait_event (supervisor, 0) != SUPERVISOR_HUP)
+            break;              //  a second signal, or the supervisor stopped
+    }
+    log_info (done == workers ? "drained" : "drain time over; closing what is left");
+    zsock_destroy (&drained);
+}
+
 int
 app_run (const app_conf_t *conf)
 {
@@ -94,7 +132,7 @@ app_run (const app_conf_t *conf)
     acceptor_args_t acceptor_args = { conf->listeners, conf->listener_count, workers,
                                       conf->retry_binds };
 
-    supervisor_opts_t opts = { .intensity = 10, .period_ms = 1000 };
+    supervisor_opts_t opts = { .intensity = 10, .period_ms = 1000, .owner_drains = conf->drain_ms > 0 };
     zactor_t *supervisor = supervisor_new (&opts);
     if (!supervisor) {
         log_error ("cannot start the supervisor");
@@ -120,6 +158,10 @@ app_run (const app_conf_t *conf)
         log_info ("mimicsocks %s running with %d workers", MIMICSOCKS_VERSION, workers);
         while ((code = supervisor_wait_event (supervisor, -1)) == SUPERVISOR_HUP)
             s_reload (conf, &acceptor_args, workers);
+        if (code == SUPERVISOR_TERM) {
+            s_drain (conf, supervisor, workers);
+            code = 0;
+        }
         log_info ("mimicsocks stopped%s", code == 0 ? "" : " after repeated failures");
     }
     zactor_destroy (&supervisor);

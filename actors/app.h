@@ -42,6 +42,8 @@ typedef struct {
     bool retry_binds;                   //  a port that cannot be bound is retried, not fatal
     app_reload_fn *reload;              //  NULL: SIGHUP is ignored
     void *reload_ctx;
+    int drain_ms;                       //  SIGTERM: how long open connections may finish
+                                        //  (new ones are refused); 0: stop at once
 } app_conf_t;
 
 //  How many workers a request for `wanted` (0: one per core) gets.

@@ -23,6 +23,7 @@
 
 #define EXIT_USAGE 2
 #define MAX_LISTENERS 64
+#define DEFAULT_DRAIN_S 3
 
 static const char *s_usage =
     "Usage:\n"
@@ -52,6 +53,9 @@ static const char *s_usage =
     "  --connect-timeout SECS  limit for connecting to a target (default 10)\n"
     "  --trace ENDPOINT        publish the message-flow trace there (ZeroMQ, e.g.\n"
     "                          tcp://127.0.0.1:5555); overrides the config's `trace:`\n"
+    "  --drain-seconds N       on SIGTERM, stop accepting and give open connections up to\n"
+    "                          N seconds to finish (default 3; 0: close at once; a second\n"
+    "                          SIGTERM closes at once)\n"
     "  --supervise             run the service in a child process and start it again\n"
     "                          if it crashes (like Erlang's heart)\n"
     "  --role local|remote|both  which ends of the config's wormholes to run (default:\n"
@@ -72,6 +76,7 @@ typedef struct {
     int role;                   //  wormhole_role_t
     int key_bytes;
     bool supervise;
+    int drain_s;                //  -1: default
     const char *trace;          //  --trace ENDPOINT, or the trace command's ENDPOINT
     const char *trace_name;     //  trace --wormhole NAME
     bool trace_stats;
@@ -105,6 +110,7 @@ s_parse_args (int argc, char **argv, options_t *opts)
 {
     memset (opts, 0, sizeof *opts);
     opts->log_level = -1;
+    opts->drain_s = -1;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -156,6 +162,10 @@ s_parse_args (int argc, char **argv, options_t *opts)
         else if (streq (arg, "--connect-timeout")) {
             if (s_parse_int (value, 1, 600, &opts->connect_timeout_s))
                 return s_usage_error ("--connect-timeout: '%s' is not a number of seconds from 1 to 600", value);
+        }
+        else if (streq (arg, "--drain-seconds")) {
+            if (s_parse_int (value, 0, 3600, &opts->drain_s))
+                return s_usage_error ("--drain-seconds: '%s' is not a number of seconds (0-3600)", value);
         }
         else if (streq (arg, "--trace"))
             opts->trace = value;
@@ -268,7 +278,8 @@ s_run_standalone (const options_t *opts)
     }
     app_conf_t conf = { .listeners = listeners, .listener_count = opts->listen_count,
                         .workers = opts->workers, .connect_timeout_ms = opts->connect_timeout_s * 1000,
-                        .trace_endpoint = opts->trace };
+                        .trace_endpoint = opts->trace,
+                        .drain_ms = (opts->drain_s >= 0 ? opts->drain_s : DEFAULT_DRAIN_S) * 1000 };
     return app_run (&conf);
 }
 
@@ -317,6 +328,7 @@ s_run_config (const options_t *opts)
         conf.connect_timeout_ms = opts->connect_timeout_s * 1000;
         conf.trace_endpoint = trace;
         conf.retry_binds = true;        //  several wormholes: one busy port must not stop the others
+        conf.drain_ms = (opts->drain_s >= 0 ? opts->drain_s : DEFAULT_DRAIN_S) * 1000;
         code = app_run (&conf);
     }
     deployment_destroy (&deployment);

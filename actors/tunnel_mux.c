@@ -435,6 +435,7 @@ s_create (session_t *session, const handler_conf_t *conf)
     if (!self)
         return NULL;
     self->session = session;
+    session_set_background (session);
     self->wormhole = conf->wormhole;
     self->dialing = (conf->flags & HANDLER_FLAG_DIAL) != 0;
     self->muxing = self->wormhole->conf->reverse ? !self->dialing : self->dialing;

@@ -1032,6 +1032,12 @@ session_set_cipher (session_t *self, session_side_t side, cipher_t *cipher)
 }
 
 void
+session_set_background (session_t *self)
+{
+    self->background = true;
+}
+
+void
 session_trace (session_t *self, const char *from, const char *to, const char *kind, size_t bytes)
 {
     if (trace_on ())

@@ -123,6 +123,10 @@ size_t session_stream_held (session_t *self);
 //  Stop / resume reading one side (session_pause_client is the client's).
 void session_pause (session_t *self, session_side_t side, int paused);
 
+//  A session that carries others (an aggregated tunnel): a drain at shutdown
+//  waits for the user connections, not for it.
+void session_set_background (session_t *self);
+
 //  A trace record in this session's name (runtime/trace.h); free while
 //  nobody subscribes.
 void session_trace (session_t *self, const char *from, const char *to, const char *kind,

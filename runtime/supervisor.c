@@ -88,6 +88,8 @@ typedef struct {
     int sigfd;
     int intensity;
     int period_ms;
+    bool owner_drains;
+    bool term_told;             //  the owner was told "TERM" (it is draining)
     s_state_t state;
     s_child_t **children;       //  in start order
     size_t count, capacity;
@@ -291,6 +293,13 @@ s_handle_signals (s_sup_t *self)
         switch (signo) {
             case SIGINT:
             case SIGTERM:
+                if (self->owner_drains && !self->term_told) {
+                    self->term_told = true;
+                    log_info ("supervisor: %s, draining (again to stop at once)",
+                              signo == SIGINT ? "SIGINT" : "SIGTERM");
+                    s_tell_owner (self, "TERM", NULL);
+                    break;
+                }
                 log_info ("supervisor: %s, stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
                 s_stop_all (self);
                 self->state = SUP_STOPPED;
@@ -359,7 +368,7 @@ static void
 s_supervisor_actor (zsock_t *pipe, void *args)
 {
     s_start_t *start = (s_start_t *) args;
-    s_sup_t self = { .pipe = pipe, .intensity = start->opts.intensity,
+    s_sup_t self = { .pipe = pipe, .intensity = start->opts.intensity, .owner_drains = start->opts.owner_drains,
                      .period_ms = start->opts.period_ms, .state = SUP_RUNNING };
     self.sigfd = signals_fd_new ();
     self.restarts = (int64_t *) calloc ((size_t) self.intensity + 1, sizeof (int64_t));
@@ -394,7 +403,7 @@ s_supervisor_actor (zsock_t *pipe, void *args)
 zactor_t *
 supervisor_new (const supervisor_opts_t *opts)
 {
-    s_start_t start = { { SUPERVISOR_INTENSITY_DEFAULT, SUPERVISOR_PERIOD_MS_DEFAULT }, -1 };
+    s_start_t start = { { SUPERVISOR_INTENSITY_DEFAULT, SUPERVISOR_PERIOD_MS_DEFAULT, false }, -1 };
     if (opts)
         start.opts = *opts;
     if (start.opts.intensity < 0 || start.opts.period_ms <= 0)
@@ -479,6 +488,8 @@ supervisor_wait_event (zactor_t *sup, int timeout_ms)
         }
         else if (event && streq (event, "HUP"))
             code = SUPERVISOR_HUP;
+        else if (event && streq (event, "TERM"))
+            code = SUPERVISOR_TERM;
         zstr_free (&event);
         zmsg_destroy (&msg);
         if (code != -2)

@@ -38,6 +38,8 @@
 typedef struct {
     int intensity;      //  restarts allowed within period_ms (>= 0)
     int period_ms;      //  (> 0)
+    bool owner_drains;  //  the first SIGTERM/SIGINT goes to the owner as "TERM" (it drains,
+                        //  then destroys the supervisor); a second one stops at once
 } supervisor_opts_t;
 
 //  opts NULL: 10 restarts per 1000 ms. Returns NULL for invalid opts or if the
@@ -64,6 +66,7 @@ int supervisor_wait (zactor_t *sup, int timeout_ms);
 //  The same, but a SIGHUP also ends the wait, with SUPERVISOR_HUP (the caller
 //  reloads its configuration and waits again).
 #define SUPERVISOR_HUP 2
+#define SUPERVISOR_TERM 3       //  with owner_drains: the first SIGTERM/SIGINT
 int supervisor_wait_event (zactor_t *sup, int timeout_ms);
 
 #endif

@@ -48,6 +48,8 @@ struct worker_t {
     uint64_t next_token;    //  resolver request tokens
     session_t *dead;        //  ended this turn, freed at its end
     session_t *corked;      //  to uncork at the end of this turn
+    bool draining;          //  report once no user connection is left
+    bool drain_reported;
     bool terminated;
 };
 
@@ -205,6 +207,26 @@ worker_uncork_later (worker_t *self, session_t *session)
 //  --------------------------------------------------------------------------
 //  Loop
 
+//  Shutting down: tell the owner once the last user connection is gone.
+static void
+s_check_drained (worker_t *self)
+{
+    if (!self->draining || self->drain_reported)
+        return;
+    for (size_t i = 0; i < self->slot_count; i++) {
+        session_t *session = self->slots[i];
+        if (session && !session->background && session->state != SESSION_DEAD)
+            return;
+    }
+    self->drain_reported = true;
+    zsock_t *report = zsock_new_push (WORKER_DRAINED);
+    if (report) {
+        zsock_set_linger (report, 1000);
+        zsock_send (report, "si", "DRAINED", self->args.index);
+        zsock_destroy (&report);
+    }
+}
+
 //  Before the dead are freed: corked sessions write what they held this turn.
 static void
 s_uncork_all (worker_t *self)
@@ -301,6 +323,12 @@ s_handle_accept (worker_t *self)
     if (!msg)
         return;
     char *command = zmsg_popstr (msg);
+    if (command && streq (command, "DRAIN")) {
+        self->draining = true;
+        zstr_free (&command);
+        zmsg_destroy (&msg);
+        return;
+    }
     if (command && (streq (command, "DIAL") || streq (command, "DROP"))) {
         s_handle_control (self, msg, command);
         zstr_free (&command);
@@ -496,6 +524,7 @@ worker_actor (zsock_t *pipe, void *args)
         s_drain_zmq (self);
         s_uncork_all (self);
         s_free_dead (self);
+        s_check_drained (self);
         if (self->terminated)
             break;
         int timeout = timers_wait_ms (self->timers, timers_now_ms ());
@@ -522,6 +551,7 @@ worker_actor (zsock_t *pipe, void *args)
         s_fire_timers (self);
         s_uncork_all (self);
         s_free_dead (self);
+        s_check_drained (self);
     }
     log_debug ("worker %d: stopping with %zu sessions", self->args.index, self->live);
     s_worker_destroy (&self);

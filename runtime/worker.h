@@ -10,6 +10,8 @@
       "ACCEPT" fd conf   ("sip") a socket to serve with that handler conf
       "DIAL" conf        ("sp")  start a session without a client (a tunnel that dials)
       "DROP" owner       ("sp")  end every session of that wormhole (config reload)
+      "DRAIN"            ("s")   shutting down: say "DRAINED" <index> on WORKER_DRAINED
+                                 once no user connection is left (tunnels do not count)
     Confs must outlive the worker.
 */
 #ifndef MK_WORKER_H
@@ -28,6 +30,8 @@ typedef struct {
     const handler_conf_t *dials;
     size_t dial_count;
 } worker_args_t;
+
+#define WORKER_DRAINED "inproc://mimicsocks-drained"
 
 //  "inproc://mimicsocks-worker-<index>" into buf.
 const char *worker_endpoint (int index, char *buf, size_t buflen);

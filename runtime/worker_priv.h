@@ -78,6 +78,7 @@ struct session_t {
     char peer[64];
     const char *name;               //  in trace records
     const void *owner;              //  the wormhole it belongs to (NULL: a proxy)
+    bool background;                //  a tunnel: a drain does not wait for it
     session_t *next_dead;
     session_t *next_corked;         //  in the worker's list of sessions to uncork
     bool cork_listed;

@@ -152,8 +152,8 @@ s_wait_for (atomic_int *value, int expected)
 START_TEST (test_invalid_opts)
 {
     s_setup ();
-    supervisor_opts_t bad_intensity = { -1, 1000 };
-    supervisor_opts_t bad_period = { 3, 0 };
+    supervisor_opts_t bad_intensity = { -1, 1000, false };
+    supervisor_opts_t bad_period = { 3, 0, false };
     ck_assert_ptr_null (supervisor_new (&bad_intensity));
     ck_assert_ptr_null (supervisor_new (&bad_period));
     zactor_t *sup = supervisor_new (NULL);
@@ -211,7 +211,7 @@ END_TEST
 START_TEST (test_crash_always_escalates)
 {
     s_setup ();
-    supervisor_opts_t opts = { 3, 60000 };
+    supervisor_opts_t opts = { 3, 60000, false };
     s_child_args_t good = { 0 }, bad = { 0 };
     zactor_t *sup = supervisor_new (&opts);
     ck_assert_int_eq (supervisor_start_child (sup, "good", s_good_child, &good), 0);
@@ -246,7 +246,7 @@ END_TEST
 START_TEST (test_failed_restart_counts_as_crash)
 {
     s_setup ();
-    supervisor_opts_t opts = { 3, 60000 };
+    supervisor_opts_t opts = { 3, 60000, false };
     s_child_args_t child = { 0 };
     zactor_t *sup = supervisor_new (&opts);
     ck_assert_int_eq (supervisor_start_child (sup, "fragile", s_crash_then_no_start_child, &child), 0);
@@ -260,7 +260,7 @@ START_TEST (test_restart_window_slides)
 {
     s_setup ();
     //  One restart per 100 ms is allowed: two crashes far apart are fine.
-    supervisor_opts_t opts = { 1, 100 };
+    supervisor_opts_t opts = { 1, 100, false };
     s_child_args_t child = { 0 };
     zactor_t *sup = supervisor_new (&opts);
     ck_assert_int_eq (supervisor_start_child (sup, "t", s_crash_on_trigger_child, &child), 0);
@@ -274,7 +274,7 @@ START_TEST (test_restart_window_slides)
     ck_assert_int_eq (atomic_load (&child.terms), 1);
 
     //  The same two crashes within the window escalate.
-    supervisor_opts_t long_window = { 1, 60000 };
+    supervisor_opts_t long_window = { 1, 60000, false };
     s_child_args_t again = { 0 };
     sup = supervisor_new (&long_window);
     ck_assert_int_eq (supervisor_start_child (sup, "t", s_crash_on_trigger_child, &again), 0);
@@ -383,6 +383,27 @@ START_TEST (test_sigterm_stops_everything)
 }
 END_TEST
 
+//  owner_drains: the first SIGTERM is the owner's to handle (children keep
+//  running), a second one stops everything at once.
+START_TEST (test_owner_drains)
+{
+    s_setup ();
+    s_child_args_t a = { 0 };
+    supervisor_opts_t opts = { 10, 1000, true };
+    zactor_t *sup = supervisor_new (&opts);
+    ck_assert_int_eq (supervisor_start_child (sup, "a", s_good_child, &a), 0);
+    ck_assert_int_eq (kill (getpid (), SIGTERM), 0);
+    ck_assert_int_eq (supervisor_wait_event (sup, BOUND_MS), SUPERVISOR_TERM);
+    ck_assert_int_eq (atomic_load (&a.terms), 0);
+    ck_assert_int_eq (kill (getpid (), SIGHUP), 0);
+    ck_assert_int_eq (supervisor_wait_event (sup, BOUND_MS), SUPERVISOR_HUP);
+    ck_assert_int_eq (kill (getpid (), SIGINT), 0);
+    ck_assert_int_eq (supervisor_wait_event (sup, BOUND_MS), 0);
+    ck_assert_int_eq (atomic_load (&a.terms), 1);
+    zactor_destroy (&sup);
+}
+END_TEST
+
 static char *
 s_next_event (zactor_t *sup)
 {
@@ -465,6 +486,7 @@ s_suite (void)
     tcase_add_test (signals, test_signals_block_mask);
     tcase_add_test (signals, test_sigterm_stops_everything);
     tcase_add_test (signals, test_signal_events);
+    tcase_add_test (signals, test_owner_drains);
     suite_add_tcase (suite, signals);
     return suite;
 }
