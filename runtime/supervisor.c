@@ -12,6 +12,7 @@
 #include "runtime/actor.h"
 #include "runtime/log.h"
 #include "runtime/signals.h"
+#include "runtime/trace.h"
 
 //  --- Children: a thread running the child function on one end of a pipe pair
 
@@ -93,6 +94,7 @@ typedef struct {
     s_state_t state;
     s_child_t **children;       //  in start order
     size_t count, capacity;
+    trace_t *trace;             //  restarts in the message-flow trace (made at the first)
     int64_t *restarts;          //  times of the restarts within the window, oldest first
     size_t nrestarts;
     zmq_pollitem_t *items;
@@ -165,6 +167,9 @@ s_restart (s_sup_t *self, s_child_t *child)
             return;
         }
         log_warn ("supervisor: restarting %s", child->name);
+        if (!self->trace)
+            self->trace = trace_new ();
+        trace_record (self->trace, "supervisor", child->name, "supervisor", "restart", 0);
         if (s_child_launch (child) == 0)
             return;
         log_warn ("supervisor: %s failed to start", child->name);
@@ -394,6 +399,7 @@ s_supervisor_actor (zsock_t *pipe, void *args)
     free (self.children);
     free (self.items);
     free (self.restarts);
+    trace_destroy (&self.trace);
     close (self.sigfd);
 }
 

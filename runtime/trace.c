@@ -3,6 +3,7 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -138,7 +139,8 @@ trace_record (trace_t *self, const char *name, const char *from, const char *to,
 
 typedef struct {
     char name[64];
-    uint64_t records, bytes, connections, closes, errors, tunnels_up, tunnels_down, probes;
+    uint64_t records, bytes_up, bytes_down, connections, closes, errors, tunnels_up, tunnels_down,
+             probes, restarts;
 } s_counter_t;
 
 int
@@ -172,17 +174,34 @@ trace_monitor (const char *endpoint, const char *name, bool stats, int seconds)
                     if (i == counter_count && counter_count < 64)
                         snprintf (counters[counter_count++].name, sizeof counters[0].name, "%s", topic);
                     if (i < counter_count) {
-                        char kind[16] = "";
+                        char from[96] = "", kind[16] = "";
                         unsigned long long bytes = 0;
-                        sscanf ((char *) zframe_data (line), "%*s %*s %*s %*s -> %*s %15s %llu", kind, &bytes);
+                        char text[300];
+                        snprintf (text, sizeof text, "%.*s", (int) zframe_size (line), (char *) zframe_data (line));
+                        //  "<ms> <seq> <name> <from> -> <to> <kind> <bytes>"; from/to may hold spaces
+                        //  ("stream 3"): the kind and bytes are the last two words.
+                        sscanf (text, "%*s %*s %*s %95s", from);
+                        char *last = strrchr (text, ' ');
+                        if (last) {
+                            bytes = strtoull (last + 1, NULL, 10);
+                            *last = 0;
+                            char *kind_at = strrchr (text, ' ');
+                            if (kind_at)
+                                snprintf (kind, sizeof kind, "%s", kind_at + 1);
+                        }
                         counters[i].records++;
-                        counters[i].bytes += bytes;
+                        //  Up: from the users' side toward the far end.
+                        if (strncmp (from, "client", 6) == 0)
+                            counters[i].bytes_up += bytes;
+                        else
+                            counters[i].bytes_down += bytes;
                         counters[i].connections += streq (kind, "new") || streq (kind, "connect");
                         counters[i].closes += streq (kind, "close") || streq (kind, "eof");
                         counters[i].errors += streq (kind, "error");
                         counters[i].tunnels_up += streq (kind, "tunnel-up");
                         counters[i].tunnels_down += streq (kind, "tunnel-down");
                         counters[i].probes += streq (kind, "probe");
+                        counters[i].restarts += streq (kind, "restart");
                     }
                 }
             }
@@ -193,16 +212,18 @@ trace_monitor (const char *endpoint, const char *name, bool stats, int seconds)
         if (stats && zclock_mono () >= next_stats) {
             next_stats += 1000;
             for (size_t i = 0; i < counter_count; i++)
-                printf ("%s: records %llu bytes %llu connections %llu closes %llu errors %llu "
-                        "tunnels-up %llu tunnels-down %llu probes %llu\n",
+                printf ("%s: records %llu bytes-up %llu bytes-down %llu connections %llu closes %llu "
+                        "errors %llu tunnels-up %llu tunnels-down %llu probes %llu restarts %llu\n",
                         counters[i].name, (unsigned long long) counters[i].records,
-                        (unsigned long long) counters[i].bytes,
+                        (unsigned long long) counters[i].bytes_up,
+                        (unsigned long long) counters[i].bytes_down,
                         (unsigned long long) counters[i].connections,
                         (unsigned long long) counters[i].closes,
                         (unsigned long long) counters[i].errors,
                         (unsigned long long) counters[i].tunnels_up,
                         (unsigned long long) counters[i].tunnels_down,
-                        (unsigned long long) counters[i].probes);
+                        (unsigned long long) counters[i].probes,
+                        (unsigned long long) counters[i].restarts);
         }
         fflush (stdout);
     }

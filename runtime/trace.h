@@ -41,7 +41,10 @@ void trace_record (trace_t *self, const char *name, const char *from, const char
                    const char *kind, size_t bytes);
 
 //  `mimicsocks trace ENDPOINT [--wormhole NAME] [--stats] [--seconds N]`: print
-//  the flow (or per-name counters each second with --stats). Returns an exit code.
+//  the flow, or with --stats per-name counters each second: records, bytes
+//  summed over every hop (up: hops that leave a client side, i.e. toward the
+//  far end; down: the others), connections, closes, errors, tunnels up and
+//  down, probers, and (name "supervisor") restarts. Returns an exit code.
 int trace_monitor (const char *endpoint, const char *name, bool stats, int seconds);
 
 #endif

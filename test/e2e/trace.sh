@@ -51,7 +51,7 @@ grep -q ' traced tunnel -> stream [0-9]* new 0$\| traced stream [0-9]* -> tunnel
 grep -q ' traced .* data [0-9]*$' "$OUT" || fail "no data record in the trace"
 grep -qE ' traced socks -> 127\.0\.0\.1:[0-9]+ connect 0$' "$OUT" || fail "no connect record for the target"
 ok "trace records: $(wc -l <"$OUT") lines, e.g. $(grep -m1 ' new ' "$OUT")"
-grep -qE '^traced: records [1-9][0-9]* bytes [1-9][0-9]* connections [1-9]' "$E2E_TMP/stats.out" \
+grep -qE '^traced: records [1-9][0-9]* bytes-up [1-9][0-9]* bytes-down [1-9][0-9]* connections [1-9]' "$E2E_TMP/stats.out" \
     || fail "--stats printed no counters: $(tail -n 3 "$E2E_TMP/stats.out")"
 ok "--stats: $(tail -n 1 "$E2E_TMP/stats.out")"
 [[ ! -s "$E2E_TMP/other.out" ]] || fail "--wormhole nosuchwormhole printed records"
