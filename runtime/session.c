@@ -562,12 +562,19 @@ session_spawn_stream (session_t *self, const handler_conf_t *conf, const stream_
 //  --------------------------------------------------------------------------
 //  Connecting
 
+//  Close the target and forget any connect or lookup in flight for it.
+static void
+s_drop_target (session_t *self)
+{
+    s_conn_close (self, &self->target, false);
+    self->resolve_token = 0;
+    self->deadline[TIMER_CONNECT] = 0;
+}
+
 static void
 s_connect_failed (session_t *self, int err)
 {
-    s_conn_close (self, &self->target, false);
-    self->deadline[TIMER_CONNECT] = 0;
-    self->resolve_token = 0;
+    s_drop_target (self);
     self->cls->connected (self->handler, err, NULL);
 }
 
@@ -934,9 +941,7 @@ session_close_target (session_t *self)
 {
     if (s_is_dead (self))
         return;
-    s_conn_close (self, &self->target, false);
-    self->resolve_token = 0;
-    self->deadline[TIMER_CONNECT] = 0;
+    s_drop_target (self);
 }
 
 void
@@ -978,9 +983,7 @@ session_finish (session_t *self)
 {
     if (s_is_dead (self))
         return;
-    s_conn_close (self, &self->target, false);
-    self->resolve_token = 0;
-    self->deadline[TIMER_CONNECT] = 0;
+    s_drop_target (self);
     self->state = SESSION_FINISHING;
     //  A client that never reads its reply does not hold the session forever.
     worker_timer_set (self->worker, self, TIMER_HANDLER, FINISH_MS);
@@ -1003,7 +1006,7 @@ session_set_timer (session_t *self, int ms)
 void
 session_pause_client (session_t *self, int paused)
 {
-    self->client_paused = paused != 0;
+    session_pause (self, SESSION_CLIENT, paused);
 }
 
 void
