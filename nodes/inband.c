@@ -122,10 +122,42 @@ s_data (inband_data_fn *on_data, void *ctx, const uint8_t *data, size_t len)
         on_data (ctx, data, len);
 }
 
+//  True if cmd parses as a command list (s_run_commands would accept it).
+//  Only such offsets are worth an HMAC: one whose MAC matched but whose CMD
+//  does not parse could only be an error, and no sender makes one. Random
+//  bytes pass this test at about 1 offset in 60, so tapping costs ~5 ns a
+//  byte instead of one HMAC per byte (~300 ns).
+static bool
+s_may_be_command (const uint8_t cmd[INBAND_CMD_SIZE])
+{
+    size_t at = 0;
+    while (at < INBAND_CMD_SIZE) {
+        switch (cmd[at]) {
+            case INBAND_NOP:
+                return true;
+            case INBAND_HO_L2R:
+                if (at + 3 > INBAND_CMD_SIZE)
+                    return false;
+                at += 3;
+                break;
+            case INBAND_HO_R2L:
+            case INBAND_HO_COMPLETE_R2L:
+            case INBAND_HO_COMPLETE_L2R:
+                at += 1;
+                break;
+            default:
+                return false;
+        }
+    }
+    return true;
+}
+
 //  1 if the 16 bytes at p are a command, 0 if not, -1 if OpenSSL fails.
 static int
 s_is_command (inband_rx_t *self, const uint8_t *p)
 {
+    if (p [INBAND_MAC_SIZE] > INBAND_HO_COMPLETE_L2R || !s_may_be_command (p + INBAND_MAC_SIZE))
+        return 0;
     uint8_t mac[INBAND_MAC_SIZE];
     if (wire_mac_compute (self->mac, p + INBAND_MAC_SIZE, INBAND_CMD_SIZE, mac, sizeof mac) != 0)
         return -1;
