@@ -74,6 +74,21 @@ s_reload (const app_conf_t *conf, acceptor_args_t *acceptor_args, int workers)
               update.listener_count, update.dial_count, update.drop_count);
 }
 
+//  SIGUSR1: every tunnel this process dials is handed over to a fresh
+//  connection now (for operators and tests).
+static void
+s_handover_now (int workers)
+{
+    log_info ("SIGUSR1: handing every dialed tunnel over to a fresh connection");
+    for (int w = 0; w < workers; w++) {
+        char endpoint[64];
+        zsock_t *inbox = zsock_new_push (worker_endpoint (w, endpoint, sizeof endpoint));
+        zsock_set_linger (inbox, 1000);
+        zstr_send (inbox, "HANDOVER");
+        zsock_destroy (&inbox);
+    }
+}
+
 //  SIGTERM: stop accepting, let the open connections finish (for at most
 //  drain_ms), then stop. A second SIGTERM/SIGINT stops at once.
 static void
@@ -104,7 +119,8 @@ s_drain (const app_conf_t *conf, zactor_t *supervisor, int workers)
             zmsg_destroy (&report);
             done++;
         }
-        if ((items[1].revents & ZMQ_POLLIN) && supervisor_wait_event (supervisor, 0) != SUPERVISOR_HUP)
+        int event = (items[1].revents & ZMQ_POLLIN) ? supervisor_wait_event (supervisor, 0) : -1;
+        if (event == 0 || event == 1 || event == SUPERVISOR_TERM)
             break;              //  a second signal, or the supervisor stopped
     }
     log_info (done == workers ? "drained" : "drain time over; closing what is left");
@@ -156,8 +172,13 @@ app_run (const app_conf_t *conf)
     int code = 1;
     if (rc == 0) {
         log_info ("mimicsocks %s running with %d workers", MIMICSOCKS_VERSION, workers);
-        while ((code = supervisor_wait_event (supervisor, -1)) == SUPERVISOR_HUP)
-            s_reload (conf, &acceptor_args, workers);
+        while ((code = supervisor_wait_event (supervisor, -1)) == SUPERVISOR_HUP
+               || code == SUPERVISOR_USR1) {
+            if (code == SUPERVISOR_HUP)
+                s_reload (conf, &acceptor_args, workers);
+            else
+                s_handover_now (workers);
+        }
         if (code == SUPERVISOR_TERM) {
             s_drain (conf, supervisor, workers);
             code = 0;

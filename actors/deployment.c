@@ -36,7 +36,10 @@ static listener_conf_t *
 s_config_listeners (const config_t *config, wormhole_t *const *wormholes, const bool *dial,
                     int workers, size_t *count, dial_conf_t **dials_p, size_t *dial_count)
 {
-    listener_conf_t *listeners = calloc (config->proxy_count + 2 * config->wormhole_count + 1,
+    size_t extra = 0;
+    for (size_t i = 0; i < config->wormhole_count; i++)
+        extra += config->wormholes[i].extra_port_count;
+    listener_conf_t *listeners = calloc (config->proxy_count + 2 * config->wormhole_count + extra + 1,
                                          sizeof *listeners);
     dial_conf_t *dials = calloc (config->wormhole_count + 1, sizeof *dials);
     size_t n = 0, d = 0;
@@ -68,6 +71,14 @@ s_config_listeners (const config_t *config, wormhole_t *const *wormholes, const 
                                                  .trace_name = c->name },
                                                tunnel_home, "" };
             snprintf (listeners[n++].label, sizeof listeners[0].label, "wormhole '%s' tunnel", c->name);
+            //  Handover connections go to any worker: the registry finds their tunnel.
+            for (size_t p = 0; p < c->extra_port_count; p++) {
+                hostport_t at = c->wormhole_remote;
+                at.port = c->extra_ports[p];
+                listeners[n] = (listener_conf_t) { at, w->handover, -1, "" };
+                snprintf (listeners[n++].label, sizeof listeners[0].label,
+                          "wormhole '%s' handover port", c->name);
+            }
         }
         if (aggregated && w->run_local && dial[i])
             dials[d++] = (dial_conf_t) { w->dial, home };

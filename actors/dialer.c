@@ -28,6 +28,7 @@ s_start_stream (dialer_t *self)
     cipher_t *cipher = cipher_new (conf->key, conf->key_len, iv);
     if (!cipher)
         return -1;
+    memcpy (self->id0, hello + WIRE_IV_SIZE, sizeof self->id0);
     session_send_target (self->session, hello, sizeof hello);
     session_set_cipher (self->session, SESSION_TARGET, cipher);
     return 0;

@@ -21,6 +21,7 @@ typedef struct {
     dialer_state_t state;
     char reply[1024];
     size_t reply_len;
+    uint8_t id0[16];            //  the hello's ID0: the handover IDs start from it
 } dialer_t;
 
 //  Starts the connect. Without a proxy the hello and cipher are in place at

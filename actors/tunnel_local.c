@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/baton.h"
 #include "actors/dialer.h"
 #include "actors/tunnel_mux.h"
 #include "runtime/log.h"
@@ -27,6 +28,7 @@ typedef struct {
     dialer_t dialer;            //  distributed mode only
     bool tunnel_ready;          //  aggregated: always; distributed: once dialed
     bool greeting_pending;      //  waiting for the user's first bytes (see s_greeting)
+    baton_t *baton;             //  distributed: handovers of this connection's tunnel
 } tunnel_local_t;
 
 //  Relay once the tunnel is ready and the first bytes have been looked at.
@@ -86,8 +88,26 @@ s_create (session_t *session, const handler_conf_t *conf)
 static void
 s_destroy (void **self_p)
 {
-    free (*self_p);
+    tunnel_local_t *self = *self_p;
+    if (self)
+        baton_destroy (&self->baton);
+    free (self);
     *self_p = NULL;
+}
+
+//  A handover that could not finish: this connection's tunnel is gone.
+static void
+s_broken (void *self_)
+{
+    tunnel_local_t *self = self_;
+    session_abort (self->session);
+}
+
+static void
+s_handover (void *self_, const handover_event_t *event)
+{
+    tunnel_local_t *self = self_;
+    baton_event (self->baton, event);
 }
 
 static void
@@ -113,6 +133,9 @@ s_advance (tunnel_local_t *self, dialer_state_t state)
         session_abort (self->session);
     else if (state == DIALER_READY) {
         self->tunnel_ready = true;
+        baton_owner_t owner = { NULL, s_broken, self };
+        self->baton = baton_new (self->session, SESSION_TARGET, self->wormhole, true,
+                                 self->dialer.id0, &owner);
         if (self->greeting_pending)
             session_pause_client (self->session, 0);    //  the proxy's wait is over
         s_maybe_relay (self);
@@ -165,4 +188,5 @@ const handler_class_t tunnel_local_handler_class = {
     .target_data = s_target_data,
     .target_eof = s_target_eof,
     .timeout = s_timeout,
+    .handover = s_handover,
 };

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/baton.h"
 #include "actors/dialer.h"
 #include "nodes/mux.h"
 #include "runtime/log.h"
@@ -56,6 +57,7 @@ typedef struct {
     bool peer_credits;          //  the peer speaks the credit extension
     int held_by;                //  stream that stopped the tunnel (no extension), or -1
     int backoff_ms;
+    baton_t *baton;             //  dialing end: handovers of the tunnel while it is up
 } tunnel_mux_t;
 
 //  The muxing tunnels of this worker thread, by wormhole. Users and their
@@ -370,6 +372,7 @@ s_dial (tunnel_mux_t *self)
 static void
 s_lost (tunnel_mux_t *self)
 {
+    baton_destroy (&self->baton);
     session_trace (self->session, "tunnel", self->dialing ? "dialer" : "acceptor", "tunnel-down", 0);
     s_drop_streams (self);
     if (!self->dialing) {
@@ -391,6 +394,7 @@ s_feed (tunnel_mux_t *self, const uint8_t *data, size_t len)
     if (self->state != T_UP)
         return;
     self->backoff_ms = BACKOFF_MIN_MS;      //  the peer answers: the tunnel works
+    baton_heard (self->baton);
     if (mux_decoder_feed (self->decoder, data, len, &s_callbacks, self) < 0) {
         log_warn ("wormhole %s: corrupt frame from the peer (%s); dropping the tunnel",
                   s_name (self), mux_decoder_error (self->decoder));
@@ -422,6 +426,7 @@ tunnel_mux_attach (const wormhole_t *wormhole, session_t *user)
     uint8_t frame[MUX_CONTROL_SIZE];
     s_send_frame (self, frame, mux_put_new_socket (frame, (uint16_t) id), NULL, 0);
     session_attach_stream (user, SESSION_TARGET, &s_stream_ops, self, (uint16_t) id);
+    baton_user_arrived (self->baton);
     return 0;
 }
 
@@ -488,6 +493,7 @@ s_destroy (void **self_p)
     tunnel_mux_t *self = *self_p;
     if (!self)
         return;
+    baton_destroy (&self->baton);
     s_drop_streams (self);
     s_registry_remove (self);
     mux_decoder_destroy (&self->decoder);
@@ -518,6 +524,21 @@ s_client_eof (void *self_)
 
 static void s_drained (void *self_);
 
+//  A handover that could not finish: dial a fresh tunnel.
+static void
+s_broken (void *self_)
+{
+    tunnel_mux_t *self = self_;
+    s_lost (self);
+}
+
+static void
+s_handover (void *self_, const handover_event_t *event)
+{
+    tunnel_mux_t *self = self_;
+    baton_event (self->baton, event);
+}
+
 static void
 s_advance (tunnel_mux_t *self, dialer_state_t state)
 {
@@ -535,6 +556,9 @@ s_advance (tunnel_mux_t *self, dialer_state_t state)
                   dialer_describe (&self->dialer, where, sizeof where));
         session_trace (self->session, "dialer", "tunnel", "tunnel-up", 0);
         self->state = T_UP;
+        baton_owner_t owner = { NULL, s_broken, self };
+        self->baton = baton_new (self->session, self->side, self->wormhole, true, self->dialer.id0,
+                                 &owner);
     }
 }
 
@@ -598,4 +622,5 @@ const handler_class_t tunnel_mux_handler_class = {
     .target_eof = s_target_eof,
     .timeout = s_timeout,
     .drained = s_drained,
+    .handover = s_handover,
 };

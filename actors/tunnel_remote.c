@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/baton.h"
 #include "actors/wormhole.h"
 #include "nodes/cipher.h"
 #include "nodes/wirecrypto.h"
@@ -32,6 +33,7 @@ typedef struct {
     wire_hello_parser_t *hello;
     const handler_class_t *inner_class;
     void *inner;
+    baton_t *baton;             //  handovers of this tunnel (NULL: no extra ports)
 } tunnel_remote_t;
 
 static int
@@ -41,6 +43,14 @@ s_probe_delay_ms (const wormhole_conf_t *conf)
     RAND_bytes ((unsigned char *) &r, sizeof r);
     int span = conf->probe_close_max_s - conf->probe_close_min_s + 1;
     return (conf->probe_close_min_s + (int) (r % (uint32_t) (span > 0 ? span : 1))) * 1000;
+}
+
+//  A handover that could not finish: the tunnel ends.
+static void
+s_broken (void *self_)
+{
+    tunnel_remote_t *self = self_;
+    session_abort (self->session);
 }
 
 static void *
@@ -70,6 +80,7 @@ s_destroy (void **self_p)
     tunnel_remote_t *self = *self_p;
     if (!self)
         return;
+    baton_destroy (&self->baton);
     if (self->inner)
         self->inner_class->destroy (&self->inner);
     wire_hello_parser_destroy (&self->hello);
@@ -108,6 +119,12 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
     }
     self->state = R_INNER;
     log_debug ("wormhole %s: tunnel from %s", wh->name, session_peer (self->session));
+    uint8_t id0[WIRE_ID_SIZE];
+    if (wire_hmac (wh->key, wh->key_len, wire_hello_parser_iv (self->hello), WIRE_IV_SIZE, id0,
+                   sizeof id0) == 0) {
+        baton_owner_t owner = { NULL, s_broken, self };
+        self->baton = baton_new (self->session, SESSION_CLIENT, self->wormhole, false, id0, &owner);
+    }
     if (used < len) {
         //  Stream bytes that came with the hello were read before the cipher
         //  was installed: decrypt them here (the input is const).
@@ -196,6 +213,13 @@ s_timeout (void *self_)
         session_finish (self->session);     //  the prober's delay is over: a plain close
 }
 
+static void
+s_handover (void *self_, const handover_event_t *event)
+{
+    tunnel_remote_t *self = self_;
+    baton_event (self->baton, event);
+}
+
 const handler_class_t tunnel_remote_handler_class = {
     .name = "tunnel-remote",
     .create = s_create,
@@ -207,4 +231,5 @@ const handler_class_t tunnel_remote_handler_class = {
     .target_eof = s_target_eof,
     .timeout = s_timeout,
     .drained = s_drained,
+    .handover = s_handover,
 };

@@ -82,6 +82,8 @@ wormholes_new (const config_t *config, wormhole_role_t role, char *err, size_t e
         }
         w->inner.trace_name = conf->name;
         w->accept = w->inner;
+        w->handover = (handler_conf_t) { .kind = HANDLER_HANDOVER, .wormhole = w,
+                                         .trace_name = conf->name };
         if (conf->mode == WORMHOLE_AGGREGATED) {
             w->accept = (handler_conf_t) { .kind = HANDLER_TUNNEL_MUX, .wormhole = w,
                                            .trace_name = conf->name };

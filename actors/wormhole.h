@@ -20,6 +20,7 @@ typedef struct {
     handler_conf_t accept;      //  what serves a tunnel accepted on wormhole_remote, after
                                 //  its hello: `inner` (distributed) or the multiplexer
     handler_conf_t dial;        //  aggregated: the tunnel this end dials and keeps up
+    handler_conf_t handover;    //  serves the extra ports (a tunnel's handover connections)
     //  The ends this process runs. Normal mode: local = users connect to
     //  `server` and it dials the tunnel; remote = it accepts the tunnel on
     //  `wormhole_remote` and serves the handler. Reverse mode: local = the

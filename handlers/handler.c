@@ -9,12 +9,13 @@ extern const handler_class_t relay_handler_class;
 extern const handler_class_t tunnel_local_handler_class;
 extern const handler_class_t tunnel_remote_handler_class;
 extern const handler_class_t tunnel_mux_handler_class;
+extern const handler_class_t handover_port_handler_class;
 
 static const char *s_names[] = {
     [HANDLER_SOCKS] = "socks",   [HANDLER_SOCKS4] = "socks4", [HANDLER_SOCKS5] = "socks5",
     [HANDLER_HTTP] = "http",     [HANDLER_RELAY] = "relay",   [HANDLER_RELAY_WORMHOLE] = "relay",
     [HANDLER_TUNNEL_LOCAL] = "wormhole local end", [HANDLER_TUNNEL_REMOTE] = "wormhole remote end",
-    [HANDLER_TUNNEL_MUX] = "aggregated tunnel",
+    [HANDLER_TUNNEL_MUX] = "aggregated tunnel", [HANDLER_HANDOVER] = "handover port",
 };
 
 const handler_class_t *
@@ -36,6 +37,8 @@ handler_class (handler_kind_t kind)
             return &tunnel_remote_handler_class;
         case HANDLER_TUNNEL_MUX:
             return &tunnel_mux_handler_class;
+        case HANDLER_HANDOVER:
+            return &handover_port_handler_class;
     }
     return NULL;
 }
@@ -52,5 +55,5 @@ handler_kind_parse (const char *name)
 const char *
 handler_kind_name (handler_kind_t kind)
 {
-    return (unsigned) kind <= HANDLER_TUNNEL_MUX ? s_names[kind] : "?";
+    return (unsigned) kind <= HANDLER_HANDOVER ? s_names[kind] : "?";
 }

@@ -28,7 +28,8 @@ typedef enum {
     HANDLER_RELAY_WORMHOLE, //  another wormhole's local end, by name (multi-hop)
     HANDLER_TUNNEL_LOCAL,   //  internal: a wormhole's local end (users connect here)
     HANDLER_TUNNEL_REMOTE,  //  internal: a wormhole's remote end (the tunnel arrives here)
-    HANDLER_TUNNEL_MUX      //  internal: an aggregated tunnel, carrying many streams
+    HANDLER_TUNNEL_MUX,     //  internal: an aggregated tunnel, carrying many streams
+    HANDLER_HANDOVER        //  internal: an extra port, where a tunnel's new socket arrives
 } handler_kind_t;
 
 typedef struct {
@@ -46,6 +47,28 @@ typedef struct {
 //  Errors given to connected(): a positive errno from connect(), or one of these.
 #define SESSION_ERR_RESOLVE 100001  //  the name did not resolve
 #define SESSION_ERR_TIMEOUT ETIMEDOUT
+
+//  What happens to a tunnel being handed over to a fresh socket (the baton
+//  handover, PROTOCOL.md section 5; runtime/session.h: Handover).
+typedef enum {
+    HANDOVER_TRIGGER,       //  an operator asks for a handover now (SIGUSR1)
+    HANDOVER_TIMER,         //  the timer set by session_set_handover_timer() fired
+    HANDOVER_SOCKET,        //  accepting end: a new socket for this tunnel (fd, data: bytes
+                            //  already read from it); the handler owns fd from now on
+    HANDOVER_CONNECTED,     //  dialing end: the new socket connected (err 0) or failed
+    HANDOVER_LOST,          //  the new socket ended before it took over (err)
+    HANDOVER_COMMAND,       //  an in-band command in the tapped stream (cmd)
+    HANDOVER_RETIRED        //  the old socket is closed: the handover is over
+} handover_kind_t;
+
+typedef struct {
+    handover_kind_t kind;
+    int err;
+    int cmd;
+    int fd;
+    const uint8_t *data;
+    size_t len;
+} handover_event_t;
 
 typedef struct {
     const char *name;
@@ -67,6 +90,8 @@ typedef struct {
     //  Optional: a side's queue went over the credit window and has drained
     //  back under it (a multiplexer resumes the streams it holds back).
     void (*drained) (void *self);
+    //  Optional: a tunnel's handover events (see handover_kind_t).
+    void (*handover) (void *self, const handover_event_t *event);
 } handler_class_t;
 
 //  The class for a kind (HANDLER_RELAY_WORMHOLE is served by the relay class).

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "nodes/cipher.h"
+#include "nodes/inband.h"
 #include "runtime/addr.h"
 #include "runtime/log.h"
 #include "runtime/trace.h"
@@ -136,6 +137,7 @@ s_session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf
     self->state = SESSION_HANDSHAKE;
     s_conn_init (&self->client, self, fd);
     s_conn_init (&self->target, self, -1);
+    s_conn_init (&self->spare, self, -1);
     if (fd >= 0) {
         s_socket_tune (fd);
         struct sockaddr_storage peer;
@@ -192,6 +194,7 @@ session_free (session_t **self_p)
         self->cls->destroy (&self->handler);
     s_conn_close (self, &self->client, self->abortive);
     s_conn_close (self, &self->target, self->abortive);
+    s_conn_close (self, &self->spare, self->abortive);
     free (self);
     *self_p = NULL;
 }
@@ -225,9 +228,14 @@ s_flush (session_t *self, conn_t *conn)
     }
     if (conn->fd < 0 || conn->connecting)
         return true;
-    if (conn->out.bytes > 0 && bufq_flush (&conn->out, worker_pool (self->worker), conn->fd) < 0) {
-        log_debug ("%s: write: %s", self->peer, strerror (errno));
-        return false;
+    if (conn->out.bytes > 0) {
+        ssize_t written = bufq_flush (&conn->out, worker_pool (self->worker), conn->fd);
+        if (written < 0) {
+            log_debug ("%s: write: %s", self->peer, strerror (errno));
+            return false;
+        }
+        if (conn == &self->spare)
+            self->handover_progress += (uint64_t) written;
     }
     if (conn->out.bytes == 0 && conn->shut_pending && !conn->shut_done) {
         shutdown (conn->fd, SHUT_WR);
@@ -237,6 +245,8 @@ s_flush (session_t *self, conn_t *conn)
 }
 
 static void s_forward_raw (session_t *self, conn_t *to, buf_t *buf);
+static void s_spare_connect_done (session_t *self);
+static void s_settle_spare (session_t *self);
 
 //  Queue bytes for a side, writing at once when nothing is waiting before them.
 static void
@@ -378,14 +388,143 @@ s_on_eof (session_t *self, conn_t *conn, int err)
     }
 }
 
+//  The side a socket's bytes belong to: the spare socket of a handover
+//  carries the side being handed over.
+static conn_t *
+s_side_of (session_t *self, conn_t *conn)
+{
+    return conn == &self->spare ? self->baton : conn;
+}
+
+static void s_handover_event (session_t *self, const handover_event_t *event);
+
+//  Decrypted stream bytes of a side, as the state wants them (takes buf).
+static void
+s_deliver (session_t *self, conn_t *side, buf_t *buf)
+{
+    bufpool_t *pool = worker_pool (self->worker);
+    const uint8_t *data = buf->data + buf->off;
+    size_t len = buf->len - buf->off;
+    switch (self->state) {
+        case SESSION_RELAY:
+            if (!s_take_expected (self, side, &data, &len) || len == 0) {
+                bufpool_put (pool, buf);
+                return;
+            }
+            buf->off = (uint32_t) (data - buf->data);
+            s_forward (self, s_other (self, side), buf);
+            return;
+        case SESSION_HANDSHAKE:
+            if (side == &self->client)
+                self->cls->client_data (self->handler, data, len);
+            else if (self->cls->target_data)
+                self->cls->target_data (self->handler, data, len);
+            break;
+        default:
+            break;          //  lingering: late client bytes are dropped
+    }
+    bufpool_put (pool, buf);
+}
+
+//  --- Tapping: the stream of a side being handed over goes through the
+//  in-band scanner (nodes/inband.h); commands reach the handler after the
+//  bytes of the chunk they came in.
+
+typedef struct {
+    session_t *self;
+    conn_t *side;
+} s_tap_ctx_t;
+
+static void
+s_tap_data (void *ctx, const uint8_t *data, size_t len)
+{
+    s_tap_ctx_t *tap = ctx;
+    bufpool_t *pool = worker_pool (tap->self->worker);
+    size_t cap = bufpool_block_size (pool);
+    while (len > 0 && !s_is_dead (tap->self)) {
+        buf_t *buf = bufpool_get (pool);
+        size_t n = len < cap ? len : cap;
+        memcpy (buf->data, data, n);
+        buf->len = (uint32_t) n;
+        s_deliver (tap->self, tap->side, buf);
+        data += n;
+        len -= n;
+    }
+}
+
+static int
+s_tap_command (void *ctx, inband_cmd_t cmd, uint16_t port)
+{
+    s_tap_ctx_t *tap = ctx;
+    (void) port;
+    if (tap->self->tap_ncmds == sizeof tap->self->tap_cmds)
+        return -1;
+    tap->self->tap_cmds[tap->self->tap_ncmds++] = (uint8_t) cmd;
+    return 0;
+}
+
+static void
+s_tap_feed (session_t *self, conn_t *side, buf_t *buf)
+{
+    s_tap_ctx_t tap = { self, side };
+    self->tap_ncmds = 0;
+    self->handover_progress += buf->len - buf->off;
+    int rc = inband_rx_feed (self->tap, buf->data + buf->off, buf->len - buf->off, s_tap_data,
+                             s_tap_command, &tap);
+    bufpool_put (worker_pool (self->worker), buf);
+    if (rc != 0) {
+        log_warn ("%s: in-band command not understood; closing", self->peer);
+        s_kill (self, true);
+        return;
+    }
+    size_t count = self->tap_ncmds;
+    uint8_t cmds[sizeof self->tap_cmds];
+    memcpy (cmds, self->tap_cmds, count);
+    for (size_t i = 0; i < count && !s_is_dead (self); i++) {
+        handover_event_t event = { .kind = HANDOVER_COMMAND, .cmd = cmds[i], .fd = -1 };
+        s_handover_event (self, &event);
+    }
+}
+
+//  A socket of the session ended (FIN, or err).
+static void
+s_socket_eof (session_t *self, conn_t *conn, int err)
+{
+    switch (conn->role) {
+        case CONN_HOLD:
+            //  Its bytes are not in use yet: the end waits behind them.
+            conn->eof_in = true;
+            conn->held_eof = 1 + err;
+            if (conn == &self->spare) {
+                handover_event_t event = { .kind = HANDOVER_LOST, .err = err ? err : ECONNRESET,
+                                           .fd = -1 };
+                s_handover_event (self, &event);
+            }
+            return;
+        case CONN_RETIRE:
+            conn->eof_in = true;
+            return;
+        case CONN_STREAM:
+            if (conn == &self->spare) {
+                //  The old socket of a tunnel ended before its handover did.
+                log_info ("%s: the tunnel's old connection ended during a handover", self->peer);
+                s_kill (self, true);
+                return;
+            }
+            s_on_eof (self, conn, err);
+            return;
+    }
+}
+
 static void
 s_read (session_t *self, conn_t *conn)
 {
+    conn_t *side = s_side_of (self, conn);
     bufpool_t *pool = worker_pool (self->worker);
     buf_t *buf = bufpool_get (pool);
     size_t want = bufpool_block_size (pool);
     //  Bound for a stream: one read makes one frame, not a full one and a 1-byte one.
-    if (s_other (self, conn)->mux && want > SESSION_STREAM_CHUNK)
+    if (s_other (self, side)->mux && want > SESSION_STREAM_CHUNK)
         want = SESSION_STREAM_CHUNK;
     ssize_t n = recv (conn->fd, buf->data, want, 0);
     if (n <= 0) {
@@ -395,36 +534,26 @@ s_read (session_t *self, conn_t *conn)
         int err = n < 0 ? errno : 0;
         if (err)
             log_debug ("%s: read from %s: %s", self->peer,
-                       conn == &self->client ? "client" : "target", strerror (err));
-        s_on_eof (self, conn, err);
+                       side == &self->client ? "client" : "target", strerror (err));
+        s_socket_eof (self, conn, err);
         return;
     }
     buf->len = (uint32_t) n;
-    if (conn->cipher)
-        cipher_apply (conn->cipher, CIPHER_DECRYPT, buf->data, buf->data, (size_t) n);
-    s_trace (self, conn, "data", (size_t) n);
-    switch (self->state) {
-        case SESSION_RELAY: {
-            const uint8_t *data = buf->data;
-            size_t len = (size_t) n;
-            if (!s_take_expected (self, conn, &data, &len) || len == 0) {
-                bufpool_put (pool, buf);
-                return;
-            }
-            buf->off = (uint32_t) (data - buf->data);
-            s_forward (self, s_other (self, conn), buf);
-            return;
-        }
-        case SESSION_HANDSHAKE:
-            if (conn == &self->client)
-                self->cls->client_data (self->handler, buf->data, (size_t) n);
-            else if (self->cls->target_data)
-                self->cls->target_data (self->handler, buf->data, (size_t) n);
-            break;
-        default:
-            break;          //  lingering: late client bytes are dropped
+    if (conn->role == CONN_HOLD) {
+        bufq_push (&conn->in, buf);         //  in clear or not, decided when it takes over
+        return;
     }
-    bufpool_put (pool, buf);
+    if (conn->role == CONN_RETIRE) {
+        bufpool_put (pool, buf);
+        return;
+    }
+    if (side->cipher)
+        cipher_apply (side->cipher, CIPHER_DECRYPT, buf->data, buf->data, (size_t) n);
+    s_trace (self, side, "data", (size_t) n);
+    if (self->tap && side == self->baton)
+        s_tap_feed (self, side, buf);
+    else
+        s_deliver (self, side, buf);
 }
 
 //  --------------------------------------------------------------------------
@@ -669,6 +798,11 @@ session_on_resolved (session_t *self, int status, const struct sockaddr_storage 
 void
 session_on_timer (session_t *self, int kind)
 {
+    if (kind == TIMER_HANDOVER) {
+        handover_event_t event = { .kind = HANDOVER_TIMER, .fd = -1 };
+        s_handover_event (self, &event);
+        return;
+    }
     if (kind == TIMER_CONNECT) {
         //  Either a failure reported late on purpose, or the connect timeout.
         bool in_flight = self->target.connecting || self->resolve_token != 0;
@@ -690,8 +824,12 @@ session_on_io (conn_t *conn, uint32_t events)
 {
     session_t *self = conn->session;
     if (conn->connecting) {
-        if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
-            s_connect_done (self);
+        if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+            if (conn == &self->spare)
+                s_spare_connect_done (self);
+            else
+                s_connect_done (self);
+        }
         return;
     }
     //  An error or hang-up is read even while reading is paused, so that the
@@ -718,6 +856,11 @@ s_wants_read (session_t *self, conn_t *conn)
     //  A stream the peer closed still hands over what it holds (eof_pending).
     if ((conn->fd < 0 && !conn->mux && !conn->eof_pending) || conn->eof_in || conn->connecting)
         return false;
+    if (conn->role == CONN_HOLD)
+        return conn->in.bytes < WORKER_WINDOW;
+    if (conn->role == CONN_RETIRE)
+        return true;
+    conn = s_side_of (self, conn);      //  the old socket of a handover reads for its side
     switch (self->state) {
         case SESSION_HANDSHAKE:
             if (conn == &self->client)
@@ -742,7 +885,9 @@ s_settle_conn (session_t *self, conn_t *conn)
     }
     if (conn->fd < 0)
         return;
-    if (conn->out.bytes >= WORKER_WINDOW)
+    if (conn == &self->spare)
+        ;                   //  the side's window is its own socket's
+    else if (conn->out.bytes >= WORKER_WINDOW)
         conn->over_window = true;
     else if (conn->over_window) {
         conn->over_window = false;
@@ -813,6 +958,8 @@ session_settle (session_t *self)
     s_settle_conn (self, first);
     if (!s_is_dead (self))
         s_settle_conn (self, s_other (self, first));
+    if (!s_is_dead (self) && self->spare.fd >= 0)
+        s_settle_spare (self);
 }
 
 //  --------------------------------------------------------------------------
@@ -1051,4 +1198,282 @@ const char *
 session_peer (session_t *self)
 {
     return self->peer;
+}
+
+//  --------------------------------------------------------------------------
+//  Handover (PROTOCOL.md section 5): the side keeps its cipher and its
+//  logical state (FIN owed, window); only the socket under it changes.
+
+static void
+s_handover_event (session_t *self, const handover_event_t *event)
+{
+    if (s_is_dead (self))
+        return;
+    if (self->cls->handover)
+        self->cls->handover (self->handler, event);
+    else if (event->kind == HANDOVER_SOCKET && event->fd >= 0)
+        close (event->fd);
+}
+
+void
+session_handover_event (session_t *self, const handover_event_t *event)
+{
+    s_handover_event (self, event);
+    if (!s_is_dead (self))
+        session_settle (self);
+}
+
+//  The spare and the side trade sockets (with their queues and roles).
+static void
+s_swap_sockets (session_t *self)
+{
+    conn_t *side = self->baton, *spare = &self->spare;
+    worker_conn_forget (self->worker, side);
+    worker_conn_forget (self->worker, spare);
+    conn_t old_side = *side, old_spare = *spare;
+    //  What is physical moves; what belongs to the stream (cipher, FIN owed,
+    //  corking, window) stays with the side.
+#define S_MOVE(field) do { side->field = old_spare.field; spare->field = old_side.field; } while (0)
+    S_MOVE (fd);
+    S_MOVE (out);
+    S_MOVE (in);
+    S_MOVE (eof_in);
+    S_MOVE (connecting);
+    S_MOVE (role);
+    S_MOVE (held_eof);
+#undef S_MOVE
+    spare->corked = false;
+}
+
+static void
+s_spare_connect_done (session_t *self)
+{
+    conn_t *spare = &self->spare;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt (spare->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        err = errno;
+    spare->connecting = false;
+    if (!err && !s_flush (self, spare))
+        err = errno ? errno : EPIPE;
+    if (err) {
+        s_conn_close (self, spare, false);
+        self->baton = NULL;
+    }
+    handover_event_t event = { .kind = HANDOVER_CONNECTED, .err = err, .fd = -1 };
+    s_handover_event (self, &event);
+}
+
+int
+session_handover_connect (session_t *self, session_side_t side, const struct sockaddr *addr,
+                          socklen_t addrlen, const void *first, size_t first_len)
+{
+    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    if (s_is_dead (self) || self->baton || conn->fd < 0 || conn->mux) {
+        errno = EBUSY;
+        return -1;
+    }
+    int fd = socket (addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    s_socket_tune (fd);
+    if (connect (fd, addr, addrlen) != 0 && errno != EINPROGRESS) {
+        int err = errno;
+        close (fd);
+        errno = err;
+        return -1;
+    }
+    s_conn_init (&self->spare, self, fd);
+    self->spare.connecting = true;
+    self->spare.role = CONN_HOLD;
+    bufq_append (&self->spare.out, worker_pool (self->worker), first, first_len);
+    self->baton = conn;
+    return 0;
+}
+
+int
+session_handover_adopt (session_t *self, session_side_t side, int fd, const void *data, size_t len)
+{
+    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    if (s_is_dead (self) || self->baton || conn->fd < 0 || conn->mux)
+        return -1;
+    s_socket_tune (fd);
+    s_conn_init (&self->spare, self, fd);
+    self->spare.role = CONN_HOLD;
+    bufq_append (&self->spare.in, worker_pool (self->worker), data, len);
+    self->baton = conn;
+    return 0;
+}
+
+void
+session_handover_tap (session_t *self, inband_rx_t *rx)
+{
+    if (rx) {
+        inband_rx_set_tapping (rx, true);
+        self->tap = rx;
+        return;
+    }
+    if (!self->tap)
+        return;
+    //  Bytes the scanner held back are data: they go first.
+    inband_rx_t *tap = self->tap;
+    self->tap = NULL;
+    inband_rx_set_tapping (tap, false);
+    if (self->baton && !s_is_dead (self)) {
+        s_tap_ctx_t ctx = { self, self->baton };
+        inband_rx_flush (tap, s_tap_data, &ctx);
+    }
+}
+
+void
+session_handover_switch_writes (session_t *self)
+{
+    if (s_is_dead (self) || !self->baton || self->spare.role != CONN_HOLD)
+        return;
+    s_swap_sockets (self);
+    //  The old socket keeps reading the stream until the peer's switch.
+    self->spare.role = CONN_STREAM;
+    if (!s_flush (self, &self->spare))
+        s_kill (self, true);
+}
+
+void
+session_handover_switch_reads (session_t *self, bool wait_eof)
+{
+    if (s_is_dead (self) || !self->baton)
+        return;
+    session_handover_tap (self, NULL);
+    if (s_is_dead (self))
+        return;
+    if (self->spare.role == CONN_HOLD)
+        s_swap_sockets (self);          //  writes and reads switch together
+    conn_t *side = self->baton;
+    self->spare.role = CONN_RETIRE;
+    self->retire_wait_eof = wait_eof;
+    side->role = CONN_STREAM;
+    //  What came on the new socket meanwhile, in order, then its end if it came.
+    bufpool_t *pool = worker_pool (self->worker);
+    while (side->in.head && !s_is_dead (self)) {
+        buf_t *buf = side->in.head;
+        side->in.head = buf->next;
+        if (!side->in.head)
+            side->in.tail = NULL;
+        side->in.bytes -= buf->len - buf->off;
+        buf->next = NULL;
+        if (side->cipher)
+            cipher_apply (side->cipher, CIPHER_DECRYPT, buf->data + buf->off, buf->data + buf->off,
+                          buf->len - buf->off);
+        s_trace (self, side, "data", buf->len - buf->off);
+        s_deliver (self, side, buf);
+    }
+    bufq_clear (&side->in, pool);
+    if (side->held_eof && !s_is_dead (self)) {
+        int err = side->held_eof - 1;
+        side->held_eof = 0;
+        s_on_eof (self, side, err);
+    }
+    if (!s_is_dead (self) && !s_flush (self, &self->spare))
+        s_kill (self, true);
+}
+
+void
+session_handover_drop (session_t *self)
+{
+    if (!self->baton)
+        return;
+    if (self->spare.role == CONN_HOLD)
+        session_handover_tap (self, NULL);
+    s_conn_close (self, &self->spare, false);
+    self->baton = NULL;
+}
+
+bool
+session_handover_busy (session_t *self)
+{
+    return self->baton != NULL;
+}
+
+void
+session_set_handover_timer (session_t *self, int ms)
+{
+    if (s_is_dead (self))
+        return;
+    worker_timer_set (self->worker, self, TIMER_HANDOVER, ms >= 0 ? ms : -1);
+}
+
+//  The spare socket's interest, and the end of an old socket once it has
+//  written what it had (and, at the dialing end, heard the peer close it).
+static void
+s_settle_spare (session_t *self)
+{
+    conn_t *spare = &self->spare;
+    if (spare->role == CONN_RETIRE) {
+        if (!s_flush (self, spare)) {
+            //  Bytes of the stream were still on it: they are lost.
+            log_info ("%s: the tunnel's old connection failed before it was written out", self->peer);
+            s_kill (self, true);
+            return;
+        }
+        if (spare->out.bytes == 0 && (!self->retire_wait_eof || spare->eof_in)) {
+            shutdown (spare->fd, SHUT_WR);
+            s_conn_close (self, spare, false);
+            self->baton = NULL;
+            handover_event_t event = { .kind = HANDOVER_RETIRED, .fd = -1 };
+            s_handover_event (self, &event);
+            return;
+        }
+    }
+    uint32_t events = 0;
+    if (spare->connecting)
+        events = EPOLLOUT;
+    else {
+        if (s_wants_read (self, spare))
+            events |= EPOLLIN;
+        if (spare->out.bytes > 0)
+            events |= EPOLLOUT;
+    }
+    if (events == 0 && spare->eof_in)
+        worker_conn_forget (self->worker, spare);
+    else
+        worker_conn_update (self->worker, spare, events);
+}
+
+int
+session_take_client_fd (session_t *self)
+{
+    int fd = self->client.fd;
+    if (fd < 0 || s_is_dead (self))
+        return -1;
+    worker_conn_forget (self->worker, &self->client);
+    self->client.fd = -1;
+    s_kill (self, false);
+    return fd;
+}
+
+int
+session_worker (session_t *self)
+{
+    return worker_index (self->worker);
+}
+
+uint64_t
+session_id (session_t *self)
+{
+    return self->id;
+}
+
+uint64_t
+session_handover_progress (session_t *self)
+{
+    return self->handover_progress;
+}
+
+int
+session_socket_peer (session_t *self, session_side_t side, struct sockaddr_storage *addr,
+                     socklen_t *len)
+{
+    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    if (conn->fd < 0 || conn->connecting)
+        return -1;
+    return getpeername (conn->fd, (struct sockaddr *) addr, len);
 }

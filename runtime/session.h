@@ -18,6 +18,7 @@
 #include "handlers/handler.h"
 
 typedef struct cipher_t cipher_t;
+typedef struct inband_rx_t inband_rx_t;
 typedef enum { SESSION_CLIENT, SESSION_TARGET } session_side_t;
 
 //  Bytes to the client / to the target (the target must be connected or
@@ -134,6 +135,75 @@ void session_trace (session_t *self, const char *from, const char *to, const cha
 
 //  Settle another session's sockets after acting on it from elsewhere.
 void session_settle (session_t *self);
+
+//  --- Handover: a side (a tunnel with a cipher) moves to a fresh socket
+//  (PROTOCOL.md section 5). The side keeps its cipher and stream state; the
+//  handler drives the steps and hears what happens through its handover()
+//  callback (handlers/handler.h). One handover at a time per session.
+//
+//  Dialing end: session_handover_connect, tap, (HO_R2L seen) send the
+//  command, session_handover_switch_reads (true).
+//  Accepting end: session_handover_adopt, tap, send HO_R2L,
+//  session_handover_switch_writes, (HO_COMPLETE_L2R seen)
+//  session_handover_switch_reads (false).
+
+//  A new socket for side: connect to addr and send first (the ID, in clear)
+//  once connected; its bytes are kept, undecrypted, until it takes over.
+//  HANDOVER_CONNECTED tells how the connect went. -1 with errno if it cannot
+//  start (or a handover socket exists already).
+int session_handover_connect (session_t *self, session_side_t side, const struct sockaddr *addr,
+                              socklen_t addrlen, const void *first, size_t first_len);
+
+//  The same for a socket that was accepted (fd, and the bytes already read
+//  from it after the ID). Returns -1 if the session cannot take it (the
+//  caller still owns fd).
+int session_handover_adopt (session_t *self, session_side_t side, int fd, const void *data,
+                            size_t len);
+
+//  Scan the side's decrypted stream for in-band commands with rx (set to
+//  tapping here; the caller owns it); each command goes to the handler as
+//  HANDOVER_COMMAND after the bytes before it. NULL stops: bytes the scanner
+//  held back are delivered as data.
+void session_handover_tap (session_t *self, inband_rx_t *rx);
+
+//  From now on the side's bytes are written to the new socket; the old one
+//  writes what it has queued and is still read (and tapped).
+void session_handover_switch_writes (session_t *self);
+
+//  Tapping stops; the old socket is no longer read for the stream (it closes
+//  once its queue is written, and with wait_eof once its peer has closed it:
+//  HANDOVER_RETIRED); what the new socket brought meanwhile is decrypted and
+//  delivered, and from now on it is the side's socket. Switches writes too
+//  if they were not yet.
+void session_handover_switch_reads (session_t *self, bool wait_eof);
+
+//  Close the handover socket (new or old) at once; tapping stops.
+void session_handover_drop (session_t *self);
+
+//  True while a second socket exists.
+bool session_handover_busy (session_t *self);
+
+//  One-shot timer for HANDOVER_TIMER; ms < 0 cancels it.
+void session_set_handover_timer (session_t *self, int ms);
+
+//  Deliver a handover event to the handler from outside (the worker: a
+//  trigger, an accepted socket), then settle the session.
+void session_handover_event (session_t *self, const handover_event_t *event);
+
+//  Bytes moved on the old socket of a handover so far (read while tapped,
+//  or written after the switch): a handover that moves nothing has stalled.
+uint64_t session_handover_progress (session_t *self);
+
+//  The address the socket of a side is connected to (-1 if none).
+int session_socket_peer (session_t *self, session_side_t side, struct sockaddr_storage *addr,
+                         socklen_t *len);
+
+//  The client socket, taken out of the session, which ends (-1 if none).
+int session_take_client_fd (session_t *self);
+
+//  Where the session lives: its worker's index and its id there.
+int session_worker (session_t *self);
+uint64_t session_id (session_t *self);
 
 //  "1.2.3.4:5678" of the client, for log lines.
 const char *session_peer (session_t *self);

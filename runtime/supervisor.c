@@ -459,7 +459,8 @@ supervisor_wait (zactor_t *sup, int timeout_ms)
 {
     int code;
     //  A SIGHUP is not for this caller: keep waiting.
-    while ((code = supervisor_wait_event (sup, timeout_ms)) == SUPERVISOR_HUP)
+    while ((code = supervisor_wait_event (sup, timeout_ms)) == SUPERVISOR_HUP
+           || code == SUPERVISOR_USR1)
         ;
     return code;
 }
@@ -496,6 +497,8 @@ supervisor_wait_event (zactor_t *sup, int timeout_ms)
             code = SUPERVISOR_HUP;
         else if (event && streq (event, "TERM"))
             code = SUPERVISOR_TERM;
+        else if (event && streq (event, "USR1"))
+            code = SUPERVISOR_USR1;
         zstr_free (&event);
         zmsg_destroy (&msg);
         if (code != -2)

@@ -64,9 +64,10 @@ int supervisor_stop_child (zactor_t *sup, const char *name);
 int supervisor_wait (zactor_t *sup, int timeout_ms);
 
 //  The same, but a SIGHUP also ends the wait, with SUPERVISOR_HUP (the caller
-//  reloads its configuration and waits again).
+//  reloads its configuration and waits again), and a SIGUSR1 with SUPERVISOR_USR1.
 #define SUPERVISOR_HUP 2
 #define SUPERVISOR_TERM 3       //  with owner_drains: the first SIGTERM/SIGINT
+#define SUPERVISOR_USR1 4       //  SIGUSR1 (an operator's request, e.g. handovers now)
 int supervisor_wait_event (zactor_t *sup, int timeout_ms);
 
 #endif

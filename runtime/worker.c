@@ -121,6 +121,12 @@ worker_pool (worker_t *self)
     return self->pool;
 }
 
+int
+worker_index (worker_t *self)
+{
+    return self->args.index;
+}
+
 trace_t *
 worker_trace (worker_t *self)
 {
@@ -316,6 +322,46 @@ s_handle_control (worker_t *self, zmsg_t *msg, const char *command)
                   self->args.index, dropped);
 }
 
+//  "BATON" fd session rest: a handover connection for one of our tunnels
+//  (actors/handover_port.c found it in the registry).
+static void
+s_handle_baton (worker_t *self, zmsg_t *msg)
+{
+    char *fd_text = zmsg_popstr (msg);
+    zframe_t *id_frame = zmsg_pop (msg);
+    zframe_t *rest = zmsg_pop (msg);
+    int fd = fd_text ? atoi (fd_text) : -1;
+    uint64_t id = 0;
+    if (id_frame && zframe_size (id_frame) == sizeof id)
+        memcpy (&id, zframe_data (id_frame), sizeof id);
+    session_t *session = fd >= 0 && rest ? s_session_lookup (self, id) : NULL;
+    if (session && session->state != SESSION_DEAD) {
+        handover_event_t event = { .kind = HANDOVER_SOCKET, .fd = fd,
+                                   .data = zframe_data (rest), .len = zframe_size (rest) };
+        session_handover_event (session, &event);
+    }
+    else if (fd >= 0) {
+        log_info ("worker %d: a handover connection for a tunnel that is gone; closed",
+                  self->args.index);
+        close (fd);
+    }
+    zstr_free (&fd_text);
+    zframe_destroy (&id_frame);
+    zframe_destroy (&rest);
+}
+
+//  "HANDOVER": every tunnel this worker dials starts a handover now.
+static void
+s_handle_handover (worker_t *self)
+{
+    handover_event_t event = { .kind = HANDOVER_TRIGGER, .fd = -1 };
+    for (size_t i = 0; i < self->slot_count; i++) {
+        session_t *session = self->slots[i];
+        if (session && session->state != SESSION_DEAD && session->cls->handover)
+            session_handover_event (session, &event);
+    }
+}
+
 static void
 s_handle_accept (worker_t *self)
 {
@@ -325,6 +371,18 @@ s_handle_accept (worker_t *self)
     char *command = zmsg_popstr (msg);
     if (command && streq (command, "DRAIN")) {
         self->draining = true;
+        zstr_free (&command);
+        zmsg_destroy (&msg);
+        return;
+    }
+    if (command && streq (command, "BATON")) {
+        s_handle_baton (self, msg);
+        zstr_free (&command);
+        zmsg_destroy (&msg);
+        return;
+    }
+    if (command && streq (command, "HANDOVER")) {
+        s_handle_handover (self);
         zstr_free (&command);
         zmsg_destroy (&msg);
         return;

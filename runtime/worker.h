@@ -10,6 +10,9 @@
       "ACCEPT" fd conf   ("sip") a socket to serve with that handler conf
       "DIAL" conf        ("sp")  start a session without a client (a tunnel that dials)
       "DROP" owner       ("sp")  end every session of that wormhole (config reload)
+      "BATON" fd id rest         a handover connection (its ID already read) for
+                                 the tunnel session id, with the bytes after the ID
+      "HANDOVER"         ("s")   every tunnel dialed here starts a handover now
       "DRAIN"            ("s")   shutting down: say "DRAINED" <index> on WORKER_DRAINED
                                  once no user connection is left (tunnels do not count)
     Confs must outlive the worker.

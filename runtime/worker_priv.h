@@ -23,6 +23,13 @@ typedef struct cipher_t cipher_t;
 //  What an epoll entry points at: every pointee starts with this tag.
 typedef enum { EP_ZMQ, EP_CONN } ep_kind_t;
 
+//  What a socket's bytes are, during a handover (otherwise always STREAM).
+typedef enum {
+    CONN_STREAM,            //  the side's stream: decrypted and delivered
+    CONN_HOLD,              //  a new socket not yet in use: bytes kept as they came
+    CONN_RETIRE             //  an old socket: writes what it has queued, then closes
+} conn_role_t;
+
 typedef struct {
     ep_kind_t kind;
     session_t *session;
@@ -43,6 +50,8 @@ typedef struct {
     uint16_t stream_id;
     bufq_t in;              //  stream bytes that arrived while reading was paused
     int eof_pending;        //  stream ended behind `in`: 1 + the error
+    conn_role_t role;
+    int held_eof;           //  CONN_HOLD: the socket ended behind `in`: 1 + the error
 } conn_t;
 
 typedef enum {
@@ -53,7 +62,7 @@ typedef enum {
     SESSION_DEAD            //  waiting to be freed at the end of the loop turn
 } session_state_t;
 
-enum { TIMER_HANDLER, TIMER_CONNECT, TIMER_COUNT };
+enum { TIMER_HANDLER, TIMER_CONNECT, TIMER_HANDOVER, TIMER_COUNT };
 
 #define SESSION_MAX_ADDRS 8
 
@@ -82,10 +91,19 @@ struct session_t {
     session_t *next_dead;
     session_t *next_corked;         //  in the worker's list of sessions to uncork
     bool cork_listed;
+    //  Handover (session.h): the other socket of the side being handed over.
+    conn_t spare;
+    conn_t *baton;                  //  that side; NULL: no handover socket
+    bool retire_wait_eof;           //  the old socket closes once its peer has closed it
+    struct inband_rx_t *tap;        //  scans the side's stream for commands (NULL: not)
+    uint8_t tap_cmds[8];            //  commands seen in the chunk being scanned
+    size_t tap_ncmds;
+    uint64_t handover_progress;     //  bytes moved on an old socket (tapped or written)
 };
 
 //  Worker services used by sessions.
 bufpool_t *worker_pool (worker_t *self);
+int worker_index (worker_t *self);
 struct trace_t *worker_trace (worker_t *self);
 int worker_connect_timeout_ms (worker_t *self);
 void worker_conn_update (worker_t *self, conn_t *conn, uint32_t events);

@@ -1,0 +1,145 @@
+/*  handover_port — the handler of a connection on an extra port (PROTOCOL.md
+    section 5, step 2): read the 16-byte ID (1 s limit), find the tunnel
+    registered under it (runtime/baton_registry.h) and hand the socket to the
+    worker that owns that tunnel, as a "BATON" message in its inbox. An
+    unknown ID, or too few bytes in time, and the connection is closed.
+
+    States:
+      ID      collecting the 16 bytes
+      DONE    the socket is handed on, or refused
+*/
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <czmq.h>
+
+#include "actors/wormhole.h"
+#include "runtime/baton_registry.h"
+#include "runtime/log.h"
+#include "runtime/session.h"
+#include "runtime/worker.h"
+
+#define ID_LIMIT_MS 1000
+
+typedef enum { P_ID, P_DONE } p_state_t;
+
+typedef struct {
+    session_t *session;
+    const wormhole_t *wormhole;
+    p_state_t state;
+    uint8_t id[BATON_ID_SIZE];
+    size_t have;
+} handover_port_t;
+
+static void *
+s_create (session_t *session, const handler_conf_t *conf)
+{
+    handover_port_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->session = session;
+    self->wormhole = conf->wormhole;
+    session_set_timer (session, ID_LIMIT_MS);
+    return self;
+}
+
+static void
+s_destroy (void **self_p)
+{
+    free (*self_p);
+    *self_p = NULL;
+}
+
+static void
+s_refuse (handover_port_t *self, const char *why)
+{
+    log_info ("wormhole %s: handover refused from %s: %s", self->wormhole->conf->name,
+              session_peer (self->session), why);
+    session_trace (self->session, session_peer (self->session), "acceptor", "handover-refused", 0);
+    self->state = P_DONE;
+    session_finish (self->session);     //  a plain close, nothing said
+}
+
+//  The worker that owns the tunnel takes the socket and the bytes after the ID.
+static void
+s_hand_on (handover_port_t *self, int worker, uint64_t tunnel, const uint8_t *rest, size_t len)
+{
+    char endpoint[64];
+    zsock_t *inbox = zsock_new_push (worker_endpoint (worker, endpoint, sizeof endpoint));
+    int fd = inbox ? session_take_client_fd (self->session) : -1;
+    self->state = P_DONE;
+    if (fd < 0) {
+        zsock_destroy (&inbox);
+        session_abort (self->session);
+        return;
+    }
+    zsock_set_linger (inbox, 1000);
+    zsock_set_sndtimeo (inbox, 1000);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, "BATON");
+    zmsg_addstrf (msg, "%d", fd);
+    zmsg_addmem (msg, &tunnel, sizeof tunnel);
+    zmsg_addmem (msg, rest, len);
+    if (zmsg_send (&msg, inbox) != 0) {
+        zmsg_destroy (&msg);
+        close (fd);
+        log_warn ("wormhole %s: cannot hand a handover connection to worker %d",
+                  self->wormhole->conf->name, worker);
+    }
+    zsock_destroy (&inbox);
+}
+
+static void
+s_client_data (void *self_, const uint8_t *data, size_t len)
+{
+    handover_port_t *self = self_;
+    if (self->state != P_ID)
+        return;
+    size_t take = BATON_ID_SIZE - self->have < len ? BATON_ID_SIZE - self->have : len;
+    memcpy (self->id + self->have, data, take);
+    self->have += take;
+    if (self->have < BATON_ID_SIZE)
+        return;
+    int worker;
+    uint64_t tunnel;
+    if (baton_registry_take (self->id, &worker, &tunnel) != 0) {
+        s_refuse (self, "unknown ID");
+        return;
+    }
+    s_hand_on (self, worker, tunnel, data + take, len - take);
+}
+
+static void
+s_client_eof (void *self_)
+{
+    handover_port_t *self = self_;
+    if (self->state == P_ID)
+        s_refuse (self, "closed before its ID");
+}
+
+static void
+s_connected (void *self_, int err, const struct sockaddr *local)
+{
+    (void) self_;
+    (void) err;
+    (void) local;
+}
+
+static void
+s_timeout (void *self_)
+{
+    handover_port_t *self = self_;
+    if (self->state == P_ID)
+        s_refuse (self, "no ID within 1 s");
+}
+
+const handler_class_t handover_port_handler_class = {
+    .name = "handover-port",
+    .create = s_create,
+    .destroy = s_destroy,
+    .client_data = s_client_data,
+    .client_eof = s_client_eof,
+    .connected = s_connected,
+    .timeout = s_timeout,
+};
