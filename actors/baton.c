@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/shaping.h"
 #include "nodes/inband.h"
 #include "nodes/wirecrypto.h"
 #include "runtime/baton_registry.h"
@@ -170,6 +171,7 @@ static void
 s_done (baton_t *self)
 {
     self->count++;
+    shaping_after_handover (self->session, self->side, self->wormhole->conf);
     if (self->owner.done)
         self->owner.done (self->owner.ctx);
 }

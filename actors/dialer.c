@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "actors/shaping.h"
 #include "nodes/cipher.h"
 #include "nodes/wirecrypto.h"
 #include "runtime/log.h"
@@ -31,6 +32,7 @@ s_start_stream (dialer_t *self)
     memcpy (self->id0, hello + WIRE_IV_SIZE, sizeof self->id0);
     session_send_target (self->session, hello, sizeof hello);
     session_set_cipher (self->session, SESSION_TARGET, cipher);
+    shaping_start (self->session, SESSION_TARGET, conf, true);
     return 0;
 }
 

@@ -34,6 +34,7 @@
 #define EXT_CREDIT 2                //  [2, id:16, bytes:32]
 #define EXT_FIN 3                   //  [3, id:16]: half-close
 
+#define MIMIC_SUSPEND_MS 5000       //  no shaping for this long after a NEW_SOCKET
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
 #define REGISTRY_MAX 256
@@ -252,6 +253,8 @@ s_on_new (void *ctx, uint16_t id)
         self->streams[id] = NULL;
         session_stream_eof (old, ECONNRESET);
     }
+    //  Handshakes are not to be delayed (section 6).
+    session_mimic_suspend (self->session, self->side, MIMIC_SUSPEND_MS);
     //  Registered before its handler can answer, so the answer finds its way.
     session_t *stream = session_spawn_stream (self->session, &self->wormhole->inner,
                                               &s_stream_ops, self, id);
@@ -427,6 +430,7 @@ tunnel_mux_attach (const wormhole_t *wormhole, session_t *user)
     s_send_frame (self, frame, mux_put_new_socket (frame, (uint16_t) id), NULL, 0);
     session_attach_stream (user, SESSION_TARGET, &s_stream_ops, self, (uint16_t) id);
     baton_user_arrived (self->baton);
+    session_mimic_suspend (self->session, self->side, MIMIC_SUSPEND_MS);
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "actors/baton.h"
+#include "actors/shaping.h"
 #include "actors/wormhole.h"
 #include "nodes/cipher.h"
 #include "nodes/wirecrypto.h"
@@ -111,6 +112,7 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
         return;
     }
     session_set_cipher (self->session, SESSION_CLIENT, cipher);
+    shaping_start (self->session, SESSION_CLIENT, wh, false);
     session_set_timer (self->session, 0);
     self->inner = self->inner_class->create (self->session, &self->wormhole->accept);
     if (!self->inner) {

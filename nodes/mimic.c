@@ -19,9 +19,11 @@
 #define S_IIR_VAR_ALPHA     0.05
 
 //  One pushed chunk, copied: the worker reuses its read buffers.
+//  A counted chunk (mimic_enqueue with data NULL) has no bytes, only its length.
 typedef struct s_chunk_t {
     struct s_chunk_t *next;
     size_t len;
+    bool counted;
     uint8_t data[];
 } s_chunk_t;
 
@@ -257,7 +259,7 @@ s_send_chunks (mimic_t *self, size_t n, mimic_emit_fn *emit, void *ctx)
     while (n-- > 0 && self->head) {
         size_t len = self->head->len - self->head_offset;
         self->queued -= len;
-        emit (ctx, self->head->data + self->head_offset, len);
+        emit (ctx, self->head->counted ? NULL : self->head->data + self->head_offset, len);
         s_pop_head (self);
     }
 }
@@ -268,10 +270,10 @@ s_take_from_head (mimic_t *self, size_t len, uint8_t *out, mimic_emit_fn *emit, 
 {
     size_t avail = self->head->len - self->head_offset;
     size_t take = len < avail ? len : avail;
-    const uint8_t *from = self->head->data + self->head_offset;
-    if (out)
+    const uint8_t *from = self->head->counted ? NULL : self->head->data + self->head_offset;
+    if (out && from)
         memcpy (out, from, take);
-    else
+    else if (emit)
         emit (ctx, from, take);
     self->queued -= take;
     self->head_offset += take;
@@ -301,6 +303,14 @@ s_send_bytes (mimic_t *self, size_t len, mimic_emit_fn *emit, void *ctx)
     assert (len >= 1 && len <= self->queued);
     if (len <= self->head->len - self->head_offset) {
         s_take_from_head (self, len, NULL, emit, ctx);
+        return;
+    }
+    if (self->head->counted) {
+        //  Only lengths are queued (the caller holds the bytes): one count.
+        size_t done = 0;
+        while (done < len)
+            done += s_take_from_head (self, len - done, NULL, NULL, NULL);
+        emit (ctx, NULL, len);
         return;
     }
     if (s_scratch_fits (self, len)) {
@@ -444,15 +454,16 @@ mimic_enqueue (mimic_t *self, const uint8_t *data, size_t len)
     assert (self);
     if (len == 0)
         return;
-    assert (data);
-    s_chunk_t *chunk = (s_chunk_t *) malloc (sizeof (s_chunk_t) + len);
+    s_chunk_t *chunk = (s_chunk_t *) malloc (sizeof (s_chunk_t) + (data ? len : 0));
     if (!chunk) {
         fprintf (stderr, "mimicsocks: out of memory for a %zu-byte mimic chunk\n", len);
         abort ();
     }
     chunk->next = NULL;
     chunk->len = len;
-    memcpy (chunk->data, data, len);
+    chunk->counted = data == NULL;
+    if (data)
+        memcpy (chunk->data, data, len);
     if (self->tail)
         self->tail->next = chunk;
     else
@@ -470,6 +481,16 @@ mimic_push (mimic_t *self, uint64_t now_ms, const uint8_t *data, size_t len)
         return;
     mimic_observe (self, now_ms, len);
     mimic_enqueue (self, data, len);
+}
+
+void
+mimic_push_count (mimic_t *self, uint64_t now_ms, size_t len)
+{
+    assert (self);
+    if (len == 0)
+        return;
+    mimic_observe (self, now_ms, len);
+    mimic_enqueue (self, NULL, len);
 }
 
 uint64_t

@@ -73,7 +73,7 @@ typedef enum {
     MIMIC_EST_WELFORD = 1
 } mimic_estimator_t;
 
-typedef struct {
+typedef struct mimic_model_t {
     mimic_size_model_t size;
     mimic_delay_model_t delay;
     mimic_estimator_t estimator;    //  used by mimic_new only (see mimic_set_model)
@@ -87,6 +87,7 @@ typedef struct {
     uint64_t samples;               //  chunks learned from
 } mimic_stats_t;
 
+//  data is NULL for bytes that were queued as a count (see mimic_enqueue).
 typedef void (mimic_emit_fn) (void *ctx, const uint8_t *data, size_t len);
 
 typedef struct mimic_t mimic_t;
@@ -113,6 +114,8 @@ void mimic_suspend (mimic_t *self, uint64_t now_ms, int ms);
 
 //  Learns from and queues len bytes (copied). len 0 does nothing.
 void mimic_push (mimic_t *self, uint64_t now_ms, const uint8_t *data, size_t len);
+//  The same without the bytes (see mimic_enqueue).
+void mimic_push_count (mimic_t *self, uint64_t now_ms, size_t len);
 
 //  Emits what is due at now_ms, calling emit once per chunk, in order (data
 //  is valid during the call only; len >= 1). Returns the time to call again:
@@ -133,6 +136,10 @@ void mimic_stats (mimic_t *self, mimic_stats_t *stats);
 //  not learn from: mimic_observe learns from a chunk of len bytes pushed at
 //  now_ms without queuing anything; mimic_enqueue queues without learning.
 void mimic_observe (mimic_t *self, uint64_t now_ms, size_t len);
+//  data NULL queues a count only: the caller keeps the bytes (say, in its
+//  socket queue) and emit is given NULL and how many of them may leave, so
+//  the mimic schedules without a copy. Don't mix counts and bytes in one
+//  mimic.
 void mimic_enqueue (mimic_t *self, const uint8_t *data, size_t len);
 
 #endif

@@ -60,8 +60,14 @@ bufq_commit (bufq_t *self, size_t len)
 ssize_t
 bufq_flush (bufq_t *self, bufpool_t *pool, int fd)
 {
+    return bufq_flush_max (self, pool, fd, SIZE_MAX);
+}
+
+ssize_t
+bufq_flush_max (bufq_t *self, bufpool_t *pool, int fd, size_t max)
+{
     size_t total = 0;
-    while (self->head) {
+    while (self->head && total < max) {
         if (self->head->off == self->head->len) {
             buf_t *empty = self->head;
             self->head = empty->next;
@@ -73,9 +79,11 @@ bufq_flush (bufq_t *self, bufpool_t *pool, int fd)
         struct iovec iov[BUFQ_IOV_MAX];
         int count = 0;
         size_t want = 0;
-        for (buf_t *b = self->head; b && count < BUFQ_IOV_MAX; b = b->next) {
+        for (buf_t *b = self->head; b && count < BUFQ_IOV_MAX && want < max - total; b = b->next) {
             iov[count].iov_base = b->data + b->off;
             iov[count].iov_len = b->len - b->off;
+            if (iov[count].iov_len > max - total - want)
+                iov[count].iov_len = max - total - want;
             want += iov[count].iov_len;
             count++;
         }

@@ -34,6 +34,8 @@ void bufq_commit (bufq_t *self, size_t len);
 //  is full), or -1 with errno set on a socket error. Emptied blocks go back to
 //  the pool.
 ssize_t bufq_flush (bufq_t *self, bufpool_t *pool, int fd);
+//  The same, writing at most max bytes.
+ssize_t bufq_flush_max (bufq_t *self, bufpool_t *pool, int fd, size_t max);
 
 //  Drop everything queued.
 void bufq_clear (bufq_t *self, bufpool_t *pool);

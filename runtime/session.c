@@ -26,8 +26,10 @@
 
 #include "nodes/cipher.h"
 #include "nodes/inband.h"
+#include "nodes/mimic.h"
 #include "runtime/addr.h"
 #include "runtime/log.h"
+#include "runtime/timers.h"
 #include "runtime/trace.h"
 #include "runtime/worker.h"
 #include "runtime/worker_priv.h"
@@ -102,7 +104,62 @@ s_conn_close (session_t *self, conn_t *conn, bool abortive)
     }
     bufq_clear (&conn->out, worker_pool (self->worker));
     cipher_destroy (&conn->cipher);
+    mimic_destroy (&conn->mimic);
     s_conn_init (conn, self, -1);
+}
+
+//  --------------------------------------------------------------------------
+//  Shaping: the mimic (nodes/mimic.h) schedules a side's queue without a
+//  copy. It is given the length of every chunk queued toward the side (it
+//  learns from them) and, while it shapes, releases bytes of the queue as its
+//  model says; only released bytes are written.
+
+static bool
+s_shaping (conn_t *conn)
+{
+    return conn->mimic && conn->shaping;
+}
+
+static void
+s_mimic_push (conn_t *conn, size_t len)
+{
+    if (!conn->mimic || len == 0)
+        return;
+    if (conn->shaping)
+        mimic_push_count (conn->mimic, timers_now_ms (), len);
+    else
+        mimic_observe (conn->mimic, timers_now_ms (), len);
+}
+
+static void
+s_mimic_release (void *ctx, const uint8_t *data, size_t len)
+{
+    conn_t *conn = ctx;
+    (void) data;
+    conn->released += len;
+}
+
+//  What the mimic lets go now; its timer is armed for the next release.
+static void
+s_mimic_pump (session_t *self, conn_t *conn)
+{
+    uint64_t now = timers_now_ms ();
+    uint64_t next = mimic_pump (conn->mimic, now, s_mimic_release, conn);
+    if (next == UINT64_MAX)
+        return;
+    uint64_t armed = self->deadline[TIMER_MIMIC];
+    if (armed == 0 || armed > next || armed <= now)
+        worker_timer_set (self->worker, self, TIMER_MIMIC, (int) (next - now));
+}
+
+//  Whatever the mimic still holds back may go at once (its bytes changed
+//  socket, or it stops shaping).
+static void
+s_mimic_release_all (conn_t *conn)
+{
+    if (conn->mimic)
+        mimic_flush (conn->mimic, s_mimic_release, conn);
+    conn->released = conn->out.bytes;
 }
 
 static void
@@ -228,8 +285,14 @@ s_flush (session_t *self, conn_t *conn)
     }
     if (conn->fd < 0 || conn->connecting)
         return true;
-    if (conn->out.bytes > 0) {
-        ssize_t written = bufq_flush (&conn->out, worker_pool (self->worker), conn->fd);
+    if (s_shaping (conn))
+        s_mimic_pump (self, conn);
+    if (conn->out.bytes > 0 && (!s_shaping (conn) || conn->released > 0)) {
+        ssize_t written = s_shaping (conn)
+                        ? bufq_flush_max (&conn->out, worker_pool (self->worker), conn->fd, conn->released)
+                        : bufq_flush (&conn->out, worker_pool (self->worker), conn->fd);
+        if (written > 0 && s_shaping (conn))
+            conn->released -= (size_t) written;
         if (written < 0) {
             log_debug ("%s: write: %s", self->peer, strerror (errno));
             return false;
@@ -276,7 +339,9 @@ s_send (session_t *self, conn_t *conn, const void *data, size_t len)
         }
         return;
     }
-    if (conn->fd >= 0 && !conn->connecting && conn->out.bytes == 0 && !conn->corked) {
+    s_mimic_push (conn, len);
+    if (conn->fd >= 0 && !conn->connecting && conn->out.bytes == 0 && !conn->corked
+    &&  !s_shaping (conn)) {
         ssize_t n = send (conn->fd, p, len, MSG_NOSIGNAL);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             log_debug ("%s: write: %s", self->peer, strerror (errno));
@@ -297,6 +362,13 @@ static void
 s_forward_raw (session_t *self, conn_t *to, buf_t *buf)
 {
     bufpool_t *pool = worker_pool (self->worker);
+    s_mimic_push (to, buf->len - buf->off);
+    if (s_shaping (to)) {
+        bufq_push (&to->out, buf);
+        if (!to->corked && !s_flush (self, to))
+            s_kill (self, true);
+        return;
+    }
     if (to->fd >= 0 && !to->connecting && to->out.bytes == 0 && !to->corked) {
         ssize_t n = send (to->fd, buf->data + buf->off, buf->len - buf->off, MSG_NOSIGNAL);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -798,6 +870,12 @@ session_on_resolved (session_t *self, int status, const struct sockaddr_storage 
 void
 session_on_timer (session_t *self, int kind)
 {
+    if (kind == TIMER_MIMIC) {
+        conn_t *conn = self->client.mimic ? &self->client : &self->target;
+        if (!s_flush (self, conn))
+            s_kill (self, true);
+        return;
+    }
     if (kind == TIMER_HANDOVER) {
         handover_event_t event = { .kind = HANDOVER_TIMER, .fd = -1 };
         s_handover_event (self, &event);
@@ -902,8 +980,8 @@ s_settle_conn (session_t *self, conn_t *conn)
     else {
         if (s_wants_read (self, conn))
             events |= EPOLLIN;
-        if (conn->out.bytes > 0)
-            events |= EPOLLOUT;
+        if (conn->out.bytes > 0 && (!s_shaping (conn) || conn->released > 0))
+            events |= EPOLLOUT;         //  (bytes the mimic holds back wait for its timer)
     }
     //  A side with nothing left to read or write leaves the epoll set: a
     //  level-triggered hang-up on it would otherwise wake the loop forever.
@@ -989,8 +1067,12 @@ session_sendv (session_t *self, session_side_t side, const struct iovec *iov, in
         return;
     }
     bufpool_t *pool = worker_pool (self->worker);
-    if (conn->corked || conn->out.bytes > 0) {
+    if (conn->corked || conn->out.bytes > 0 || s_shaping (conn)) {
         //  Behind other bytes anyway: encrypt straight into the queue's tail.
+        size_t total = 0;
+        for (int i = 0; i < count; i++)
+            total += iov[i].iov_len;
+        s_mimic_push (conn, total);
         for (int i = 0; i < count; i++) {
             const uint8_t *p = iov[i].iov_base;
             size_t left = iov[i].iov_len;
@@ -1004,6 +1086,8 @@ session_sendv (session_t *self, session_side_t side, const struct iovec *iov, in
                 left -= n;
             }
         }
+        if (s_shaping (conn) && !conn->corked && !s_flush (self, conn))
+            s_kill (self, true);
         return;
     }
     //  Encrypt piece after piece into full blocks (the copy is the encryption pass).
@@ -1243,6 +1327,9 @@ s_swap_sockets (session_t *self)
     S_MOVE (held_eof);
 #undef S_MOVE
     spare->corked = false;
+    //  The old socket writes all it has, unshaped; the mimic starts afresh
+    //  on the new one.
+    s_mimic_release_all (side);
 }
 
 static void
@@ -1476,4 +1563,45 @@ session_socket_peer (session_t *self, session_side_t side, struct sockaddr_stora
     if (conn->fd < 0 || conn->connecting)
         return -1;
     return getpeername (conn->fd, (struct sockaddr *) addr, len);
+}
+
+void
+session_set_mimic (session_t *self, session_side_t side, const mimic_model_t *model)
+{
+    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    if (s_is_dead (self))
+        return;
+    if (!model) {
+        s_mimic_release_all (conn);
+        mimic_destroy (&conn->mimic);
+        conn->shaping = false;
+        conn->released = 0;
+        return;
+    }
+    if (!conn->mimic) {
+        conn->mimic = mimic_new (model, timers_now_ms ());
+        if (!conn->mimic)
+            return;
+    }
+    else if (mimic_set_model (conn->mimic, model) != 0)
+        return;
+    //  Identity sizes and no delay is passing through: no need to hold anything.
+    bool shaping = !(model->size == SIZE_IDENTITY && model->delay == DELAY_IDENTITY);
+    if (shaping != conn->shaping) {
+        s_mimic_release_all (conn);
+        conn->shaping = shaping;
+    }
+    if (!s_flush (self, conn))
+        s_kill (self, true);
+}
+
+void
+session_mimic_suspend (session_t *self, session_side_t side, int ms)
+{
+    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    if (s_is_dead (self) || !conn->mimic)
+        return;
+    mimic_suspend (conn->mimic, timers_now_ms (), ms);
+    if (s_shaping (conn) && !conn->corked && !s_flush (self, conn))
+        s_kill (self, true);
 }

@@ -19,6 +19,7 @@
 
 typedef struct cipher_t cipher_t;
 typedef struct inband_rx_t inband_rx_t;
+typedef struct mimic_model_t mimic_model_t;
 typedef enum { SESSION_CLIENT, SESSION_TARGET } session_side_t;
 
 //  Bytes to the client / to the target (the target must be connected or
@@ -135,6 +136,19 @@ void session_trace (session_t *self, const char *from, const char *to, const cha
 
 //  Settle another session's sockets after acting on it from elsewhere.
 void session_settle (session_t *self);
+
+//  --- Shaping: the mimic node (nodes/mimic.h) on a side's send path, after
+//  the cipher. It learns from every chunk queued toward the side and, unless
+//  its model is identity/identity (which passes bytes at once), decides when
+//  and in which sizes the queued bytes are written; it schedules the queue
+//  in place, without a copy. It stays with the side across handovers.
+
+//  Start the side's mimic with model, or give it a new one (it keeps what
+//  it learned). NULL removes it.
+void session_set_mimic (session_t *self, session_side_t side, const mimic_model_t *model);
+
+//  Pass bytes through at once for ms (e.g. 5 s after a NEW_SOCKET).
+void session_mimic_suspend (session_t *self, session_side_t side, int ms);
 
 //  --- Handover: a side (a tunnel with a cipher) moves to a fresh socket
 //  (PROTOCOL.md section 5). The side keeps its cipher and stream state; the

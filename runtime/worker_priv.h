@@ -52,6 +52,12 @@ typedef struct {
     int eof_pending;        //  stream ended behind `in`: 1 + the error
     conn_role_t role;
     int held_eof;           //  CONN_HOLD: the socket ended behind `in`: 1 + the error
+    //  The mimic on this side's send path (owned; stays with the side across
+    //  handovers). shaping: it decides when queued bytes leave (else it only
+    //  learns); released: bytes of `out` it has let go and not yet written.
+    struct mimic_t *mimic;
+    bool shaping;
+    size_t released;
 } conn_t;
 
 typedef enum {
@@ -62,7 +68,7 @@ typedef enum {
     SESSION_DEAD            //  waiting to be freed at the end of the loop turn
 } session_state_t;
 
-enum { TIMER_HANDLER, TIMER_CONNECT, TIMER_HANDOVER, TIMER_COUNT };
+enum { TIMER_HANDLER, TIMER_CONNECT, TIMER_HANDOVER, TIMER_MIMIC, TIMER_COUNT };
 
 #define SESSION_MAX_ADDRS 8
 

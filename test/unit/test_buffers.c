@@ -73,6 +73,36 @@ START_TEST (test_queue_append_and_flush_in_order)
 }
 END_TEST
 
+START_TEST (test_queue_flush_max)
+{
+    //  A mimic lets a queue go out in measured pieces: never more than asked,
+    //  across block boundaries, in order.
+    bufpool_t *pool = bufpool_new (16, 8);
+    bufq_t q = { 0 };
+    char expect[100];
+    for (int i = 0; i < 100; i++)
+        expect[i] = (char) ('A' + i % 26);
+    bufq_append (&q, pool, expect, sizeof expect);
+    int sv[2];
+    s_nonblocking_pair (sv);
+    size_t limits[] = { 0, 1, 15, 16, 17, 3, 40 };
+    size_t sent = 0;
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+        ck_assert_int_eq (bufq_flush_max (&q, pool, sv[0], limits[i]), (ssize_t) limits[i]);
+        sent += limits[i];
+        ck_assert_uint_eq (q.bytes, sizeof expect - sent);
+    }
+    ck_assert_int_eq (bufq_flush_max (&q, pool, sv[0], 1000), (ssize_t) (sizeof expect - sent));
+    ck_assert_uint_eq (bufpool_in_use (pool), 0);
+    char got[128];
+    ck_assert_int_eq (read (sv[1], got, sizeof got), 100);
+    ck_assert_mem_eq (got, expect, 100);
+    close (sv[0]);
+    close (sv[1]);
+    bufpool_destroy (&pool);
+}
+END_TEST
+
 START_TEST (test_queue_partial_flush_keeps_the_rest)
 {
     bufpool_t *pool = bufpool_new (4096, 64);
@@ -218,6 +248,7 @@ main (void)
     tcase_set_timeout (tc, 60);
     tcase_add_test (tc, test_pool_recycles);
     tcase_add_test (tc, test_queue_append_and_flush_in_order);
+    tcase_add_test (tc, test_queue_flush_max);
     tcase_add_test (tc, test_queue_partial_flush_keeps_the_rest);
     tcase_add_test (tc, test_queue_flush_error);
     tcase_add_test (tc, test_queue_reserve_commit);

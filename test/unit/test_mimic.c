@@ -1172,6 +1172,64 @@ START_TEST (test_property_stream)
 }
 END_TEST
 
+//  --- Counted mode: the same decisions as with bytes, without the bytes
+
+typedef struct {
+    size_t lens[20000];
+    size_t count;
+    bool saw_null, saw_data;
+} s_lens_t;
+
+static void
+s_lens_emit (void *ctx, const uint8_t *data, size_t len)
+{
+    s_lens_t *rec = ctx;
+    if (rec->count < sizeof rec->lens / sizeof rec->lens[0])
+        rec->lens[rec->count++] = len;
+    if (data)
+        rec->saw_data = true;
+    else
+        rec->saw_null = true;
+}
+
+START_TEST (test_counted_matches)
+{
+    int size = _i % 4, delay = (_i / 4) % 5;
+    uint64_t state = 0xc0117ed0 + (uint64_t) _i;
+    mimic_model_t model = { (mimic_size_model_t) size, (mimic_delay_model_t) delay,
+                            MIMIC_EST_IIR, s_rand (&state) };
+    uint64_t t = 5000;
+    mimic_t *bytes = mimic_new (&model, t), *counted = mimic_new (&model, t);
+    s_lens_t *a = calloc (1, sizeof *a), *b = calloc (1, sizeof *b);
+    ck_assert_ptr_nonnull (a);
+    ck_assert_ptr_nonnull (b);
+    uint8_t *data = s_random_bytes (&state, 200000);
+    for (int op = 0; op < 600; op++) {
+        t += s_below (&state, 40);
+        if (s_below (&state, 2)) {
+            size_t len = 1 + s_below (&state, 3000);
+            mimic_push (bytes, t, data, len);
+            mimic_push_count (counted, t, len);
+        }
+        uint64_t next_a = mimic_pump (bytes, t, s_lens_emit, a);
+        uint64_t next_b = mimic_pump (counted, t, s_lens_emit, b);
+        ck_assert_uint_eq (next_a, next_b);
+        ck_assert_uint_eq (mimic_queued (bytes), mimic_queued (counted));
+    }
+    mimic_flush (bytes, s_lens_emit, a);
+    mimic_flush (counted, s_lens_emit, b);
+    ck_assert_uint_eq (a->count, b->count);
+    ck_assert_int_eq (memcmp (a->lens, b->lens, a->count * sizeof a->lens[0]), 0);
+    ck_assert (!a->saw_null && a->saw_data);
+    ck_assert (b->saw_null && !b->saw_data);
+    free (data);
+    free (a);
+    free (b);
+    mimic_destroy (&bytes);
+    mimic_destroy (&counted);
+}
+END_TEST
+
 
 int
 main (void)
@@ -1196,6 +1254,7 @@ main (void)
     tcase_add_test (tc, test_random_model);
     tcase_add_test (tc, test_deterministic);
     tcase_add_loop_test (tc, test_property_stream, 0, 40);
+    tcase_add_loop_test (tc, test_counted_matches, 0, 20);
     tcase_set_timeout (tc, 60);
     suite_add_tcase (suite, tc);
 
