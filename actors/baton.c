@@ -14,7 +14,7 @@
 #include "runtime/log.h"
 #include "runtime/timers.h"
 
-#define STALL_CAP_MS 30000          //  a moving but slow S1 extends the wait up to this
+#define STALL_CAP_MS 10000          //  a moving but slow S1 extends the wait up to this
 #define CONNECT_LIMIT_MS 3000
 #define RETIRE_LIMIT_MS 10000       //  the dialer waits this long for the acceptor to close S1
 #define RETRY_MS 1000               //  a trigger that could not start now tries again
@@ -212,6 +212,11 @@ baton_start (baton_t *self)
     self->liveness_at = 0;
     struct sockaddr_storage addr;
     socklen_t len = sizeof addr;
+    if (!session_side_open (self->session, self->side)) {
+        self->periodic_at = 0;          //  the tunnel is ending: no more handovers
+        s_arm (self);
+        return -1;
+    }
     if (session_handover_busy (self->session)
     ||  session_socket_peer (self->session, self->side, &addr, &len) != 0) {
         //  Not now (the last one's old socket is still closing, or the tunnel
@@ -369,6 +374,12 @@ baton_heard (baton_t *self)
 static void
 s_acceptor_socket (baton_t *self, const handover_event_t *event)
 {
+    if (!session_side_open (self->session, self->side)) {
+        log_info ("wormhole %s: a handover arrived for a tunnel that is ending; closed", s_name (self));
+        close (event->fd);
+        s_register (self);
+        return;
+    }
     if (self->state != B_IDLE
     ||  session_handover_adopt (self->session, self->side, event->fd, event->data, event->len) != 0) {
         log_info ("wormhole %s: a handover arrived while another runs; closed", s_name (self));

@@ -27,7 +27,8 @@
     A failed handover connect is logged and the tunnel goes on over S1. A
     handover that makes no progress for 3 s (no bytes move on S1 and the
     awaited command does not come) breaks the tunnel; a slow but moving S1
-    extends the wait, up to 30 s.
+    extends the wait, up to 10 s (and the session reads a tapped S1 ahead of
+    a slow reader, so that HO_R2L is not stuck behind what it has not taken).
 */
 #ifndef MK_BATON_H
 #define MK_BATON_H

@@ -35,6 +35,7 @@
 #include "runtime/worker_priv.h"
 
 #define LINGER_MS 2000
+#define HANDOVER_READAHEAD (16 * 1024 * 1024)
 #define FINISH_MS 30000
 
 static conn_t *
@@ -294,13 +295,16 @@ s_flush (session_t *self, conn_t *conn)
         if (written > 0 && s_shaping (conn))
             conn->released -= (size_t) written;
         if (written < 0) {
-            log_debug ("%s: write: %s", self->peer, strerror (errno));
+            log_debug ("%s: write to %s (fd %d, role %d): %s", self->peer, conn == &self->client ? "client" : conn == &self->target ? "target" : "spare", conn->fd, conn->role, strerror (errno));
             return false;
         }
         if (conn == &self->spare)
             self->handover_progress += (uint64_t) written;
     }
-    if (conn->out.bytes == 0 && conn->shut_pending && !conn->shut_done) {
+    //  Not on the old socket of a handover that has not switched yet: the
+    //  peer would take it for a broken tunnel. It goes on the new one.
+    bool old_socket = self->baton == conn && self->spare.role == CONN_HOLD;
+    if (conn->out.bytes == 0 && conn->shut_pending && !conn->shut_done && !old_socket) {
         shutdown (conn->fd, SHUT_WR);
         conn->shut_done = true;
     }
@@ -583,7 +587,10 @@ s_socket_eof (session_t *self, conn_t *conn, int err)
                 s_kill (self, true);
                 return;
             }
-            s_on_eof (self, conn, err);
+            if (self->tap && conn == self->baton)
+                session_handover_tap (self, NULL);  //  what the scanner held is data, before the end
+            if (!s_is_dead (self))
+                s_on_eof (self, conn, err);
             return;
     }
 }
@@ -939,6 +946,12 @@ s_wants_read (session_t *self, conn_t *conn)
     if (conn->role == CONN_RETIRE)
         return true;
     conn = s_side_of (self, conn);      //  the old socket of a handover reads for its side
+    //  A tapped side is read ahead of its window (up to a bound), so that the
+    //  awaited command is found behind what a slow reader has not taken yet
+    //  instead of stalling the handover.
+    if (self->tap && conn == self->baton && self->state == SESSION_RELAY
+    &&  s_queued (s_other (self, conn)) < HANDOVER_READAHEAD)
+        return true;
     switch (self->state) {
         case SESSION_HANDSHAKE:
             if (conn == &self->client)
@@ -1312,6 +1325,8 @@ static void
 s_swap_sockets (session_t *self)
 {
     conn_t *side = self->baton, *spare = &self->spare;
+    log_debug ("%s: handover: side fd %d (role %d) <-> spare fd %d (role %d)", self->peer, side->fd,
+               side->role, spare->fd, spare->role);
     worker_conn_forget (self->worker, side);
     worker_conn_forget (self->worker, spare);
     conn_t old_side = *side, old_spare = *spare;
@@ -1502,6 +1517,7 @@ s_settle_spare (session_t *self)
             return;
         }
         if (spare->out.bytes == 0 && (!self->retire_wait_eof || spare->eof_in)) {
+            log_debug ("%s: handover: old fd %d closed", self->peer, spare->fd);
             shutdown (spare->fd, SHUT_WR);
             s_conn_close (self, spare, false);
             self->baton = NULL;
@@ -1604,4 +1620,12 @@ session_mimic_suspend (session_t *self, session_side_t side, int ms)
     mimic_suspend (conn->mimic, timers_now_ms (), ms);
     if (s_shaping (conn) && !conn->corked && !s_flush (self, conn))
         s_kill (self, true);
+}
+
+bool
+session_side_open (session_t *self, session_side_t side)
+{
+    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    return !s_is_dead (self) && conn->fd >= 0 && !conn->connecting && !conn->eof_in
+           && !conn->shut_pending && !conn->shut_done;
 }

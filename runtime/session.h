@@ -194,6 +194,10 @@ void session_handover_switch_reads (session_t *self, bool wait_eof);
 //  Close the handover socket (new or old) at once; tapping stops.
 void session_handover_drop (session_t *self);
 
+//  True if the side's socket is connected and neither direction has ended
+//  (a handover only makes sense then).
+bool session_side_open (session_t *self, session_side_t side);
+
 //  True while a second socket exists.
 bool session_handover_busy (session_t *self);
 
