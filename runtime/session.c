@@ -587,7 +587,7 @@ s_socket_eof (session_t *self, conn_t *conn, int err)
                 s_kill (self, true);
                 return;
             }
-            if (self->tap && conn == self->baton)
+            if (self->tap && conn == self->tap_side)
                 session_handover_tap (self, NULL);  //  what the scanner held is data, before the end
             if (!s_is_dead (self))
                 s_on_eof (self, conn, err);
@@ -629,7 +629,7 @@ s_read (session_t *self, conn_t *conn)
     if (side->cipher)
         cipher_apply (side->cipher, CIPHER_DECRYPT, buf->data, buf->data, (size_t) n);
     s_trace (self, side, "data", (size_t) n);
-    if (self->tap && side == self->baton)
+    if (self->tap && side == self->tap_side)
         s_tap_feed (self, side, buf);
     else
         s_deliver (self, side, buf);
@@ -949,7 +949,7 @@ s_wants_read (session_t *self, conn_t *conn)
     //  A tapped side is read ahead of its window (up to a bound), so that the
     //  awaited command is found behind what a slow reader has not taken yet
     //  instead of stalling the handover.
-    if (self->tap && conn == self->baton && self->state == SESSION_RELAY
+    if (self->tap && conn == self->tap_side && self->state == SESSION_RELAY
     &&  s_queued (s_other (self, conn)) < HANDOVER_READAHEAD)
         return true;
     switch (self->state) {
@@ -1411,18 +1411,23 @@ void
 session_handover_tap (session_t *self, inband_rx_t *rx)
 {
     if (rx) {
+        if (!self->baton)
+            return;
         inband_rx_set_tapping (rx, true);
         self->tap = rx;
+        self->tap_side = self->baton;
         return;
     }
     if (!self->tap)
         return;
     //  Bytes the scanner held back are data: they go first.
     inband_rx_t *tap = self->tap;
+    conn_t *side = self->tap_side;
     self->tap = NULL;
+    self->tap_side = NULL;
     inband_rx_set_tapping (tap, false);
-    if (self->baton && !s_is_dead (self)) {
-        s_tap_ctx_t ctx = { self, self->baton };
+    if (!s_is_dead (self)) {
+        s_tap_ctx_t ctx = { self, side };
         inband_rx_flush (tap, s_tap_data, &ctx);
     }
 }

@@ -101,7 +101,8 @@ struct session_t {
     conn_t spare;
     conn_t *baton;                  //  that side; NULL: no handover socket
     bool retire_wait_eof;           //  the old socket closes once its peer has closed it
-    struct inband_rx_t *tap;        //  scans the side's stream for commands (NULL: not)
+    struct inband_rx_t *tap;        //  scans a side's stream for commands (NULL: not)
+    conn_t *tap_side;               //  ... that side
     uint8_t tap_cmds[8];            //  commands seen in the chunk being scanned
     size_t tap_ncmds;
     uint64_t handover_progress;     //  bytes moved on an old socket (tapped or written)
