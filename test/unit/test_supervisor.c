@@ -397,6 +397,8 @@ START_TEST (test_owner_drains)
     ck_assert_int_eq (atomic_load (&a.terms), 0);
     ck_assert_int_eq (kill (getpid (), SIGHUP), 0);
     ck_assert_int_eq (supervisor_wait_event (sup, BOUND_MS), SUPERVISOR_HUP);
+    ck_assert_int_eq (kill (getpid (), SIGUSR1), 0);
+    ck_assert_int_eq (supervisor_wait_event (sup, BOUND_MS), SUPERVISOR_USR1);
     ck_assert_int_eq (kill (getpid (), SIGINT), 0);
     ck_assert_int_eq (supervisor_wait_event (sup, BOUND_MS), 0);
     ck_assert_int_eq (atomic_load (&a.terms), 1);
