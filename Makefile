@@ -24,7 +24,7 @@ UBSAN_TEST_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 # The steps depend on each other's side effects (packages, build dirs): run them in order
 # even under make -j; the compilers still get -j$(JOBS).
 .NOTPARALLEL:
-.PHONY: all deps build build-asan run test bench bench-wormhole install clean
+.PHONY: all deps build build-asan run test bench bench-wormhole bench-mimic install clean
 
 all: build
 
@@ -72,6 +72,10 @@ bench: deps build
 # Installs shadowsocks-libev itself if it is missing (it is not in DEPS).
 bench-wormhole: deps build
 	bash bench/wormhole_bench.sh $(BUILD)/mimicsocks
+
+# What each mimic model and a handover every second cost, against mimic: off.
+bench-mimic: deps build
+	bash bench/mimic_bench.sh $(BUILD)/mimicsocks
 
 # The binary to $(PREFIX)/bin, the docs, example configs and systemd unit to
 # $(PREFIX)/share/doc/mimicsocks (DESTDIR works as usual).

@@ -176,10 +176,16 @@ s_done (baton_t *self)
         self->owner.done (self->owner.ctx);
 }
 
-//  A wait that makes progress (bytes moving on S1) is extended, up to the cap.
+//  The dialer waits 3 s for HO_R2L, as the protocol says (the session reads
+//  a tapped S1 ahead of a slow reader, so only the network can hold it up).
+//  The acceptor's HO_R2L went out behind its own backlog: while that is
+//  still being written, its wait for HO_COMPLETE_L2R is extended, up to the
+//  cap.
 static bool
 s_stalled (baton_t *self, uint64_t now)
 {
+    if (self->dialing)
+        return true;
     uint64_t progress = session_handover_progress (self->session);
     bool moved = progress != self->progress;
     self->progress = progress;

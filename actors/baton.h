@@ -25,10 +25,11 @@
       RETIRING    S1 writes its last bytes, then closes
 
     A failed handover connect is logged and the tunnel goes on over S1. A
-    handover that makes no progress for 3 s (no bytes move on S1 and the
-    awaited command does not come) breaks the tunnel; a slow but moving S1
-    extends the wait, up to 10 s (and the session reads a tapped S1 ahead of
-    a slow reader, so that HO_R2L is not stuck behind what it has not taken).
+    handover whose awaited command does not come within 3 s breaks the tunnel
+    (which redials, if it is an aggregated dialer). The session reads a
+    tapped S1 ahead of a slow reader, so that HO_R2L is not stuck behind what
+    the user has not taken yet; the accepting end's wait is extended while
+    its own backlog ahead of HO_R2L is still being written (up to 10 s).
 */
 #ifndef MK_BATON_H
 #define MK_BATON_H

@@ -544,7 +544,6 @@ s_tap_feed (session_t *self, conn_t *side, buf_t *buf)
 {
     s_tap_ctx_t tap = { self, side };
     self->tap_ncmds = 0;
-    self->handover_progress += buf->len - buf->off;
     int rc = inband_rx_feed (self->tap, buf->data + buf->off, buf->len - buf->off, s_tap_data,
                              s_tap_command, &tap);
     bufpool_put (worker_pool (self->worker), buf);

@@ -208,8 +208,8 @@ void session_set_handover_timer (session_t *self, int ms);
 //  trigger, an accepted socket), then settle the session.
 void session_handover_event (session_t *self, const handover_event_t *event);
 
-//  Bytes moved on the old socket of a handover so far (read while tapped,
-//  or written after the switch): a handover that moves nothing has stalled.
+//  Bytes written so far on the old socket of a handover after the write
+//  switch (the accepting end's backlog, ahead of its HO_R2L).
 uint64_t session_handover_progress (session_t *self);
 
 //  The address the socket of a side is connected to (-1 if none).

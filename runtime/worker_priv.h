@@ -105,7 +105,7 @@ struct session_t {
     conn_t *tap_side;               //  ... that side
     uint8_t tap_cmds[8];            //  commands seen in the chunk being scanned
     size_t tap_ncmds;
-    uint64_t handover_progress;     //  bytes moved on an old socket (tapped or written)
+    uint64_t handover_progress;     //  bytes written on an old socket after the switch
 };
 
 //  Worker services used by sessions.
