@@ -232,6 +232,24 @@ s_stream_half_close (void *mux, uint16_t id)
     return true;
 }
 
+//  Padding for the mimic (mimic_padding): NOP frames of what a model send
+//  lacked. An original peer ignores them as the protocol says.
+static void
+s_pad (void *ctx, size_t missing)
+{
+    tunnel_mux_t *self = ctx;
+    if (self->state != T_UP)
+        return;
+    static const uint8_t zeros[255] = { 0 };
+    while (missing >= 4) {
+        size_t len = missing - 4 < sizeof zeros ? missing - 4 : sizeof zeros;
+        uint8_t head[4] = { MUX_CMD_NOP, 0, 0, (uint8_t) len };
+        session_pad (self->session, self->side, head, sizeof head);
+        session_pad (self->session, self->side, zeros, len);
+        missing -= 4 + len;
+    }
+}
+
 static const stream_ops_t s_stream_ops = { s_stream_send, s_stream_detach, s_stream_queued,
                                            s_stream_consumed, s_stream_half_close };
 
@@ -480,6 +498,8 @@ s_create (session_t *session, const handler_conf_t *conf)
         else
             s_registry[s_registry_count++] = (registry_entry_t) { self->wormhole, self };
     }
+    if (self->wormhole->conf->mimic_padding)
+        session_set_padding (session, self->side, s_pad, self);
     if (self->dialing)
         s_dial (self);
     else {

@@ -65,6 +65,7 @@ struct mimic_t {
 
     uint8_t *scratch;           //  gathers a model send spanning several chunks
     size_t scratch_size;
+    size_t shortfall;           //  bytes model sends wanted beyond what was queued
 };
 
 
@@ -204,8 +205,12 @@ s_draw_size (mimic_t *self)
     size = round (size);
     if (!(size >= 1.0))                 //  also catches NaN
         return 1;
-    if (size >= (double) self->queued)
+    if (size >= (double) self->queued) {
+        //  What padding could add (mimic_take_shortfall), within reason.
+        double missing = size - (double) self->queued;
+        self->shortfall += missing < (double) S_MAX_BYTES ? (size_t) missing : S_MAX_BYTES;
         return self->queued;
+    }
     return (size_t) size;
 }
 
@@ -533,6 +538,15 @@ mimic_flush (mimic_t *self, mimic_emit_fn *emit, void *ctx)
     assert (emit);
     s_send_chunks (self, self->chunks, emit, ctx);
     self->slot_armed = false;
+}
+
+size_t
+mimic_take_shortfall (mimic_t *self)
+{
+    assert (self);
+    size_t shortfall = self->shortfall;
+    self->shortfall = 0;
+    return shortfall;
 }
 
 size_t

@@ -4,7 +4,8 @@
     sizes of the chunks it is given and of the gaps between them, and lets the
     queued bytes leave in chunk sizes and at gaps drawn from a model of that
     traffic. It never changes, drops, duplicates or reorders a byte, and never
-    pads: it only decides when, and in which chunk sizes, the bytes leave.
+    pads: it only decides when, and in which chunk sizes, the bytes leave
+    (it reports what a send lacked, for a caller that can pad).
 
     A pure codec driven by the caller's clock: no threads, no sleeping, no
     timers of its own, and its randomness is a private xoshiro256** generator
@@ -124,6 +125,12 @@ uint64_t mimic_pump (mimic_t *self, uint64_t now_ms, mimic_emit_fn *emit, void *
 
 //  Emits everything queued at once, chunk by chunk (e.g. before a close).
 void mimic_flush (mimic_t *self, mimic_emit_fn *emit, void *ctx);
+
+//  Bytes the model sends since the last call drew beyond what was queued
+//  (each capped at 100 KiB), which the caller may fill with padding its
+//  framing allows (mimicsocks: NOP frames, aggregated mode). The mimic
+//  itself never pads. Resets the count.
+size_t mimic_take_shortfall (mimic_t *self);
 
 //  Bytes queued.
 size_t mimic_queued (mimic_t *self);

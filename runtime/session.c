@@ -286,8 +286,12 @@ s_flush (session_t *self, conn_t *conn)
     }
     if (conn->fd < 0 || conn->connecting)
         return true;
-    if (s_shaping (conn))
+    if (s_shaping (conn)) {
         s_mimic_pump (self, conn);
+        size_t missing = mimic_take_shortfall (conn->mimic);
+        if (missing && conn->pad)
+            conn->pad (conn->pad_ctx, missing);
+    }
     if (conn->out.bytes > 0 && (!s_shaping (conn) || conn->released > 0)) {
         ssize_t written = s_shaping (conn)
                         ? bufq_flush_max (&conn->out, worker_pool (self->worker), conn->fd, conn->released)
@@ -1632,4 +1636,34 @@ session_side_open (session_t *self, session_side_t side)
     conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
     return !s_is_dead (self) && conn->fd >= 0 && !conn->connecting && !conn->eof_in
            && !conn->shut_pending && !conn->shut_done;
+}
+
+void
+session_set_padding (session_t *self, session_side_t side, session_pad_fn *pad, void *ctx)
+{
+    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    conn->pad = pad;
+    conn->pad_ctx = ctx;
+}
+
+void
+session_pad (session_t *self, session_side_t side, const void *data, size_t len)
+{
+    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    if (s_is_dead (self) || conn->fd < 0 || !conn->cipher || !s_shaping (conn))
+        return;
+    //  Encrypted into the queue's tail, released at once: it leaves with the
+    //  model send that asked for it, and the mimic does not learn from it.
+    bufpool_t *pool = worker_pool (self->worker);
+    const uint8_t *p = data;
+    while (len > 0) {
+        size_t room;
+        uint8_t *at = bufq_reserve (&conn->out, pool, &room);
+        size_t n = room < len ? room : len;
+        cipher_apply (conn->cipher, CIPHER_ENCRYPT, p, at, n);
+        bufq_commit (&conn->out, n);
+        conn->released += n;
+        p += n;
+        len -= n;
+    }
 }

@@ -150,6 +150,13 @@ void session_set_mimic (session_t *self, session_side_t side, const mimic_model_
 //  Pass bytes through at once for ms (e.g. 5 s after a NEW_SOCKET).
 void session_mimic_suspend (session_t *self, session_side_t side, int ms);
 
+//  Padding: when a model send wants more bytes than are queued, pad is
+//  called with how many are missing, and may answer with session_pad
+//  (bytes that go out with that send, encrypted, unlearned). NULL: none.
+typedef void (session_pad_fn) (void *ctx, size_t missing);
+void session_set_padding (session_t *self, session_side_t side, session_pad_fn *pad, void *ctx);
+void session_pad (session_t *self, session_side_t side, const void *data, size_t len);
+
 //  --- Handover: a side (a tunnel with a cipher) moves to a fresh socket
 //  (PROTOCOL.md section 5). The side keeps its cipher and stream state; the
 //  handler drives the steps and hears what happens through its handover()

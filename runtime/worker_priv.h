@@ -58,6 +58,8 @@ typedef struct {
     struct mimic_t *mimic;
     bool shaping;
     size_t released;
+    session_pad_fn *pad;    //  fills what a model send lacked (NULL: no padding)
+    void *pad_ctx;
 } conn_t;
 
 typedef enum {

@@ -19,7 +19,8 @@
 #                      each download lasts ~11 s, in bursts (curl reads at full speed,
 #                      then pauses and the tunnel backs up: handovers with full buffers).
 #   HANDOVER_MIMIC     the `mimic:` value of both wormholes, default random (a new model
-#                      at each handover, so the mimic node's queue changes socket too).
+#                      at each handover, so the mimic node's queue changes socket too);
+#                      ho-agg also pads its model sends with NOP frames (mimic_padding).
 # Usage: handover.sh PATH/TO/mimicsocks
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -60,6 +61,7 @@ wormholes:
     extra_ports: [$AX1, $AX2]
     handover_interval: $2
     mimic: $MIMIC
+    mimic_padding: true
   - name: ho-dist
     server: 127.0.0.1:$DS
     wormhole_remote: 127.0.0.1:$DT

@@ -1230,6 +1230,32 @@ START_TEST (test_counted_matches)
 }
 END_TEST
 
+START_TEST (test_shortfall)
+{
+    //  A model send that wants more than is queued says how much it lacked
+    //  (for padding); the mimic itself sends only what it was given.
+    mimic_model_t model = { SIZE_CONSTANT, DELAY_IDENTITY, MIMIC_EST_WELFORD, 1 };
+    mimic_t *m = mimic_new (&model, 0);
+    for (int i = 0; i < 10; i++)
+        mimic_observe (m, 10 * (uint64_t) i, 1000);
+    ck_assert_uint_eq (mimic_take_shortfall (m), 0);
+    uint8_t data[200] = { 0 };
+    mimic_enqueue (m, data, sizeof data);
+    s_lens_t *rec = calloc (1, sizeof *rec);
+    mimic_pump (m, 5000, s_lens_emit, rec);
+    ck_assert_uint_eq (rec->count, 1);
+    ck_assert_uint_eq (rec->lens[0], 200);
+    ck_assert_uint_eq (mimic_take_shortfall (m), 800);
+    ck_assert_uint_eq (mimic_take_shortfall (m), 0);
+    //  Passing through (fewer than 100 bytes queued) lacks nothing.
+    mimic_enqueue (m, data, 50);
+    mimic_pump (m, 6000, s_lens_emit, rec);
+    ck_assert_uint_eq (mimic_take_shortfall (m), 0);
+    free (rec);
+    mimic_destroy (&m);
+}
+END_TEST
+
 
 int
 main (void)
@@ -1255,6 +1281,7 @@ main (void)
     tcase_add_test (tc, test_deterministic);
     tcase_add_loop_test (tc, test_property_stream, 0, 40);
     tcase_add_loop_test (tc, test_counted_matches, 0, 20);
+    tcase_add_test (tc, test_shortfall);
     tcase_set_timeout (tc, 60);
     suite_add_tcase (suite, tc);
 
