@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/dialer.h"
 #include "actors/shaping.h"
 #include "nodes/inband.h"
 #include "nodes/wirecrypto.h"
@@ -24,14 +25,15 @@
 typedef enum {
     B_IDLE,
     B_CONNECTING,
+    B_PROXY,
     B_WAITING,
     B_AFTERMATH,
     B_SWITCHING,
     B_RETIRING
 } b_state_t;
 
-static const char *s_state_names[] = { "idle", "connecting", "waiting", "aftermath", "switching",
-                                       "retiring" };
+static const char *s_state_names[] = { "idle", "connecting", "proxy", "waiting", "aftermath",
+                                       "switching", "retiring" };
 
 struct baton_t {
     session_t *session;
@@ -45,6 +47,8 @@ struct baton_t {
     inband_rx_t *rx;
     uint16_t port;                  //  the extra port of the handover in progress
     unsigned count;
+    char reply[512];                //  local_proxy's answer to the handover's CONNECT
+    size_t reply_len;
     //  Deadlines (ms, timers_now_ms; 0: none), the session timer is armed for the first.
     uint64_t step_at;               //  the running step's limit
     uint64_t started_at;            //  when the current wait began (for the cap)
@@ -232,12 +236,23 @@ baton_start (baton_t *self)
         return -1;
     }
     self->port = conf->extra_ports[s_random ((uint32_t) conf->extra_port_count)];
-    if (addr.ss_family == AF_INET)
+    //  Behind local_proxy, S1's peer is the proxy: S2 asks it for the extra
+    //  port first (section 11), and sends the ID once it says 200.
+    char request[ADDR_HOST_MAX + 64];
+    const void *first = self->id;
+    size_t first_len = sizeof self->id;
+    if (conf->has_local_proxy) {
+        first = request;
+        first_len = (size_t) dialer_proxy_request (request, sizeof request, conf->wormhole_remote.host,
+                                                   self->port);
+        self->reply_len = 0;
+    }
+    else if (addr.ss_family == AF_INET)
         ((struct sockaddr_in *) &addr)->sin_port = htons (self->port);
     else
         ((struct sockaddr_in6 *) &addr)->sin6_port = htons (self->port);
     if (session_handover_connect (self->session, self->side, (struct sockaddr *) &addr, len,
-                                  self->id, sizeof self->id) != 0) {
+                                  first, first_len) != 0) {
         s_failed (self, strerror (errno));
         s_arm (self);
         return -1;
@@ -249,6 +264,30 @@ baton_start (baton_t *self)
     self->step_at = timers_now_ms () + CONNECT_LIMIT_MS;
     s_arm (self);
     return 0;
+}
+
+//  local_proxy's answer to the CONNECT for the extra port: on 200, the ID.
+static void
+s_proxy_answer (baton_t *self)
+{
+    uint8_t held[256];
+    size_t n;
+    while ((n = session_handover_take_held (self->session, held, sizeof held)) > 0) {
+        const char *why = NULL;
+        int rc = dialer_proxy_reply (self->reply, sizeof self->reply, &self->reply_len, held, n, &why);
+        if (rc < 0) {
+            s_failed (self, why);
+            s_arm (self);
+            return;
+        }
+        if (rc == 1) {
+            session_handover_send (self->session, self->id, sizeof self->id);
+            if (self->state == B_PROXY)
+                s_begin_wait (self, B_WAITING);
+            s_arm (self);
+            return;
+        }
+    }
 }
 
 //  Step 3: HO_R2L came on S1.
@@ -280,10 +319,21 @@ s_dialer_event (baton_t *self, const handover_event_t *event)
                 s_failed (self, strerror (event->err));
                 break;
             }
-            s_begin_wait (self, B_WAITING);
+            if (self->wormhole->conf->has_local_proxy) {
+                self->state = B_PROXY;
+                self->step_at = now + CONNECT_LIMIT_MS;
+            }
+            else
+                s_begin_wait (self, B_WAITING);
             break;
+        case HANDOVER_HELD:
+            if (self->state == B_PROXY)
+                s_proxy_answer (self);
+            return;
         case HANDOVER_LOST:
-            if (self->state == B_WAITING || self->state == B_CONNECTING) {
+            if (self->state == B_PROXY)
+                s_failed (self, "the proxy closed the connection");
+            else if (self->state == B_WAITING || self->state == B_CONNECTING) {
                 //  Keep S1 tapped: if the acceptor did switch, HO_R2L is coming.
                 log_warn ("wormhole %s: handover failed (port %u): the new connection was closed "
                           "(ID refused?); staying on the current connection", s_name (self),
@@ -310,6 +360,9 @@ s_dialer_event (baton_t *self, const handover_event_t *event)
                 switch (self->state) {
                     case B_CONNECTING:
                         s_failed (self, "connect timed out");
+                        break;
+                    case B_PROXY:
+                        s_failed (self, "no answer from the proxy");
                         break;
                     case B_WAITING:
                         if (s_stalled (self, now)) {
@@ -452,7 +505,7 @@ baton_new (session_t *session, session_side_t side, const wormhole_t *wormhole, 
            const uint8_t id0[16], const baton_owner_t *owner)
 {
     const wormhole_conf_t *conf = wormhole->conf;
-    if (conf->extra_port_count == 0 || (dialing && conf->has_local_proxy))
+    if (conf->extra_port_count == 0)
         return NULL;
     baton_t *self = calloc (1, sizeof *self);
     if (!self)

@@ -11,7 +11,10 @@
     Dialing end states:
       IDLE        waiting for a trigger: the periodic timer (handover_interval),
                   an operator (SIGUSR1), or the aggregated liveness check
-      CONNECTING  the new socket S2 connects to a random extra port; S1 tapped
+      CONNECTING  the new socket S2 connects to a random extra port (or to
+                  local_proxy); S1 tapped
+      PROXY       behind local_proxy: S2 sent CONNECT for the extra port and
+                  waits for the proxy's 200
       WAITING     ID(n) sent on S2; waiting for HO_R2L on S1
       AFTERMATH   S2 was closed after its ID went out: most likely the ID was
                   refused, but S1 stays tapped until the 3 s are over in case
@@ -55,7 +58,7 @@ typedef struct {
 //  side: the session's side that is the tunnel. id0: the hello's ID0
 //  (HMAC(K, IV, 16)). The accepting end registers the tunnel under ID1 at
 //  once. Returns NULL if the wormhole has no extra ports (no handovers), or
-//  it dials through local_proxy (not supported), or on failure.
+//  on failure.
 baton_t *baton_new (session_t *session, session_side_t side, const wormhole_t *wormhole,
                     bool dialing, const uint8_t id0[16], const baton_owner_t *owner);
 //  Drops any handover in progress (the session's spare socket and tapping).

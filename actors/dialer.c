@@ -60,6 +60,44 @@ dialer_describe (dialer_t *self, char *buf, size_t len)
     return buf;
 }
 
+int
+dialer_proxy_request (char *buf, size_t len, const char *host, uint16_t port)
+{
+    bool v6 = strchr (host, ':') != NULL;
+    return snprintf (buf, len, v6 ? "CONNECT [%s]:%u HTTP/1.1\r\n\r\n" : "CONNECT %s:%u HTTP/1.1\r\n\r\n",
+                     host, port);
+}
+
+int
+dialer_proxy_reply (char *reply, size_t cap, size_t *reply_len, const uint8_t *data, size_t len,
+                    const char **why)
+{
+    size_t room = cap - *reply_len - 1;
+    size_t take = len < room ? len : room;
+    memcpy (reply + *reply_len, data, take);
+    *reply_len += take;
+    reply[*reply_len] = 0;
+    char *end = strstr (reply, "\r\n\r\n");
+    if (!end) {
+        if (take < len || *reply_len == cap - 1) {
+            *why = "the proxy's answer is too long";
+            return -1;
+        }
+        return 0;
+    }
+    if (strncmp (reply, "HTTP/1.1 200", 12) != 0 && strncmp (reply, "HTTP/1.0 200", 12) != 0) {
+        *strstr (reply, "\r\n") = 0;
+        *why = "the proxy refused the CONNECT";
+        return -1;
+    }
+    //  The remote end never speaks first: anything after the head is wrong.
+    if ((size_t) (end + 4 - reply) != *reply_len || take < len) {
+        *why = "unexpected bytes after the proxy's answer";
+        return -1;
+    }
+    return 1;
+}
+
 dialer_state_t
 dialer_connected (dialer_t *self, int err)
 {
@@ -74,10 +112,8 @@ dialer_connected (dialer_t *self, int err)
     if (!conf->has_local_proxy)
         return self->state = DIALER_READY;
     char request[ADDR_HOST_MAX + 64];
-    bool v6 = strchr (conf->wormhole_remote.host, ':') != NULL;
-    int n = snprintf (request, sizeof request,
-                      v6 ? "CONNECT [%s]:%u HTTP/1.1\r\n\r\n" : "CONNECT %s:%u HTTP/1.1\r\n\r\n",
-                      conf->wormhole_remote.host, conf->wormhole_remote.port);
+    int n = dialer_proxy_request (request, sizeof request, conf->wormhole_remote.host,
+                                  conf->wormhole_remote.port);
     session_send_target (self->session, request, (size_t) n);
     session_set_timer (self->session, PROXY_TIMEOUT_MS);
     return self->state = DIALER_PROXY_REPLY;
@@ -90,27 +126,13 @@ dialer_target_data (dialer_t *self, const uint8_t *data, size_t len)
     const char *name = self->wormhole->conf->name;
     if (self->state != DIALER_PROXY_REPLY)
         return self->state = DIALER_FAILED;
-    size_t room = sizeof self->reply - self->reply_len - 1;
-    size_t take = len < room ? len : room;
-    memcpy (self->reply + self->reply_len, data, take);
-    self->reply_len += take;
-    self->reply[self->reply_len] = 0;
-    char *end = strstr (self->reply, "\r\n\r\n");
-    if (!end) {
-        if (take < len || self->reply_len == sizeof self->reply - 1) {
-            log_warn ("wormhole %s: the proxy's answer is too long", name);
-            return self->state = DIALER_FAILED;
-        }
+    const char *why = NULL;
+    int rc = dialer_proxy_reply (self->reply, sizeof self->reply, &self->reply_len, data, len, &why);
+    if (rc == 0)
         return self->state;
-    }
-    if (strncmp (self->reply, "HTTP/1.1 200", 12) != 0 && strncmp (self->reply, "HTTP/1.0 200", 12) != 0) {
-        *strstr (self->reply, "\r\n") = 0;
-        log_warn ("wormhole %s: the proxy refused the CONNECT: %.80s", name, self->reply);
-        return self->state = DIALER_FAILED;
-    }
-    //  The remote end never speaks first: anything after the head is wrong.
-    if ((size_t) (end + 4 - self->reply) != self->reply_len || take < len) {
-        log_warn ("wormhole %s: unexpected bytes after the proxy's answer", name);
+    if (rc < 0) {
+        log_warn ("wormhole %s: %s%s%.80s", name, why, strstr (why, "refused") ? ": " : "",
+                  strstr (why, "refused") ? self->reply : "");
         return self->state = DIALER_FAILED;
     }
     session_set_timer (self->session, 0);

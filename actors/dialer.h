@@ -35,6 +35,16 @@ dialer_state_t dialer_connected (dialer_t *self, int err);
 //  Target bytes while the proxy answers; returns the new state.
 dialer_state_t dialer_target_data (dialer_t *self, const uint8_t *data, size_t len);
 
+//  The proxy's CONNECT request for host:port (section 11); returns its length.
+int dialer_proxy_request (char *buf, size_t len, const char *host, uint16_t port);
+
+//  Collects the proxy's answer in reply (cap bytes, *reply_len so far).
+//  Returns 1 once a complete "200" head has come (and nothing after it), 0
+//  to wait for more, -1 if the proxy refused (reply holds its status line)
+//  or answered something else; *why then says which.
+int dialer_proxy_reply (char *reply, size_t cap, size_t *reply_len, const uint8_t *data, size_t len,
+                        const char **why);
+
 //  "the remote end 1.2.3.4:443" or "the proxy ..." for log lines.
 const char *dialer_describe (dialer_t *self, char *buf, size_t len);
 

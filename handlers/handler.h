@@ -57,6 +57,7 @@ typedef enum {
                             //  already read from it); the handler owns fd from now on
     HANDOVER_CONNECTED,     //  dialing end: the new socket connected (err 0) or failed
     HANDOVER_LOST,          //  the new socket ended before it took over (err)
+    HANDOVER_HELD,          //  bytes came on the new socket before it took over
     HANDOVER_COMMAND,       //  an in-band command in the tapped stream (cmd)
     HANDOVER_RETIRED        //  the old socket is closed: the handover is over
 } handover_kind_t;

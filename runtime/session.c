@@ -623,6 +623,10 @@ s_read (session_t *self, conn_t *conn)
     buf->len = (uint32_t) n;
     if (conn->role == CONN_HOLD) {
         bufq_push (&conn->in, buf);         //  in clear or not, decided when it takes over
+        if (conn == &self->spare) {
+            handover_event_t event = { .kind = HANDOVER_HELD, .fd = -1 };
+            s_handover_event (self, &event);
+        }
         return;
     }
     if (conn->role == CONN_RETIRE) {
@@ -1665,5 +1669,43 @@ session_pad (session_t *self, session_side_t side, const void *data, size_t len)
         conn->released += n;
         p += n;
         len -= n;
+    }
+}
+
+size_t
+session_handover_take_held (session_t *self, uint8_t *buf, size_t max)
+{
+    conn_t *spare = &self->spare;
+    size_t taken = 0;
+    bufpool_t *pool = worker_pool (self->worker);
+    while (spare->in.head && taken < max) {
+        buf_t *b = spare->in.head;
+        size_t n = b->len - b->off < max - taken ? b->len - b->off : max - taken;
+        memcpy (buf + taken, b->data + b->off, n);
+        b->off += (uint32_t) n;
+        spare->in.bytes -= n;
+        taken += n;
+        if (b->off == b->len) {
+            spare->in.head = b->next;
+            if (!spare->in.head)
+                spare->in.tail = NULL;
+            bufpool_put (pool, b);
+        }
+    }
+    return taken;
+}
+
+void
+session_handover_send (session_t *self, const void *data, size_t len)
+{
+    conn_t *spare = &self->spare;
+    if (s_is_dead (self) || spare->fd < 0 || spare->role != CONN_HOLD)
+        return;
+    bufq_append (&spare->out, worker_pool (self->worker), data, len);
+    if (!s_flush (self, spare)) {
+        s_conn_close (self, spare, false);
+        self->baton = NULL;
+        handover_event_t event = { .kind = HANDOVER_LOST, .err = EPIPE, .fd = -1 };
+        s_handover_event (self, &event);
     }
 }

@@ -198,6 +198,12 @@ void session_handover_switch_writes (session_t *self);
 //  if they were not yet.
 void session_handover_switch_reads (session_t *self, bool wait_eof);
 
+//  Before the new socket takes over: bytes that came on it (HANDOVER_HELD
+//  says when), taken out (up to max; returns how many), and bytes to send on
+//  it in clear (e.g. an HTTP proxy's CONNECT, then the ID).
+size_t session_handover_take_held (session_t *self, uint8_t *buf, size_t max);
+void session_handover_send (session_t *self, const void *data, size_t len);
+
 //  Close the handover socket (new or old) at once; tapping stops.
 void session_handover_drop (session_t *self);
 

@@ -3,7 +3,8 @@
 # whose remote end relays into B's local end, B with handler socks, so that SOCKS through
 # A's server reaches the origin (aggregated, distributed, mixed, and three hops); and
 # wormholes whose dialing end goes through an upstream HTTP proxy (local_proxy: a
-# `mimicsocks http` process), whose log shows the CONNECT to the remote end.
+# `mimicsocks http` process), whose log shows the CONNECT to the remote end, also for
+# the handover connections to the extra ports (SIGUSR1).
 # Usage: wormhole_chain.sh PATH/TO/mimicsocks
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -33,7 +34,7 @@ wormhole() {
     for line in "$@"; do printf '    %s\n' "$line"; done
 }
 write_config() {
-    read -r SA TA SB TB SC TC SD TD SE TE SF TF SP TP SQ TQ <<<"$(free_ports 16)"
+    read -r SA TA SB TB SC TC SD TD SE TE SF TF SP TP SQ TQ XP XQ <<<"$(free_ports 18)"
     {
         echo "wormholes:"
         # aggregated -> aggregated
@@ -46,13 +47,15 @@ write_config() {
         wormhole hop-e distributed "$SE" "$TE" "$KEY" "handler: relay" "relay: hop-b"
         wormhole hop-f aggregated "$SF" "$TF" "$KEY2" "handler: relay" "relay: hop-a"
         # through the upstream HTTP proxy
-        wormhole via-proxy-agg aggregated "$SP" "$TP" "$KEY" "handler: socks" "local_proxy: 127.0.0.1:$PX"
-        wormhole via-proxy-dist distributed "$SQ" "$TQ" "$KEY2" "handler: http" "local_proxy: 127.0.0.1:$PX"
+        wormhole via-proxy-agg aggregated "$SP" "$TP" "$KEY" "handler: socks" "local_proxy: 127.0.0.1:$PX" \
+            "extra_ports: [$XP]" "handover_interval: 0"
+        wormhole via-proxy-dist distributed "$SQ" "$TQ" "$KEY2" "handler: http" "local_proxy: 127.0.0.1:$PX" \
+            "extra_ports: [$XQ]" "handover_interval: 0"
     } >"$CONF"
 }
 for attempt in 1 2 3; do
     write_config
-    start_config ms "$CONF" "$SA $TA $SB $TB $SC $TC $SD $TD $SE $TE $SF $TF $SP $TP $SQ $TQ" && break
+    start_config ms "$CONF" "$SA $TA $SB $TB $SC $TC $SD $TD $SE $TE $SF $TF $SP $TP $SQ $TQ $XP $XQ" && break
     ((attempt < 3)) || fail "mimicsocks --config did not start"
 done
 MS=$CFG_PID
@@ -102,6 +105,24 @@ for port in "$TA" "$TB" "$TC" "$TD" "$TE" "$TF"; do
     ! grep -qE "CONNECT 127\.0\.0\.1:$port\b" "$E2E_TMP/upstream.log" \
         || fail "a wormhole without local_proxy went through the proxy (port $port)"
 done
+
+# Handovers go through the proxy too: SIGUSR1 while a slow download runs through each
+# proxied wormhole; the new connections are CONNECTs to the extra ports.
+SLOW="http://127.0.0.1:$H/slow/2097152?parts=40&ms=100"
+SLOW_SHA=$(pattern_sha 2097152)
+fetch_bg ho-agg 30 --socks5 "127.0.0.1:$SP" "$SLOW"
+fetch_bg ho-dist 30 -x "http://127.0.0.1:$SQ" "$SLOW"
+sleep 1
+kill -USR1 "$MS"
+wait_log ms "via-proxy-agg: handover done" 1 10 || fail "via-proxy-agg: no handover through the proxy"
+wait_log ms "via-proxy-dist: handover done" 1 10 || fail "via-proxy-dist: no handover through the proxy"
+grep -qE "CONNECT 127\.0\.0\.1:$XP\b" "$E2E_TMP/upstream.log" \
+    || fail "the upstream proxy's log shows no CONNECT to via-proxy-agg's extra port $XP"
+grep -qE "CONNECT 127\.0\.0\.1:$XQ\b" "$E2E_TMP/upstream.log" \
+    || fail "the upstream proxy's log shows no CONNECT to via-proxy-dist's extra port $XQ"
+fetch_bg_check ho-agg "via-proxy-agg: a download across a handover through the proxy" "$SLOW_SHA"
+fetch_bg_check ho-dist "via-proxy-dist: a download across a handover through the proxy" "$SLOW_SHA"
+ok "handovers through the upstream proxy: $(grep -m1 'via-proxy-agg: handover done' "$E2E_TMP/ms.log" | cut -c1-120)"
 
 # Without the proxy, the distributed wormhole's users are refused promptly.
 stop_mimicsocks "$UPSTREAM" upstream
