@@ -55,7 +55,8 @@ struct baton_t {
     uint64_t progress;              //  session_handover_progress at the last look
     uint64_t periodic_at;           //  dialer: the next timed handover
     uint64_t liveness_at;           //  dialer: the liveness check
-    uint64_t liveness_since;        //  ... for silence since then
+    uint64_t unanswered_since;      //  ... the first user arrival not followed by bytes back
+    uint64_t last_arrival;          //  dialer: the last user arrival
     uint64_t heard_at;              //  dialer: last bytes from the remote end
 };
 
@@ -303,6 +304,8 @@ s_dialer_switch (baton_t *self)
     s_done (self);
 }
 
+static bool s_liveness_due (baton_t *self, uint64_t now);
+
 static void
 s_dialer_event (baton_t *self, const handover_event_t *event)
 {
@@ -386,9 +389,8 @@ s_dialer_event (baton_t *self, const handover_event_t *event)
                 }
             }
             if (self->state == B_IDLE && self->liveness_at && now >= self->liveness_at) {
-                bool silent = self->heard_at < self->liveness_since;
                 self->liveness_at = 0;
-                if (silent) {
+                if (s_liveness_due (self, now)) {
                     log_info ("wormhole %s: nothing heard since a user connected; checking the "
                               "tunnel with a handover", s_name (self));
                     baton_start (self);
@@ -408,15 +410,43 @@ s_dialer_event (baton_t *self, const handover_event_t *event)
     s_arm (self);
 }
 
+static uint64_t
+s_liveness_delay (void)
+{
+    return LIVENESS_MIN_MS + s_random (LIVENESS_MAX_MS - LIVENESS_MIN_MS + 1);
+}
+
+//  At the liveness deadline: true if a user arrived at least LIVENESS_MIN_MS
+//  ago and nothing came back since; otherwise the check is armed again for a
+//  later arrival that is still unanswered.
+static bool
+s_liveness_due (baton_t *self, uint64_t now)
+{
+    if (self->unanswered_since && self->heard_at >= self->unanswered_since)
+        self->unanswered_since = self->last_arrival > self->heard_at ? self->last_arrival : 0;
+    if (!self->unanswered_since)
+        return false;
+    if (now - self->unanswered_since >= LIVENESS_MIN_MS) {
+        self->unanswered_since = 0;
+        return true;
+    }
+    self->liveness_at = self->unanswered_since + s_liveness_delay ();
+    return false;
+}
+
 void
 baton_user_arrived (baton_t *self)
 {
-    if (!self || !self->dialing || self->liveness_at)
+    if (!self || !self->dialing)
         return;
     uint64_t now = timers_now_ms ();
-    self->liveness_since = now;
-    self->liveness_at = now + LIVENESS_MIN_MS + s_random (LIVENESS_MAX_MS - LIVENESS_MIN_MS + 1);
-    s_arm (self);
+    self->last_arrival = now;
+    if (!self->unanswered_since || self->heard_at >= self->unanswered_since)
+        self->unanswered_since = now;
+    if (!self->liveness_at) {
+        self->liveness_at = now + s_liveness_delay ();
+        s_arm (self);
+    }
 }
 
 void

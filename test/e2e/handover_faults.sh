@@ -12,6 +12,8 @@
 #       closed, the running download through stall-agg ends (no hang), the tunnel comes
 #       back (a new `tunnel up`) and serves new downloads; a download through fail-agg
 #       across all this is intact (only the stalled tunnel breaks).
+#   (c) liveness: with the remote end frozen (SIGSTOP), a user connection to stall-agg
+#       makes the dialing end check its tunnel with a handover 10-20 s later.
 # Environment: FAULTS_SIZE_MIB (default 64), the file downloaded during (a), at 8 MiB/s.
 # Usage: handover_faults.sh PATH/TO/mimicsocks
 source "$(dirname "$0")/lib.sh"
@@ -229,5 +231,23 @@ grep -q '^closed ' "$E2E_TMP/silent.out" || fail "stall-agg: the stalled handove
 ok "stall-agg: the stalled handover connection was closed"
 
 kill -0 "$SILENT_PID" 2>/dev/null || fail "the silent acceptor died"
+
+# --- (c) the aggregated liveness check ----------------------------------------------------------
+# The remote end freezes (SIGSTOP: its sockets stay open, nothing comes back) and a user
+# connects to stall-agg (handover_interval: 0): 10-20 s later the dialing end checks its
+# tunnel with a handover (section 5). (A live remote end answers even a silent user:
+# its socks handler gives up on the missing request and closes the stream.)
+N0=$(count local stall-agg "nothing heard since a user connected")
+kill -STOP "$REMOTE"
+exec 7<>"/dev/tcp/127.0.0.1/$SS"
+rc=0
+wait_count local stall-agg "nothing heard since a user connected" $((N0 + 1)) 25 || rc=1
+exec 7<&-
+kill -CONT "$REMOTE"
+((rc == 0)) || fail "stall-agg: no liveness handover within 25 s of a user connection the frozen remote end never answered"
+ok "stall-agg: $(first_line local "nothing heard since a user connected")"
+fetch_retry 20 "fail-agg: a download after the remote end thawed" "$MID_SHA" "$MID_SIZE" \
+    --socks5 "127.0.0.1:$SA" "http://127.0.0.1:$H/file/mid"
+
 stop_mimicsocks "$LOCAL" local
 stop_mimicsocks "$REMOTE" remote
