@@ -6,6 +6,8 @@
 # the intranet end). The public end refuses users while no intranet end is connected; a
 # restarted intranet end brings a new tunnel that the public end takes; a second
 # intranet end that arrives while the first one is frozen (SIGSTOP) replaces its tunnel.
+# rev-http has an extra port and a fixed mimic model: a handover (SIGUSR1 to the
+# intranet end) during a download.
 # Usage: wormhole_reverse.sh PATH/TO/mimicsocks
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -25,7 +27,7 @@ KEY=$(wh_key)
 CONF="$E2E_TMP/wormholes.yaml"
 
 write_config() {
-    read -r SH TH SE TE SS TS <<<"$(free_ports 6)"
+    read -r SH TH SE TE SS TS XH <<<"$(free_ports 7)"
     cat >"$CONF" <<EOF
 wormholes:
   - name: rev-http
@@ -35,6 +37,9 @@ wormholes:
     handler: relay
     relay: 127.0.0.1:$H
     key: $KEY
+    extra_ports: [$XH]
+    handover_interval: 0
+    mimic: {size: gaussian, delay: exponential}
   - name: rev-echo
     server: 127.0.0.1:$SE
     wormhole_remote: 127.0.0.1:$TE
@@ -51,7 +56,7 @@ wormholes:
     key: $KEY
 EOF
 }
-PUBLIC_PORTS() { echo "$SH $TH $SE $TE $SS $TS"; }
+PUBLIC_PORTS() { echo "$SH $TH $SE $TE $SS $TS $XH"; }
 
 # A reverse wormhole must be aggregated: check-config says so.
 BAD="$E2E_TMP/bad.yaml"
@@ -101,6 +106,15 @@ start_config intranet "$CONF" "" --role local || fail "the intranet end did not 
 INTRANET=$CFG_PID
 wait_log intranet "tunnel up" 3 || fail "the intranet end's tunnels did not come up"
 check_all "two processes"
+# A handover in reverse mode: the intranet end dials it (SIGUSR1), the public end takes
+# it on its extra port, while a slow download runs through rev-http.
+SLOW="http://127.0.0.1:$SH/slow/2097152?parts=40&ms=100"
+fetch_bg rev-ho 30 "$SLOW"
+sleep 1
+kill -USR1 "$INTRANET"
+wait_log intranet "rev-http: handover done" 1 10 || fail "rev-http: the intranet end did no handover"
+wait_log public "rev-http: handover done \(accepted" 1 10 || fail "rev-http: the public end took no handover"
+fetch_bg_check rev-ho "rev-http: a download across a reverse handover" "$(pattern_sha 2097152)"
 n_from=$(log_count public "tunnel from")
 
 # Restart the intranet end (SIGKILL: no goodbye); the public end takes the new tunnels.
