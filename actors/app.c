@@ -77,16 +77,22 @@ s_reload (const app_conf_t *conf, acceptor_args_t *acceptor_args, int workers)
 //  SIGUSR1: every tunnel this process dials is handed over to a fresh
 //  connection now (for operators and tests).
 static void
-s_handover_now (int workers)
+s_tell_workers (int workers, const char *command)
 {
-    log_info ("SIGUSR1: handing every dialed tunnel over to a fresh connection");
     for (int w = 0; w < workers; w++) {
         char endpoint[64];
         zsock_t *inbox = zsock_new_push (worker_endpoint (w, endpoint, sizeof endpoint));
         zsock_set_linger (inbox, 1000);
-        zstr_send (inbox, "HANDOVER");
+        zstr_send (inbox, command);
         zsock_destroy (&inbox);
     }
+}
+
+static void
+s_handover_now (int workers)
+{
+    log_info ("SIGUSR1: handing every dialed tunnel over to a fresh connection");
+    s_tell_workers (workers, "HANDOVER");
 }
 
 //  SIGTERM: stop accepting, let the open connections finish (for at most
@@ -96,13 +102,7 @@ s_drain (const app_conf_t *conf, zactor_t *supervisor, int workers)
 {
     supervisor_stop_child (supervisor, "acceptor");
     zsock_t *drained = zsock_new_pull (WORKER_DRAINED);
-    for (int w = 0; w < workers; w++) {
-        char endpoint[64];
-        zsock_t *inbox = zsock_new_push (worker_endpoint (w, endpoint, sizeof endpoint));
-        zsock_set_linger (inbox, 1000);
-        zstr_send (inbox, "DRAIN");
-        zsock_destroy (&inbox);
-    }
+    s_tell_workers (workers, "DRAIN");
     log_info ("draining: waiting up to %d ms for open connections to finish", conf->drain_ms);
     int64_t deadline = zclock_mono () + conf->drain_ms;
     int done = 0;

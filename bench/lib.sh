@@ -188,6 +188,26 @@ s_cpu_ticks() {   # PID...: user+system clock ticks of these processes, all thre
     echo "$total"
 }
 
+# bench_small_requests RUN: REQUESTS sequential 1 KiB requests on every path (times to
+# $TMP/latency.PATH), then the round's line of MB/s.
+bench_small_requests() {
+    local run=$1 p i t size
+    for p in "${PATHS[@]}"; do
+        for ((i = 0; i < REQUESTS; i++)); do
+            # shellcheck disable=SC2086
+            read -r t size < <(bcurl --max-time "$SMALL_MAX_TIME" ${VIA[$p]} -o /dev/null \
+                                     -w '%{time_total} %{size_download}\n' "$SMALL_URL" || true)
+            [[ "$size" == 1024 ]] || bench_die "request $((i + 1)) of run $run via $p failed (${size:-no} bytes)"
+            echo "$t"
+        done >>"$TMP/latency.$p"
+    done
+    printf 'run %d/%d:' "$run" "$RUNS" >&2
+    for p in "${PATHS[@]}"; do
+        printf ' %s %.0f' "$p" "$(tail -n 1 "$TMP/speed.$p" | awk '{ print $1 / 1e6 }')" >&2
+    done
+    echo " MB/s" >&2
+}
+
 # bench_measure: RUNS rounds; in each, the large download then REQUESTS 1 KiB requests
 # on every path. The paths alternate inside each round so that drift in the machine's
 # speed hits them alike. Results go to $TMP/{speed,latency,cpu}.PATH.
@@ -210,20 +230,7 @@ bench_measure() {
                     'BEGIN { printf "%.1f\n", 100 * (t / hz) / (n / s) }' >>"$TMP/cpu.$p"
             fi
         done
-        for p in "${PATHS[@]}"; do
-            for ((i = 0; i < REQUESTS; i++)); do
-                # shellcheck disable=SC2086
-                read -r t size < <(bcurl --max-time "$SMALL_MAX_TIME" ${VIA[$p]} -o /dev/null \
-                                         -w '%{time_total} %{size_download}\n' "$SMALL_URL" || true)
-                [[ "$size" == 1024 ]] || bench_die "request $((i + 1)) of run $run via $p failed (${size:-no} bytes)"
-                echo "$t"
-            done >>"$TMP/latency.$p"
-        done
-        printf 'run %d/%d:' "$run" "$RUNS" >&2
-        for p in "${PATHS[@]}"; do
-            printf ' %s %.0f MB/s' "$p" "$(tail -n 1 "$TMP/speed.$p" | awk '{ print $1 / 1e6 }')" >&2
-        done
-        echo >&2
+        bench_small_requests "$run"
     done
 }
 

@@ -164,20 +164,7 @@ for ((run = 1; run <= RUNS; run++)); do
         awk -v t=$((cpu1 - cpu0)) -v hz="$HZ" -v s="$speed" -v n="$size" \
             'BEGIN { printf "%.1f\n", 100 * (t / hz) / (n / s) }' >>"$TMP/cpu.$p"
     done
-    for p in "${PATHS[@]}"; do
-        for ((i = 0; i < REQUESTS; i++)); do
-            # shellcheck disable=SC2086
-            read -r t size < <(bcurl --max-time "$SMALL_MAX_TIME" ${VIA[$p]} -o /dev/null \
-                                     -w '%{time_total} %{size_download}\n' "$SMALL_URL" || true)
-            [[ "$size" == 1024 ]] || bench_die "request $((i + 1)) of run $run via $p failed (${size:-no} bytes)"
-            echo "$t"
-        done >>"$TMP/latency.$p"
-    done
-    printf 'run %d/%d:' "$run" "$RUNS" >&2
-    for p in "${PATHS[@]}"; do
-        printf ' %s %.0f' "$p" "$(tail -n 1 "$TMP/speed.$p" | awk '{ print $1 / 1e6 }')" >&2
-    done
-    echo " MB/s" >&2
+    bench_small_requests "$run"
 done
 kill -0 "$MS_PID" 2>/dev/null || bench_die "mimicsocks died during the bench"
 HO_FAILED=$(grep -cE 'handover (failed|stalled)' "$TMP/mimicsocks.log" || true)

@@ -106,29 +106,12 @@ start_both() {
     wait_log "$name" "wormhole ho-agg: tunnel up" 1 || fail "$name: the aggregated tunnel did not come up"
 }
 
-# count NAME WORMHOLE TEXT: lines of NAME.log that contain TEXT and name WORMHOLE. The
-# accepting end logs `handover done (accepted ...)` too: only the dialing end's count.
-count() {
-    local n
-    n=$(grep -F -- "$3" "$E2E_TMP/$1.log" 2>/dev/null | grep -vw accepted | grep -cw -- "$2") || true
-    printf '%s\n' "${n:-0}"
-}
-
-# wait_count NAME WORMHOLE TEXT N SECONDS: until count >= N (bounded); false on timeout.
-wait_count() {
-    local i
-    for ((i = 0; i < $5 * 10; i++)); do
-        (($(count "$1" "$2" "$3") >= $4)) && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 # If handovers are logged but a count by wormhole name finds none, say so plainly.
 explain_counts() {
     local total
     total=$(log_count "$1" "handover done")
-    if ((total > 0 && $(count "$1" ho-agg "handover done") + $(count "$1" ho-dist "handover done") == 0)); then
+    if ((total > 0 && $(wh_count "$1" ho-agg "handover done") + $(wh_count "$1" ho-dist "handover done") == 0)); then
         log "$1 logged $total 'handover done' lines, none naming its wormhole: $(grep -m1 -F 'handover done' "$E2E_TMP/$1.log")"
     fi
 }
@@ -217,8 +200,8 @@ ecurl 10 --socks5 "127.0.0.1:$CLOSED" -o /dev/null "http://127.0.0.1:$H/file/sma
 fetch_retry 10 "ho-agg works" "$SMALL_SHA" "$SMALL_SIZE" --socks5-hostname "127.0.0.1:$AS" "http://localhost:$H/file/small"
 fetch_retry 10 "ho-dist works" "$SMALL_SHA" "$SMALL_SIZE" --socks5-hostname "127.0.0.1:$DS" "http://localhost:$H/file/small"
 
-A0=$(count ms ho-agg "handover done")
-D0=$(count ms ho-dist "handover done")
+A0=$(wh_count ms ho-agg "handover done")
+D0=$(wh_count ms ho-dist "handover done")
 # 256 MiB take ~11 s at the default rate; the limit (124 s for 256 MiB) leaves room for
 # a tunnel 10 times slower, and keeps the whole test under ctest's 300 s.
 BIG_MAX=$((60 + SIZE_MIB / 4))
@@ -252,12 +235,12 @@ for spec in "ho-agg $A0 ${AGG_MS:-0}" "ho-dist $D0 ${DIST_MS:-0}"; do
     read -r wh before ms <<<"$spec"
     want=$((ms / 3000))
     ((want >= 3)) || want=3
-    got=$(($(count ms "$wh" "handover done") - before))
+    got=$(($(wh_count ms "$wh" "handover done") - before))
     if ((got < want)); then
         # A short transfer may end before the third handover: the aggregated tunnel
         # keeps handing over while idle, so give it a few more seconds.
-        if [[ $wh == ho-agg ]] && wait_count ms "$wh" "handover done" $((before + want)) 10; then
-            got=$(($(count ms "$wh" "handover done") - before))
+        if [[ $wh == ho-agg ]] && wh_wait_count ms "$wh" "handover done" $((before + want)) 10; then
+            got=$(($(wh_count ms "$wh" "handover done") - before))
         else
             fail "$wh: $got 'handover done' during a $ms ms transfer with handover_interval 1 (expected >= $want)"
         fi
@@ -278,8 +261,8 @@ ok "$(grep -F 'handover refused' "$E2E_TMP/ms.log" | tail -n 1 | cut -c1-160)"
 # An ID cut short: the acceptor reads 16 bytes with a 1 s limit, then closes.
 wrong_id "$AX2" 5 4
 # The extra-port listeners still take the real tunnels' handovers, and both wormholes serve.
-A1=$(count ms ho-agg "handover done")
-wait_count ms ho-agg "handover done" $((A1 + 2)) 10 || fail "ho-agg: no more handovers after the wrong IDs"
+A1=$(wh_count ms ho-agg "handover done")
+wh_wait_count ms ho-agg "handover done" $((A1 + 2)) 10 || fail "ho-agg: no more handovers after the wrong IDs"
 ok "ho-agg: handovers go on after the wrong IDs"
 fetch_check "ho-agg after the wrong IDs" "$MID_SHA" "$MID_SIZE" --socks5-hostname "127.0.0.1:$AS" "http://localhost:$H/file/mid"
 fetch_check "ho-dist after the wrong IDs" "$MID_SHA" "$MID_SIZE" --socks5-hostname "127.0.0.1:$DS" "http://localhost:$H/file/mid"
@@ -300,8 +283,8 @@ n=$(log_count usr1 "handover done")
 ((n == 0)) || fail "usr1: $n handovers with handover_interval 0 before any SIGUSR1"
 ok "usr1: no handover in 3 s with handover_interval 0"
 kill -USR1 "$US"
-wait_count usr1 ho-agg "handover done" 1 10 || { explain_counts usr1; fail "usr1: ho-agg did not hand over after SIGUSR1"; }
-wait_count usr1 ho-dist "handover done" 1 10 || { explain_counts usr1; fail "usr1: ho-dist did not hand over after SIGUSR1"; }
+wh_wait_count usr1 ho-agg "handover done" 1 10 || { explain_counts usr1; fail "usr1: ho-agg did not hand over after SIGUSR1"; }
+wh_wait_count usr1 ho-dist "handover done" 1 10 || { explain_counts usr1; fail "usr1: ho-dist did not hand over after SIGUSR1"; }
 ok "usr1: SIGUSR1 made both tunnels hand over ($(log_count usr1 "handover done") 'handover done')"
 SLOW_SHA=$(pattern_sha 4194304)
 fetch_bg_check slow-dist "usr1: ho-dist's download across the SIGUSR1 handover intact" "$SLOW_SHA"

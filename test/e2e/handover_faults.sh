@@ -135,22 +135,6 @@ log "origin :$H; fail-agg users :$SA extra :$XA (+dead :$DEAD_A); fail-dist user
 wait_log local "wormhole (fail|stall)-agg: tunnel up" 2 || fail "the aggregated tunnels did not come up"
 ok "two processes; the aggregated tunnels are up"
 
-# count NAME WORMHOLE TEXT: lines of NAME.log that contain TEXT and name WORMHOLE. The
-# accepting end logs `handover done (accepted ...)` too: only the dialing end's count.
-count() {
-    local n
-    n=$(grep -F -- "$3" "$E2E_TMP/$1.log" 2>/dev/null | grep -vw accepted | grep -cw -- "$2") || true
-    printf '%s\n' "${n:-0}"
-}
-# wait_count NAME WORMHOLE TEXT N SECONDS: until count >= N (bounded); false on timeout.
-wait_count() {
-    local i
-    for ((i = 0; i < $5 * 10; i++)); do
-        (($(count "$1" "$2" "$3") >= $4)) && return 0
-        sleep 0.1
-    done
-    return 1
-}
 # first_line NAME TEXT: the first line of NAME.log with TEXT, for messages.
 first_line() { grep -m1 -F -- "$2" "$E2E_TMP/$1.log" | cut -c1-200; }
 
@@ -159,7 +143,7 @@ fetch_retry 10 "fail-dist works" "$MID_SHA" "$MID_SIZE" --socks5 "127.0.0.1:$SD"
 fetch_retry 10 "stall-agg works" "$MID_SHA" "$MID_SIZE" --socks5 "127.0.0.1:$SS" "http://127.0.0.1:$H/file/mid"
 
 # --- (a) handovers to a port where nothing listens ---------------------------------------------
-UP_A=$(count local fail-agg "tunnel up")
+UP_A=$(wh_count local fail-agg "tunnel up")
 t0=$(now_ms)
 A_MAX=$((30 + SIZE_MIB / 2))     # 64 MiB at 8 MiB/s: ~8 s
 fetch_bg a-agg "$A_MAX" --limit-rate 8M --socks5 "127.0.0.1:$SA" "http://127.0.0.1:$H/file/big"
@@ -167,22 +151,22 @@ fetch_bg a-dist "$A_MAX" --limit-rate 8M --socks5 "127.0.0.1:$SD" "http://127.0.
 fetch_bg_check a-agg "fail-agg: $SIZE_MIB MiB intact while handovers fail" "$BIG_SHA"
 fetch_bg_check a-dist "fail-dist: $SIZE_MIB MiB intact while every handover fails" "$BIG_SHA"
 ok "(a): the downloads took $(($(now_ms) - t0)) ms"
-n=$(count local fail-dist "handover failed")
+n=$(wh_count local fail-dist "handover failed")
 ((n >= 2)) || fail "fail-dist: $n 'handover failed' during the download (its only extra port is closed)"
 ok "fail-dist: $n handovers failed, forwarding went on: $(first_line local "handover failed")"
 # fail-agg draws one of its two ports at random each time; it also hands over while idle.
-wait_count local fail-agg "handover failed" 1 20 || fail "fail-agg: no 'handover failed' although one of its two extra ports is closed"
-wait_count local fail-agg "handover done" 1 20 || fail "fail-agg: no 'handover done' through its real extra port"
-ok "fail-agg: $(count local fail-agg "handover failed") failed, $(count local fail-agg "handover done") done"
+wh_wait_count local fail-agg "handover failed" 1 20 || fail "fail-agg: no 'handover failed' although one of its two extra ports is closed"
+wh_wait_count local fail-agg "handover done" 1 20 || fail "fail-agg: no 'handover done' through its real extra port"
+ok "fail-agg: $(wh_count local fail-agg "handover failed") failed, $(wh_count local fail-agg "handover done") done"
 n=$(log_count local "handover stalled")
 ((n == 0)) || fail "a refused handover connection was taken for a stall: $(first_line local "handover stalled")"
-(($(count local fail-agg "tunnel up") == UP_A)) || fail "fail-agg: its tunnel went down and up again during (a)"
+(($(wh_count local fail-agg "tunnel up") == UP_A)) || fail "fail-agg: its tunnel went down and up again during (a)"
 fetch_check "fail-agg after (a)" "$MID_SHA" "$MID_SIZE" --socks5 "127.0.0.1:$SA" "http://127.0.0.1:$H/file/mid"
 fetch_check "fail-dist after (a)" "$MID_SHA" "$MID_SIZE" --socks5 "127.0.0.1:$SD" "http://127.0.0.1:$H/file/mid"
 
 # --- (b) a handover to a peer that never answers ------------------------------------------------
-UP_S=$(count local stall-agg "tunnel up")
-UP_A=$(count local fail-agg "tunnel up")
+UP_S=$(wh_count local stall-agg "tunnel up")
+UP_A=$(wh_count local fail-agg "tunnel up")
 ((UP_S >= 1)) || fail "stall-agg: no 'tunnel up' line naming it: $(first_line local "tunnel up")"
 SLOW="http://127.0.0.1:$H/slow/4194304?parts=100&ms=100"
 SLOW_SHA=$(pattern_sha 4194304)
@@ -202,7 +186,7 @@ got=$(awk '$1 == "bytes" { n = $3 } END { print n + 0 }' "$E2E_TMP/silent.out")
 ((got == 16)) || fail "stall-agg: the handover connection carried $got bytes before any answer (expected the 16-byte ID)"
 t_acc=$(awk '$1 == "accept" { print $2; exit }' "$E2E_TMP/silent.out")
 ok "stall-agg: the silent port got a 16-byte ID $((t_acc - t_sig)) ms after SIGUSR1"
-wait_count local stall-agg "handover stalled" 1 10 || fail "stall-agg: no 'handover stalled' within 10 s of the silent handover"
+wh_wait_count local stall-agg "handover stalled" 1 10 || fail "stall-agg: no 'handover stalled' within 10 s of the silent handover"
 dt=$(($(now_ms) - t_acc))
 ((dt <= 7000)) || fail "stall-agg: 'handover stalled' only $dt ms after the handover connection (expected ~3 s)"
 ok "stall-agg: $(first_line local "handover stalled") (at most $dt ms after the handover connection)"
@@ -217,11 +201,11 @@ if ((WAIT_RC == 0)); then
 else
     ok "stall-agg: the download on the stalled tunnel ended (curl exit $WAIT_RC)"
 fi
-wait_count local stall-agg "tunnel up" $((UP_S + 1)) 20 || fail "stall-agg: no new 'tunnel up' within 20 s of the stall"
+wh_wait_count local stall-agg "tunnel up" $((UP_S + 1)) 20 || fail "stall-agg: no new 'tunnel up' within 20 s of the stall"
 ok "stall-agg: the tunnel is back"
 fetch_retry 10 "stall-agg: a new download after the stall" "$MID_SHA" "$MID_SIZE" --socks5 "127.0.0.1:$SS" "http://127.0.0.1:$H/file/mid"
 fetch_bg_check b-other "fail-agg: a download across the other tunnel's stall intact" "$SLOW_SHA"
-(($(count local fail-agg "tunnel up") == UP_A)) || fail "fail-agg: its tunnel went down too when stall-agg's stalled"
+(($(wh_count local fail-agg "tunnel up") == UP_A)) || fail "fail-agg: its tunnel went down too when stall-agg's stalled"
 # The dialing end gave up on the handover connection: it must not stay open (fd leak).
 for ((i = 0; i < 100; i++)); do
     grep -q '^closed ' "$E2E_TMP/silent.out" && break
@@ -237,11 +221,11 @@ kill -0 "$SILENT_PID" 2>/dev/null || fail "the silent acceptor died"
 # connects to stall-agg (handover_interval: 0): 10-20 s later the dialing end checks its
 # tunnel with a handover (section 5). (A live remote end answers even a silent user:
 # its socks handler gives up on the missing request and closes the stream.)
-N0=$(count local stall-agg "nothing heard since a user connected")
+N0=$(wh_count local stall-agg "nothing heard since a user connected")
 kill -STOP "$REMOTE"
 exec 7<>"/dev/tcp/127.0.0.1/$SS"
 rc=0
-wait_count local stall-agg "nothing heard since a user connected" $((N0 + 1)) 25 || rc=1
+wh_wait_count local stall-agg "nothing heard since a user connected" $((N0 + 1)) 25 || rc=1
 exec 7<&-
 kill -CONT "$REMOTE"
 ((rc == 0)) || fail "stall-agg: no liveness handover within 25 s of a user connection the frozen remote end never answered"

@@ -451,3 +451,21 @@ kill_hard() {
     kill -KILL "$1" 2>/dev/null || true
     { wait "$1"; } 2>/dev/null || true
 }
+
+# wh_count NAME WORMHOLE TEXT: lines of NAME.log that contain TEXT and name WORMHOLE, the
+# dialing end's only (the accepting end's `handover done (accepted ...)` is left out).
+wh_count() {
+    local n
+    n=$(grep -F -- "$3" "$E2E_TMP/$1.log" 2>/dev/null | grep -vw accepted | grep -cw -- "$2") || true
+    printf '%s\n' "${n:-0}"
+}
+
+# wh_wait_count NAME WORMHOLE TEXT N SECONDS: until wh_count >= N (bounded); false on timeout.
+wh_wait_count() {
+    local i
+    for ((i = 0; i < $5 * 10; i++)); do
+        (($(wh_count "$1" "$2" "$3") >= $4)) && return 0
+        sleep 0.1
+    done
+    return 1
+}
