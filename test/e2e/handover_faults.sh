@@ -108,21 +108,6 @@ write_configs() {
             || fail "check-config refuses $f.yaml: $(tail -n 3 "$E2E_TMP/check-config.txt")"
     done
 }
-# wait_extra NAME PORTS: after start_config, until each extra port accepts. Returns 1
-# (process stopped) if one was taken meanwhile, so that the caller retries on new ports.
-wait_extra() {
-    local port
-    for port in $2; do
-        wait_port 127.0.0.1 "$port" "$CFG_PID" && continue
-        kill -0 "$CFG_PID" 2>/dev/null || fail "$1: mimicsocks exited while its extra ports opened"
-        if grep -q "cannot listen on 127.0.0.1:$port" "$E2E_TMP/$1.log"; then
-            log "$1: extra port $port was taken meanwhile; starting again on new ports"
-            stop_pid "$CFG_PID"
-            return 1
-        fi
-        fail "$1: nothing listens on the extra port $port after 10 s (the accepting end listens on its extra_ports)"
-    done
-}
 for attempt in 1 2 3; do
     write_configs
     start_config remote "$E2E_TMP/remote.yaml" "$TA $TD $TS" --role remote && wait_extra remote "$XA $XD $XS" && break
