@@ -57,6 +57,20 @@ bufq_commit (bufq_t *self, size_t len)
     self->bytes += len;
 }
 
+buf_t *
+bufq_pop (bufq_t *self)
+{
+    buf_t *buf = self->head;
+    if (!buf)
+        return NULL;
+    self->head = buf->next;
+    if (!self->head)
+        self->tail = NULL;
+    self->bytes -= buf->len - buf->off;
+    buf->next = NULL;
+    return buf;
+}
+
 ssize_t
 bufq_flush (bufq_t *self, bufpool_t *pool, int fd)
 {

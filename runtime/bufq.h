@@ -22,6 +22,9 @@ typedef struct {
 //  Take ownership of a block holding bytes [off, len).
 void bufq_push (bufq_t *self, buf_t *buf);
 
+//  Take the oldest block out (NULL if empty); the caller owns it.
+buf_t *bufq_pop (bufq_t *self);
+
 //  Copy bytes in, filling the tail block before taking new ones.
 void bufq_append (bufq_t *self, bufpool_t *pool, const void *data, size_t len);
 

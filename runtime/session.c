@@ -679,11 +679,7 @@ s_stream_drain (session_t *self, conn_t *conn)
 {
     bufpool_t *pool = worker_pool (self->worker);
     while (conn->in.head && !s_is_dead (self) && s_wants_read (self, conn)) {
-        buf_t *buf = conn->in.head;
-        conn->in.head = buf->next;
-        if (!conn->in.head)
-            conn->in.tail = NULL;
-        conn->in.bytes -= buf->len - buf->off;
+        buf_t *buf = bufq_pop (&conn->in);
         s_stream_deliver (self, conn, buf->data + buf->off, buf->len - buf->off);
         bufpool_put (pool, buf);
     }
@@ -974,6 +970,27 @@ s_wants_read (session_t *self, conn_t *conn)
     }
 }
 
+//  A socket's epoll interest, from its state.
+static void
+s_watch (session_t *self, conn_t *conn)
+{
+    uint32_t events = 0;
+    if (conn->connecting)
+        events = EPOLLOUT;
+    else {
+        if (s_wants_read (self, conn))
+            events |= EPOLLIN;
+        if (conn->out.bytes > 0 && (!s_shaping (conn) || conn->released > 0))
+            events |= EPOLLOUT;         //  (bytes the mimic holds back wait for its timer)
+    }
+    //  A socket with nothing left to read or write leaves the epoll set: a
+    //  level-triggered hang-up on it would otherwise wake the loop forever.
+    if (events == 0 && conn->eof_in)
+        worker_conn_forget (self->worker, conn);
+    else
+        worker_conn_update (self->worker, conn, events);
+}
+
 static void
 s_settle_conn (session_t *self, conn_t *conn)
 {
@@ -994,21 +1011,7 @@ s_settle_conn (session_t *self, conn_t *conn)
         if (s_is_dead (self))
             return;
     }
-    uint32_t events = 0;
-    if (conn->connecting)
-        events = EPOLLOUT;
-    else {
-        if (s_wants_read (self, conn))
-            events |= EPOLLIN;
-        if (conn->out.bytes > 0 && (!s_shaping (conn) || conn->released > 0))
-            events |= EPOLLOUT;         //  (bytes the mimic holds back wait for its timer)
-    }
-    //  A side with nothing left to read or write leaves the epoll set: a
-    //  level-triggered hang-up on it would otherwise wake the loop forever.
-    if (events == 0 && conn->eof_in)
-        worker_conn_forget (self->worker, conn);
-    else
-        worker_conn_update (self->worker, conn, events);
+    s_watch (self, conn);
 }
 
 void
@@ -1468,12 +1471,7 @@ session_handover_switch_reads (session_t *self, bool wait_eof)
     //  What came on the new socket meanwhile, in order, then its end if it came.
     bufpool_t *pool = worker_pool (self->worker);
     while (side->in.head && !s_is_dead (self)) {
-        buf_t *buf = side->in.head;
-        side->in.head = buf->next;
-        if (!side->in.head)
-            side->in.tail = NULL;
-        side->in.bytes -= buf->len - buf->off;
-        buf->next = NULL;
+        buf_t *buf = bufq_pop (&side->in);
         if (side->cipher)
             cipher_apply (side->cipher, CIPHER_DECRYPT, buf->data + buf->off, buf->data + buf->off,
                           buf->len - buf->off);
@@ -1538,19 +1536,7 @@ s_settle_spare (session_t *self)
             return;
         }
     }
-    uint32_t events = 0;
-    if (spare->connecting)
-        events = EPOLLOUT;
-    else {
-        if (s_wants_read (self, spare))
-            events |= EPOLLIN;
-        if (spare->out.bytes > 0)
-            events |= EPOLLOUT;
-    }
-    if (events == 0 && spare->eof_in)
-        worker_conn_forget (self->worker, spare);
-    else
-        worker_conn_update (self->worker, spare, events);
+    s_watch (self, spare);
 }
 
 int

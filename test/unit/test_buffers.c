@@ -93,6 +93,16 @@ START_TEST (test_queue_flush_max)
         ck_assert_uint_eq (q.bytes, sizeof expect - sent);
     }
     ck_assert_int_eq (bufq_flush_max (&q, pool, sv[0], 1000), (ssize_t) (sizeof expect - sent));
+    //  Popping takes blocks out whole, oldest first, and keeps the count.
+    bufq_append (&q, pool, expect, 40);
+    buf_t *first = bufq_pop (&q);
+    ck_assert_ptr_nonnull (first);
+    ck_assert_uint_eq (first->len - first->off, 16);
+    ck_assert_uint_eq (q.bytes, 24);
+    ck_assert_mem_eq (first->data + first->off, expect, 16);
+    bufpool_put (pool, first);
+    bufq_clear (&q, pool);
+    ck_assert_ptr_null (bufq_pop (&q));
     ck_assert_uint_eq (bufpool_in_use (pool), 0);
     char got[128];
     ck_assert_int_eq (read (sv[1], got, sizeof got), 100);
