@@ -301,6 +301,7 @@ s_dialer_switch (baton_t *self)
     self->state = B_RETIRING;
     self->step_at = timers_now_ms () + RETIRE_LIMIT_MS;
     log_info ("wormhole %s: handover done (port %u, #%u)", s_name (self), self->port, self->count + 1);
+    session_trace (self->session, "dialer", "tunnel", "handover-done", 0);
     s_done (self);
 }
 

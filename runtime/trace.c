@@ -140,7 +140,7 @@ trace_record (trace_t *self, const char *name, const char *from, const char *to,
 typedef struct {
     char name[64];
     uint64_t records, bytes_up, bytes_down, connections, closes, errors, tunnels_up, tunnels_down,
-             probes, restarts;
+             probes, restarts, handovers, handover_failures;
 } s_counter_t;
 
 int
@@ -174,7 +174,7 @@ trace_monitor (const char *endpoint, const char *name, bool stats, int seconds)
                     if (i == counter_count && counter_count < 64)
                         snprintf (counters[counter_count++].name, sizeof counters[0].name, "%s", topic);
                     if (i < counter_count) {
-                        char from[96] = "", kind[16] = "";
+                        char from[96] = "", kind[24] = "";
                         unsigned long long bytes = 0;
                         char text[300];
                         snprintf (text, sizeof text, "%.*s", (int) zframe_size (line), (char *) zframe_data (line));
@@ -202,6 +202,9 @@ trace_monitor (const char *endpoint, const char *name, bool stats, int seconds)
                         counters[i].tunnels_down += streq (kind, "tunnel-down");
                         counters[i].probes += streq (kind, "probe");
                         counters[i].restarts += streq (kind, "restart");
+                        counters[i].handovers += streq (kind, "handover-done");
+                        counters[i].handover_failures += streq (kind, "handover-failed")
+                                                       || streq (kind, "handover-stalled");
                     }
                 }
             }
@@ -213,7 +216,8 @@ trace_monitor (const char *endpoint, const char *name, bool stats, int seconds)
             next_stats += 1000;
             for (size_t i = 0; i < counter_count; i++)
                 printf ("%s: records %llu bytes-up %llu bytes-down %llu connections %llu closes %llu "
-                        "errors %llu tunnels-up %llu tunnels-down %llu probes %llu restarts %llu\n",
+                        "errors %llu tunnels-up %llu tunnels-down %llu probes %llu restarts %llu "
+                        "handovers %llu handover-failures %llu\n",
                         counters[i].name, (unsigned long long) counters[i].records,
                         (unsigned long long) counters[i].bytes_up,
                         (unsigned long long) counters[i].bytes_down,
@@ -223,7 +227,9 @@ trace_monitor (const char *endpoint, const char *name, bool stats, int seconds)
                         (unsigned long long) counters[i].tunnels_up,
                         (unsigned long long) counters[i].tunnels_down,
                         (unsigned long long) counters[i].probes,
-                        (unsigned long long) counters[i].restarts);
+                        (unsigned long long) counters[i].restarts,
+                        (unsigned long long) counters[i].handovers,
+                        (unsigned long long) counters[i].handover_failures);
         }
         fflush (stdout);
     }

@@ -89,7 +89,7 @@ wormhole() {
 EOF
 }
 write_configs() {
-    read -r SA TA XA DEAD_A SD TD XD DEAD_D SS TS XS <<<"$(free_ports 11)"
+    read -r SA TA XA DEAD_A SD TD XD DEAD_D SS TS XS TRACE <<<"$(free_ports 12)"
     {
         echo "wormholes:"
         wormhole fail-agg aggregated "$SA" "$TA" 1 "$XA"
@@ -97,6 +97,7 @@ write_configs() {
         wormhole stall-agg aggregated "$SS" "$TS" 0 "$XS"
     } >"$E2E_TMP/remote.yaml"
     {
+        echo "trace: tcp://127.0.0.1:$TRACE"
         echo "wormholes:"
         wormhole fail-agg aggregated "$SA" "$TA" 1 "$XA, $DEAD_A"
         wormhole fail-dist distributed "$SD" "$TD" 1 "$DEAD_D"
@@ -129,6 +130,8 @@ fetch_retry 10 "stall-agg works" "$MID_SHA" "$MID_SIZE" --socks5 "127.0.0.1:$SS"
 
 # --- (a) handovers to a port where nothing listens ---------------------------------------------
 UP_A=$(wh_count local fail-agg "tunnel up")
+bg stats "$MIMICSOCKS" trace "tcp://127.0.0.1:$TRACE" --wormhole fail-agg --stats --seconds 8
+STATS_PID=$BG_PID
 t0=$(now_ms)
 A_MAX=$((30 + SIZE_MIB / 2))     # 64 MiB at 8 MiB/s: ~8 s
 fetch_bg a-agg "$A_MAX" --limit-rate 8M --socks5 "127.0.0.1:$SA" "http://127.0.0.1:$H/file/big"
@@ -143,6 +146,13 @@ ok "fail-dist: $n handovers failed, forwarding went on: $(first_line local "hand
 wh_wait_count local fail-agg "handover failed" 1 20 || fail "fail-agg: no 'handover failed' although one of its two extra ports is closed"
 wh_wait_count local fail-agg "handover done" 1 20 || fail "fail-agg: no 'handover done' through its real extra port"
 ok "fail-agg: $(wh_count local fail-agg "handover failed") failed, $(wh_count local fail-agg "handover done") done"
+# The trace monitor counts them too (it ran for the first 8 s of the downloads).
+wait_pid "$STATS_PID" 15
+STATS=$(grep '^fail-agg:' "$E2E_TMP/stats.out" | tail -n 1)
+[[ "$STATS" =~ handovers\ ([0-9]+)\ handover-failures\ ([0-9]+) ]] \
+    || fail "mimicsocks trace --stats shows no handover counts: '$STATS'"
+((BASH_REMATCH[1] + BASH_REMATCH[2] >= 1)) || fail "mimicsocks trace --stats counted no handover of fail-agg: $STATS"
+ok "trace --stats: $(grep -o 'handovers.*' <<<"$STATS")"
 n=$(log_count local "handover stalled")
 ((n == 0)) || fail "a refused handover connection was taken for a stall: $(first_line local "handover stalled")"
 (($(wh_count local fail-agg "tunnel up") == UP_A)) || fail "fail-agg: its tunnel went down and up again during (a)"
