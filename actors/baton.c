@@ -342,6 +342,7 @@ s_dialer_event (baton_t *self, const handover_event_t *event)
                 log_warn ("wormhole %s: handover failed (port %u): the new connection was closed "
                           "(ID refused?); staying on the current connection", s_name (self),
                           self->port);
+                session_trace (self->session, "dialer", "tunnel", "handover-failed", 0);
                 self->state = B_AFTERMATH;
                 if (!self->step_at)
                     self->step_at = now + BATON_STALL_MS;
