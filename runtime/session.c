@@ -12,6 +12,10 @@
       DEAD       waiting for the worker to free it at the end of the turn.
     Reading a side stops while the queue toward the other side is over the
     credit window (WORKER_WINDOW) and resumes as it drains.
+
+    Two parts live in files of their own: session_handover.c (moving a side
+    to a fresh socket, and tapping) and session_shaping.c (the mimic on a
+    side's send path); runtime/session_priv.h is what the parts share.
 */
 #include "runtime/session.h"
 
@@ -25,14 +29,13 @@
 #include <unistd.h>
 
 #include "nodes/cipher.h"
-#include "nodes/inband.h"
 #include "nodes/mimic.h"
 #include "runtime/addr.h"
 #include "runtime/log.h"
 #include "runtime/timers.h"
 #include "runtime/trace.h"
+#include "runtime/session_priv.h"
 #include "runtime/worker.h"
-#include "runtime/worker_priv.h"
 
 #define LINGER_MS 2000
 #define HANDOVER_READAHEAD (16 * 1024 * 1024)
@@ -59,8 +62,8 @@ s_side_name (session_t *self, conn_t *conn, char *buf, size_t len)
 
 //  One trace record for a hop out of conn (costs nothing unless somebody
 //  subscribes to the trace).
-static void
-s_trace (session_t *self, conn_t *conn, const char *kind, size_t bytes)
+void
+session_trace_hop (session_t *self, conn_t *conn, const char *kind, size_t bytes)
 {
     if (!trace_on ())
         return;
@@ -71,14 +74,9 @@ s_trace (session_t *self, conn_t *conn, const char *kind, size_t bytes)
                   dest, kind, bytes);
 }
 
-static bool
-s_is_dead (session_t *self)
-{
-    return self->state == SESSION_DEAD;
-}
 
-static void
-s_conn_init (conn_t *conn, session_t *session, int fd)
+void
+session_conn_init (conn_t *conn, session_t *session, int fd)
 {
     memset (conn, 0, sizeof *conn);
     conn->kind = EP_CONN;
@@ -86,8 +84,8 @@ s_conn_init (conn_t *conn, session_t *session, int fd)
     conn->fd = fd;
 }
 
-static void
-s_conn_close (session_t *self, conn_t *conn, bool abortive)
+void
+session_conn_close (session_t *self, conn_t *conn, bool abortive)
 {
     if (conn->mux) {
         //  Unless both directions ended cleanly, the peer must hear that it is gone.
@@ -106,65 +104,11 @@ s_conn_close (session_t *self, conn_t *conn, bool abortive)
     bufq_clear (&conn->out, worker_pool (self->worker));
     cipher_destroy (&conn->cipher);
     mimic_destroy (&conn->mimic);
-    s_conn_init (conn, self, -1);
+    session_conn_init (conn, self, -1);
 }
 
-//  --------------------------------------------------------------------------
-//  Shaping: the mimic (nodes/mimic.h) schedules a side's queue without a
-//  copy. It is given the length of every chunk queued toward the side (it
-//  learns from them) and, while it shapes, releases bytes of the queue as its
-//  model says; only released bytes are written.
-
-static bool
-s_shaping (conn_t *conn)
-{
-    return conn->mimic && conn->shaping;
-}
-
-static void
-s_mimic_push (conn_t *conn, size_t len)
-{
-    if (!conn->mimic || len == 0)
-        return;
-    if (conn->shaping)
-        mimic_push_count (conn->mimic, timers_now_ms (), len);
-    else
-        mimic_observe (conn->mimic, timers_now_ms (), len);
-}
-
-static void
-s_mimic_release (void *ctx, const uint8_t *data, size_t len)
-{
-    conn_t *conn = ctx;
-    (void) data;
-    conn->released += len;
-}
-
-//  What the mimic lets go now; its timer is armed for the next release.
-static void
-s_mimic_pump (session_t *self, conn_t *conn)
-{
-    uint64_t now = timers_now_ms ();
-    uint64_t next = mimic_pump (conn->mimic, now, s_mimic_release, conn);
-    if (next == UINT64_MAX)
-        return;
-    uint64_t armed = self->deadline[TIMER_MIMIC];
-    if (armed == 0 || armed > next || armed <= now)
-        worker_timer_set (self->worker, self, TIMER_MIMIC, (int) (next - now));
-}
-
-//  Whatever the mimic still holds back may go at once (its bytes changed
-//  socket, or it stops shaping).
-static void
-s_mimic_release_all (conn_t *conn)
-{
-    if (conn->mimic)
-        mimic_flush (conn->mimic, s_mimic_release, conn);
-    conn->released = conn->out.bytes;
-}
-
-static void
-s_socket_tune (int fd)
+void
+session_socket_tune (int fd)
 {
     int on = 1;
     setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
@@ -172,10 +116,10 @@ s_socket_tune (int fd)
 }
 
 //  Ends the session; the worker frees it at the end of this loop turn.
-static void
-s_kill (session_t *self, bool abortive)
+void
+session_kill (session_t *self, bool abortive)
 {
-    if (s_is_dead (self))
+    if (session_dead (self))
         return;
     self->state = SESSION_DEAD;
     self->abortive = abortive;
@@ -193,11 +137,11 @@ s_session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf
     self->id = id;
     self->worker = worker;
     self->state = SESSION_HANDSHAKE;
-    s_conn_init (&self->client, self, fd);
-    s_conn_init (&self->target, self, -1);
-    s_conn_init (&self->spare, self, -1);
+    session_conn_init (&self->client, self, fd);
+    session_conn_init (&self->target, self, -1);
+    session_conn_init (&self->spare, self, -1);
     if (fd >= 0) {
-        s_socket_tune (fd);
+        session_socket_tune (fd);
         struct sockaddr_storage peer;
         socklen_t len = sizeof peer;
         if (getpeername (fd, (struct sockaddr *) &peer, &len) == 0)
@@ -250,9 +194,9 @@ session_free (session_t **self_p)
         return;
     if (self->handler)
         self->cls->destroy (&self->handler);
-    s_conn_close (self, &self->client, self->abortive);
-    s_conn_close (self, &self->target, self->abortive);
-    s_conn_close (self, &self->spare, self->abortive);
+    session_conn_close (self, &self->client, self->abortive);
+    session_conn_close (self, &self->target, self->abortive);
+    session_conn_close (self, &self->spare, self->abortive);
     free (self);
     *self_p = NULL;
 }
@@ -261,8 +205,8 @@ session_free (session_t **self_p)
 //  Writing
 
 //  Flush a side's queue, then send the FIN it owes. False: the socket failed.
-static bool
-s_flush (session_t *self, conn_t *conn)
+bool
+session_flush (session_t *self, conn_t *conn)
 {
     if (conn->mux) {
         if (conn->shut_pending && !conn->shut_done
@@ -286,17 +230,17 @@ s_flush (session_t *self, conn_t *conn)
     }
     if (conn->fd < 0 || conn->connecting)
         return true;
-    if (s_shaping (conn)) {
-        s_mimic_pump (self, conn);
+    if (session_conn_shaping (conn)) {
+        session_conn_mimic_pump (self, conn);
         size_t missing = mimic_take_shortfall (conn->mimic);
         if (missing && conn->pad)
             conn->pad (conn->pad_ctx, missing);
     }
-    if (conn->out.bytes > 0 && (!s_shaping (conn) || conn->released > 0)) {
-        ssize_t written = s_shaping (conn)
+    if (conn->out.bytes > 0 && (!session_conn_shaping (conn) || conn->released > 0)) {
+        ssize_t written = session_conn_shaping (conn)
                         ? bufq_flush_max (&conn->out, worker_pool (self->worker), conn->fd, conn->released)
                         : bufq_flush (&conn->out, worker_pool (self->worker), conn->fd);
-        if (written > 0 && s_shaping (conn))
+        if (written > 0 && session_conn_shaping (conn))
             conn->released -= (size_t) written;
         if (written < 0) {
             log_debug ("%s: write to %s (fd %d, role %d): %s", self->peer, conn == &self->client ? "client" : conn == &self->target ? "target" : "spare", conn->fd, conn->role, strerror (errno));
@@ -316,14 +260,12 @@ s_flush (session_t *self, conn_t *conn)
 }
 
 static void s_forward_raw (session_t *self, conn_t *to, buf_t *buf);
-static void s_spare_connect_done (session_t *self);
-static void s_settle_spare (session_t *self);
 
 //  Queue bytes for a side, writing at once when nothing is waiting before them.
 static void
 s_send (session_t *self, conn_t *conn, const void *data, size_t len)
 {
-    if (s_is_dead (self) || len == 0)
+    if (session_dead (self) || len == 0)
         return;
     const uint8_t *p = data;
     if (conn->mux) {
@@ -336,7 +278,7 @@ s_send (session_t *self, conn_t *conn, const void *data, size_t len)
         //  The handler's bytes are const: encrypt them into pool blocks.
         bufpool_t *pool = worker_pool (self->worker);
         size_t cap = bufpool_block_size (pool);
-        while (len > 0 && !s_is_dead (self)) {
+        while (len > 0 && !session_dead (self)) {
             buf_t *buf = bufpool_get (pool);
             size_t n = len < cap ? len : cap;
             cipher_apply (conn->cipher, CIPHER_ENCRYPT, p, buf->data, n);
@@ -347,13 +289,13 @@ s_send (session_t *self, conn_t *conn, const void *data, size_t len)
         }
         return;
     }
-    s_mimic_push (conn, len);
+    session_conn_mimic_push (conn, len);
     if (conn->fd >= 0 && !conn->connecting && conn->out.bytes == 0 && !conn->corked
-    &&  !s_shaping (conn)) {
+    &&  !session_conn_shaping (conn)) {
         ssize_t n = send (conn->fd, p, len, MSG_NOSIGNAL);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             log_debug ("%s: write: %s", self->peer, strerror (errno));
-            s_kill (self, true);
+            session_kill (self, true);
             return;
         }
         if (n > 0) {
@@ -370,18 +312,18 @@ static void
 s_forward_raw (session_t *self, conn_t *to, buf_t *buf)
 {
     bufpool_t *pool = worker_pool (self->worker);
-    s_mimic_push (to, buf->len - buf->off);
-    if (s_shaping (to)) {
+    session_conn_mimic_push (to, buf->len - buf->off);
+    if (session_conn_shaping (to)) {
         bufq_push (&to->out, buf);
-        if (!to->corked && !s_flush (self, to))
-            s_kill (self, true);
+        if (!to->corked && !session_flush (self, to))
+            session_kill (self, true);
         return;
     }
     if (to->fd >= 0 && !to->connecting && to->out.bytes == 0 && !to->corked) {
         ssize_t n = send (to->fd, buf->data + buf->off, buf->len - buf->off, MSG_NOSIGNAL);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             bufpool_put (pool, buf);
-            s_kill (self, true);
+            session_kill (self, true);
             return;
         }
         if (n > 0)
@@ -422,7 +364,7 @@ s_take_expected (session_t *self, conn_t *conn, const uint8_t **data, size_t *le
     if (memcmp (*data, self->expect, n) != 0) {
         log_info ("%s: the target's answer differs from the one given in advance; closing",
                   self->peer);
-        s_kill (self, true);
+        session_kill (self, true);
         return false;
     }
     memmove (self->expect, self->expect + n, self->expect_len - n);
@@ -432,35 +374,35 @@ s_take_expected (session_t *self, conn_t *conn, const uint8_t **data, size_t *le
     return true;
 }
 
-static void
-s_on_eof (session_t *self, conn_t *conn, int err)
+void
+session_on_eof (session_t *self, conn_t *conn, int err)
 {
     conn->eof_in = true;
-    s_trace (self, conn, err ? "error" : "eof", 0);
+    session_trace_hop (self, conn, err ? "error" : "eof", 0);
     switch (self->state) {
         case SESSION_HANDSHAKE:
             if (conn == &self->client) {
                 if (self->cls->client_eof)
                     self->cls->client_eof (self->handler);
                 else
-                    s_kill (self, false);
+                    session_kill (self, false);
             }
             else if (self->cls->target_eof)
                 self->cls->target_eof (self->handler, err);
             else
-                s_kill (self, false);
+                session_kill (self, false);
             break;
         case SESSION_RELAY:
             if (err) {
-                s_kill (self, true);            //  pass the reset on
+                session_kill (self, true);            //  pass the reset on
                 break;
             }
             s_other (self, conn)->shut_pending = true;
-            if (!s_flush (self, s_other (self, conn)))
-                s_kill (self, true);
+            if (!session_flush (self, s_other (self, conn)))
+                session_kill (self, true);
             break;
         case SESSION_LINGER:
-            s_kill (self, false);
+            session_kill (self, false);
             break;
         case SESSION_FINISHING:
         case SESSION_DEAD:
@@ -476,11 +418,10 @@ s_side_of (session_t *self, conn_t *conn)
     return conn == &self->spare ? self->baton : conn;
 }
 
-static void s_handover_event (session_t *self, const handover_event_t *event);
 
 //  Decrypted stream bytes of a side, as the state wants them (takes buf).
-static void
-s_deliver (session_t *self, conn_t *side, buf_t *buf)
+void
+session_deliver (session_t *self, conn_t *side, buf_t *buf)
 {
     bufpool_t *pool = worker_pool (self->worker);
     const uint8_t *data = buf->data + buf->off;
@@ -506,65 +447,6 @@ s_deliver (session_t *self, conn_t *side, buf_t *buf)
     bufpool_put (pool, buf);
 }
 
-//  --- Tapping: the stream of a side being handed over goes through the
-//  in-band scanner (nodes/inband.h); commands reach the handler after the
-//  bytes of the chunk they came in.
-
-typedef struct {
-    session_t *self;
-    conn_t *side;
-} s_tap_ctx_t;
-
-static void
-s_tap_data (void *ctx, const uint8_t *data, size_t len)
-{
-    s_tap_ctx_t *tap = ctx;
-    bufpool_t *pool = worker_pool (tap->self->worker);
-    size_t cap = bufpool_block_size (pool);
-    while (len > 0 && !s_is_dead (tap->self)) {
-        buf_t *buf = bufpool_get (pool);
-        size_t n = len < cap ? len : cap;
-        memcpy (buf->data, data, n);
-        buf->len = (uint32_t) n;
-        s_deliver (tap->self, tap->side, buf);
-        data += n;
-        len -= n;
-    }
-}
-
-static int
-s_tap_command (void *ctx, inband_cmd_t cmd, uint16_t port)
-{
-    s_tap_ctx_t *tap = ctx;
-    (void) port;
-    if (tap->self->tap_ncmds == sizeof tap->self->tap_cmds)
-        return -1;
-    tap->self->tap_cmds[tap->self->tap_ncmds++] = (uint8_t) cmd;
-    return 0;
-}
-
-static void
-s_tap_feed (session_t *self, conn_t *side, buf_t *buf)
-{
-    s_tap_ctx_t tap = { self, side };
-    self->tap_ncmds = 0;
-    int rc = inband_rx_feed (self->tap, buf->data + buf->off, buf->len - buf->off, s_tap_data,
-                             s_tap_command, &tap);
-    bufpool_put (worker_pool (self->worker), buf);
-    if (rc != 0) {
-        log_warn ("%s: in-band command not understood; closing", self->peer);
-        s_kill (self, true);
-        return;
-    }
-    size_t count = self->tap_ncmds;
-    uint8_t cmds[sizeof self->tap_cmds];
-    memcpy (cmds, self->tap_cmds, count);
-    for (size_t i = 0; i < count && !s_is_dead (self); i++) {
-        handover_event_t event = { .kind = HANDOVER_COMMAND, .cmd = cmds[i], .fd = -1 };
-        s_handover_event (self, &event);
-    }
-}
-
 //  A socket of the session ended (FIN, or err).
 static void
 s_socket_eof (session_t *self, conn_t *conn, int err)
@@ -577,7 +459,7 @@ s_socket_eof (session_t *self, conn_t *conn, int err)
             if (conn == &self->spare) {
                 handover_event_t event = { .kind = HANDOVER_LOST, .err = err ? err : ECONNRESET,
                                            .fd = -1 };
-                s_handover_event (self, &event);
+                session_handover_notify (self, &event);
             }
             return;
         case CONN_RETIRE:
@@ -587,13 +469,13 @@ s_socket_eof (session_t *self, conn_t *conn, int err)
             if (conn == &self->spare) {
                 //  The old socket of a tunnel ended before its handover did.
                 log_info ("%s: the tunnel's old connection ended during a handover", self->peer);
-                s_kill (self, true);
+                session_kill (self, true);
                 return;
             }
             if (self->tap && conn == self->tap_side)
                 session_handover_tap (self, NULL);  //  what the scanner held is data, before the end
-            if (!s_is_dead (self))
-                s_on_eof (self, conn, err);
+            if (!session_dead (self))
+                session_on_eof (self, conn, err);
             return;
     }
 }
@@ -625,7 +507,7 @@ s_read (session_t *self, conn_t *conn)
         bufq_push (&conn->in, buf);         //  in clear or not, decided when it takes over
         if (conn == &self->spare) {
             handover_event_t event = { .kind = HANDOVER_HELD, .fd = -1 };
-            s_handover_event (self, &event);
+            session_handover_notify (self, &event);
         }
         return;
     }
@@ -635,11 +517,11 @@ s_read (session_t *self, conn_t *conn)
     }
     if (side->cipher)
         cipher_apply (side->cipher, CIPHER_DECRYPT, buf->data, buf->data, (size_t) n);
-    s_trace (self, side, "data", (size_t) n);
+    session_trace_hop (self, side, "data", (size_t) n);
     if (self->tap && side == self->tap_side)
-        s_tap_feed (self, side, buf);
+        session_tap_feed (self, side, buf);
     else
-        s_deliver (self, side, buf);
+        session_deliver (self, side, buf);
 }
 
 //  --------------------------------------------------------------------------
@@ -647,14 +529,13 @@ s_read (session_t *self, conn_t *conn)
 
 #define STREAM_IN_MAX (8 * 1024 * 1024)
 
-static bool s_wants_read (session_t *self, conn_t *conn);
 
 //  Bytes of a stream, as s_read does for a socket (the data is a view into
 //  the tunnel's buffer: it is copied only where a socket cannot take it).
 static void
 s_stream_deliver (session_t *self, conn_t *conn, const uint8_t *data, size_t len)
 {
-    s_trace (self, conn, "data", len);
+    session_trace_hop (self, conn, "data", len);
     if (conn->mux)
         conn->mux_ops->consumed (conn->mux, conn->stream_id, len);
     switch (self->state) {
@@ -678,15 +559,15 @@ static void
 s_stream_drain (session_t *self, conn_t *conn)
 {
     bufpool_t *pool = worker_pool (self->worker);
-    while (conn->in.head && !s_is_dead (self) && s_wants_read (self, conn)) {
+    while (conn->in.head && !session_dead (self) && session_wants_read (self, conn)) {
         buf_t *buf = bufq_pop (&conn->in);
         s_stream_deliver (self, conn, buf->data + buf->off, buf->len - buf->off);
         bufpool_put (pool, buf);
     }
-    if (!conn->in.head && conn->eof_pending && !s_is_dead (self)) {
+    if (!conn->in.head && conn->eof_pending && !session_dead (self)) {
         int err = conn->eof_pending - 1;
         conn->eof_pending = 0;
-        s_on_eof (self, conn, err);
+        session_on_eof (self, conn, err);
     }
 }
 
@@ -700,9 +581,9 @@ void
 session_stream_data (session_t *self, const uint8_t *data, size_t len)
 {
     conn_t *conn = s_stream_side (self);
-    if (s_is_dead (self) || !conn || conn->eof_in)
+    if (session_dead (self) || !conn || conn->eof_in)
         return;
-    if (conn->in.bytes == 0 && s_wants_read (self, conn))
+    if (conn->in.bytes == 0 && session_wants_read (self, conn))
         s_stream_deliver (self, conn, data, len);
     else {
         //  The tunnel cannot stop for one slow stream: hold its bytes, up to
@@ -711,7 +592,7 @@ session_stream_data (session_t *self, const uint8_t *data, size_t len)
         if (conn->in.bytes > STREAM_IN_MAX) {
             log_warn ("%s: stream %u: %d bytes held for a reader that does not read; closing it",
                       self->peer, conn->stream_id, STREAM_IN_MAX);
-            s_kill (self, true);
+            session_kill (self, true);
         }
     }
     session_settle (self);
@@ -726,14 +607,14 @@ session_stream_eof (session_t *self, int err)
     //  The peer closed the stream (or the tunnel is gone): it is no longer ours to close.
     conn->mux = NULL;
     conn->shut_done = true;
-    if (s_is_dead (self))
+    if (session_dead (self))
         return;
     if (err)
         bufq_clear (&conn->in, worker_pool (self->worker));
     if (conn->in.bytes > 0)
         conn->eof_pending = err + 1;
     else
-        s_on_eof (self, conn, err);
+        session_on_eof (self, conn, err);
     session_settle (self);
 }
 
@@ -741,12 +622,12 @@ void
 session_stream_fin (session_t *self)
 {
     conn_t *conn = s_stream_side (self);
-    if (s_is_dead (self) || !conn || conn->eof_in || conn->eof_pending)
+    if (session_dead (self) || !conn || conn->eof_in || conn->eof_pending)
         return;
     if (conn->in.bytes > 0)
         conn->eof_pending = 1;      //  after what it still holds
     else
-        s_on_eof (self, conn, 0);
+        session_on_eof (self, conn, 0);
     session_settle (self);
 }
 
@@ -777,7 +658,7 @@ session_spawn_stream (session_t *self, const handler_conf_t *conf, const stream_
 static void
 s_drop_target (session_t *self)
 {
-    s_conn_close (self, &self->target, false);
+    session_conn_close (self, &self->target, false);
     self->resolve_token = 0;
     self->deadline[TIMER_CONNECT] = 0;
 }
@@ -802,7 +683,7 @@ s_connect_next (session_t *self)
             self->connect_err = errno;
             continue;
         }
-        s_socket_tune (fd);
+        session_socket_tune (fd);
         if (connect (fd, sa, self->addr_lens[i]) == 0 || errno == EINPROGRESS) {
             //  Keep target.out: bytes the handler sent while we resolved or
             //  tried an earlier address are written once this one is up.
@@ -855,8 +736,8 @@ s_connect_done (session_t *self)
     if (getsockname (self->target.fd, (struct sockaddr *) &local, &local_len) != 0)
         memset (&local, 0, sizeof local);
     self->cls->connected (self->handler, 0, (struct sockaddr *) &local);
-    if (!s_is_dead (self) && !s_flush (self, &self->target))
-        s_kill (self, true);
+    if (!session_dead (self) && !session_flush (self, &self->target))
+        session_kill (self, true);
 }
 
 void
@@ -882,13 +763,13 @@ session_on_timer (session_t *self, int kind)
 {
     if (kind == TIMER_MIMIC) {
         conn_t *conn = self->client.mimic ? &self->client : &self->target;
-        if (!s_flush (self, conn))
-            s_kill (self, true);
+        if (!session_flush (self, conn))
+            session_kill (self, true);
         return;
     }
     if (kind == TIMER_HANDOVER) {
         handover_event_t event = { .kind = HANDOVER_TIMER, .fd = -1 };
-        s_handover_event (self, &event);
+        session_handover_notify (self, &event);
         return;
     }
     if (kind == TIMER_CONNECT) {
@@ -897,11 +778,11 @@ session_on_timer (session_t *self, int kind)
         s_connect_failed (self, in_flight ? SESSION_ERR_TIMEOUT : self->connect_err);
     }
     else if (self->state == SESSION_LINGER || self->state == SESSION_FINISHING)
-        s_kill (self, false);
+        session_kill (self, false);
     else if (self->state == SESSION_HANDSHAKE && self->cls->timeout)
         self->cls->timeout (self->handler);
     else
-        s_kill (self, false);
+        session_kill (self, false);
 }
 
 //  --------------------------------------------------------------------------
@@ -914,7 +795,7 @@ session_on_io (conn_t *conn, uint32_t events)
     if (conn->connecting) {
         if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
             if (conn == &self->spare)
-                s_spare_connect_done (self);
+                session_spare_connect_done (self);
             else
                 s_connect_done (self);
         }
@@ -924,10 +805,10 @@ session_on_io (conn_t *conn, uint32_t events)
     //  socket error surfaces instead of waking the loop forever.
     if ((events & EPOLLIN) || ((events & (EPOLLERR | EPOLLHUP)) && !conn->eof_in))
         s_read (self, conn);
-    if (!s_is_dead (self) && (events & EPOLLOUT) && !s_flush (self, conn))
-        s_kill (self, true);
-    if (!s_is_dead (self) && (events & (EPOLLERR | EPOLLHUP)) && conn->eof_in && conn->out.bytes > 0)
-        s_kill (self, true);        //  the peer is gone with bytes still owed to it
+    if (!session_dead (self) && (events & EPOLLOUT) && !session_flush (self, conn))
+        session_kill (self, true);
+    if (!session_dead (self) && (events & (EPOLLERR | EPOLLHUP)) && conn->eof_in && conn->out.bytes > 0)
+        session_kill (self, true);        //  the peer is gone with bytes still owed to it
 }
 
 //  Bytes waiting to leave toward a side: its own queue, or for a stream the
@@ -938,8 +819,8 @@ s_queued (conn_t *conn)
     return conn->mux ? conn->mux_ops->queued (conn->mux, conn->stream_id) : conn->out.bytes;
 }
 
-static bool
-s_wants_read (session_t *self, conn_t *conn)
+bool
+session_wants_read (session_t *self, conn_t *conn)
 {
     //  A stream the peer closed still hands over what it holds (eof_pending).
     if ((conn->fd < 0 && !conn->mux && !conn->eof_pending) || conn->eof_in || conn->connecting)
@@ -971,16 +852,16 @@ s_wants_read (session_t *self, conn_t *conn)
 }
 
 //  A socket's epoll interest, from its state.
-static void
-s_watch (session_t *self, conn_t *conn)
+void
+session_watch (session_t *self, conn_t *conn)
 {
     uint32_t events = 0;
     if (conn->connecting)
         events = EPOLLOUT;
     else {
-        if (s_wants_read (self, conn))
+        if (session_wants_read (self, conn))
             events |= EPOLLIN;
-        if (conn->out.bytes > 0 && (!s_shaping (conn) || conn->released > 0))
+        if (conn->out.bytes > 0 && (!session_conn_shaping (conn) || conn->released > 0))
             events |= EPOLLOUT;         //  (bytes the mimic holds back wait for its timer)
     }
     //  A socket with nothing left to read or write leaves the epoll set: a
@@ -1008,36 +889,36 @@ s_settle_conn (session_t *self, conn_t *conn)
         conn->over_window = false;
         if (self->cls->drained)
             self->cls->drained (self->handler);
-        if (s_is_dead (self))
+        if (session_dead (self))
             return;
     }
-    s_watch (self, conn);
+    session_watch (self, conn);
 }
 
 void
 session_settle (session_t *self)
 {
-    if (s_is_dead (self))
+    if (session_dead (self))
         return;
     switch (self->state) {
         case SESSION_RELAY:
             if (self->client.eof_in && self->target.shut_done
             &&  self->target.eof_in && self->client.shut_done) {
-                s_kill (self, false);
+                session_kill (self, false);
                 return;
             }
             break;
         case SESSION_FINISHING:
-            if (!s_flush (self, &self->client)) {
-                s_kill (self, true);
+            if (!session_flush (self, &self->client)) {
+                session_kill (self, true);
                 return;
             }
             if (self->client.out.bytes == 0) {
                 if (self->client.eof_in || self->client.fd < 0) {
                     //  A stream side ends with its CLOSE_SOCKET, no lingering.
                     self->client.shut_pending = true;
-                    s_flush (self, &self->client);
-                    s_kill (self, false);
+                    session_flush (self, &self->client);
+                    session_kill (self, false);
                     return;
                 }
                 shutdown (self->client.fd, SHUT_WR);
@@ -1049,18 +930,18 @@ session_settle (session_t *self)
         default:
             break;
     }
-    if (self->client.shut_pending && !self->client.shut_done && !s_flush (self, &self->client)) {
-        s_kill (self, true);
+    if (self->client.shut_pending && !self->client.shut_done && !session_flush (self, &self->client)) {
+        session_kill (self, true);
         return;
     }
     //  A stream side first: what it hands over may fill the socket side's
     //  queue, whose epoll interest must be settled after that.
     conn_t *first = self->target.mux || self->target.eof_pending ? &self->target : &self->client;
     s_settle_conn (self, first);
-    if (!s_is_dead (self))
+    if (!session_dead (self))
         s_settle_conn (self, s_other (self, first));
-    if (!s_is_dead (self) && self->spare.fd >= 0)
-        s_settle_spare (self);
+    if (!session_dead (self) && self->spare.fd >= 0)
+        session_settle_spare (self);
 }
 
 //  --------------------------------------------------------------------------
@@ -1082,7 +963,7 @@ void
 session_sendv (session_t *self, session_side_t side, const struct iovec *iov, int count)
 {
     conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
-    if (s_is_dead (self))
+    if (session_dead (self))
         return;
     if (!conn->cipher || conn->mux) {
         for (int i = 0; i < count; i++)
@@ -1090,12 +971,12 @@ session_sendv (session_t *self, session_side_t side, const struct iovec *iov, in
         return;
     }
     bufpool_t *pool = worker_pool (self->worker);
-    if (conn->corked || conn->out.bytes > 0 || s_shaping (conn)) {
+    if (conn->corked || conn->out.bytes > 0 || session_conn_shaping (conn)) {
         //  Behind other bytes anyway: encrypt straight into the queue's tail.
         size_t total = 0;
         for (int i = 0; i < count; i++)
             total += iov[i].iov_len;
-        s_mimic_push (conn, total);
+        session_conn_mimic_push (conn, total);
         for (int i = 0; i < count; i++) {
             const uint8_t *p = iov[i].iov_base;
             size_t left = iov[i].iov_len;
@@ -1109,14 +990,14 @@ session_sendv (session_t *self, session_side_t side, const struct iovec *iov, in
                 left -= n;
             }
         }
-        if (s_shaping (conn) && !conn->corked && !s_flush (self, conn))
-            s_kill (self, true);
+        if (session_conn_shaping (conn) && !conn->corked && !session_flush (self, conn))
+            session_kill (self, true);
         return;
     }
     //  Encrypt piece after piece into full blocks (the copy is the encryption pass).
     size_t cap = bufpool_block_size (pool);
     buf_t *buf = NULL;
-    for (int i = 0; i < count && !s_is_dead (self); i++) {
+    for (int i = 0; i < count && !session_dead (self); i++) {
         const uint8_t *p = iov[i].iov_base;
         size_t left = iov[i].iov_len;
         while (left > 0) {
@@ -1133,7 +1014,7 @@ session_sendv (session_t *self, session_side_t side, const struct iovec *iov, in
             }
         }
     }
-    if (buf && buf->len > 0 && !s_is_dead (self))
+    if (buf && buf->len > 0 && !session_dead (self))
         s_forward_raw (self, conn, buf);
     else if (buf)
         bufpool_put (pool, buf);
@@ -1143,7 +1024,7 @@ void
 session_cork (session_t *self, session_side_t side)
 {
     conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
-    if (s_is_dead (self) || conn->corked)
+    if (session_dead (self) || conn->corked)
         return;
     conn->corked = true;
     worker_uncork_later (self->worker, self);
@@ -1153,10 +1034,10 @@ void
 session_uncork (session_t *self)
 {
     self->client.corked = self->target.corked = false;
-    if (s_is_dead (self))
+    if (session_dead (self))
         return;
-    if (!s_flush (self, &self->client) || !s_flush (self, &self->target)) {
-        s_kill (self, true);
+    if (!session_flush (self, &self->client) || !session_flush (self, &self->target)) {
+        session_kill (self, true);
         return;
     }
     session_settle (self);
@@ -1171,10 +1052,10 @@ session_queued (session_t *self, session_side_t side)
 void
 session_connect (session_t *self, const char *host, uint16_t port)
 {
-    if (s_is_dead (self))
+    if (session_dead (self))
         return;
     if (self->target.fd >= 0 || self->resolve_token)
-        s_conn_close (self, &self->target, false);
+        session_conn_close (self, &self->target, false);
     self->addr_count = self->addr_next = 0;
     self->connect_err = 0;
     worker_timer_set (self->worker, self, TIMER_CONNECT, worker_connect_timeout_ms (self->worker));
@@ -1193,7 +1074,7 @@ session_connect (session_t *self, const char *host, uint16_t port)
 void
 session_close_target (session_t *self)
 {
-    if (s_is_dead (self))
+    if (session_dead (self))
         return;
     s_drop_target (self);
 }
@@ -1201,7 +1082,7 @@ session_close_target (session_t *self)
 void
 session_relay (session_t *self)
 {
-    if (s_is_dead (self))
+    if (session_dead (self))
         return;
     self->state = SESSION_RELAY;
     self->client_paused = false;
@@ -1211,8 +1092,8 @@ session_relay (session_t *self)
         self->target.shut_pending = true;
     if (self->target.eof_in)
         self->client.shut_pending = true;
-    if (!s_flush (self, &self->target) || !s_flush (self, &self->client))
-        s_kill (self, true);
+    if (!session_flush (self, &self->target) || !session_flush (self, &self->client))
+        session_kill (self, true);
 }
 
 void
@@ -1227,7 +1108,7 @@ session_expect_target (session_t *self, const void *data, size_t len)
 void
 session_shutdown_client (session_t *self)
 {
-    if (s_is_dead (self))
+    if (session_dead (self))
         return;
     self->client.shut_pending = true;
 }
@@ -1235,7 +1116,7 @@ session_shutdown_client (session_t *self)
 void
 session_finish (session_t *self)
 {
-    if (s_is_dead (self))
+    if (session_dead (self))
         return;
     s_drop_target (self);
     self->state = SESSION_FINISHING;
@@ -1246,13 +1127,13 @@ session_finish (session_t *self)
 void
 session_abort (session_t *self)
 {
-    s_kill (self, true);
+    session_kill (self, true);
 }
 
 void
 session_set_timer (session_t *self, int ms)
 {
-    if (s_is_dead (self))
+    if (session_dead (self))
         return;
     worker_timer_set (self->worker, self, TIMER_HANDLER, ms > 0 ? ms : -1);
 }
@@ -1307,247 +1188,15 @@ session_peer (session_t *self)
     return self->peer;
 }
 
-//  --------------------------------------------------------------------------
-//  Handover (PROTOCOL.md section 5): the side keeps its cipher and its
-//  logical state (FIN owed, window); only the socket under it changes.
-
-static void
-s_handover_event (session_t *self, const handover_event_t *event)
-{
-    if (s_is_dead (self))
-        return;
-    if (self->cls->handover)
-        self->cls->handover (self->handler, event);
-    else if (event->kind == HANDOVER_SOCKET && event->fd >= 0)
-        close (event->fd);
-}
-
-void
-session_handover_event (session_t *self, const handover_event_t *event)
-{
-    s_handover_event (self, event);
-    if (!s_is_dead (self))
-        session_settle (self);
-}
-
-//  The spare and the side trade sockets (with their queues and roles).
-static void
-s_swap_sockets (session_t *self)
-{
-    conn_t *side = self->baton, *spare = &self->spare;
-    log_debug ("%s: handover: side fd %d (role %d) <-> spare fd %d (role %d)", self->peer, side->fd,
-               side->role, spare->fd, spare->role);
-    worker_conn_forget (self->worker, side);
-    worker_conn_forget (self->worker, spare);
-    conn_t old_side = *side, old_spare = *spare;
-    //  What is physical moves; what belongs to the stream (cipher, FIN owed,
-    //  corking, window) stays with the side.
-#define S_MOVE(field) do { side->field = old_spare.field; spare->field = old_side.field; } while (0)
-    S_MOVE (fd);
-    S_MOVE (out);
-    S_MOVE (in);
-    S_MOVE (eof_in);
-    S_MOVE (connecting);
-    S_MOVE (role);
-    S_MOVE (held_eof);
-#undef S_MOVE
-    spare->corked = false;
-    //  The old socket writes all it has, unshaped; the mimic starts afresh
-    //  on the new one.
-    s_mimic_release_all (side);
-}
-
-static void
-s_spare_connect_done (session_t *self)
-{
-    conn_t *spare = &self->spare;
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt (spare->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-        err = errno;
-    spare->connecting = false;
-    if (!err && !s_flush (self, spare))
-        err = errno ? errno : EPIPE;
-    if (err) {
-        s_conn_close (self, spare, false);
-        self->baton = NULL;
-    }
-    handover_event_t event = { .kind = HANDOVER_CONNECTED, .err = err, .fd = -1 };
-    s_handover_event (self, &event);
-}
-
-int
-session_handover_connect (session_t *self, session_side_t side, const struct sockaddr *addr,
-                          socklen_t addrlen, const void *first, size_t first_len)
-{
-    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
-    if (s_is_dead (self) || self->baton || conn->fd < 0 || conn->mux) {
-        errno = EBUSY;
-        return -1;
-    }
-    int fd = socket (addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    s_socket_tune (fd);
-    if (connect (fd, addr, addrlen) != 0 && errno != EINPROGRESS) {
-        int err = errno;
-        close (fd);
-        errno = err;
-        return -1;
-    }
-    s_conn_init (&self->spare, self, fd);
-    self->spare.connecting = true;
-    self->spare.role = CONN_HOLD;
-    bufq_append (&self->spare.out, worker_pool (self->worker), first, first_len);
-    self->baton = conn;
-    return 0;
-}
-
-int
-session_handover_adopt (session_t *self, session_side_t side, int fd, const void *data, size_t len)
-{
-    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
-    if (s_is_dead (self) || self->baton || conn->fd < 0 || conn->mux)
-        return -1;
-    s_socket_tune (fd);
-    s_conn_init (&self->spare, self, fd);
-    self->spare.role = CONN_HOLD;
-    bufq_append (&self->spare.in, worker_pool (self->worker), data, len);
-    self->baton = conn;
-    return 0;
-}
-
-void
-session_handover_tap (session_t *self, inband_rx_t *rx)
-{
-    if (rx) {
-        if (!self->baton)
-            return;
-        inband_rx_set_tapping (rx, true);
-        self->tap = rx;
-        self->tap_side = self->baton;
-        return;
-    }
-    if (!self->tap)
-        return;
-    //  Bytes the scanner held back are data: they go first.
-    inband_rx_t *tap = self->tap;
-    conn_t *side = self->tap_side;
-    self->tap = NULL;
-    self->tap_side = NULL;
-    inband_rx_set_tapping (tap, false);
-    if (!s_is_dead (self)) {
-        s_tap_ctx_t ctx = { self, side };
-        inband_rx_flush (tap, s_tap_data, &ctx);
-    }
-}
-
-void
-session_handover_switch_writes (session_t *self)
-{
-    if (s_is_dead (self) || !self->baton || self->spare.role != CONN_HOLD)
-        return;
-    s_swap_sockets (self);
-    //  The old socket keeps reading the stream until the peer's switch.
-    self->spare.role = CONN_STREAM;
-    if (!s_flush (self, &self->spare))
-        s_kill (self, true);
-}
-
-void
-session_handover_switch_reads (session_t *self, bool wait_eof)
-{
-    if (s_is_dead (self) || !self->baton)
-        return;
-    session_handover_tap (self, NULL);
-    if (s_is_dead (self))
-        return;
-    if (self->spare.role == CONN_HOLD)
-        s_swap_sockets (self);          //  writes and reads switch together
-    conn_t *side = self->baton;
-    self->spare.role = CONN_RETIRE;
-    self->retire_wait_eof = wait_eof;
-    side->role = CONN_STREAM;
-    //  What came on the new socket meanwhile, in order, then its end if it came.
-    bufpool_t *pool = worker_pool (self->worker);
-    while (side->in.head && !s_is_dead (self)) {
-        buf_t *buf = bufq_pop (&side->in);
-        if (side->cipher)
-            cipher_apply (side->cipher, CIPHER_DECRYPT, buf->data + buf->off, buf->data + buf->off,
-                          buf->len - buf->off);
-        s_trace (self, side, "data", buf->len - buf->off);
-        s_deliver (self, side, buf);
-    }
-    bufq_clear (&side->in, pool);
-    if (side->held_eof && !s_is_dead (self)) {
-        int err = side->held_eof - 1;
-        side->held_eof = 0;
-        s_on_eof (self, side, err);
-    }
-    if (!s_is_dead (self) && !s_flush (self, &self->spare))
-        s_kill (self, true);
-}
-
-void
-session_handover_drop (session_t *self)
-{
-    if (!self->baton)
-        return;
-    if (self->spare.role == CONN_HOLD)
-        session_handover_tap (self, NULL);
-    s_conn_close (self, &self->spare, false);
-    self->baton = NULL;
-}
-
-bool
-session_handover_busy (session_t *self)
-{
-    return self->baton != NULL;
-}
-
-void
-session_set_handover_timer (session_t *self, int ms)
-{
-    if (s_is_dead (self))
-        return;
-    worker_timer_set (self->worker, self, TIMER_HANDOVER, ms >= 0 ? ms : -1);
-}
-
-//  The spare socket's interest, and the end of an old socket once it has
-//  written what it had (and, at the dialing end, heard the peer close it).
-static void
-s_settle_spare (session_t *self)
-{
-    conn_t *spare = &self->spare;
-    if (spare->role == CONN_RETIRE) {
-        if (!s_flush (self, spare)) {
-            //  Bytes of the stream were still on it: they are lost.
-            log_info ("%s: the tunnel's old connection failed before it was written out", self->peer);
-            s_kill (self, true);
-            return;
-        }
-        if (spare->out.bytes == 0 && (!self->retire_wait_eof || spare->eof_in)) {
-            log_debug ("%s: handover: old fd %d closed", self->peer, spare->fd);
-            shutdown (spare->fd, SHUT_WR);
-            s_conn_close (self, spare, false);
-            self->baton = NULL;
-            handover_event_t event = { .kind = HANDOVER_RETIRED, .fd = -1 };
-            s_handover_event (self, &event);
-            return;
-        }
-    }
-    s_watch (self, spare);
-}
-
 int
 session_take_client_fd (session_t *self)
 {
     int fd = self->client.fd;
-    if (fd < 0 || s_is_dead (self))
+    if (fd < 0 || session_dead (self))
         return -1;
     worker_conn_forget (self->worker, &self->client);
     self->client.fd = -1;
-    s_kill (self, false);
+    session_kill (self, false);
     return fd;
 }
 
@@ -1561,137 +1210,4 @@ uint64_t
 session_id (session_t *self)
 {
     return self->id;
-}
-
-uint64_t
-session_handover_progress (session_t *self)
-{
-    return self->handover_progress;
-}
-
-int
-session_socket_peer (session_t *self, session_side_t side, struct sockaddr_storage *addr,
-                     socklen_t *len)
-{
-    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
-    if (conn->fd < 0 || conn->connecting)
-        return -1;
-    return getpeername (conn->fd, (struct sockaddr *) addr, len);
-}
-
-void
-session_set_mimic (session_t *self, session_side_t side, const mimic_model_t *model)
-{
-    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
-    if (s_is_dead (self))
-        return;
-    if (!model) {
-        s_mimic_release_all (conn);
-        mimic_destroy (&conn->mimic);
-        conn->shaping = false;
-        conn->released = 0;
-        return;
-    }
-    if (!conn->mimic) {
-        conn->mimic = mimic_new (model, timers_now_ms ());
-        if (!conn->mimic)
-            return;
-    }
-    else if (mimic_set_model (conn->mimic, model) != 0)
-        return;
-    //  Identity sizes and no delay is passing through: no need to hold anything.
-    bool shaping = !(model->size == SIZE_IDENTITY && model->delay == DELAY_IDENTITY);
-    if (shaping != conn->shaping) {
-        s_mimic_release_all (conn);
-        conn->shaping = shaping;
-    }
-    if (!s_flush (self, conn))
-        s_kill (self, true);
-}
-
-void
-session_mimic_suspend (session_t *self, session_side_t side, int ms)
-{
-    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
-    if (s_is_dead (self) || !conn->mimic)
-        return;
-    mimic_suspend (conn->mimic, timers_now_ms (), ms);
-    if (s_shaping (conn) && !conn->corked && !s_flush (self, conn))
-        s_kill (self, true);
-}
-
-bool
-session_side_open (session_t *self, session_side_t side)
-{
-    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
-    return !s_is_dead (self) && conn->fd >= 0 && !conn->connecting && !conn->eof_in
-           && !conn->shut_pending && !conn->shut_done;
-}
-
-void
-session_set_padding (session_t *self, session_side_t side, session_pad_fn *pad, void *ctx)
-{
-    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
-    conn->pad = pad;
-    conn->pad_ctx = ctx;
-}
-
-void
-session_pad (session_t *self, session_side_t side, const void *data, size_t len)
-{
-    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
-    if (s_is_dead (self) || conn->fd < 0 || !conn->cipher || !s_shaping (conn))
-        return;
-    //  Encrypted into the queue's tail, released at once: it leaves with the
-    //  model send that asked for it, and the mimic does not learn from it.
-    bufpool_t *pool = worker_pool (self->worker);
-    const uint8_t *p = data;
-    while (len > 0) {
-        size_t room;
-        uint8_t *at = bufq_reserve (&conn->out, pool, &room);
-        size_t n = room < len ? room : len;
-        cipher_apply (conn->cipher, CIPHER_ENCRYPT, p, at, n);
-        bufq_commit (&conn->out, n);
-        conn->released += n;
-        p += n;
-        len -= n;
-    }
-}
-
-size_t
-session_handover_take_held (session_t *self, uint8_t *buf, size_t max)
-{
-    conn_t *spare = &self->spare;
-    size_t taken = 0;
-    bufpool_t *pool = worker_pool (self->worker);
-    while (spare->in.head && taken < max) {
-        buf_t *b = spare->in.head;
-        size_t n = b->len - b->off < max - taken ? b->len - b->off : max - taken;
-        memcpy (buf + taken, b->data + b->off, n);
-        b->off += (uint32_t) n;
-        spare->in.bytes -= n;
-        taken += n;
-        if (b->off == b->len) {
-            spare->in.head = b->next;
-            if (!spare->in.head)
-                spare->in.tail = NULL;
-            bufpool_put (pool, b);
-        }
-    }
-    return taken;
-}
-
-void
-session_handover_send (session_t *self, const void *data, size_t len)
-{
-    conn_t *spare = &self->spare;
-    if (s_is_dead (self) || spare->fd < 0 || spare->role != CONN_HOLD)
-        return;
-    bufq_append (&spare->out, worker_pool (self->worker), data, len);
-    if (!s_flush (self, spare)) {
-        s_conn_close (self, spare, false);
-        self->baton = NULL;
-        handover_event_t event = { .kind = HANDOVER_LOST, .err = EPIPE, .fd = -1 };
-        s_handover_event (self, &event);
-    }
 }

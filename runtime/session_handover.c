@@ -1,0 +1,364 @@
+/*  session_handover — the mechanics of a handover for one session side
+    (runtime/session.h: Handover; PROTOCOL.md section 5): the spare socket,
+    the two switches, and tapping, where the side's decrypted stream goes
+    through the in-band scanner (nodes/inband.h) and the commands reach the
+    handler after the bytes of the chunk they came in. The side keeps its
+    cipher, its mimic and its FIN state; only the socket under it changes.
+    The steps themselves are the handler's (actors/baton.c).
+*/
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "nodes/cipher.h"
+#include "nodes/inband.h"
+#include "runtime/log.h"
+#include "runtime/session_priv.h"
+#include "runtime/worker_priv.h"
+
+typedef struct {
+    session_t *self;
+    conn_t *side;
+} s_tap_ctx_t;
+
+static void
+s_tap_data (void *ctx, const uint8_t *data, size_t len)
+{
+    s_tap_ctx_t *tap = ctx;
+    bufpool_t *pool = worker_pool (tap->self->worker);
+    size_t cap = bufpool_block_size (pool);
+    while (len > 0 && !session_dead (tap->self)) {
+        buf_t *buf = bufpool_get (pool);
+        size_t n = len < cap ? len : cap;
+        memcpy (buf->data, data, n);
+        buf->len = (uint32_t) n;
+        session_deliver (tap->self, tap->side, buf);
+        data += n;
+        len -= n;
+    }
+}
+
+static int
+s_tap_command (void *ctx, inband_cmd_t cmd, uint16_t port)
+{
+    s_tap_ctx_t *tap = ctx;
+    (void) port;
+    if (tap->self->tap_ncmds == sizeof tap->self->tap_cmds)
+        return -1;
+    tap->self->tap_cmds[tap->self->tap_ncmds++] = (uint8_t) cmd;
+    return 0;
+}
+
+void
+session_tap_feed (session_t *self, conn_t *side, buf_t *buf)
+{
+    s_tap_ctx_t tap = { self, side };
+    self->tap_ncmds = 0;
+    int rc = inband_rx_feed (self->tap, buf->data + buf->off, buf->len - buf->off, s_tap_data,
+                             s_tap_command, &tap);
+    bufpool_put (worker_pool (self->worker), buf);
+    if (rc != 0) {
+        log_warn ("%s: in-band command not understood; closing", self->peer);
+        session_kill (self, true);
+        return;
+    }
+    size_t count = self->tap_ncmds;
+    uint8_t cmds[sizeof self->tap_cmds];
+    memcpy (cmds, self->tap_cmds, count);
+    for (size_t i = 0; i < count && !session_dead (self); i++) {
+        handover_event_t event = { .kind = HANDOVER_COMMAND, .cmd = cmds[i], .fd = -1 };
+        session_handover_notify (self, &event);
+    }
+}
+
+void
+session_handover_notify (session_t *self, const handover_event_t *event)
+{
+    if (session_dead (self))
+        return;
+    if (self->cls->handover)
+        self->cls->handover (self->handler, event);
+    else if (event->kind == HANDOVER_SOCKET && event->fd >= 0)
+        close (event->fd);
+}
+
+void
+session_handover_event (session_t *self, const handover_event_t *event)
+{
+    session_handover_notify (self, event);
+    if (!session_dead (self))
+        session_settle (self);
+}
+
+//  The spare and the side trade sockets (with their queues and roles).
+static void
+s_swap_sockets (session_t *self)
+{
+    conn_t *side = self->baton, *spare = &self->spare;
+    log_debug ("%s: handover: side fd %d (role %d) <-> spare fd %d (role %d)", self->peer, side->fd,
+               side->role, spare->fd, spare->role);
+    worker_conn_forget (self->worker, side);
+    worker_conn_forget (self->worker, spare);
+    conn_t old_side = *side, old_spare = *spare;
+    //  What is physical moves; what belongs to the stream (cipher, FIN owed,
+    //  corking, window) stays with the side.
+#define S_MOVE(field) do { side->field = old_spare.field; spare->field = old_side.field; } while (0)
+    S_MOVE (fd);
+    S_MOVE (out);
+    S_MOVE (in);
+    S_MOVE (eof_in);
+    S_MOVE (connecting);
+    S_MOVE (role);
+    S_MOVE (held_eof);
+#undef S_MOVE
+    spare->corked = false;
+    //  The old socket writes all it has, unshaped; the mimic starts afresh
+    //  on the new one.
+    session_conn_mimic_release_all (side);
+}
+
+void
+session_spare_connect_done (session_t *self)
+{
+    conn_t *spare = &self->spare;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt (spare->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        err = errno;
+    spare->connecting = false;
+    if (!err && !session_flush (self, spare))
+        err = errno ? errno : EPIPE;
+    if (err) {
+        session_conn_close (self, spare, false);
+        self->baton = NULL;
+    }
+    handover_event_t event = { .kind = HANDOVER_CONNECTED, .err = err, .fd = -1 };
+    session_handover_notify (self, &event);
+}
+
+int
+session_handover_connect (session_t *self, session_side_t side, const struct sockaddr *addr,
+                          socklen_t addrlen, const void *first, size_t first_len)
+{
+    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    if (session_dead (self) || self->baton || conn->fd < 0 || conn->mux) {
+        errno = EBUSY;
+        return -1;
+    }
+    int fd = socket (addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    session_socket_tune (fd);
+    if (connect (fd, addr, addrlen) != 0 && errno != EINPROGRESS) {
+        int err = errno;
+        close (fd);
+        errno = err;
+        return -1;
+    }
+    session_conn_init (&self->spare, self, fd);
+    self->spare.connecting = true;
+    self->spare.role = CONN_HOLD;
+    bufq_append (&self->spare.out, worker_pool (self->worker), first, first_len);
+    self->baton = conn;
+    return 0;
+}
+
+int
+session_handover_adopt (session_t *self, session_side_t side, int fd, const void *data, size_t len)
+{
+    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    if (session_dead (self) || self->baton || conn->fd < 0 || conn->mux)
+        return -1;
+    session_socket_tune (fd);
+    session_conn_init (&self->spare, self, fd);
+    self->spare.role = CONN_HOLD;
+    bufq_append (&self->spare.in, worker_pool (self->worker), data, len);
+    self->baton = conn;
+    return 0;
+}
+
+void
+session_handover_tap (session_t *self, inband_rx_t *rx)
+{
+    if (rx) {
+        if (!self->baton)
+            return;
+        inband_rx_set_tapping (rx, true);
+        self->tap = rx;
+        self->tap_side = self->baton;
+        return;
+    }
+    if (!self->tap)
+        return;
+    //  Bytes the scanner held back are data: they go first.
+    inband_rx_t *tap = self->tap;
+    conn_t *side = self->tap_side;
+    self->tap = NULL;
+    self->tap_side = NULL;
+    inband_rx_set_tapping (tap, false);
+    if (!session_dead (self)) {
+        s_tap_ctx_t ctx = { self, side };
+        inband_rx_flush (tap, s_tap_data, &ctx);
+    }
+}
+
+void
+session_handover_switch_writes (session_t *self)
+{
+    if (session_dead (self) || !self->baton || self->spare.role != CONN_HOLD)
+        return;
+    s_swap_sockets (self);
+    //  The old socket keeps reading the stream until the peer's switch.
+    self->spare.role = CONN_STREAM;
+    if (!session_flush (self, &self->spare))
+        session_kill (self, true);
+}
+
+void
+session_handover_switch_reads (session_t *self, bool wait_eof)
+{
+    if (session_dead (self) || !self->baton)
+        return;
+    session_handover_tap (self, NULL);
+    if (session_dead (self))
+        return;
+    if (self->spare.role == CONN_HOLD)
+        s_swap_sockets (self);          //  writes and reads switch together
+    conn_t *side = self->baton;
+    self->spare.role = CONN_RETIRE;
+    self->retire_wait_eof = wait_eof;
+    side->role = CONN_STREAM;
+    //  What came on the new socket meanwhile, in order, then its end if it came.
+    bufpool_t *pool = worker_pool (self->worker);
+    while (side->in.head && !session_dead (self)) {
+        buf_t *buf = bufq_pop (&side->in);
+        if (side->cipher)
+            cipher_apply (side->cipher, CIPHER_DECRYPT, buf->data + buf->off, buf->data + buf->off,
+                          buf->len - buf->off);
+        session_trace_hop (self, side, "data", buf->len - buf->off);
+        session_deliver (self, side, buf);
+    }
+    bufq_clear (&side->in, pool);
+    if (side->held_eof && !session_dead (self)) {
+        int err = side->held_eof - 1;
+        side->held_eof = 0;
+        session_on_eof (self, side, err);
+    }
+    if (!session_dead (self) && !session_flush (self, &self->spare))
+        session_kill (self, true);
+}
+
+void
+session_handover_drop (session_t *self)
+{
+    if (!self->baton)
+        return;
+    if (self->spare.role == CONN_HOLD)
+        session_handover_tap (self, NULL);
+    session_conn_close (self, &self->spare, false);
+    self->baton = NULL;
+}
+
+bool
+session_handover_busy (session_t *self)
+{
+    return self->baton != NULL;
+}
+
+void
+session_set_handover_timer (session_t *self, int ms)
+{
+    if (session_dead (self))
+        return;
+    worker_timer_set (self->worker, self, TIMER_HANDOVER, ms >= 0 ? ms : -1);
+}
+
+//  The spare socket's interest, and the end of an old socket once it has
+//  written what it had (and, at the dialing end, heard the peer close it).
+void
+session_settle_spare (session_t *self)
+{
+    conn_t *spare = &self->spare;
+    if (spare->role == CONN_RETIRE) {
+        if (!session_flush (self, spare)) {
+            //  Bytes of the stream were still on it: they are lost.
+            log_info ("%s: the tunnel's old connection failed before it was written out", self->peer);
+            session_kill (self, true);
+            return;
+        }
+        if (spare->out.bytes == 0 && (!self->retire_wait_eof || spare->eof_in)) {
+            log_debug ("%s: handover: old fd %d closed", self->peer, spare->fd);
+            shutdown (spare->fd, SHUT_WR);
+            session_conn_close (self, spare, false);
+            self->baton = NULL;
+            handover_event_t event = { .kind = HANDOVER_RETIRED, .fd = -1 };
+            session_handover_notify (self, &event);
+            return;
+        }
+    }
+    session_watch (self, spare);
+}
+
+uint64_t
+session_handover_progress (session_t *self)
+{
+    return self->handover_progress;
+}
+
+int
+session_socket_peer (session_t *self, session_side_t side, struct sockaddr_storage *addr,
+                     socklen_t *len)
+{
+    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    if (conn->fd < 0 || conn->connecting)
+        return -1;
+    return getpeername (conn->fd, (struct sockaddr *) addr, len);
+}
+
+bool
+session_side_open (session_t *self, session_side_t side)
+{
+    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    return !session_dead (self) && conn->fd >= 0 && !conn->connecting && !conn->eof_in
+           && !conn->shut_pending && !conn->shut_done;
+}
+
+size_t
+session_handover_take_held (session_t *self, uint8_t *buf, size_t max)
+{
+    conn_t *spare = &self->spare;
+    size_t taken = 0;
+    bufpool_t *pool = worker_pool (self->worker);
+    while (spare->in.head && taken < max) {
+        buf_t *b = spare->in.head;
+        size_t n = b->len - b->off < max - taken ? b->len - b->off : max - taken;
+        memcpy (buf + taken, b->data + b->off, n);
+        b->off += (uint32_t) n;
+        spare->in.bytes -= n;
+        taken += n;
+        if (b->off == b->len) {
+            spare->in.head = b->next;
+            if (!spare->in.head)
+                spare->in.tail = NULL;
+            bufpool_put (pool, b);
+        }
+    }
+    return taken;
+}
+
+void
+session_handover_send (session_t *self, const void *data, size_t len)
+{
+    conn_t *spare = &self->spare;
+    if (session_dead (self) || spare->fd < 0 || spare->role != CONN_HOLD)
+        return;
+    bufq_append (&spare->out, worker_pool (self->worker), data, len);
+    if (!session_flush (self, spare)) {
+        session_conn_close (self, spare, false);
+        self->baton = NULL;
+        handover_event_t event = { .kind = HANDOVER_LOST, .err = EPIPE, .fd = -1 };
+        session_handover_notify (self, &event);
+    }
+}
