@@ -8,6 +8,7 @@
 
 #include <czmq.h>
 
+#include "runtime/baton_registry.h"
 #include "runtime/log.h"
 #include "runtime/resolver.h"
 #include "runtime/signals.h"
@@ -186,6 +187,7 @@ app_run (const app_conf_t *conf)
         log_info ("mimicsocks stopped%s", code == 0 ? "" : " after repeated failures");
     }
     zactor_destroy (&supervisor);
+    baton_registry_shutdown ();         //  the workers, and their tunnels, are gone
     free (dials);
     return code;
 }
