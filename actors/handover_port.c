@@ -8,6 +8,7 @@
       ID      collecting the 16 bytes
       DONE    the socket is handed on, or refused
 */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -52,10 +53,15 @@ s_destroy (void **self_p)
 }
 
 static void
-s_refuse (handover_port_t *self, const char *why)
+s_refuse (handover_port_t *self, const char *why, bool quiet)
 {
-    log_info ("wormhole %s: handover refused from %s: %s", self->wormhole->conf->name,
-              session_peer (self->session), why);
+    //  A connection that says nothing at all is a port check, not worth a line.
+    if (quiet)
+        log_debug ("wormhole %s: handover refused from %s: %s", self->wormhole->conf->name,
+                   session_peer (self->session), why);
+    else
+        log_info ("wormhole %s: handover refused from %s: %s", self->wormhole->conf->name,
+                  session_peer (self->session), why);
     session_trace (self->session, session_peer (self->session), "acceptor", "handover-refused", 0);
     self->state = P_DONE;
     session_finish (self->session);     //  a plain close, nothing said
@@ -104,7 +110,7 @@ s_client_data (void *self_, const uint8_t *data, size_t len)
     int worker;
     uint64_t tunnel;
     if (baton_registry_take (self->id, &worker, &tunnel) != 0) {
-        s_refuse (self, "unknown ID");
+        s_refuse (self, "unknown ID", false);
         return;
     }
     s_hand_on (self, worker, tunnel, data + take, len - take);
@@ -115,7 +121,7 @@ s_client_eof (void *self_)
 {
     handover_port_t *self = self_;
     if (self->state == P_ID)
-        s_refuse (self, "closed before its ID");
+        s_refuse (self, "closed before its ID", self->have == 0);
 }
 
 static void
@@ -131,7 +137,7 @@ s_timeout (void *self_)
 {
     handover_port_t *self = self_;
     if (self->state == P_ID)
-        s_refuse (self, "no ID within 1 s");
+        s_refuse (self, "no ID within 1 s", false);
 }
 
 const handler_class_t handover_port_handler_class = {

@@ -1,6 +1,7 @@
 /*  default_config — the configuration `mimicsocks` runs without --config:
     two loopback wormholes with both ends in this process, so that a fresh
-    build can be tried with curl at once. The key is made new at every start
+    build can be tried with curl at once (and its tunnels handed over with
+    SIGUSR1, or every 20-30 minutes). The key is made new at every start
     (config_default_text fills in @KEY@), so no key is ever built in. */
 #include "config/default_config.h"
 
@@ -13,10 +14,12 @@ const char default_config_text[] =
     "    wormhole_remote: 127.0.0.1:41443\n"
     "    wormhole: aggregated\n"
     "    handler: socks\n"
+    "    extra_ports: [41445, 41446]\n"
     "    key: @KEY@\n"
     "  - name: http\n"
     "    server: 127.0.0.1:8080\n"
     "    wormhole_remote: 127.0.0.1:41444\n"
     "    wormhole: distributed\n"
     "    handler: http\n"
+    "    extra_ports: [41447]\n"
     "    key: @KEY@\n";
