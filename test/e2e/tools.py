@@ -41,6 +41,16 @@ subcommand can hang longer than its bound.
                                          N bytes that decrypt to garbage (first byte 0xff, no
                                          mux command, no SOCKS version), and the peer must
                                          close within S
+    spec-dialer HOST PORT --extra P[,P] --key HEX [--handovers N] [--bytes B]
+                                         a dialing end written from PROTOCOL.md alone, against
+                                         a distributed wormhole that relays to an echo server:
+                                         N handovers (naive scanner, the four steps), bytes in
+                                         flight across each, every byte echoed back intact
+    spec-acceptor --port P --extra X --client-port S --key HEX [--seconds T] [--min-handovers N]
+                                         an accepting end written from PROTOCOL.md alone, for a
+                                         distributed wormhole's dialing end (users on S): checks
+                                         the hello and every handover's ID and steps, echoes
+                                         the stream; a client of S checks the echo
 """
 import argparse
 import hashlib
@@ -466,6 +476,263 @@ def cmd_fake_tunnel(args):
     print(report)
 
 
+class CtrStream:
+    """One direction of the tunnel's AES-CTR stream (PROTOCOL.md section 3),
+    from its first byte: a keystream position that runs on across calls (and
+    across a handover's sockets)."""
+
+    def __init__(self, key, iv):
+        self.key = key
+        self.iv = int.from_bytes(iv, "big")
+        self.pos = 0
+        self.ks = b""
+        self.ks_start = 0
+
+    def apply(self, data):
+        out = bytearray()
+        i = 0
+        while i < len(data):
+            if self.pos >= self.ks_start + len(self.ks):
+                block = self.pos // 16
+                self.ks_start = block * 16
+                iv = ((self.iv + block) % (1 << 128)).to_bytes(16, "big")
+                self.ks = aes_ctr(self.key, iv, bytes(1 << 16))
+            off = self.pos - self.ks_start
+            n = min(len(data) - i, len(self.ks) - off)
+            a = int.from_bytes(data[i:i + n], "little")
+            b = int.from_bytes(self.ks[off:off + n], "little")
+            out += (a ^ b).to_bytes(n, "little")
+            i += n
+            self.pos += n
+        return bytes(out)
+
+
+def mac(key, data, n):
+    return hmac.new(key, data, hashlib.sha1).digest()[:n]
+
+
+def inband_command(key, cmd):
+    """MAC(8) || CMD(8), CMD = the command byte, zero-padded (section 4)."""
+    body = bytes([cmd]) + bytes(7)
+    return mac(key, body, 8) + body
+
+
+def tap_scan(key, buf):
+    """The naive scanner of section 4: at each offset, is [i, i+8) the MAC of
+    [i+8, i+16)? Returns (data before, command CMD, rest) or None, and then
+    how many leading bytes are decided data."""
+    i = 0
+    while i + 16 <= len(buf):
+        if mac(key, bytes(buf[i + 8:i + 16]), 8) == bytes(buf[i:i + 8]):
+            return (bytes(buf[:i]), bytes(buf[i + 8:i + 16]), bytes(buf[i + 16:])), i
+        i += 1
+    return None, i
+
+
+def cmd_spec_dialer(args):
+    """A dialing end written from PROTOCOL.md alone (hello, AES-CTR, the four
+    handover steps with the naive scanner), against a distributed wormhole
+    whose remote end relays to an echo server."""
+    key = bytes.fromhex(args.key)
+    extras = [int(p) for p in args.extra.split(",")]
+    iv = os.urandom(16)
+    ident = mac(key, iv, 16)                    # ID0
+    cur = connect(args.host, args.port, args.timeout)
+    cur.sendall(iv + ident)
+    tx, rx = CtrStream(key, iv), CtrStream(key, iv)
+    ident = mac(key, ident, 16)                 # ID1: presented at the first handover
+    sent, got = bytearray(), bytearray()
+
+    def read_echo(sock, want):
+        deadline = time.monotonic() + args.timeout
+        while len(got) < want:
+            sock.settimeout(max(0.1, deadline - time.monotonic()))
+            d = sock.recv(65536)
+            if not d:
+                die("the tunnel closed with %d of %d echoed bytes back" % (len(got), want))
+            got.extend(rx.apply(d))
+
+    for n in range(args.handovers):
+        chunk = os.urandom(args.bytes)
+        sent += chunk
+        cur.sendall(tx.apply(chunk))            # in flight across the handover
+        # Step 1: a new socket to an extra port, the ID in clear; tap the old one.
+        s2 = connect(args.host, extras[n % len(extras)], args.timeout)
+        s2.sendall(ident)
+        tap = bytearray()
+        deadline = time.monotonic() + args.timeout
+        while True:
+            cur.settimeout(max(0.1, deadline - time.monotonic()))
+            d = cur.recv(65536)
+            if not d:
+                die("handover %d: the old connection closed before HO_R2L" % (n + 1))
+            tap += rx.apply(d)
+            found, decided = tap_scan(key, tap)
+            if found:
+                break
+            got += tap[:decided]
+            del tap[:decided]
+        before, command, rest = found
+        got += before
+        if command != bytes([2]) + bytes(7):
+            die("handover %d: expected HO_R2L, got the command %s" % (n + 1, command.hex()))
+        if rest:
+            die("handover %d: %d bytes after HO_R2L on the old connection" % (n + 1, len(rest)))
+        # Step 3: HO_COMPLETE_L2R on the old socket, then everything on the new one.
+        cur.sendall(tx.apply(inband_command(key, 4)))
+        old, cur = cur, s2
+        chunk = os.urandom(args.bytes // 4 + 1)
+        sent += chunk
+        cur.sendall(tx.apply(chunk))            # the acceptor holds these until step 4
+        # Step 4 at the acceptor: it closes the old socket, which carries nothing more.
+        d, how = recv_until_eof(old, time.monotonic() + args.timeout, limit=0)
+        if d or how not in ("eof", "reset"):
+            die("handover %d: the old connection gave %d more bytes and then %s" % (n + 1, len(d), how))
+        old.close()
+        ident = mac(key, ident, 16)
+        read_echo(cur, len(sent))
+        if bytes(got[:len(sent)]) != bytes(sent):
+            die("handover %d: the echoed bytes differ from the ones sent" % (n + 1))
+    chunk = os.urandom(args.bytes)
+    sent += chunk
+    cur.sendall(tx.apply(chunk))
+    read_echo(cur, len(sent))
+    if bytes(got) != bytes(sent):
+        die("after %d handovers the echoed bytes differ" % args.handovers)
+    print("spec-dialer: %d handovers, %d bytes echoed intact" % (args.handovers, len(sent)))
+
+
+def cmd_spec_acceptor(args):
+    """An accepting end written from PROTOCOL.md alone, for a distributed
+    wormhole's dialing end under test: it checks the hello, echoes the
+    stream, and takes every handover the dialer makes (the ID it must
+    present, HO_R2L, the switch of writes, S2's bytes held until
+    HO_COMPLETE_L2R, the old socket closed). A client of the dialer's users
+    port sends random bytes meanwhile and checks the echo."""
+    import select
+    key = bytes.fromhex(args.key)
+    listeners = []
+    for port in (args.port, args.extra):
+        l = socket.socket()
+        l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        l.bind(("127.0.0.1", port))
+        l.listen(8)
+        listeners.append(l)
+    main_l, extra_l = listeners
+    if args.ready_file:
+        write_ready(args.ready_file)
+    client = connect("127.0.0.1", args.client_port, args.timeout)
+    client.setblocking(False)
+    end = time.monotonic() + args.seconds
+    hard_end = end + args.timeout
+    st = {"s1": None, "s2": None, "w": None, "tx": None, "rx": None, "id": None,
+          "tap": None, "held": bytearray(), "handovers": 0}
+    sent, echoed = bytearray(), bytearray()
+    pending = b""
+
+    def echo(data):
+        if data:
+            st["w"].sendall(st["tx"].apply(data))
+
+    while True:
+        now = time.monotonic()
+        if now > hard_end:
+            die("spec-acceptor: %d of %d bytes echoed, %d handovers, when time ran out"
+                % (len(echoed), len(sent), st["handovers"]))
+        sending = now < end or st["handovers"] < args.min_handovers
+        if sending and not pending and st["s1"] is not None and len(sent) - len(echoed) < (1 << 20):
+            pending = os.urandom(16384)
+            sent += pending
+        if not sending and not pending and len(echoed) == len(sent) and st["tap"] is None:
+            break
+        rs = [main_l, extra_l, client] + [x for x in (st["s1"], st["s2"]) if x is not None]
+        ws = [client] if pending else []
+        r, w, _ = select.select(rs, ws, [], 0.05)
+        if client in w and pending:
+            try:
+                n = client.send(pending)
+                pending = pending[n:]
+            except BlockingIOError:
+                pass
+        for sock in r:
+            if sock is main_l:
+                s1, _ = main_l.accept()
+                if st["s1"] is not None:
+                    die("a second tunnel connection on the main port")
+                s1.settimeout(args.timeout)
+                hello = b""
+                while len(hello) < 32:
+                    d = s1.recv(32 - len(hello))
+                    if not d:
+                        die("the dialer closed during its hello")
+                    hello += d
+                iv, id0 = hello[:16], hello[16:]
+                if mac(key, iv, 16) != id0:
+                    die("the dialer's hello carries a wrong ID0")
+                st.update(s1=s1, w=s1, tx=CtrStream(key, iv), rx=CtrStream(key, iv),
+                          id=mac(key, id0, 16))
+            elif sock is extra_l:
+                s2, _ = extra_l.accept()
+                s2.settimeout(1)
+                got = b""
+                while len(got) < 16:
+                    d = s2.recv(16 - len(got))
+                    if not d:
+                        die("a handover connection closed before its 16-byte ID")
+                    got += d
+                if got != st["id"] or st["tap"] is not None:
+                    die("handover %d: the dialer presented %s, expected %s"
+                        % (st["handovers"] + 1, got.hex(), st["id"].hex()))
+                # Step 2: tap S1, HO_R2L on S1, writes to S2, the next ID.
+                st["tap"] = bytearray()
+                st["s1"].sendall(st["tx"].apply(inband_command(key, 2)))
+                st.update(s2=s2, w=s2, id=mac(key, st["id"], 16))
+                st["held"] = bytearray()
+            elif sock is client:
+                try:
+                    d = client.recv(65536)
+                except BlockingIOError:
+                    continue
+                if not d:
+                    die("the dialer's users port closed the client")
+                echoed += d
+            elif sock is st["s2"] and st["tap"] is not None:
+                d = sock.recv(65536)
+                if not d:
+                    die("the handover connection closed before the switch")
+                st["held"] += d                 # held, undecrypted, until step 4
+            elif sock is st["s1"]:
+                d = sock.recv(65536)
+                if not d:
+                    die("the tunnel closed%s" % (" during a handover" if st["tap"] is not None else ""))
+                plain = st["rx"].apply(d)
+                if st["tap"] is None:
+                    echo(plain)
+                    continue
+                st["tap"] += plain
+                found, decided = tap_scan(key, st["tap"])
+                if not found:
+                    echo(bytes(st["tap"][:decided]))
+                    del st["tap"][:decided]
+                    continue
+                before, command, rest = found
+                echo(before)
+                if command != bytes([4]) + bytes(7):
+                    die("expected HO_COMPLETE_L2R, got the command %s" % command.hex())
+                if rest:
+                    die("%d bytes after HO_COMPLETE_L2R on the old connection" % len(rest))
+                # Step 4: close S1, the held S2 bytes into the stream, S2 from now on.
+                st["s1"].close()
+                st.update(s1=st["s2"], s2=None, tap=None)
+                echo(st["rx"].apply(bytes(st["held"])))
+                st["handovers"] += 1
+            elif sock is st["s2"]:
+                pass
+        if len(echoed) > len(sent) or bytes(echoed) != bytes(sent[:len(echoed)]):
+            die("the echoed bytes differ from the ones sent (after %d handovers)" % st["handovers"])
+    print("spec-acceptor: %d handovers, %d bytes echoed intact" % (st["handovers"], len(sent)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -567,6 +834,27 @@ def main():
     p.add_argument("--garbage", type=int, default=4096)
     p.add_argument("--timeout", type=float, default=10)
     p.set_defaults(fn=cmd_fake_tunnel)
+
+    p = sub.add_parser("spec-dialer")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("--extra", required=True, help="the extra ports, comma-separated")
+    p.add_argument("--key", required=True, help="the wormhole key in hex")
+    p.add_argument("--handovers", type=int, default=5)
+    p.add_argument("--bytes", type=int, default=65536, help="bytes in flight at each handover")
+    p.add_argument("--timeout", type=float, default=10)
+    p.set_defaults(fn=cmd_spec_dialer)
+
+    p = sub.add_parser("spec-acceptor")
+    p.add_argument("--port", type=int, required=True, help="the main port (wormhole_remote)")
+    p.add_argument("--extra", type=int, required=True, help="the extra port")
+    p.add_argument("--client-port", type=int, required=True, help="the dialer's users port")
+    p.add_argument("--key", required=True, help="the wormhole key in hex")
+    p.add_argument("--seconds", type=float, default=5, help="how long the client sends")
+    p.add_argument("--min-handovers", type=int, default=3)
+    p.add_argument("--ready-file")
+    p.add_argument("--timeout", type=float, default=15)
+    p.set_defaults(fn=cmd_spec_acceptor)
 
     args = ap.parse_args()
     try:

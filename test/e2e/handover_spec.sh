@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# e2e_handover_spec — our ends against ends written from docs/PROTOCOL.md alone
+# (test/e2e/tools.py spec-dialer / spec-acceptor: Python, the naive in-band scanner,
+# the four handover steps as the text says), which stand in for an original peer:
+#   (a) a spec dialer against our accepting end of a distributed wormhole that relays to
+#       an echo server: 6 handovers with bytes in flight both ways across each (some of
+#       them sent on the new connection before our end has switched), every byte echoed
+#       back intact, the IDs chained from the hello as the spec says;
+#   (b) our dialing end (handover_interval 1, a fixed mimic model) against a spec
+#       acceptor that checks the hello, each presented ID, HO_COMPLETE_L2R and the
+#       switch, and echoes the stream while a client of our users port checks it.
+# Usage: handover_spec.sh PATH/TO/mimicsocks
+source "$(dirname "$0")/lib.sh"
+e2e_init "$@"
+
+start_echo echo
+E=$ECHO_PORT
+KEY=$(wh_key)
+
+# --- (a) a spec dialer against our accepting end ---------------------------------------------
+for attempt in 1 2 3; do
+    read -r S T X1 X2 <<<"$(free_ports 4)"
+    cat >"$E2E_TMP/remote.yaml" <<EOF2
+wormholes:
+  - name: spec-remote
+    server: 127.0.0.1:$S
+    wormhole_remote: 127.0.0.1:$T
+    wormhole: distributed
+    handler: relay
+    relay: 127.0.0.1:$E
+    extra_ports: [$X1, $X2]
+    key: $KEY
+EOF2
+    start_config remote "$E2E_TMP/remote.yaml" "$T $X1 $X2" --role remote && break
+    ((attempt < 3)) || fail "the accepting end did not start"
+done
+REMOTE=$CFG_PID
+tool spec-dialer 127.0.0.1 "$T" --extra "$X1,$X2" --key "$KEY" --handovers 6 --bytes 65536
+n=$(log_count remote "spec-remote: handover done \(accepted")
+((n == 6)) || fail "(a) our accepting end logged $n handovers, the spec dialer made 6"
+stop_mimicsocks "$REMOTE" remote
+
+# --- (b) our dialing end against a spec acceptor ---------------------------------------------
+read -r S T X <<<"$(free_ports 3)"
+cat >"$E2E_TMP/local.yaml" <<EOF2
+wormholes:
+  - name: spec-local
+    server: 127.0.0.1:$S
+    wormhole_remote: 127.0.0.1:$T
+    wormhole: distributed
+    handler: relay
+    relay: 127.0.0.1:9
+    extra_ports: [$X]
+    handover_interval: 1
+    mimic: {size: uniform, delay: gaussian}
+    key: $KEY
+EOF2
+start_config local "$E2E_TMP/local.yaml" "$S" --role local || fail "the dialing end did not start"
+LOCAL=$CFG_PID
+tool spec-acceptor --port "$T" --extra "$X" --client-port "$S" --key "$KEY" --seconds 4 \
+    --min-handovers 3
+n=$(log_count local "spec-local: handover done \(port $X")
+((n >= 3)) || fail "(b) our dialing end logged $n handovers, the spec acceptor took at least 3"
+stop_mimicsocks "$LOCAL" local
