@@ -204,6 +204,16 @@ session_handover_tap (session_t *self, inband_rx_t *rx)
     }
 }
 
+//  A FIN the side owes was held back while its old socket could not take it
+//  (session_flush): it goes now, if nothing is left to write before it.
+static void
+s_send_held_fin (session_t *self, conn_t *side)
+{
+    if (!session_dead (self) && side->shut_pending && !side->shut_done
+    &&  !session_flush (self, side))
+        session_kill (self, true);
+}
+
 void
 session_handover_switch_writes (session_t *self)
 {
@@ -248,6 +258,7 @@ session_handover_switch_reads (session_t *self, bool wait_eof)
     }
     if (!session_dead (self) && !session_flush (self, &self->spare))
         session_kill (self, true);
+    s_send_held_fin (self, side);
 }
 
 void
@@ -255,10 +266,12 @@ session_handover_drop (session_t *self)
 {
     if (!self->baton)
         return;
+    conn_t *side = self->baton;
     if (self->spare.role == CONN_HOLD)
         session_handover_tap (self, NULL);
     session_conn_close (self, &self->spare, false);
     self->baton = NULL;
+    s_send_held_fin (self, side);
 }
 
 bool
