@@ -8,7 +8,10 @@
 #       back intact, the IDs chained from the hello as the spec says;
 #   (b) our dialing end (handover_interval 1, a fixed mimic model) against a spec
 #       acceptor that checks the hello, each presented ID, HO_COMPLETE_L2R and the
-#       switch, and echoes the stream while a client of our users port checks it.
+#       switch, and echoes the stream while a client of our users port checks it; at the
+#       last handover the client half-closes while our end waits for HO_R2L: the FIN it
+#       then owes must come on the new connection, after the switch, and the echo's end
+#       must reach the client.
 # Usage: handover_spec.sh PATH/TO/mimicsocks
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -58,7 +61,7 @@ EOF2
 start_config local "$E2E_TMP/local.yaml" "$S" --role local || fail "the dialing end did not start"
 LOCAL=$CFG_PID
 tool spec-acceptor --port "$T" --extra "$X" --client-port "$S" --key "$KEY" --seconds 4 \
-    --min-handovers 3
+    --min-handovers 3 --fin-during-handover
 n=$(log_count local "spec-local: handover done \(port $X")
 ((n >= 3)) || fail "(b) our dialing end logged $n handovers, the spec acceptor took at least 3"
 stop_mimicsocks "$LOCAL" local

@@ -626,7 +626,8 @@ def cmd_spec_acceptor(args):
     end = time.monotonic() + args.seconds
     hard_end = end + args.timeout
     st = {"s1": None, "s2": None, "w": None, "tx": None, "rx": None, "id": None,
-          "tap": None, "held": bytearray(), "handovers": 0}
+          "tap": None, "held": bytearray(), "handovers": 0, "held_eof": False,
+          "client_done": False, "client_eof": False}
     sent, echoed = bytearray(), bytearray()
     pending = b""
 
@@ -639,11 +640,12 @@ def cmd_spec_acceptor(args):
         if now > hard_end:
             die("spec-acceptor: %d of %d bytes echoed, %d handovers, when time ran out"
                 % (len(echoed), len(sent), st["handovers"]))
-        sending = now < end or st["handovers"] < args.min_handovers
+        sending = (now < end or st["handovers"] < args.min_handovers) and not st["client_done"]
         if sending and not pending and st["s1"] is not None and len(sent) - len(echoed) < (1 << 20):
             pending = os.urandom(16384)
             sent += pending
-        if not sending and not pending and len(echoed) == len(sent) and st["tap"] is None:
+        if (not sending and not pending and len(echoed) == len(sent) and st["tap"] is None
+                and (st["client_eof"] or not args.fin_during_handover)):
             break
         rs = [main_l, extra_l, client] + [x for x in (st["s1"], st["s2"]) if x is not None]
         ws = [client] if pending else []
@@ -683,6 +685,16 @@ def cmd_spec_acceptor(args):
                 if got != st["id"] or st["tap"] is not None:
                     die("handover %d: the dialer presented %s, expected %s"
                         % (st["handovers"] + 1, got.hex(), st["id"].hex()))
+                if args.fin_during_handover and st["handovers"] + 1 == args.min_handovers:
+                    # The user ends its side while the dialer waits for HO_R2L: the
+                    # dialer owes a FIN, which must not end the old connection.
+                    client.setblocking(True)
+                    client.sendall(pending)
+                    pending = b""
+                    client.shutdown(socket.SHUT_WR)
+                    client.setblocking(False)
+                    st["client_done"] = True
+                    time.sleep(0.3)
                 # Step 2: tap S1, HO_R2L on S1, writes to S2, the next ID.
                 st["tap"] = bytearray()
                 st["s1"].sendall(st["tx"].apply(inband_command(key, 2)))
@@ -694,17 +706,25 @@ def cmd_spec_acceptor(args):
                 except BlockingIOError:
                     continue
                 if not d:
-                    die("the dialer's users port closed the client")
+                    if not st["client_done"]:
+                        die("the dialer's users port closed the client")
+                    st["client_eof"] = True
+                    continue
                 echoed += d
             elif sock is st["s2"] and st["tap"] is not None:
                 d = sock.recv(65536)
                 if not d:
-                    die("the handover connection closed before the switch")
+                    st["held_eof"] = True       # the stream's end, behind the held bytes
+                    continue
                 st["held"] += d                 # held, undecrypted, until step 4
             elif sock is st["s1"]:
                 d = sock.recv(65536)
                 if not d:
-                    die("the tunnel closed%s" % (" during a handover" if st["tap"] is not None else ""))
+                    if st["tap"] is not None or not st["client_done"]:
+                        die("the tunnel closed%s" % (" during a handover" if st["tap"] is not None else ""))
+                    st["s1"].shutdown(socket.SHUT_WR)     # the echo's end too
+                    st["s1"] = None
+                    continue
                 plain = st["rx"].apply(d)
                 if st["tap"] is None:
                     echo(plain)
@@ -726,6 +746,11 @@ def cmd_spec_acceptor(args):
                 st.update(s1=st["s2"], s2=None, tap=None)
                 echo(st["rx"].apply(bytes(st["held"])))
                 st["handovers"] += 1
+                if st["held_eof"]:
+                    if not st["client_done"]:
+                        die("the new connection ended although the user did not")
+                    st["s1"].shutdown(socket.SHUT_WR)
+                    st["s1"] = None
             elif sock is st["s2"]:
                 pass
         if len(echoed) > len(sent) or bytes(echoed) != bytes(sent[:len(echoed)]):
@@ -852,6 +877,8 @@ def main():
     p.add_argument("--key", required=True, help="the wormhole key in hex")
     p.add_argument("--seconds", type=float, default=5, help="how long the client sends")
     p.add_argument("--min-handovers", type=int, default=3)
+    p.add_argument("--fin-during-handover", action="store_true",
+                   help="the client half-closes while the dialer waits for the last HO_R2L")
     p.add_argument("--ready-file")
     p.add_argument("--timeout", type=float, default=15)
     p.set_defaults(fn=cmd_spec_acceptor)
