@@ -960,6 +960,22 @@ session_send_target (session_t *self, const void *data, size_t len)
 }
 
 void
+session_encrypt_append (session_t *self, conn_t *conn, const void *data, size_t len)
+{
+    bufpool_t *pool = worker_pool (self->worker);
+    const uint8_t *p = data;
+    while (len > 0) {
+        size_t room;
+        uint8_t *at = bufq_reserve (&conn->out, pool, &room);
+        size_t n = room < len ? room : len;
+        cipher_apply (conn->cipher, CIPHER_ENCRYPT, p, at, n);
+        bufq_commit (&conn->out, n);
+        p += n;
+        len -= n;
+    }
+}
+
+void
 session_sendv (session_t *self, session_side_t side, const struct iovec *iov, int count)
 {
     conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
@@ -977,19 +993,8 @@ session_sendv (session_t *self, session_side_t side, const struct iovec *iov, in
         for (int i = 0; i < count; i++)
             total += iov[i].iov_len;
         session_conn_mimic_push (conn, total);
-        for (int i = 0; i < count; i++) {
-            const uint8_t *p = iov[i].iov_base;
-            size_t left = iov[i].iov_len;
-            while (left > 0) {
-                size_t room;
-                uint8_t *at = bufq_reserve (&conn->out, pool, &room);
-                size_t n = room < left ? room : left;
-                cipher_apply (conn->cipher, CIPHER_ENCRYPT, p, at, n);
-                bufq_commit (&conn->out, n);
-                p += n;
-                left -= n;
-            }
-        }
+        for (int i = 0; i < count; i++)
+            session_encrypt_append (self, conn, iov[i].iov_base, iov[i].iov_len);
         if (session_conn_shaping (conn) && !conn->corked && !session_flush (self, conn))
             session_kill (self, true);
         return;

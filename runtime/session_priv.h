@@ -25,6 +25,8 @@ void session_socket_tune (int fd);
 void session_kill (session_t *self, bool abortive);
 //  Writes a side's queue (and the FIN it owes). False: the socket failed.
 bool session_flush (session_t *self, conn_t *conn);
+//  Encrypts len bytes with the side's cipher straight into its queue's tail.
+void session_encrypt_append (session_t *self, conn_t *conn, const void *data, size_t len);
 //  Decrypted stream bytes of a side, as the state wants them (takes buf).
 void session_deliver (session_t *self, conn_t *side, buf_t *buf);
 //  A side's stream ended (FIN, or err).

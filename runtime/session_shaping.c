@@ -116,16 +116,6 @@ session_pad (session_t *self, session_side_t side, const void *data, size_t len)
         return;
     //  Encrypted into the queue's tail, released at once: it leaves with the
     //  model send that asked for it, and the mimic does not learn from it.
-    bufpool_t *pool = worker_pool (self->worker);
-    const uint8_t *p = data;
-    while (len > 0) {
-        size_t room;
-        uint8_t *at = bufq_reserve (&conn->out, pool, &room);
-        size_t n = room < len ? room : len;
-        cipher_apply (conn->cipher, CIPHER_ENCRYPT, p, at, n);
-        bufq_commit (&conn->out, n);
-        conn->released += n;
-        p += n;
-        len -= n;
-    }
+    session_encrypt_append (self, conn, data, len);
+    conn->released += len;
 }
