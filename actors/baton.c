@@ -144,6 +144,16 @@ s_idle (baton_t *self)
         s_schedule_periodic (self);
 }
 
+//  Drop the new socket (tapping stops) and wait for the next trigger.
+static void
+s_give_up (baton_t *self)
+{
+    session_handover_drop (self->session);
+    session_handover_tap (self->session, NULL);
+    self->periodic_at = 0;
+    s_idle (self);
+}
+
 //  The handover did not happen; the tunnel goes on over S1.
 static void
 s_failed (baton_t *self, const char *why)
@@ -151,10 +161,7 @@ s_failed (baton_t *self, const char *why)
     log_warn ("wormhole %s: handover failed (port %u): %s; staying on the current connection",
               s_name (self), self->port, why);
     session_trace (self->session, "dialer", "tunnel", "handover-failed", 0);
-    session_handover_drop (self->session);
-    session_handover_tap (self->session, NULL);
-    self->periodic_at = 0;
-    s_idle (self);
+    s_give_up (self);
 }
 
 static void
@@ -177,8 +184,6 @@ s_done (baton_t *self)
 {
     self->count++;
     shaping_after_handover (self->session, self->side, self->wormhole->conf);
-    if (self->owner.done)
-        self->owner.done (self->owner.ctx);
 }
 
 //  The dialer waits 3 s for HO_R2L, as the protocol says (the session reads
@@ -376,10 +381,7 @@ s_dialer_event (baton_t *self, const handover_event_t *event)
                         }
                         break;
                     case B_AFTERMATH:
-                        session_handover_drop (self->session);
-                        session_handover_tap (self->session, NULL);
-                        self->periodic_at = 0;
-                        s_idle (self);
+                        s_give_up (self);   //  the failure was logged when S2 closed
                         break;
                     case B_RETIRING:
                         session_handover_drop (self->session);
@@ -593,16 +595,4 @@ baton_event (baton_t *self, const handover_event_t *event)
         s_dialer_event (self, event);
     else
         s_acceptor_event (self, event);
-}
-
-bool
-baton_busy (baton_t *self)
-{
-    return self && self->state != B_IDLE;
-}
-
-unsigned
-baton_count (baton_t *self)
-{
-    return self ? self->count : 0;
 }

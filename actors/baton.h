@@ -5,8 +5,9 @@
 
     The tunnel's handler owns a baton_t and passes it its session's handover
     events (handlers/handler.h); the baton drives the session's handover
-    mechanics (runtime/session.h) and tells the owner when a handover is done
-    (e.g. to pick a new mimic model) or has broken the tunnel.
+    mechanics (runtime/session.h), picks a new mimic model after each one
+    (actors/shaping.h), and tells the owner when a handover has broken the
+    tunnel.
 
     Dialing end states:
       IDLE        waiting for a trigger: the periodic timer (handover_interval),
@@ -48,8 +49,6 @@
 typedef struct baton_t baton_t;
 
 typedef struct {
-    //  A handover completed (both ends: a new mimic model, say).
-    void (*done) (void *ctx);
     //  The tunnel cannot go on (a stalled or half-done handover).
     void (*broken) (void *ctx);
     void *ctx;
@@ -76,11 +75,5 @@ int baton_start (baton_t *self);
 void baton_user_arrived (baton_t *self);
 //  Bytes came from the remote end.
 void baton_heard (baton_t *self);
-
-//  True while a handover is in progress.
-bool baton_busy (baton_t *self);
-
-//  Handovers completed so far.
-unsigned baton_count (baton_t *self);
 
 #endif

@@ -133,7 +133,7 @@ s_advance (tunnel_local_t *self, dialer_state_t state)
         session_abort (self->session);
     else if (state == DIALER_READY) {
         self->tunnel_ready = true;
-        baton_owner_t owner = { NULL, s_broken, self };
+        baton_owner_t owner = { s_broken, self };
         self->baton = baton_new (self->session, SESSION_TARGET, self->wormhole, true,
                                  self->dialer.id0, &owner);
         if (self->greeting_pending)

@@ -580,7 +580,7 @@ s_advance (tunnel_mux_t *self, dialer_state_t state)
                   dialer_describe (&self->dialer, where, sizeof where));
         session_trace (self->session, "dialer", "tunnel", "tunnel-up", 0);
         self->state = T_UP;
-        baton_owner_t owner = { NULL, s_broken, self };
+        baton_owner_t owner = { s_broken, self };
         self->baton = baton_new (self->session, self->side, self->wormhole, true, self->dialer.id0,
                                  &owner);
     }

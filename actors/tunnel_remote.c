@@ -124,7 +124,7 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
     uint8_t id0[WIRE_ID_SIZE];
     if (wire_hmac (wh->key, wh->key_len, wire_hello_parser_iv (self->hello), WIRE_IV_SIZE, id0,
                    sizeof id0) == 0) {
-        baton_owner_t owner = { NULL, s_broken, self };
+        baton_owner_t owner = { s_broken, self };
         self->baton = baton_new (self->session, SESSION_CLIENT, self->wormhole, false, id0, &owner);
     }
     if (used < len) {

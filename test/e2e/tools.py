@@ -662,12 +662,7 @@ def cmd_spec_acceptor(args):
                 if st["s1"] is not None:
                     die("a second tunnel connection on the main port")
                 s1.settimeout(args.timeout)
-                hello = b""
-                while len(hello) < 32:
-                    d = s1.recv(32 - len(hello))
-                    if not d:
-                        die("the dialer closed during its hello")
-                    hello += d
+                hello = recv_exact(s1, 32, "the dialer's hello")
                 iv, id0 = hello[:16], hello[16:]
                 if mac(key, iv, 16) != id0:
                     die("the dialer's hello carries a wrong ID0")
@@ -676,12 +671,7 @@ def cmd_spec_acceptor(args):
             elif sock is extra_l:
                 s2, _ = extra_l.accept()
                 s2.settimeout(1)
-                got = b""
-                while len(got) < 16:
-                    d = s2.recv(16 - len(got))
-                    if not d:
-                        die("a handover connection closed before its 16-byte ID")
-                    got += d
+                got = recv_exact(s2, 16, "a handover connection's 16-byte ID")
                 if got != st["id"] or st["tap"] is not None:
                     die("handover %d: the dialer presented %s, expected %s"
                         % (st["handovers"] + 1, got.hex(), st["id"].hex()))
