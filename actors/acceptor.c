@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "runtime/actor.h"
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 #include "runtime/worker.h"
 
 #define ACCEPT_BURST 64

@@ -11,8 +11,8 @@
 
 #include <czmq.h>
 
-#include "handlers/handler.h"
-#include "runtime/addr.h"
+#include "runtime/handler.h"
+#include "runtime/base/addr.h"
 
 typedef struct {
     hostport_t listen;

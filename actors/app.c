@@ -9,7 +9,7 @@
 #include <czmq.h>
 
 #include "runtime/baton_registry.h"
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 #include "runtime/resolver.h"
 #include "runtime/signals.h"
 #include "runtime/supervisor.h"

@@ -11,8 +11,9 @@
 #include "actors/shaping.h"
 #include "nodes/inband.h"
 #include "nodes/wirecrypto.h"
+#include "runtime/handover.h"
 #include "runtime/baton_registry.h"
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 #include "runtime/timers.h"
 
 #define STALL_CAP_MS 10000          //  a moving but slow S1 extends the wait up to this

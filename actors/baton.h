@@ -4,7 +4,7 @@
     byte, and without restarting its cipher.
 
     The tunnel's handler owns a baton_t and passes it its session's handover
-    events (handlers/handler.h); the baton drives the session's handover
+    events (runtime/handler.h); the baton drives the session's handover
     mechanics (runtime/session.h), picks a new mimic model after each one
     (actors/shaping.h), and tells the owner when a handover has broken the
     tunnel.

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 
 #define KEEP_MAX 256            //  configs kept alive over reloads
 

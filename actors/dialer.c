@@ -8,7 +8,7 @@
 #include "actors/shaping.h"
 #include "nodes/cipher.h"
 #include "nodes/wirecrypto.h"
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 
 #define PROXY_TIMEOUT_MS 10000
 

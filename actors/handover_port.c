@@ -17,7 +17,7 @@
 
 #include "actors/wormhole.h"
 #include "runtime/baton_registry.h"
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 #include "runtime/session.h"
 #include "runtime/worker.h"
 

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 
 #define PAUSE_MIN_MS 500
 #define PAUSE_MAX_MS 30000

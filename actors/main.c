@@ -19,7 +19,7 @@
 #include "runtime/trace.h"
 #include "config/config.h"
 #include "config/default_config.h"
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 
 #define EXIT_USAGE 2
 #define MAX_LISTENERS 64

@@ -19,7 +19,8 @@
 #include "actors/baton.h"
 #include "actors/dialer.h"
 #include "actors/tunnel_mux.h"
-#include "runtime/log.h"
+#include "runtime/handover.h"
+#include "runtime/base/log.h"
 #include "runtime/session.h"
 
 typedef struct {

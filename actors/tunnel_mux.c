@@ -19,7 +19,9 @@
 #include "actors/baton.h"
 #include "actors/dialer.h"
 #include "nodes/mux.h"
-#include "runtime/log.h"
+#include "runtime/handover.h"
+#include "runtime/stream.h"
+#include "runtime/base/log.h"
 
 //  Flow control per stream (an extension both C ends speak, invisible to an
 //  original peer: docs/PROTOCOL-EXTENSIONS.md). A sender keeps at most

@@ -22,7 +22,8 @@
 #include "actors/wormhole.h"
 #include "nodes/cipher.h"
 #include "nodes/wirecrypto.h"
-#include "runtime/log.h"
+#include "runtime/handover.h"
+#include "runtime/base/log.h"
 #include "runtime/session.h"
 
 typedef enum { R_HELLO, R_PROBE, R_INNER } r_state_t;

@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "config/config.h"
-#include "handlers/handler.h"
+#include "runtime/handler.h"
 
 typedef enum { ROLE_AUTO, ROLE_LOCAL, ROLE_REMOTE, ROLE_BOTH } wormhole_role_t;
 

@@ -20,9 +20,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "handlers/handler.h"
-#include "runtime/addr.h"
-#include "runtime/log.h"
+#include "runtime/handler.h"
+#include "runtime/base/addr.h"
+#include "runtime/base/log.h"
 
 typedef enum { WORMHOLE_AGGREGATED, WORMHOLE_DISTRIBUTED } wormhole_mode_t;
 typedef enum { MIMIC_RANDOM, MIMIC_OFF, MIMIC_FIXED } mimic_choice_t;

@@ -20,8 +20,8 @@
 #include <strings.h>
 
 #include "handlers/http_codec.h"
-#include "runtime/log.h"
-#include "runtime/session.h"
+#include "runtime/base/log.h"
+#include "runtime/handler.h"
 
 //  To receive a complete request head (the first, and between requests).
 #define S_HEAD_TIMEOUT_MS 30000

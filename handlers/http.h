@@ -8,7 +8,7 @@
 #ifndef MK_HTTP_H
 #define MK_HTTP_H
 
-#include "handlers/handler.h"
+#include "runtime/handler.h"
 
 extern const handler_class_t http_handler_class;
 

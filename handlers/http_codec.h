@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/addr.h"
+#include "runtime/base/addr.h"
 
 //  Largest request or response head (request line + headers + empty line).
 #define HTTP_HEAD_MAX (16 * 1024)

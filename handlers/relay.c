@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers/handler.h"
-#include "runtime/log.h"
-#include "runtime/session.h"
+#include "runtime/handler.h"
+#include "runtime/base/log.h"
+#include "runtime/handler.h"
 
 typedef struct {
     session_t *session;

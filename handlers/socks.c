@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "handlers/socks_codec.h"
-#include "runtime/log.h"
-#include "runtime/session.h"
+#include "runtime/base/log.h"
+#include "runtime/handler.h"
 
 #define S_HANDSHAKE_TIMEOUT_MS 10000
 //  Bound on writing a failure reply to a client that does not read it.

@@ -6,7 +6,7 @@
 #ifndef MK_SOCKS_H
 #define MK_SOCKS_H
 
-#include "handlers/handler.h"
+#include "runtime/handler.h"
 
 extern const handler_class_t socks_handler_class;
 

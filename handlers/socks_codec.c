@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers/handler.h"
+#include "runtime/handler.h"
 
 #define S_NAME_MAX 255          //  SOCKS5 domain, SOCKS4 user id, SOCKS4a host
 

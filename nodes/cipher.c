@@ -8,7 +8,7 @@
 
 #include <openssl/evp.h>
 
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 
 struct cipher_t {
     EVP_CIPHER_CTX *ctx[2];     //  indexed by cipher_dir_t

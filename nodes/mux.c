@@ -15,7 +15,7 @@
 
 #include <openssl/rand.h>
 
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 
 //  Memory for the codec's own state; release builds drop assert(), so this
 //  aborts by hand rather than carry on with NULL.

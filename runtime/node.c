@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "runtime/actor.h"
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 
 const char *
 node_side_name (node_side_t side)

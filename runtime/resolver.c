@@ -23,8 +23,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "runtime/addr.h"
-#include "runtime/log.h"
+#include "runtime/base/addr.h"
+#include "runtime/base/log.h"
 
 typedef enum {
     LOOKUP_IDLE,        //  may be given a request

@@ -17,6 +17,8 @@
     to a fresh socket, and tapping) and session_shaping.c (the mimic on a
     side's send path); runtime/session_priv.h is what the parts share.
 */
+#include "runtime/handover.h"
+#include "runtime/stream.h"
 #include "runtime/session.h"
 
 #include <arpa/inet.h>
@@ -30,8 +32,8 @@
 
 #include "nodes/cipher.h"
 #include "nodes/mimic.h"
-#include "runtime/addr.h"
-#include "runtime/log.h"
+#include "runtime/base/addr.h"
+#include "runtime/base/log.h"
 #include "runtime/timers.h"
 #include "runtime/trace.h"
 #include "runtime/session_priv.h"

@@ -14,7 +14,8 @@
 
 #include "nodes/cipher.h"
 #include "nodes/inband.h"
-#include "runtime/log.h"
+#include "runtime/handover.h"
+#include "runtime/base/log.h"
 #include "runtime/session_priv.h"
 #include "runtime/worker_priv.h"
 

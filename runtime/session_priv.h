@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "runtime/handover.h"
 #include "runtime/worker_priv.h"
 
 static inline bool

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "runtime/actor.h"
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 #include "runtime/signals.h"
 #include "runtime/trace.h"
 

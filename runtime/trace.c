@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 
 static atomic_int s_subscribers;
 

@@ -5,6 +5,8 @@
     fire due timers, and free the sessions that ended during the turn (freed
     late so that an event later in the same batch never sees freed memory).
 */
+#include "runtime/handover.h"
+#include "runtime/stream.h"
 #include "runtime/worker.h"
 
 #include <errno.h>
@@ -16,7 +18,7 @@
 #include <unistd.h>
 
 #include "runtime/actor.h"
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 #include "runtime/resolver.h"
 #include "runtime/trace.h"
 #include "runtime/worker_priv.h"

@@ -22,7 +22,7 @@
 
 #include <czmq.h>
 
-#include "handlers/handler.h"
+#include "runtime/handler.h"
 
 typedef struct {
     int index;                      //  names the inbox endpoint

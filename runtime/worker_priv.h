@@ -10,7 +10,8 @@
 
 #include <czmq.h>
 
-#include "handlers/handler.h"
+#include "runtime/stream.h"
+#include "runtime/handler.h"
 #include "runtime/session.h"
 #include "runtime/bufpool.h"
 #include "runtime/bufq.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "runtime/actor.h"
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 #include "runtime/node.h"
 
 static void

@@ -11,7 +11,7 @@
 #include "nodes/cipher.h"
 #include "test/unit/test_keys.h"
 #include "runtime/actor.h"
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 #include "runtime/node.h"
 
 //  Golden vectors, pasted from the output of

@@ -12,7 +12,7 @@
 #include "nodes/cipher.h"
 #include "test/unit/test_keys.h"
 #include "nodes/inband.h"
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 #include "runtime/node.h"
 
 //  Golden vectors, pasted from the output of

@@ -10,8 +10,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "runtime/addr.h"
-#include "runtime/log.h"
+#include "runtime/base/addr.h"
+#include "runtime/base/log.h"
 #include "runtime/resolver.h"
 
 #define REPLY_WAIT_MS 10000     //  generous: a reply that is due

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers/handler.h"
+#include "runtime/handler.h"
 #include "handlers/socks_codec.h"
 
 //  Everything one run of the codec over a stream produced.

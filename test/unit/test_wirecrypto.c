@@ -9,7 +9,7 @@
 
 #include "nodes/wirecrypto.h"
 #include "test/unit/test_keys.h"
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 
 //  Golden vectors, pasted from the output of
 //      python3 test/vectors/gen_crypto_vectors.py wirecrypto

@@ -1,5 +1,5 @@
 /*  handler — the registry of handler classes by kind and name. */
-#include "handlers/handler.h"
+#include "runtime/handler.h"
 
 #include <string.h>
 

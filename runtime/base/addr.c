@@ -1,5 +1,5 @@
 /*  addr — "host:port" / "[v6]:port" parsing and socket address formatting. */
-#include "runtime/addr.h"
+#include "runtime/base/addr.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,5 +1,5 @@
 /*  log — leveled logging to stderr. */
-#include "runtime/log.h"
+#include "runtime/base/log.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>

@@ -1,12 +1,14 @@
-/*  handler — the interface every handler (socks, http, relay) implements.
+/*  handler — what the runtime offers a handler, and what a handler implements.
 
     A handler serves one client connection inside a data-plane worker. It is a
     plain state machine: the worker calls it with what happened (bytes from the
     client, a connect result, bytes from the target, an end of stream) and the
-    handler answers through the session API in runtime/session.h. Handlers never
-    do I/O or block themselves. Once a handler calls session_relay() the worker
-    moves bytes between client and target on its own and calls the handler no
-    more (except destroy).
+    handler answers through the calls below. Handlers never do I/O or block
+    themselves. Once a handler calls session_relay() the worker moves bytes
+    between client and target on its own and calls the handler no more (except
+    destroy). This is all that handlers/ may include of runtime/ (besides
+    runtime/base/); the wormhole's own calls are in session.h, stream.h and
+    handover.h.
 */
 #ifndef MK_HANDLER_H
 #define MK_HANDLER_H
@@ -15,7 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "runtime/addr.h"
+#include "runtime/base/addr.h"
 
 typedef struct session_t session_t;
 
@@ -48,29 +50,6 @@ typedef struct {
 #define SESSION_ERR_RESOLVE 100001  //  the name did not resolve
 #define SESSION_ERR_TIMEOUT ETIMEDOUT
 
-//  What happens to a tunnel being handed over to a fresh socket (the baton
-//  handover, PROTOCOL.md section 5; runtime/session.h: Handover).
-typedef enum {
-    HANDOVER_TRIGGER,       //  an operator asks for a handover now (SIGUSR1)
-    HANDOVER_TIMER,         //  the timer set by session_set_handover_timer() fired
-    HANDOVER_SOCKET,        //  accepting end: a new socket for this tunnel (fd, data: bytes
-                            //  already read from it); the handler owns fd from now on
-    HANDOVER_CONNECTED,     //  dialing end: the new socket connected (err 0) or failed
-    HANDOVER_LOST,          //  the new socket ended before it took over (err)
-    HANDOVER_HELD,          //  bytes came on the new socket before it took over
-    HANDOVER_COMMAND,       //  an in-band command in the tapped stream (cmd)
-    HANDOVER_RETIRED        //  the old socket is closed: the handover is over
-} handover_kind_t;
-
-typedef struct {
-    handover_kind_t kind;
-    int err;
-    int cmd;
-    int fd;
-    const uint8_t *data;
-    size_t len;
-} handover_event_t;
-
 typedef struct {
     const char *name;
     void *(*create) (session_t *session, const handler_conf_t *conf);
@@ -91,8 +70,8 @@ typedef struct {
     //  Optional: a side's queue went over the credit window and has drained
     //  back under it (a multiplexer resumes the streams it holds back).
     void (*drained) (void *self);
-    //  Optional: a tunnel's handover events (see handover_kind_t).
-    void (*handover) (void *self, const handover_event_t *event);
+    //  Optional: a tunnel's handover events (runtime/handover.h).
+    void (*handover) (void *self, const struct handover_event_t *event);
 } handler_class_t;
 
 //  The class for a kind (HANDLER_RELAY_WORMHOLE is served by the relay class).
@@ -101,5 +80,45 @@ const handler_class_t *handler_class (handler_kind_t kind);
 //  "socks", "socks4", "socks5", "http", "relay" -> kind; -1 if unknown.
 int handler_kind_parse (const char *name);
 const char *handler_kind_name (handler_kind_t kind);
+
+//  --- The session calls a handler makes (all from its own callbacks, same thread)
+
+//  Bytes to the client / to the target (the target must be connected or
+//  connecting: bytes sent while connecting are written once it is up). Only
+//  the bytes the socket cannot take at once are copied.
+void session_send_client (session_t *self, const void *data, size_t len);
+void session_send_target (session_t *self, const void *data, size_t len);
+
+//  Resolve host (a name goes to the resolver actor, a literal does not) and
+//  connect; tries every address returned; calls handler->connected() once.
+//  A previous target connection must have been closed with session_close_target.
+void session_connect (session_t *self, const char *host, uint16_t port);
+
+//  Drop the target connection (e.g. an HTTP client moves to another host).
+void session_close_target (session_t *self);
+
+//  From now on the worker moves bytes both ways without the handler. Bytes
+//  already queued keep their order. An end of stream on one side is passed
+//  on as a half-close to the other; the session ends when both are done.
+//  While the queue toward one side is over the credit window the other side
+//  is not read.
+void session_relay (session_t *self);
+
+//  End the session once everything queued to the client is written
+//  (e.g. after an error reply). Nothing more is read.
+void session_finish (session_t *self);
+
+//  End the session now, dropping what is queued (protocol error, garbage).
+void session_abort (session_t *self);
+
+//  One-shot timer for handler->timeout(); ms <= 0 cancels it.
+void session_set_timer (session_t *self, int ms);
+
+//  Stop / resume reading the client (e.g. an HTTP proxy waiting for a response
+//  before it parses the next request).
+void session_pause_client (session_t *self, int paused);
+
+//  "1.2.3.4:5678" of the client, for log lines.
+const char *session_peer (session_t *self);
 
 #endif
