@@ -42,7 +42,7 @@
 #include <stdint.h>
 
 #include "actors/wormhole.h"
-#include "runtime/session.h"
+#include "runtime/handover.h"
 
 #define BATON_STALL_MS 3000
 

@@ -20,6 +20,7 @@
 #include "runtime/base/addr.h"
 
 typedef struct session_t session_t;
+struct handover_event_t;
 
 typedef enum {
     HANDLER_SOCKS = 0,      //  SOCKS4, 4a and 5, picked by the client's version byte
