@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actors/dialer.h"
 #include "actors/shaping.h"
@@ -146,6 +147,15 @@ s_idle (baton_t *self)
 }
 
 //  Drop the new socket (tapping stops) and wait for the next trigger.
+//  The scanner joins the tunnel side's nodes for the handover.
+static void
+s_tap (baton_t *self)
+{
+    inband_rx_set_tapping (self->rx, true);
+    node_t scanner = { &inband_tap_class, self->rx };
+    session_handover_tap (self->session, &scanner);
+}
+
 static void
 s_give_up (baton_t *self)
 {
@@ -266,7 +276,7 @@ baton_start (baton_t *self)
     }
     log_debug ("wormhole %s: handover to port %u", s_name (self), self->port);
     session_trace (self->session, "dialer", "tunnel", "handover", 0);
-    session_handover_tap (self->session, self->rx);
+    s_tap (self);
     self->state = B_CONNECTING;
     self->step_at = timers_now_ms () + CONNECT_LIMIT_MS;
     s_arm (self);
@@ -481,7 +491,7 @@ s_acceptor_socket (baton_t *self, const handover_event_t *event)
         s_register (self);          //  the dialer will present the same ID again
         return;
     }
-    session_handover_tap (self->session, self->rx);
+    s_tap (self);
     s_send_command (self, INBAND_HO_R2L);
     session_handover_switch_writes (self->session);
     self->registered = false;       //  the registry gave the entry up

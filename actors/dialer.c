@@ -31,7 +31,8 @@ s_start_stream (dialer_t *self)
         return -1;
     memcpy (self->id0, hello + WIRE_IV_SIZE, sizeof self->id0);
     session_send_target (self->session, hello, sizeof hello);
-    session_set_cipher (self->session, SESSION_TARGET, cipher);
+    if (session_add_node (self->session, SESSION_TARGET, NODE_OUTER, &cipher_node_class, cipher) != 0)
+        return -1;
     shaping_start (self->session, SESSION_TARGET, conf, true);
     return 0;
 }

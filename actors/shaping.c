@@ -4,7 +4,8 @@
 #include <openssl/rand.h>
 #include <stdlib.h>
 
-#include "nodes/mimic.h"
+#include "nodes/mimic_node.h"
+#include "runtime/timers.h"
 
 static uint64_t
 s_seed (void)
@@ -31,7 +32,9 @@ shaping_start (session_t *session, session_side_t side, const wormhole_conf_t *c
                 mimic_random_model (&model, s_seed ());
             break;
     }
-    session_set_mimic (session, side, &model);
+    mimic_node_t *mimic = mimic_node_new (&model, timers_now_ms);
+    if (mimic)
+        session_add_node (session, side, NODE_OUTER, &mimic_node_class, mimic);
 }
 
 void
@@ -41,5 +44,17 @@ shaping_after_handover (session_t *session, session_side_t side, const wormhole_
         return;
     mimic_model_t model;
     mimic_random_model (&model, s_seed ());
-    session_set_mimic (session, side, &model);
+    mimic_node_t *mimic = session_node (session, side, &mimic_node_class);
+    if (mimic && mimic_node_set_model (mimic, &model) == 0)
+        session_nodes_changed (session, side);
+}
+
+void
+shaping_suspend (session_t *session, session_side_t side, int ms)
+{
+    mimic_node_t *mimic = session_node (session, side, &mimic_node_class);
+    if (mimic) {
+        mimic_node_suspend (mimic, ms);
+        session_nodes_changed (session, side);
+    }
 }

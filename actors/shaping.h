@@ -14,9 +14,12 @@
 #include "config/config.h"
 #include "runtime/session.h"
 
-//  Installs the mimic on the tunnel side (after its cipher).
+//  Adds the mimic to the tunnel side's node stack (outside its cipher).
 void shaping_start (session_t *session, session_side_t side, const wormhole_conf_t *conf,
                     bool dialing);
+
+//  Bytes pass at once for ms (handshakes are not to be delayed).
+void shaping_suspend (session_t *session, session_side_t side, int ms);
 
 //  A handover completed: a new random model where the setting asks for it.
 void shaping_after_handover (session_t *session, session_side_t side, const wormhole_conf_t *conf);

@@ -18,6 +18,7 @@
 
 #include "actors/baton.h"
 #include "actors/dialer.h"
+#include "actors/shaping.h"
 #include "nodes/mux.h"
 #include "runtime/handover.h"
 #include "runtime/stream.h"
@@ -274,7 +275,7 @@ s_on_new (void *ctx, uint16_t id)
         session_stream_eof (old, ECONNRESET);
     }
     //  Handshakes are not to be delayed (section 6).
-    session_mimic_suspend (self->session, self->side, MIMIC_SUSPEND_MS);
+    shaping_suspend (self->session, self->side, MIMIC_SUSPEND_MS);
     //  Registered before its handler can answer, so the answer finds its way.
     session_t *stream = session_spawn_stream (self->session, &self->wormhole->inner,
                                               &s_stream_ops, self, id);
@@ -450,7 +451,7 @@ tunnel_mux_attach (const wormhole_t *wormhole, session_t *user)
     s_send_frame (self, frame, mux_put_new_socket (frame, (uint16_t) id), NULL, 0);
     session_attach_stream (user, SESSION_TARGET, &s_stream_ops, self, (uint16_t) id);
     baton_user_arrived (self->baton);
-    session_mimic_suspend (self->session, self->side, MIMIC_SUSPEND_MS);
+    shaping_suspend (self->session, self->side, MIMIC_SUSPEND_MS);
     return 0;
 }
 

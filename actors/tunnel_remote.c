@@ -112,7 +112,10 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
         session_abort (self->session);
         return;
     }
-    session_set_cipher (self->session, SESSION_CLIENT, cipher);
+    if (session_add_node (self->session, SESSION_CLIENT, NODE_OUTER, &cipher_node_class, cipher) != 0) {
+        session_abort (self->session);
+        return;
+    }
     shaping_start (self->session, SESSION_CLIENT, wh, false);
     session_set_timer (self->session, 0);
     self->inner = self->inner_class->create (self->session, &self->wormhole->accept);

@@ -8,7 +8,6 @@
 
 #include <openssl/evp.h>
 
-#include "runtime/base/log.h"
 
 struct cipher_t {
     EVP_CIPHER_CTX *ctx[2];     //  indexed by cipher_dir_t
@@ -92,72 +91,29 @@ cipher_position (cipher_t *self, cipher_dir_t dir)
 
 //  --- Node
 
-typedef struct {
-    cipher_t *cipher;
-    uint8_t *scratch;           //  output of one recv; grows to the largest chunk
-    size_t scratch_size;
-} s_node_t;
-
-static void s_node_destroy (void **state_p);
-
-static void *
-s_node_create (const void *args)
-{
-    const cipher_args_t *cargs = (const cipher_args_t *) args;
-    if (!cargs)
-        return NULL;
-    s_node_t *self = (s_node_t *) calloc (1, sizeof (s_node_t));
-    if (!self)
-        return NULL;
-    self->cipher = cipher_new (cargs->key, cargs->keylen, cargs->iv);
-    if (!self->cipher) {
-        log_error ("cipher: bad key length %zu or OpenSSL failure", cargs->keylen);
-        void *state = self;
-        s_node_destroy (&state);
-        return NULL;
-    }
-    return self;
-}
-
 static void
 s_node_destroy (void **state_p)
 {
-    assert (state_p);
-    s_node_t *self = (s_node_t *) *state_p;
-    if (!self)
-        return;
-    cipher_destroy (&self->cipher);
-    free (self->scratch);
-    free (self);
+    cipher_t *self = (cipher_t *) *state_p;
+    cipher_destroy (&self);
     *state_p = NULL;
 }
 
+//  In place: the bytes we are given leave as they are, encrypted or decrypted.
 static int
-s_node_recv (void *state, node_side_t from, const uint8_t *data, size_t len,
-             node_emit_fn *emit, void *ctx)
+s_node_recv (void *state, node_side_t from, uint8_t *data, size_t len, unsigned flags,
+             const node_out_t *out)
 {
-    s_node_t *self = (s_node_t *) state;
-    if (len == 0)
-        return 0;
-    //  data is const and only ours during the call: the result needs its own
-    //  buffer. A node is never re-entered, so one scratch serves both ways.
-    if (len > self->scratch_size) {
-        uint8_t *grown = (uint8_t *) realloc (self->scratch, len);
-        if (!grown)
-            return -1;
-        self->scratch = grown;
-        self->scratch_size = len;
-    }
+    cipher_t *self = (cipher_t *) state;
     cipher_dir_t dir = from == NODE_INNER ? CIPHER_ENCRYPT : CIPHER_DECRYPT;
-    if (cipher_apply (self->cipher, dir, data, self->scratch, len) != 0)
+    if (len > 0 && cipher_apply (self, dir, data, data, len) != 0)
         return -1;
-    emit (ctx, from == NODE_INNER ? NODE_OUTER : NODE_INNER, self->scratch, len);
+    out->data (out->ctx, from == NODE_INNER ? NODE_OUTER : NODE_INNER, data, len, flags);
     return 0;
 }
 
 const node_class_t cipher_node_class = {
     .name = "cipher",
-    .create = s_node_create,
     .destroy = s_node_destroy,
     .recv = s_node_recv,
 };

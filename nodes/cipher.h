@@ -8,9 +8,9 @@
     (see "Protocol v2" in the issues for why it is weak). Nothing resets the
     position: a handover to a new socket keeps the cipher going.
 
-    Two faces: cipher_t, a plain object for the hot path, and
-    cipher_node_class, the same as a node (inner->outer encrypts,
-    outer->inner decrypts).
+    Two faces: cipher_t, a plain object, and cipher_node_class, the same in
+    a tunnel side's node stack (inner->outer encrypts, outer->inner
+    decrypts).
 */
 #ifndef MK_CIPHER_H
 #define MK_CIPHER_H
@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/node.h"
+#include "nodes/node.h"
 
 #define CIPHER_IV_SIZE 16
 
@@ -43,16 +43,9 @@ int cipher_apply (cipher_t *self, cipher_dir_t dir, const uint8_t *in, uint8_t *
 uint64_t cipher_position (cipher_t *self, cipher_dir_t dir);
 
 
-//  --- As a node
-
-typedef struct {
-    const uint8_t *key;     //  copied at create
-    size_t keylen;
-    const uint8_t *iv;      //  CIPHER_IV_SIZE bytes, copied at create
-} cipher_args_t;
-
-//  args: a cipher_args_t. Emits each chunk as one chunk of the same size (the
-//  mimic node after it learns chunk sizes); empty chunks are dropped.
+//  --- As a node (nodes/node.h): state a cipher_t, which the stack owns.
+//  From inner it encrypts, from outer it decrypts, in place, each chunk
+//  passed on whole.
 extern const node_class_t cipher_node_class;
 
 #endif

@@ -293,151 +293,50 @@ inband_rx_feed (inband_rx_t *self, const uint8_t *data, size_t len,
 }
 
 
-//  --- Node
-
-struct inband_node_t {
-    uint8_t key[WIRE_KEY_MAX];
-    size_t keylen;
-    inband_rx_t *rx;
-    inband_command_fn *on_command;
-    void *ctx;
-    //  Set while inside recv: where commands and flushed bytes can go at once.
-    node_emit_fn *emit;
-    void *emit_ctx;
-    uint8_t *pending;           //  encoded commands waiting for a recv
-    size_t npending;
-};
-
-static void s_node_destroy (void **state_p);
-
-static void *
-s_node_create (const void *args)
-{
-    const inband_node_args_t *iargs = (const inband_node_args_t *) args;
-    if (!iargs || !iargs->key || !wire_key_valid (iargs->keylen))
-        return NULL;
-    inband_node_t *self = (inband_node_t *) calloc (1, sizeof (inband_node_t));
-    if (!self)
-        return NULL;
-    memcpy (self->key, iargs->key, iargs->keylen);
-    self->keylen = iargs->keylen;
-    self->on_command = iargs->on_command;
-    self->ctx = iargs->ctx;
-    self->rx = inband_rx_new (iargs->key, iargs->keylen);
-    if (!self->rx) {
-        void *state = self;
-        s_node_destroy (&state);
-        return NULL;
-    }
-    if (iargs->handle)
-        *iargs->handle = self;
-    return self;
-}
+//  --- Node: the scanner, borrowed by a stack while its owner taps
 
 static void
-s_node_destroy (void **state_p)
+s_tap_data (void *ctx, const uint8_t *data, size_t len)
 {
-    assert (state_p);
-    inband_node_t *self = (inband_node_t *) *state_p;
-    if (!self)
-        return;
-    inband_rx_destroy (&self->rx);
-    free (self->pending);
-    OPENSSL_cleanse (self->key, sizeof self->key);
-    free (self);
-    *state_p = NULL;
-}
-
-static void
-s_node_data (void *ctx, const uint8_t *data, size_t len)
-{
-    inband_node_t *self = (inband_node_t *) ctx;
-    self->emit (self->emit_ctx, NODE_INNER, data, len);
+    const node_out_t *out = (const node_out_t *) ctx;
+    //  The bytes are the input passed on, or the scanner's own held ones:
+    //  either way the driver copies what is not its own memory.
+    out->data (out->ctx, NODE_INNER, (uint8_t *) data, len, 0);
 }
 
 static int
-s_node_command (void *ctx, inband_cmd_t cmd, uint16_t port)
+s_tap_command (void *ctx, inband_cmd_t cmd, uint16_t port)
 {
-    inband_node_t *self = (inband_node_t *) ctx;
-    return self->on_command ? self->on_command (self->ctx, cmd, port) : 0;
-}
-
-//  What waits for a recv: commands toward outer, bytes held when tapping stopped toward inner.
-static void
-s_node_flush (inband_node_t *self)
-{
-    if (self->npending) {
-        uint8_t *pending = self->pending;
-        size_t npending = self->npending;
-        self->pending = NULL;
-        self->npending = 0;
-        self->emit (self->emit_ctx, NODE_OUTER, pending, npending);
-        free (pending);
-    }
-    inband_rx_flush (self->rx, s_node_data, self);
-}
-
-static int
-s_node_recv (void *state, node_side_t from, const uint8_t *data, size_t len,
-             node_emit_fn *emit, void *ctx)
-{
-    inband_node_t *self = (inband_node_t *) state;
-    self->emit = emit;
-    self->emit_ctx = ctx;
-    s_node_flush (self);
-    int rc = 0;
-    if (from == NODE_INNER) {
-        if (len)
-            emit (ctx, NODE_OUTER, data, len);
-    }
-    else
-        rc = inband_rx_feed (self->rx, data, len, s_node_data, s_node_command, self);
-    if (rc == 0)
-        s_node_flush (self);
-    self->emit = NULL;
-    self->emit_ctx = NULL;
-    return rc;
-}
-
-const node_class_t inband_node_class = {
-    .name = "inband",
-    .create = s_node_create,
-    .destroy = s_node_destroy,
-    .recv = s_node_recv,
-};
-
-void
-inband_node_set_tapping (inband_node_t *self, bool tapping)
-{
-    assert (self);
-    inband_rx_set_tapping (self->rx, tapping);
-    if (self->emit)
-        inband_rx_flush (self->rx, s_node_data, self);
-}
-
-bool
-inband_node_tapping (inband_node_t *self)
-{
-    assert (self);
-    return inband_rx_tapping (self->rx);
-}
-
-int
-inband_node_send (inband_node_t *self, const uint8_t *cmds, size_t n)
-{
-    assert (self);
-    uint8_t encoded[INBAND_SIZE];
-    if (inband_encode (self->key, self->keylen, cmds, n, encoded) != 0)
-        return -1;
-    if (self->emit) {
-        self->emit (self->emit_ctx, NODE_OUTER, encoded, sizeof encoded);
-        return 0;
-    }
-    uint8_t *grown = (uint8_t *) realloc (self->pending, self->npending + INBAND_SIZE);
-    if (!grown)
-        return -1;
-    memcpy (grown + self->npending, encoded, INBAND_SIZE);
-    self->pending = grown;
-    self->npending += INBAND_SIZE;
+    const node_out_t *out = (const node_out_t *) ctx;
+    (void) port;
+    out->event (out->ctx, NODE_COMMAND, (uint64_t) cmd);
     return 0;
 }
+
+static int
+s_tap_recv (void *state, node_side_t from, uint8_t *data, size_t len, unsigned flags,
+            const node_out_t *out)
+{
+    if (from == NODE_INNER) {
+        out->data (out->ctx, NODE_OUTER, data, len, flags);
+        return 0;
+    }
+    return inband_rx_feed ((inband_rx_t *) state, data, len, s_tap_data, s_tap_command,
+                           (void *) out);
+}
+
+static void
+s_tap_flush (void *state, node_side_t toward, const node_out_t *out)
+{
+    if (toward != NODE_INNER)
+        return;
+    inband_rx_set_tapping ((inband_rx_t *) state, false);
+    inband_rx_flush ((inband_rx_t *) state, s_tap_data, (void *) out);
+}
+
+const node_class_t inband_tap_class = {
+    .name = "inband",
+    .destroy = NULL,            //  the scanner stays its owner's
+    .recv = s_tap_recv,
+    .flush = s_tap_flush,
+};

@@ -9,7 +9,7 @@
     ordinary data can never be taken for a command outside a handover.
 
     The sender's side is inband_encode; the receiver's side is inband_rx_t, a
-    scanner; inband_node_class wraps both as a node.
+    scanner; inband_tap_class runs the scanner in a node stack.
 */
 #ifndef MK_INBAND_H
 #define MK_INBAND_H
@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/node.h"
+#include "nodes/node.h"
 
 #define INBAND_MAC_SIZE 8
 #define INBAND_CMD_SIZE 8
@@ -93,38 +93,11 @@ int inband_rx_feed (inband_rx_t *self, const uint8_t *data, size_t len,
 void inband_rx_flush (inband_rx_t *self, inband_data_fn *on_data, void *ctx);
 
 
-//  --- As a node
-//
-//  inner -> outer: data passes through, uncopied; commands given to
-//  inband_node_send go out toward outer between data chunks.
-//  outer -> inner: the scanner; commands are reported to on_command.
-
-typedef struct inband_node_t inband_node_t;
-
-typedef struct {
-    const uint8_t *key;             //  copied at create
-    size_t keylen;
-    inband_command_fn *on_command;  //  called from inside the node's recv
-    void *ctx;                      //  for on_command
-    //  If not NULL, set to the node's state at create, the handle for
-    //  inband_node_set_tapping / inband_node_send. Valid until the node is
-    //  destroyed; to be used in the thread that runs the node (a fused chain),
-    //  not with node_actor_new.
-    inband_node_t **handle;
-} inband_node_args_t;
-
-extern const node_class_t inband_node_class;
-
-//  See inband_rx_set_tapping. Outside the node's recv, held bytes go inward
-//  at the start of its next recv.
-void inband_node_set_tapping (inband_node_t *self, bool tapping);
-bool inband_node_tapping (inband_node_t *self);
-
-//  Sends one command (cmds as for inband_encode) toward outer. Called from
-//  on_command (inside the node's recv), it is emitted at once; otherwise it
-//  waits for the node's next recv, from either side, and goes out before
-//  anything else: feed the chain an empty chunk from inner to push it out
-//  without data. Returns 0, or -1 if the command cannot be encoded.
-int inband_node_send (inband_node_t *self, const uint8_t *cmds, size_t n);
+//  --- As a node (nodes/node.h): state an inband_rx_t its owner keeps (the
+//  stack only borrows it, e.g. for the length of a handover). From outer:
+//  the scanner; data goes on inward, each command is a NODE_COMMAND event
+//  (value: the command) after the data before it. From inner: passes on.
+//  Flushing it toward inner stops tapping and lets the held bytes go on.
+extern const node_class_t inband_tap_class;
 
 #endif

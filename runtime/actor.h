@@ -9,7 +9,7 @@
     Data is opaque bytes (may be empty). The optional fourth frame To is a
     routing hint of the same shape as From, for senders that talk to several
     peers over one socket (a node run as its own actor says "inner"/"outer"
-    there; see runtime/node.h). Anything else is malformed.
+    there; see nodes/node.h). Anything else is malformed.
 
     Child-actor contract (what runtime/supervisor.h relies on): an actor is a
     plain CZMQ actor function `void fn (zsock_t *pipe, void *args)` that

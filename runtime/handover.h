@@ -60,11 +60,11 @@ int session_handover_connect (session_t *self, session_side_t side, const struct
 int session_handover_adopt (session_t *self, session_side_t side, int fd, const void *data,
                             size_t len);
 
-//  Scan the side's decrypted stream for in-band commands with rx (set to
-//  tapping here; the caller owns it); each command goes to the handler as
-//  HANDOVER_COMMAND after the bytes before it. NULL stops: bytes the scanner
-//  held back are delivered as data.
-void session_handover_tap (session_t *self, inband_rx_t *rx);
+//  Put scanner (a node the caller keeps owning) innermost in the side's
+//  node stack for the handover; its NODE_COMMANDs reach the handler as
+//  HANDOVER_COMMAND, after the bytes of the chunk they came in. NULL takes
+//  it out again: the bytes it held back are delivered as data.
+void session_handover_tap (session_t *self, const node_t *scanner);
 
 //  From now on the side's bytes are written to the new socket; the old one
 //  writes what it has queued and is still read (and tapped).

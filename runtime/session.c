@@ -14,8 +14,9 @@
     credit window (WORKER_WINDOW) and resumes as it drains.
 
     Two parts live in files of their own: session_handover.c (moving a side
-    to a fresh socket, and tapping) and session_shaping.c (the mimic on a
-    side's send path); runtime/session_priv.h is what the parts share.
+    to a fresh socket, and tapping) and session_nodes.c (a side's node
+    stack: cipher, shaper, scanner); runtime/session_priv.h is what the
+    parts share.
 */
 #include "runtime/handover.h"
 #include "runtime/stream.h"
@@ -30,8 +31,6 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "nodes/cipher.h"
-#include "nodes/mimic.h"
 #include "runtime/base/addr.h"
 #include "runtime/base/log.h"
 #include "runtime/timers.h"
@@ -104,8 +103,7 @@ session_conn_close (session_t *self, conn_t *conn, bool abortive)
         close (conn->fd);
     }
     bufq_clear (&conn->out, worker_pool (self->worker));
-    cipher_destroy (&conn->cipher);
-    mimic_destroy (&conn->mimic);
+    node_stack_destroy (&conn->nodes);
     session_conn_init (conn, self, -1);
 }
 
@@ -166,7 +164,7 @@ s_session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf
         self->client.fd = -1;       //  the caller closes it
         self->client.mux = NULL;    //  and forgets the stream
         bufq_clear (&self->target.out, worker_pool (worker));
-        cipher_destroy (&self->target.cipher);
+        node_stack_destroy (&self->target.nodes);
         if (self->target.fd >= 0)
             close (self->target.fd);
         free (self);
@@ -232,18 +230,18 @@ session_flush (session_t *self, conn_t *conn)
     }
     if (conn->fd < 0 || conn->connecting)
         return true;
-    if (session_conn_shaping (conn)) {
-        session_conn_mimic_pump (self, conn);
-        size_t missing = mimic_take_shortfall (conn->mimic);
-        if (missing && conn->pad)
-            conn->pad (conn->pad_ctx, missing);
+    bool gated = session_gated (conn);
+    if (gated) {
+        session_nodes_pump (self, conn);
+        if (session_dead (self))
+            return true;
     }
-    if (conn->out.bytes > 0 && (!session_conn_shaping (conn) || conn->released > 0)) {
-        ssize_t written = session_conn_shaping (conn)
+    if (conn->out.bytes > 0 && (!gated || conn->released > 0)) {
+        ssize_t written = gated
                         ? bufq_flush_max (&conn->out, worker_pool (self->worker), conn->fd, conn->released)
                         : bufq_flush (&conn->out, worker_pool (self->worker), conn->fd);
-        if (written > 0 && session_conn_shaping (conn))
-            conn->released -= (size_t) written;
+        if (written > 0 && gated)
+            conn->released -= (size_t) written < conn->released ? (size_t) written : conn->released;
         if (written < 0) {
             log_debug ("%s: write to %s (fd %d, role %d): %s", self->peer, conn == &self->client ? "client" : conn == &self->target ? "target" : "spare", conn->fd, conn->role, strerror (errno));
             return false;
@@ -261,7 +259,54 @@ session_flush (session_t *self, conn_t *conn)
     return true;
 }
 
-static void s_forward_raw (session_t *self, conn_t *to, buf_t *buf);
+//  Bytes for a side with nodes: gathered into full blocks when they can be
+//  written at once, else into the free room at the tail of the side's queue
+//  (behind other bytes anyway). Either way the pieces go through the stack
+//  as one chunk where they fit in one, and that copy is the only one.
+static void
+s_send_through (session_t *self, conn_t *conn, const struct iovec *iov, int count)
+{
+    bufpool_t *pool = worker_pool (self->worker);
+    size_t total = 0;
+    for (int i = 0; i < count; i++)
+        total += iov[i].iov_len;
+    bool direct = conn->fd >= 0 && !conn->connecting && conn->out.bytes == 0 && !conn->corked
+                  && !session_gated (conn);
+    size_t room = 0;
+    uint8_t *at = direct ? NULL : bufq_reserve (&conn->out, pool, &room);
+    if (at && total <= room) {
+        for (int i = 0, off = 0; i < count; off += (int) iov[i].iov_len, i++)
+            memcpy (at + off, iov[i].iov_base, iov[i].iov_len);
+        session_nodes_out_room (self, conn, at, total, 0);
+        if (!session_dead (self) && session_gated (conn) && !conn->corked
+        &&  !session_flush (self, conn))
+            session_kill (self, true);
+        return;
+    }
+    size_t cap = bufpool_block_size (pool);
+    buf_t *buf = NULL;
+    for (int i = 0; i < count && !session_dead (self); i++) {
+        const uint8_t *p = iov[i].iov_base;
+        size_t left = iov[i].iov_len;
+        while (left > 0 && !session_dead (self)) {
+            if (!buf)
+                buf = bufpool_get (pool);
+            size_t n = cap - buf->len < left ? cap - buf->len : left;
+            memcpy (buf->data + buf->len, p, n);
+            buf->len += (uint32_t) n;
+            p += n;
+            left -= n;
+            if (buf->len == cap) {
+                session_nodes_out_block (self, conn, buf);
+                buf = NULL;
+            }
+        }
+    }
+    if (buf && buf->len > 0 && !session_dead (self))
+        session_nodes_out_block (self, conn, buf);
+    else if (buf)
+        bufpool_put (pool, buf);
+}
 
 //  Queue bytes for a side, writing at once when nothing is waiting before them.
 static void
@@ -276,24 +321,12 @@ s_send (session_t *self, conn_t *conn, const void *data, size_t len)
     }
     if (conn->shut_done && conn->fd < 0)
         return;             //  a closed stream side: nothing can go there
-    if (conn->cipher) {
-        //  The handler's bytes are const: encrypt them into pool blocks.
-        bufpool_t *pool = worker_pool (self->worker);
-        size_t cap = bufpool_block_size (pool);
-        while (len > 0 && !session_dead (self)) {
-            buf_t *buf = bufpool_get (pool);
-            size_t n = len < cap ? len : cap;
-            cipher_apply (conn->cipher, CIPHER_ENCRYPT, p, buf->data, n);
-            buf->len = (uint32_t) n;
-            s_forward_raw (self, conn, buf);
-            p += n;
-            len -= n;
-        }
+    if (conn->nodes) {
+        struct iovec iov = { (void *) p, len };
+        s_send_through (self, conn, &iov, 1);
         return;
     }
-    session_conn_mimic_push (conn, len);
-    if (conn->fd >= 0 && !conn->connecting && conn->out.bytes == 0 && !conn->corked
-    &&  !session_conn_shaping (conn)) {
+    if (conn->fd >= 0 && !conn->connecting && conn->out.bytes == 0 && !conn->corked) {
         ssize_t n = send (conn->fd, p, len, MSG_NOSIGNAL);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             log_debug ("%s: write: %s", self->peer, strerror (errno));
@@ -310,12 +343,11 @@ s_send (session_t *self, conn_t *conn, const void *data, size_t len)
 }
 
 //  Relay path: pass a whole block on, parking it (not copying) if the socket is full.
-static void
-s_forward_raw (session_t *self, conn_t *to, buf_t *buf)
+void
+session_forward_raw (session_t *self, conn_t *to, buf_t *buf)
 {
     bufpool_t *pool = worker_pool (self->worker);
-    session_conn_mimic_push (to, buf->len - buf->off);
-    if (session_conn_shaping (to)) {
+    if (session_gated (to)) {
         bufq_push (&to->out, buf);
         if (!to->corked && !session_flush (self, to))
             session_kill (self, true);
@@ -337,7 +369,7 @@ s_forward_raw (session_t *self, conn_t *to, buf_t *buf)
         bufpool_put (pool, buf);
 }
 
-//  Same, encrypting in place first when the side has a cipher.
+//  Same, through the side's nodes first (in place) when it has them.
 static void
 s_forward (session_t *self, conn_t *to, buf_t *buf)
 {
@@ -346,10 +378,10 @@ s_forward (session_t *self, conn_t *to, buf_t *buf)
         bufpool_put (worker_pool (self->worker), buf);
         return;
     }
-    if (to->cipher)
-        cipher_apply (to->cipher, CIPHER_ENCRYPT, buf->data + buf->off, buf->data + buf->off,
-                      buf->len - buf->off);
-    s_forward_raw (self, to, buf);
+    if (to->nodes)
+        session_nodes_out_block (self, to, buf);
+    else
+        session_forward_raw (self, to, buf);
 }
 
 //  --------------------------------------------------------------------------
@@ -517,11 +549,9 @@ s_read (session_t *self, conn_t *conn)
         bufpool_put (pool, buf);
         return;
     }
-    if (side->cipher)
-        cipher_apply (side->cipher, CIPHER_DECRYPT, buf->data, buf->data, (size_t) n);
     session_trace_hop (self, side, "data", (size_t) n);
-    if (self->tap && side == self->tap_side)
-        session_tap_feed (self, side, buf);
+    if (side->nodes)
+        session_nodes_in (self, side, buf);
     else
         session_deliver (self, side, buf);
 }
@@ -763,9 +793,9 @@ session_on_resolved (session_t *self, int status, const struct sockaddr_storage 
 void
 session_on_timer (session_t *self, int kind)
 {
-    if (kind == TIMER_MIMIC) {
-        conn_t *conn = self->client.mimic ? &self->client : &self->target;
-        if (!session_flush (self, conn))
+    if (kind == TIMER_NODES) {
+        if ((self->client.nodes && !session_flush (self, &self->client))
+        ||  (self->target.nodes && !session_flush (self, &self->target)))
             session_kill (self, true);
         return;
     }
@@ -863,8 +893,8 @@ session_watch (session_t *self, conn_t *conn)
     else {
         if (session_wants_read (self, conn))
             events |= EPOLLIN;
-        if (conn->out.bytes > 0 && (!session_conn_shaping (conn) || conn->released > 0))
-            events |= EPOLLOUT;         //  (bytes the mimic holds back wait for its timer)
+        if (conn->out.bytes > 0 && (!session_gated (conn) || conn->released > 0))
+            events |= EPOLLOUT;         //  (bytes a gate holds back wait for its timer)
     }
     //  A socket with nothing left to read or write leaves the epoll set: a
     //  level-triggered hang-up on it would otherwise wake the loop forever.
@@ -962,69 +992,16 @@ session_send_target (session_t *self, const void *data, size_t len)
 }
 
 void
-session_encrypt_append (session_t *self, conn_t *conn, const void *data, size_t len)
-{
-    bufpool_t *pool = worker_pool (self->worker);
-    const uint8_t *p = data;
-    while (len > 0) {
-        size_t room;
-        uint8_t *at = bufq_reserve (&conn->out, pool, &room);
-        size_t n = room < len ? room : len;
-        cipher_apply (conn->cipher, CIPHER_ENCRYPT, p, at, n);
-        bufq_commit (&conn->out, n);
-        p += n;
-        len -= n;
-    }
-}
-
-void
 session_sendv (session_t *self, session_side_t side, const struct iovec *iov, int count)
 {
     conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
     if (session_dead (self))
         return;
-    if (!conn->cipher || conn->mux) {
+    if (conn->nodes && !conn->mux)
+        s_send_through (self, conn, iov, count);
+    else
         for (int i = 0; i < count; i++)
             s_send (self, conn, iov[i].iov_base, iov[i].iov_len);
-        return;
-    }
-    bufpool_t *pool = worker_pool (self->worker);
-    if (conn->corked || conn->out.bytes > 0 || session_conn_shaping (conn)) {
-        //  Behind other bytes anyway: encrypt straight into the queue's tail.
-        size_t total = 0;
-        for (int i = 0; i < count; i++)
-            total += iov[i].iov_len;
-        session_conn_mimic_push (conn, total);
-        for (int i = 0; i < count; i++)
-            session_encrypt_append (self, conn, iov[i].iov_base, iov[i].iov_len);
-        if (session_conn_shaping (conn) && !conn->corked && !session_flush (self, conn))
-            session_kill (self, true);
-        return;
-    }
-    //  Encrypt piece after piece into full blocks (the copy is the encryption pass).
-    size_t cap = bufpool_block_size (pool);
-    buf_t *buf = NULL;
-    for (int i = 0; i < count && !session_dead (self); i++) {
-        const uint8_t *p = iov[i].iov_base;
-        size_t left = iov[i].iov_len;
-        while (left > 0) {
-            if (!buf)
-                buf = bufpool_get (pool);
-            size_t n = cap - buf->len < left ? cap - buf->len : left;
-            cipher_apply (conn->cipher, CIPHER_ENCRYPT, p, buf->data + buf->len, n);
-            buf->len += (uint32_t) n;
-            p += n;
-            left -= n;
-            if (buf->len == cap) {
-                s_forward_raw (self, conn, buf);
-                buf = NULL;
-            }
-        }
-    }
-    if (buf && buf->len > 0 && !session_dead (self))
-        s_forward_raw (self, conn, buf);
-    else if (buf)
-        bufpool_put (pool, buf);
 }
 
 void
@@ -1165,15 +1142,6 @@ session_stream_held (session_t *self)
 {
     conn_t *conn = s_stream_side (self);
     return conn ? conn->in.bytes : 0;
-}
-
-void
-session_set_cipher (session_t *self, session_side_t side, cipher_t *cipher)
-{
-    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
-    if (conn->cipher != cipher)
-        cipher_destroy (&conn->cipher);
-    conn->cipher = cipher;
 }
 
 void

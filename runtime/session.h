@@ -15,15 +15,13 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "nodes/node.h"
 #include "runtime/handler.h"
 
-typedef struct cipher_t cipher_t;
-typedef struct inband_rx_t inband_rx_t;
-typedef struct mimic_model_t mimic_model_t;
 typedef enum { SESSION_CLIENT, SESSION_TARGET } session_side_t;
 
-//  Several pieces as one: with a cipher they are encrypted into shared blocks,
-//  so a frame header and its payload leave in one segment.
+//  Several pieces as one: they go through the side's nodes together, so a
+//  frame header and its payload leave in one segment.
 void session_sendv (session_t *self, session_side_t side, const struct iovec *iov, int count);
 
 //  Hold writes to a side until the end of the worker's loop turn, so that the
@@ -42,10 +40,28 @@ void session_expect_target (session_t *self, const void *data, size_t len);
 //  Half-close toward the client once its queue is written (FIN).
 void session_shutdown_client (session_t *self);
 
-//  From now on every byte sent to that side is encrypted and every byte read
-//  from it decrypted with the cipher (the session owns it; NULL removes it).
-//  Bytes queued before the call stay as they were (e.g. a hello in clear).
-void session_set_cipher (session_t *self, session_side_t side, cipher_t *cipher);
+//  Adds a node at one end of the side's node stack (nodes/node.h), which
+//  the session owns (and the node's state with it, if its class has a
+//  destroy): every byte sent to the side goes through the stack from inner
+//  to outer, every byte read from it from outer to inner. Bytes queued
+//  before the call stay as they were (e.g. a hello in clear). Returns 0, or
+//  -1 if the stack is full (the state is destroyed).
+int session_add_node (session_t *self, session_side_t side, node_side_t end,
+                      const node_class_t *cls, void *state);
+
+//  The state of the side's first node of that class (NULL if none), for its
+//  owner to change (a model, a suspension); then call session_nodes_changed
+//  so that the nodes act on it now.
+void *session_node (session_t *self, session_side_t side, const node_class_t *cls);
+void session_nodes_changed (session_t *self, session_side_t side);
+
+//  Padding: when a gate of the side's stack reports a SHORTFALL (a model
+//  send wanted more bytes than were queued), pad is called with how many
+//  are missing and may answer with session_pad (bytes that go out with that
+//  send, through the stack, unlearned). NULL: none.
+typedef void (session_pad_fn) (void *ctx, size_t missing);
+void session_set_padding (session_t *self, session_side_t side, session_pad_fn *pad, void *ctx);
+void session_pad (session_t *self, session_side_t side, const void *data, size_t len);
 
 //  Stop / resume reading one side (session_pause_client is the client's).
 void session_pause (session_t *self, session_side_t side, int paused);
@@ -61,26 +77,6 @@ void session_trace (session_t *self, const char *from, const char *to, const cha
 
 //  Settle another session's sockets after acting on it from elsewhere.
 void session_settle (session_t *self);
-
-//  --- Shaping: the mimic node (nodes/mimic.h) on a side's send path, after
-//  the cipher. It learns from every chunk queued toward the side and, unless
-//  its model is identity/identity (which passes bytes at once), decides when
-//  and in which sizes the queued bytes are written; it schedules the queue
-//  in place, without a copy. It stays with the side across handovers.
-
-//  Start the side's mimic with model, or give it a new one (it keeps what
-//  it learned). NULL removes it.
-void session_set_mimic (session_t *self, session_side_t side, const mimic_model_t *model);
-
-//  Pass bytes through at once for ms (e.g. 5 s after a NEW_SOCKET).
-void session_mimic_suspend (session_t *self, session_side_t side, int ms);
-
-//  Padding: when a model send wants more bytes than are queued, pad is
-//  called with how many are missing, and may answer with session_pad
-//  (bytes that go out with that send, encrypted, unlearned). NULL: none.
-typedef void (session_pad_fn) (void *ctx, size_t missing);
-void session_set_padding (session_t *self, session_side_t side, session_pad_fn *pad, void *ctx);
-void session_pad (session_t *self, session_side_t side, const void *data, size_t len);
 
 //  The address the socket of a side is connected to (-1 if none).
 int session_socket_peer (session_t *self, session_side_t side, struct sockaddr_storage *addr,

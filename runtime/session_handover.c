@@ -3,7 +3,7 @@
     the two switches, and tapping, where the side's decrypted stream goes
     through the in-band scanner (nodes/inband.h) and the commands reach the
     handler after the bytes of the chunk they came in. The side keeps its
-    cipher, its mimic and its FIN state; only the socket under it changes.
+    node stack and its FIN state; only the socket under it changes.
     The steps themselves are the handler's (actors/baton.c).
 */
 #include <errno.h>
@@ -12,67 +12,10 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "nodes/cipher.h"
-#include "nodes/inband.h"
 #include "runtime/handover.h"
 #include "runtime/base/log.h"
 #include "runtime/session_priv.h"
 #include "runtime/worker_priv.h"
-
-typedef struct {
-    session_t *self;
-    conn_t *side;
-} s_tap_ctx_t;
-
-static void
-s_tap_data (void *ctx, const uint8_t *data, size_t len)
-{
-    s_tap_ctx_t *tap = ctx;
-    bufpool_t *pool = worker_pool (tap->self->worker);
-    size_t cap = bufpool_block_size (pool);
-    while (len > 0 && !session_dead (tap->self)) {
-        buf_t *buf = bufpool_get (pool);
-        size_t n = len < cap ? len : cap;
-        memcpy (buf->data, data, n);
-        buf->len = (uint32_t) n;
-        session_deliver (tap->self, tap->side, buf);
-        data += n;
-        len -= n;
-    }
-}
-
-static int
-s_tap_command (void *ctx, inband_cmd_t cmd, uint16_t port)
-{
-    s_tap_ctx_t *tap = ctx;
-    (void) port;
-    if (tap->self->tap_ncmds == sizeof tap->self->tap_cmds)
-        return -1;
-    tap->self->tap_cmds[tap->self->tap_ncmds++] = (uint8_t) cmd;
-    return 0;
-}
-
-void
-session_tap_feed (session_t *self, conn_t *side, buf_t *buf)
-{
-    s_tap_ctx_t tap = { self, side };
-    self->tap_ncmds = 0;
-    int rc = inband_rx_feed (self->tap, buf->data + buf->off, buf->len - buf->off, s_tap_data,
-                             s_tap_command, &tap);
-    bufpool_put (worker_pool (self->worker), buf);
-    if (rc != 0) {
-        log_warn ("%s: in-band command not understood; closing", self->peer);
-        session_kill (self, true);
-        return;
-    }
-    size_t count = self->tap_ncmds;
-    uint8_t cmds[sizeof self->tap_cmds];
-    memcpy (cmds, self->tap_cmds, count);
-    for (size_t i = 0; i < count && !session_dead (self); i++) {
-        handover_event_t event = { .kind = HANDOVER_COMMAND, .cmd = cmds[i], .fd = -1 };
-        session_handover_notify (self, &event);
-    }
-}
 
 void
 session_handover_notify (session_t *self, const handover_event_t *event)
@@ -103,7 +46,7 @@ s_swap_sockets (session_t *self)
     worker_conn_forget (self->worker, side);
     worker_conn_forget (self->worker, spare);
     conn_t old_side = *side, old_spare = *spare;
-    //  What is physical moves; what belongs to the stream (cipher, FIN owed,
+    //  What is physical moves; what belongs to the stream (node stack, FIN owed,
     //  corking, window) stays with the side.
 #define S_MOVE(field) do { side->field = old_spare.field; spare->field = old_side.field; } while (0)
     S_MOVE (fd);
@@ -115,9 +58,9 @@ s_swap_sockets (session_t *self)
     S_MOVE (held_eof);
 #undef S_MOVE
     spare->corked = false;
-    //  The old socket writes all it has, unshaped; the mimic starts afresh
+    //  The old socket writes all it has, unshaped; the gate starts afresh
     //  on the new one.
-    session_conn_mimic_release_all (side);
+    session_nodes_release_all (self, side);
 }
 
 void
@@ -180,31 +123,6 @@ session_handover_adopt (session_t *self, session_side_t side, int fd, const void
     return 0;
 }
 
-void
-session_handover_tap (session_t *self, inband_rx_t *rx)
-{
-    if (rx) {
-        if (!self->baton)
-            return;
-        inband_rx_set_tapping (rx, true);
-        self->tap = rx;
-        self->tap_side = self->baton;
-        return;
-    }
-    if (!self->tap)
-        return;
-    //  Bytes the scanner held back are data: they go first.
-    inband_rx_t *tap = self->tap;
-    conn_t *side = self->tap_side;
-    self->tap = NULL;
-    self->tap_side = NULL;
-    inband_rx_set_tapping (tap, false);
-    if (!session_dead (self)) {
-        s_tap_ctx_t ctx = { self, side };
-        inband_rx_flush (tap, s_tap_data, &ctx);
-    }
-}
-
 //  A FIN the side owes was held back while its old socket could not take it
 //  (session_flush): it goes now, if nothing is left to write before it.
 static void
@@ -245,11 +163,11 @@ session_handover_switch_reads (session_t *self, bool wait_eof)
     bufpool_t *pool = worker_pool (self->worker);
     while (side->in.head && !session_dead (self)) {
         buf_t *buf = bufq_pop (&side->in);
-        if (side->cipher)
-            cipher_apply (side->cipher, CIPHER_DECRYPT, buf->data + buf->off, buf->data + buf->off,
-                          buf->len - buf->off);
         session_trace_hop (self, side, "data", buf->len - buf->off);
-        session_deliver (self, side, buf);
+        if (side->nodes)
+            session_nodes_in (self, side, buf);
+        else
+            session_deliver (self, side, buf);
     }
     bufq_clear (&side->in, pool);
     if (side->held_eof && !session_dead (self)) {

@@ -1,6 +1,6 @@
 /*  session_priv — what the parts of a session (session.c: the connection's
     state machine; session_handover.c: moving a side to a fresh socket;
-    session_shaping.c: the mimic on a side's send path) use of each other.
+    session_nodes.c: the side's node stack) use of each other.
     Not for use outside runtime/.
 */
 #ifndef MK_SESSION_PRIV_H
@@ -26,8 +26,8 @@ void session_socket_tune (int fd);
 void session_kill (session_t *self, bool abortive);
 //  Writes a side's queue (and the FIN it owes). False: the socket failed.
 bool session_flush (session_t *self, conn_t *conn);
-//  Encrypts len bytes with the side's cipher straight into its queue's tail.
-void session_encrypt_append (session_t *self, conn_t *conn, const void *data, size_t len);
+//  Relay path: a whole block toward a side, parked (not copied) if the socket is full.
+void session_forward_raw (session_t *self, conn_t *to, buf_t *buf);
 //  Decrypted stream bytes of a side, as the state wants them (takes buf).
 void session_deliver (session_t *self, conn_t *side, buf_t *buf);
 //  A side's stream ended (FIN, or err).
@@ -45,16 +45,24 @@ void session_handover_notify (session_t *self, const handover_event_t *event);
 void session_spare_connect_done (session_t *self);
 //  The spare socket's interest, and the end of an old socket.
 void session_settle_spare (session_t *self);
-//  Scans a tapped side's decrypted bytes (takes buf).
-void session_tap_feed (session_t *self, conn_t *side, buf_t *buf);
 
-//  --- session_shaping.c
-bool session_conn_shaping (conn_t *conn);
-//  Bytes queued toward a side: the mimic learns from them (and schedules them).
-void session_conn_mimic_push (conn_t *conn, size_t len);
-//  What the mimic lets go now; its timer is armed for the next release.
-void session_conn_mimic_pump (session_t *self, conn_t *conn);
-//  Everything the mimic holds back may go at once.
-void session_conn_mimic_release_all (conn_t *conn);
+//  --- session_nodes.c: the side's node stack
+//  Bytes read from a side with nodes (takes buf): through the stack, delivered.
+void session_nodes_in (session_t *self, conn_t *side, buf_t *buf);
+//  Bytes to send, in a block (takes buf): through the stack, then on toward the socket.
+void session_nodes_out_block (session_t *self, conn_t *side, buf_t *buf);
+//  The same, copied into the free room at the tail of the side's queue.
+void session_nodes_out_tail (session_t *self, conn_t *side, const void *data, size_t len,
+                             unsigned flags);
+//  Bytes already written at `at`, the free room at the tail of the side's
+//  queue (bufq_reserve): through the stack, and committed there.
+void session_nodes_out_room (session_t *self, conn_t *side, uint8_t *at, size_t len,
+                             unsigned flags);
+//  True while a node gates the side's writes (only released bytes go).
+bool session_gated (conn_t *conn);
+//  What the gate lets go now; the timer is armed for the next release.
+void session_nodes_pump (session_t *self, conn_t *side);
+//  Everything the gate holds back may go at once.
+void session_nodes_release_all (session_t *self, conn_t *side);
 
 #endif

@@ -19,7 +19,6 @@
 
 typedef struct worker_t worker_t;
 typedef struct session_t session_t;
-typedef struct cipher_t cipher_t;
 
 //  What an epoll entry points at: every pointee starts with this tag.
 typedef enum { EP_ZMQ, EP_CONN } ep_kind_t;
@@ -42,7 +41,7 @@ typedef struct {
     bool shut_pending;      //  send FIN once out is written
     bool shut_done;         //  FIN sent
     bool connecting;        //  non-blocking connect in flight
-    cipher_t *cipher;       //  owned; NULL: bytes pass in clear
+    node_stack_t *nodes;    //  owned; NULL: bytes pass as they are
     bool corked;            //  queue writes until the end of the loop turn
     bool over_window;       //  out went over the window: tell the handler when it drains
     //  A stream side has no fd: it is one stream of a multiplexed tunnel.
@@ -53,11 +52,10 @@ typedef struct {
     int eof_pending;        //  stream ended behind `in`: 1 + the error
     conn_role_t role;
     int held_eof;           //  CONN_HOLD: the socket ended behind `in`: 1 + the error
-    //  The mimic on this side's send path (owned; stays with the side across
-    //  handovers). shaping: it decides when queued bytes leave (else it only
-    //  learns); released: bytes of `out` it has let go and not yet written.
-    struct mimic_t *mimic;
-    bool shaping;
+    //  gated: a node of the stack decides when queued bytes leave (the stack
+    //  stays with the side across handovers); released: bytes of `out` it
+    //  has let go and not yet written.
+    bool gated;
     size_t released;
     session_pad_fn *pad;    //  fills what a model send lacked (NULL: no padding)
     void *pad_ctx;
@@ -71,7 +69,7 @@ typedef enum {
     SESSION_DEAD            //  waiting to be freed at the end of the loop turn
 } session_state_t;
 
-enum { TIMER_HANDLER, TIMER_CONNECT, TIMER_HANDOVER, TIMER_MIMIC, TIMER_COUNT };
+enum { TIMER_HANDLER, TIMER_CONNECT, TIMER_HANDOVER, TIMER_NODES, TIMER_COUNT };
 
 #define SESSION_MAX_ADDRS 8
 
@@ -104,10 +102,8 @@ struct session_t {
     conn_t spare;
     conn_t *baton;                  //  that side; NULL: no handover socket
     bool retire_wait_eof;           //  the old socket closes once its peer has closed it
-    struct inband_rx_t *tap;        //  scans a side's stream for commands (NULL: not)
+    void *tap;                      //  the scanner borrowed into a side's stack (NULL: none)
     conn_t *tap_side;               //  ... that side
-    uint8_t tap_cmds[8];            //  commands seen in the chunk being scanned
-    size_t tap_ncmds;
     uint64_t handover_progress;     //  bytes written on an old socket after the switch
 };
 
