@@ -15,7 +15,6 @@
 
 #include <openssl/rand.h>
 
-#include "runtime/base/log.h"
 
 //  Memory for the codec's own state; release builds drop assert(), so this
 //  aborts by hand rather than carry on with NULL.
@@ -23,7 +22,7 @@ static void *
 s_checked (void *memory)
 {
     if (!memory) {
-        log_error ("mux: out of memory");
+        fputs ("mux: out of memory\n", stderr);
         abort ();
     }
     return memory;
@@ -197,9 +196,10 @@ mux_encode_padding (mux_out_t *self, size_t len, mux_pad_t fill)
     out[3] = (uint8_t) len;
     memset (out + 4, 0, len);
     //  The padding is encrypted with the rest of the stream, so zeros are as
-    //  opaque on the wire; random bytes only matter if the plaintext leaks.
+    //  opaque on the wire (random bytes only matter if the plaintext leaks):
+    //  if no random bytes can be had, the zeros stay.
     if (fill == MUX_PAD_RANDOM && len && RAND_bytes (out + 4, (int) len) != 1)
-        log_warn ("mux: no random bytes for padding, sending zeros");
+        memset (out + 4, 0, len);
 }
 
 

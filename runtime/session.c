@@ -42,12 +42,6 @@
 #define HANDOVER_READAHEAD (16 * 1024 * 1024)
 #define FINISH_MS 30000
 
-static conn_t *
-s_other (session_t *self, conn_t *conn)
-{
-    return conn == &self->client ? &self->target : &self->client;
-}
-
 static const char *
 s_side_name (session_t *self, conn_t *conn, char *buf, size_t len)
 {
@@ -69,7 +63,7 @@ session_trace_hop (session_t *self, conn_t *conn, const char *kind, size_t bytes
     if (!trace_on ())
         return;
     char from[96], to[96];
-    const char *dest = self->state == SESSION_RELAY ? s_side_name (self, s_other (self, conn), to, sizeof to)
+    const char *dest = self->state == SESSION_RELAY ? s_side_name (self, session_other (self, conn), to, sizeof to)
                                                     : self->cls->name;
     trace_record (worker_trace (self->worker), self->name, s_side_name (self, conn, from, sizeof from),
                   dest, kind, bytes);
@@ -201,595 +195,6 @@ session_free (session_t **self_p)
     *self_p = NULL;
 }
 
-//  --------------------------------------------------------------------------
-//  Writing
-
-//  Flush a side's queue, then send the FIN it owes. False: the socket failed.
-bool
-session_flush (session_t *self, conn_t *conn)
-{
-    if (conn->mux) {
-        if (conn->shut_pending && !conn->shut_done
-        &&  conn->mux_ops->half_close (conn->mux, conn->stream_id)) {
-            conn->shut_done = true;
-            return true;
-        }
-        //  Protocol v1 has no half-close: CLOSE_SOCKET ends the stream both
-        //  ways, so nothing more will come from it either.
-        if (conn->shut_pending && !conn->shut_done) {
-            conn->mux_ops->detach (conn->mux, conn->stream_id, true);
-            conn->mux = NULL;
-            conn->shut_done = true;
-            if (!conn->eof_in) {
-                conn->eof_in = true;
-                bufq_clear (&conn->in, worker_pool (self->worker));
-                s_other (self, conn)->shut_pending = true;
-            }
-        }
-        return true;
-    }
-    if (conn->fd < 0 || conn->connecting)
-        return true;
-    bool gated = session_gated (conn);
-    if (gated) {
-        session_nodes_pump (self, conn);
-        if (session_dead (self))
-            return true;
-    }
-    if (conn->out.bytes > 0 && (!gated || conn->released > 0)) {
-        ssize_t written = gated
-                        ? bufq_flush_max (&conn->out, worker_pool (self->worker), conn->fd, conn->released)
-                        : bufq_flush (&conn->out, worker_pool (self->worker), conn->fd);
-        if (written > 0 && gated)
-            conn->released -= (size_t) written < conn->released ? (size_t) written : conn->released;
-        if (written < 0) {
-            log_debug ("%s: write to %s (fd %d, role %d): %s", self->peer, conn == &self->client ? "client" : conn == &self->target ? "target" : "spare", conn->fd, conn->role, strerror (errno));
-            return false;
-        }
-        if (conn == &self->spare)
-            self->handover_progress += (uint64_t) written;
-    }
-    //  Not on the old socket of a handover that has not switched yet: the
-    //  peer would take it for a broken tunnel. It goes on the new one.
-    bool old_socket = self->baton == conn && self->spare.role == CONN_HOLD;
-    if (conn->out.bytes == 0 && conn->shut_pending && !conn->shut_done && !old_socket) {
-        shutdown (conn->fd, SHUT_WR);
-        conn->shut_done = true;
-    }
-    return true;
-}
-
-//  Bytes for a side with nodes: gathered into full blocks when they can be
-//  written at once, else into the free room at the tail of the side's queue
-//  (behind other bytes anyway). Either way the pieces go through the stack
-//  as one chunk where they fit in one, and that copy is the only one.
-static void
-s_send_through (session_t *self, conn_t *conn, const struct iovec *iov, int count)
-{
-    bufpool_t *pool = worker_pool (self->worker);
-    size_t total = 0;
-    for (int i = 0; i < count; i++)
-        total += iov[i].iov_len;
-    bool direct = conn->fd >= 0 && !conn->connecting && conn->out.bytes == 0 && !conn->corked
-                  && !session_gated (conn);
-    size_t room = 0;
-    uint8_t *at = direct ? NULL : bufq_reserve (&conn->out, pool, &room);
-    if (at && total <= room) {
-        for (int i = 0, off = 0; i < count; off += (int) iov[i].iov_len, i++)
-            memcpy (at + off, iov[i].iov_base, iov[i].iov_len);
-        session_nodes_out_room (self, conn, at, total, 0);
-        if (!session_dead (self) && session_gated (conn) && !conn->corked
-        &&  !session_flush (self, conn))
-            session_kill (self, true);
-        return;
-    }
-    size_t cap = bufpool_block_size (pool);
-    buf_t *buf = NULL;
-    for (int i = 0; i < count && !session_dead (self); i++) {
-        const uint8_t *p = iov[i].iov_base;
-        size_t left = iov[i].iov_len;
-        while (left > 0 && !session_dead (self)) {
-            if (!buf)
-                buf = bufpool_get (pool);
-            size_t n = cap - buf->len < left ? cap - buf->len : left;
-            memcpy (buf->data + buf->len, p, n);
-            buf->len += (uint32_t) n;
-            p += n;
-            left -= n;
-            if (buf->len == cap) {
-                session_nodes_out_block (self, conn, buf);
-                buf = NULL;
-            }
-        }
-    }
-    if (buf && buf->len > 0 && !session_dead (self))
-        session_nodes_out_block (self, conn, buf);
-    else if (buf)
-        bufpool_put (pool, buf);
-}
-
-//  Queue bytes for a side, writing at once when nothing is waiting before them.
-static void
-s_send (session_t *self, conn_t *conn, const void *data, size_t len)
-{
-    if (session_dead (self) || len == 0)
-        return;
-    const uint8_t *p = data;
-    if (conn->mux) {
-        conn->mux_ops->send (conn->mux, conn->stream_id, p, len);
-        return;
-    }
-    if (conn->shut_done && conn->fd < 0)
-        return;             //  a closed stream side: nothing can go there
-    if (conn->nodes) {
-        struct iovec iov = { (void *) p, len };
-        s_send_through (self, conn, &iov, 1);
-        return;
-    }
-    if (conn->fd >= 0 && !conn->connecting && conn->out.bytes == 0 && !conn->corked) {
-        ssize_t n = send (conn->fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            log_debug ("%s: write: %s", self->peer, strerror (errno));
-            session_kill (self, true);
-            return;
-        }
-        if (n > 0) {
-            p += n;
-            len -= (size_t) n;
-        }
-    }
-    if (len > 0)
-        bufq_append (&conn->out, worker_pool (self->worker), p, len);
-}
-
-//  Relay path: pass a whole block on, parking it (not copying) if the socket is full.
-void
-session_forward_raw (session_t *self, conn_t *to, buf_t *buf)
-{
-    bufpool_t *pool = worker_pool (self->worker);
-    if (session_gated (to)) {
-        bufq_push (&to->out, buf);
-        if (!to->corked && !session_flush (self, to))
-            session_kill (self, true);
-        return;
-    }
-    if (to->fd >= 0 && !to->connecting && to->out.bytes == 0 && !to->corked) {
-        ssize_t n = send (to->fd, buf->data + buf->off, buf->len - buf->off, MSG_NOSIGNAL);
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            bufpool_put (pool, buf);
-            session_kill (self, true);
-            return;
-        }
-        if (n > 0)
-            buf->off += (uint32_t) n;
-    }
-    if (buf->off < buf->len)
-        bufq_push (&to->out, buf);
-    else
-        bufpool_put (pool, buf);
-}
-
-//  Same, through the side's nodes first (in place) when it has them.
-static void
-s_forward (session_t *self, conn_t *to, buf_t *buf)
-{
-    if (to->mux) {
-        s_send (self, to, buf->data + buf->off, buf->len - buf->off);
-        bufpool_put (worker_pool (self->worker), buf);
-        return;
-    }
-    if (to->nodes)
-        session_nodes_out_block (self, to, buf);
-    else
-        session_forward_raw (self, to, buf);
-}
-
-//  --------------------------------------------------------------------------
-//  Reading
-
-//  The target's first bytes that a handler answered in advance: check and
-//  drop them. False (and the session is ended) if the target said otherwise.
-static bool
-s_take_expected (session_t *self, conn_t *conn, const uint8_t **data, size_t *len)
-{
-    if (conn != &self->target || self->expect_len == 0)
-        return true;
-    size_t n = *len < self->expect_len ? *len : self->expect_len;
-    if (memcmp (*data, self->expect, n) != 0) {
-        log_info ("%s: the target's answer differs from the one given in advance; closing",
-                  self->peer);
-        session_kill (self, true);
-        return false;
-    }
-    memmove (self->expect, self->expect + n, self->expect_len - n);
-    self->expect_len -= n;
-    *data += n;
-    *len -= n;
-    return true;
-}
-
-void
-session_on_eof (session_t *self, conn_t *conn, int err)
-{
-    conn->eof_in = true;
-    session_trace_hop (self, conn, err ? "error" : "eof", 0);
-    switch (self->state) {
-        case SESSION_HANDSHAKE:
-            if (conn == &self->client) {
-                if (self->cls->client_eof)
-                    self->cls->client_eof (self->handler);
-                else
-                    session_kill (self, false);
-            }
-            else if (self->cls->target_eof)
-                self->cls->target_eof (self->handler, err);
-            else
-                session_kill (self, false);
-            break;
-        case SESSION_RELAY:
-            if (err) {
-                session_kill (self, true);            //  pass the reset on
-                break;
-            }
-            s_other (self, conn)->shut_pending = true;
-            if (!session_flush (self, s_other (self, conn)))
-                session_kill (self, true);
-            break;
-        case SESSION_LINGER:
-            session_kill (self, false);
-            break;
-        case SESSION_FINISHING:
-        case SESSION_DEAD:
-            break;
-    }
-}
-
-//  The side a socket's bytes belong to: the spare socket of a handover
-//  carries the side being handed over.
-static conn_t *
-s_side_of (session_t *self, conn_t *conn)
-{
-    return conn == &self->spare ? self->baton : conn;
-}
-
-
-//  Decrypted stream bytes of a side, as the state wants them (takes buf).
-void
-session_deliver (session_t *self, conn_t *side, buf_t *buf)
-{
-    bufpool_t *pool = worker_pool (self->worker);
-    const uint8_t *data = buf->data + buf->off;
-    size_t len = buf->len - buf->off;
-    switch (self->state) {
-        case SESSION_RELAY:
-            if (!s_take_expected (self, side, &data, &len) || len == 0) {
-                bufpool_put (pool, buf);
-                return;
-            }
-            buf->off = (uint32_t) (data - buf->data);
-            s_forward (self, s_other (self, side), buf);
-            return;
-        case SESSION_HANDSHAKE:
-            if (side == &self->client)
-                self->cls->client_data (self->handler, data, len);
-            else if (self->cls->target_data)
-                self->cls->target_data (self->handler, data, len);
-            break;
-        default:
-            break;          //  lingering: late client bytes are dropped
-    }
-    bufpool_put (pool, buf);
-}
-
-//  A socket of the session ended (FIN, or err).
-static void
-s_socket_eof (session_t *self, conn_t *conn, int err)
-{
-    switch (conn->role) {
-        case CONN_HOLD:
-            //  Its bytes are not in use yet: the end waits behind them.
-            conn->eof_in = true;
-            conn->held_eof = 1 + err;
-            if (conn == &self->spare) {
-                handover_event_t event = { .kind = HANDOVER_LOST, .err = err ? err : ECONNRESET,
-                                           .fd = -1 };
-                session_handover_notify (self, &event);
-            }
-            return;
-        case CONN_RETIRE:
-            conn->eof_in = true;
-            return;
-        case CONN_STREAM:
-            if (conn == &self->spare) {
-                //  The old socket of a tunnel ended before its handover did.
-                log_info ("%s: the tunnel's old connection ended during a handover", self->peer);
-                session_kill (self, true);
-                return;
-            }
-            if (self->tap && conn == self->tap_side)
-                session_handover_tap (self, NULL);  //  what the scanner held is data, before the end
-            if (!session_dead (self))
-                session_on_eof (self, conn, err);
-            return;
-    }
-}
-
-static void
-s_read (session_t *self, conn_t *conn)
-{
-    conn_t *side = s_side_of (self, conn);
-    bufpool_t *pool = worker_pool (self->worker);
-    buf_t *buf = bufpool_get (pool);
-    size_t want = bufpool_block_size (pool);
-    //  Bound for a stream: one read makes one frame, not a full one and a 1-byte one.
-    if (s_other (self, side)->mux && want > SESSION_STREAM_CHUNK)
-        want = SESSION_STREAM_CHUNK;
-    ssize_t n = recv (conn->fd, buf->data, want, 0);
-    if (n <= 0) {
-        bufpool_put (pool, buf);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-            return;
-        int err = n < 0 ? errno : 0;
-        if (err)
-            log_debug ("%s: read from %s: %s", self->peer,
-                       side == &self->client ? "client" : "target", strerror (err));
-        s_socket_eof (self, conn, err);
-        return;
-    }
-    buf->len = (uint32_t) n;
-    if (conn->role == CONN_HOLD) {
-        bufq_push (&conn->in, buf);         //  in clear or not, decided when it takes over
-        if (conn == &self->spare) {
-            handover_event_t event = { .kind = HANDOVER_HELD, .fd = -1 };
-            session_handover_notify (self, &event);
-        }
-        return;
-    }
-    if (conn->role == CONN_RETIRE) {
-        bufpool_put (pool, buf);
-        return;
-    }
-    session_trace_hop (self, side, "data", (size_t) n);
-    if (side->nodes)
-        session_nodes_in (self, side, buf);
-    else
-        session_deliver (self, side, buf);
-}
-
-//  --------------------------------------------------------------------------
-//  Stream sides
-
-#define STREAM_IN_MAX (8 * 1024 * 1024)
-
-
-//  Bytes of a stream, as s_read does for a socket (the data is a view into
-//  the tunnel's buffer: it is copied only where a socket cannot take it).
-static void
-s_stream_deliver (session_t *self, conn_t *conn, const uint8_t *data, size_t len)
-{
-    session_trace_hop (self, conn, "data", len);
-    if (conn->mux)
-        conn->mux_ops->consumed (conn->mux, conn->stream_id, len);
-    switch (self->state) {
-        case SESSION_RELAY:
-            if (s_take_expected (self, conn, &data, &len) && len > 0)
-                s_send (self, s_other (self, conn), data, len);
-            break;
-        case SESSION_HANDSHAKE:
-            if (conn == &self->client)
-                self->cls->client_data (self->handler, data, len);
-            else if (self->cls->target_data)
-                self->cls->target_data (self->handler, data, len);
-            break;
-        default:
-            break;
-    }
-}
-
-//  Hand over what a stream side held back while its session could not take it.
-static void
-s_stream_drain (session_t *self, conn_t *conn)
-{
-    bufpool_t *pool = worker_pool (self->worker);
-    while (conn->in.head && !session_dead (self) && session_wants_read (self, conn)) {
-        buf_t *buf = bufq_pop (&conn->in);
-        s_stream_deliver (self, conn, buf->data + buf->off, buf->len - buf->off);
-        bufpool_put (pool, buf);
-    }
-    if (!conn->in.head && conn->eof_pending && !session_dead (self)) {
-        int err = conn->eof_pending - 1;
-        conn->eof_pending = 0;
-        session_on_eof (self, conn, err);
-    }
-}
-
-static conn_t *
-s_stream_side (session_t *self)
-{
-    return self->client.mux ? &self->client : self->target.mux ? &self->target : NULL;
-}
-
-void
-session_stream_data (session_t *self, const uint8_t *data, size_t len)
-{
-    conn_t *conn = s_stream_side (self);
-    if (session_dead (self) || !conn || conn->eof_in)
-        return;
-    if (conn->in.bytes == 0 && session_wants_read (self, conn))
-        s_stream_deliver (self, conn, data, len);
-    else {
-        //  The tunnel cannot stop for one slow stream: hold its bytes, up to
-        //  a limit past which that stream alone is given up.
-        bufq_append (&conn->in, worker_pool (self->worker), data, len);
-        if (conn->in.bytes > STREAM_IN_MAX) {
-            log_warn ("%s: stream %u: %d bytes held for a reader that does not read; closing it",
-                      self->peer, conn->stream_id, STREAM_IN_MAX);
-            session_kill (self, true);
-        }
-    }
-    session_settle (self);
-}
-
-void
-session_stream_eof (session_t *self, int err)
-{
-    conn_t *conn = s_stream_side (self);
-    if (!conn)
-        return;
-    //  The peer closed the stream (or the tunnel is gone): it is no longer ours to close.
-    conn->mux = NULL;
-    conn->shut_done = true;
-    if (session_dead (self))
-        return;
-    if (err)
-        bufq_clear (&conn->in, worker_pool (self->worker));
-    if (conn->in.bytes > 0)
-        conn->eof_pending = err + 1;
-    else
-        session_on_eof (self, conn, err);
-    session_settle (self);
-}
-
-void
-session_stream_fin (session_t *self)
-{
-    conn_t *conn = s_stream_side (self);
-    if (session_dead (self) || !conn || conn->eof_in || conn->eof_pending)
-        return;
-    if (conn->in.bytes > 0)
-        conn->eof_pending = 1;      //  after what it still holds
-    else
-        session_on_eof (self, conn, 0);
-    session_settle (self);
-}
-
-void
-session_attach_stream (session_t *self, session_side_t side, const stream_ops_t *ops, void *mux,
-                       uint16_t id)
-{
-    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
-    conn->mux_ops = ops;
-    conn->mux = mux;
-    conn->stream_id = id;
-}
-
-session_t *
-session_spawn_stream (session_t *self, const handler_conf_t *conf, const stream_ops_t *ops,
-                      void *mux, uint16_t id)
-{
-    session_t *stream = worker_spawn_stream (self->worker, conf, ops, mux, id);
-    if (stream)
-        stream->owner = self->owner;    //  dropped with its tunnel's wormhole
-    return stream;
-}
-
-//  --------------------------------------------------------------------------
-//  Connecting
-
-//  Close the target and forget any connect or lookup in flight for it.
-static void
-s_drop_target (session_t *self)
-{
-    session_conn_close (self, &self->target, false);
-    self->resolve_token = 0;
-    self->deadline[TIMER_CONNECT] = 0;
-}
-
-static void
-s_connect_failed (session_t *self, int err)
-{
-    s_drop_target (self);
-    self->cls->connected (self->handler, err, NULL);
-}
-
-//  Start a connect to the next address; failures are reported through the
-//  connect timer, due at once, so that the handler is never re-entered.
-static void
-s_connect_next (session_t *self)
-{
-    while (self->addr_next < self->addr_count) {
-        size_t i = self->addr_next++;
-        const struct sockaddr *sa = (const struct sockaddr *) &self->addrs[i];
-        int fd = socket (sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            self->connect_err = errno;
-            continue;
-        }
-        session_socket_tune (fd);
-        if (connect (fd, sa, self->addr_lens[i]) == 0 || errno == EINPROGRESS) {
-            //  Keep target.out: bytes the handler sent while we resolved or
-            //  tried an earlier address are written once this one is up.
-            conn_t *target = &self->target;
-            target->fd = fd;
-            target->connecting = true;
-            target->registered = false;
-            target->interest = 0;
-            target->eof_in = target->shut_pending = target->shut_done = false;
-            return;
-        }
-        self->connect_err = errno;
-        close (fd);
-    }
-    if (self->connect_err == 0)
-        self->connect_err = EHOSTUNREACH;
-    worker_timer_set (self->worker, self, TIMER_CONNECT, 0);
-}
-
-static void
-s_connect_done (session_t *self)
-{
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt (self->target.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-        err = errno;
-    if (err) {
-        self->connect_err = err;
-        worker_conn_forget (self->worker, &self->target);
-        close (self->target.fd);
-        self->target.fd = -1;
-        self->target.connecting = false;
-        s_connect_next (self);
-        return;
-    }
-    self->target.connecting = false;
-    self->deadline[TIMER_CONNECT] = 0;
-    if (trace_on ()) {
-        char to[64];
-        struct sockaddr_storage peer;
-        socklen_t len = sizeof peer;
-        if (getpeername (self->target.fd, (struct sockaddr *) &peer, &len) == 0)
-            addr_format ((struct sockaddr *) &peer, to, sizeof to);
-        else
-            snprintf (to, sizeof to, "target");
-        session_trace (self, self->cls->name, to, "connect", 0);
-    }
-    struct sockaddr_storage local;
-    socklen_t local_len = sizeof local;
-    if (getsockname (self->target.fd, (struct sockaddr *) &local, &local_len) != 0)
-        memset (&local, 0, sizeof local);
-    self->cls->connected (self->handler, 0, (struct sockaddr *) &local);
-    if (!session_dead (self) && !session_flush (self, &self->target))
-        session_kill (self, true);
-}
-
-void
-session_on_resolved (session_t *self, int status, const struct sockaddr_storage *addrs,
-                     const socklen_t *lens, size_t count)
-{
-    self->resolve_token = 0;
-    if (status != 0 || count == 0) {
-        s_connect_failed (self, SESSION_ERR_RESOLVE);
-        return;
-    }
-    if (count > SESSION_MAX_ADDRS)
-        count = SESSION_MAX_ADDRS;
-    memcpy (self->addrs, addrs, count * sizeof addrs[0]);
-    memcpy (self->addr_lens, lens, count * sizeof lens[0]);
-    self->addr_count = count;
-    self->addr_next = 0;
-    s_connect_next (self);
-}
-
 void
 session_on_timer (session_t *self, int kind)
 {
@@ -807,7 +212,7 @@ session_on_timer (session_t *self, int kind)
     if (kind == TIMER_CONNECT) {
         //  Either a failure reported late on purpose, or the connect timeout.
         bool in_flight = self->target.connecting || self->resolve_token != 0;
-        s_connect_failed (self, in_flight ? SESSION_ERR_TIMEOUT : self->connect_err);
+        session_connect_failed (self, in_flight ? SESSION_ERR_TIMEOUT : self->connect_err);
     }
     else if (self->state == SESSION_LINGER || self->state == SESSION_FINISHING)
         session_kill (self, false);
@@ -829,26 +234,18 @@ session_on_io (conn_t *conn, uint32_t events)
             if (conn == &self->spare)
                 session_spare_connect_done (self);
             else
-                s_connect_done (self);
+                session_connect_done (self);
         }
         return;
     }
     //  An error or hang-up is read even while reading is paused, so that the
     //  socket error surfaces instead of waking the loop forever.
     if ((events & EPOLLIN) || ((events & (EPOLLERR | EPOLLHUP)) && !conn->eof_in))
-        s_read (self, conn);
+        session_read (self, conn);
     if (!session_dead (self) && (events & EPOLLOUT) && !session_flush (self, conn))
         session_kill (self, true);
     if (!session_dead (self) && (events & (EPOLLERR | EPOLLHUP)) && conn->eof_in && conn->out.bytes > 0)
         session_kill (self, true);        //  the peer is gone with bytes still owed to it
-}
-
-//  Bytes waiting to leave toward a side: its own queue, or for a stream the
-//  whole tunnel's (the stream's credit window is the tunnel's).
-static size_t
-s_queued (conn_t *conn)
-{
-    return conn->mux ? conn->mux_ops->queued (conn->mux, conn->stream_id) : conn->out.bytes;
 }
 
 bool
@@ -861,21 +258,21 @@ session_wants_read (session_t *self, conn_t *conn)
         return conn->in.bytes < WORKER_WINDOW;
     if (conn->role == CONN_RETIRE)
         return true;
-    conn = s_side_of (self, conn);      //  the old socket of a handover reads for its side
+    conn = session_side_of (self, conn);      //  the old socket of a handover reads for its side
     //  A tapped side is read ahead of its window (up to a bound), so that the
     //  awaited command is found behind what a slow reader has not taken yet
     //  instead of stalling the handover.
     if (self->tap && conn == self->tap_side && self->state == SESSION_RELAY
-    &&  s_queued (s_other (self, conn)) < HANDOVER_READAHEAD)
+    &&  session_conn_queued (session_other (self, conn)) < HANDOVER_READAHEAD)
         return true;
     switch (self->state) {
         case SESSION_HANDSHAKE:
             if (conn == &self->client)
-                return !self->client_paused && s_queued (&self->target) < WORKER_WINDOW
-                       && s_queued (&self->client) < WORKER_WINDOW;
-            return !self->target_paused && s_queued (&self->client) < WORKER_WINDOW;
+                return !self->client_paused && session_conn_queued (&self->target) < WORKER_WINDOW
+                       && session_conn_queued (&self->client) < WORKER_WINDOW;
+            return !self->target_paused && session_conn_queued (&self->client) < WORKER_WINDOW;
         case SESSION_RELAY:
-            return s_queued (s_other (self, conn)) < WORKER_WINDOW;
+            return session_conn_queued (session_other (self, conn)) < WORKER_WINDOW;
         case SESSION_LINGER:
             return conn == &self->client;
         default:
@@ -908,7 +305,7 @@ static void
 s_settle_conn (session_t *self, conn_t *conn)
 {
     if (conn->mux || conn->eof_pending) {
-        s_stream_drain (self, conn);
+        session_stream_drain (self, conn);
         return;
     }
     if (conn->fd < 0)
@@ -971,97 +368,13 @@ session_settle (session_t *self)
     conn_t *first = self->target.mux || self->target.eof_pending ? &self->target : &self->client;
     s_settle_conn (self, first);
     if (!session_dead (self))
-        s_settle_conn (self, s_other (self, first));
+        s_settle_conn (self, session_other (self, first));
     if (!session_dead (self) && self->spare.fd >= 0)
         session_settle_spare (self);
 }
 
 //  --------------------------------------------------------------------------
 //  The API for handlers (runtime/session.h)
-
-void
-session_send_client (session_t *self, const void *data, size_t len)
-{
-    s_send (self, &self->client, data, len);
-}
-
-void
-session_send_target (session_t *self, const void *data, size_t len)
-{
-    s_send (self, &self->target, data, len);
-}
-
-void
-session_sendv (session_t *self, session_side_t side, const struct iovec *iov, int count)
-{
-    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
-    if (session_dead (self))
-        return;
-    if (conn->nodes && !conn->mux)
-        s_send_through (self, conn, iov, count);
-    else
-        for (int i = 0; i < count; i++)
-            s_send (self, conn, iov[i].iov_base, iov[i].iov_len);
-}
-
-void
-session_cork (session_t *self, session_side_t side)
-{
-    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
-    if (session_dead (self) || conn->corked)
-        return;
-    conn->corked = true;
-    worker_uncork_later (self->worker, self);
-}
-
-void
-session_uncork (session_t *self)
-{
-    self->client.corked = self->target.corked = false;
-    if (session_dead (self))
-        return;
-    if (!session_flush (self, &self->client) || !session_flush (self, &self->target)) {
-        session_kill (self, true);
-        return;
-    }
-    session_settle (self);
-}
-
-size_t
-session_queued (session_t *self, session_side_t side)
-{
-    return s_queued (side == SESSION_CLIENT ? &self->client : &self->target);
-}
-
-void
-session_connect (session_t *self, const char *host, uint16_t port)
-{
-    if (session_dead (self))
-        return;
-    if (self->target.fd >= 0 || self->resolve_token)
-        session_conn_close (self, &self->target, false);
-    self->addr_count = self->addr_next = 0;
-    self->connect_err = 0;
-    worker_timer_set (self->worker, self, TIMER_CONNECT, worker_connect_timeout_ms (self->worker));
-    if (addr_from_literal (host, port, &self->addrs[0], &self->addr_lens[0])) {
-        self->addr_count = 1;
-        s_connect_next (self);
-        return;
-    }
-    self->resolve_token = worker_resolve (self->worker, self, host, port);
-    if (!self->resolve_token) {
-        self->connect_err = SESSION_ERR_RESOLVE;
-        worker_timer_set (self->worker, self, TIMER_CONNECT, 0);
-    }
-}
-
-void
-session_close_target (session_t *self)
-{
-    if (session_dead (self))
-        return;
-    s_drop_target (self);
-}
 
 void
 session_relay (session_t *self)
@@ -1102,7 +415,7 @@ session_finish (session_t *self)
 {
     if (session_dead (self))
         return;
-    s_drop_target (self);
+    session_drop_target (self);
     self->state = SESSION_FINISHING;
     //  A client that never reads its reply does not hold the session forever.
     worker_timer_set (self->worker, self, TIMER_HANDLER, FINISH_MS);
@@ -1135,13 +448,6 @@ session_pause (session_t *self, session_side_t side, int paused)
         self->client_paused = paused != 0;
     else
         self->target_paused = paused != 0;
-}
-
-size_t
-session_stream_held (session_t *self)
-{
-    conn_t *conn = s_stream_side (self);
-    return conn ? conn->in.bytes : 0;
 }
 
 void

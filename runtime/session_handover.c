@@ -86,7 +86,7 @@ int
 session_handover_connect (session_t *self, session_side_t side, const struct sockaddr *addr,
                           socklen_t addrlen, const void *first, size_t first_len)
 {
-    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    conn_t *conn = session_conn (self, side);
     if (session_dead (self) || self->baton || conn->fd < 0 || conn->mux) {
         errno = EBUSY;
         return -1;
@@ -112,7 +112,7 @@ session_handover_connect (session_t *self, session_side_t side, const struct soc
 int
 session_handover_adopt (session_t *self, session_side_t side, int fd, const void *data, size_t len)
 {
-    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    conn_t *conn = session_conn (self, side);
     if (session_dead (self) || self->baton || conn->fd < 0 || conn->mux)
         return -1;
     session_socket_tune (fd);
@@ -243,7 +243,7 @@ int
 session_socket_peer (session_t *self, session_side_t side, struct sockaddr_storage *addr,
                      socklen_t *len)
 {
-    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    conn_t *conn = session_conn (self, side);
     if (conn->fd < 0 || conn->connecting)
         return -1;
     return getpeername (conn->fd, (struct sockaddr *) addr, len);
@@ -252,7 +252,7 @@ session_socket_peer (session_t *self, session_side_t side, struct sockaddr_stora
 bool
 session_side_open (session_t *self, session_side_t side)
 {
-    conn_t *conn = side == SESSION_CLIENT ? &self->client : &self->target;
+    conn_t *conn = session_conn (self, side);
     return !session_dead (self) && conn->fd >= 0 && !conn->connecting && !conn->eof_in
            && !conn->shut_pending && !conn->shut_done;
 }

@@ -275,17 +275,11 @@ session_handover_tap (session_t *self, const node_t *scanner)
 
 //  --- The API (runtime/session.h)
 
-static conn_t *
-s_side (session_t *self, session_side_t side)
-{
-    return side == SESSION_CLIENT ? &self->client : &self->target;
-}
-
 int
 session_add_node (session_t *self, session_side_t side, node_side_t end,
                   const node_class_t *cls, void *state)
 {
-    conn_t *conn = s_side (self, side);
+    conn_t *conn = session_conn (self, side);
     if (!conn->nodes)
         conn->nodes = node_stack_new ();
     if (!conn->nodes || node_stack_add (conn->nodes, end, cls, state) != 0) {
@@ -300,14 +294,14 @@ session_add_node (session_t *self, session_side_t side, node_side_t end,
 void *
 session_node (session_t *self, session_side_t side, const node_class_t *cls)
 {
-    conn_t *conn = s_side (self, side);
+    conn_t *conn = session_conn (self, side);
     return conn->nodes ? node_stack_find (conn->nodes, cls) : NULL;
 }
 
 void
 session_nodes_changed (session_t *self, session_side_t side)
 {
-    conn_t *conn = s_side (self, side);
+    conn_t *conn = session_conn (self, side);
     if (!session_dead (self) && !conn->corked && !session_flush (self, conn))
         session_kill (self, true);
 }
@@ -315,7 +309,7 @@ session_nodes_changed (session_t *self, session_side_t side)
 void
 session_set_padding (session_t *self, session_side_t side, session_pad_fn *pad, void *ctx)
 {
-    conn_t *conn = s_side (self, side);
+    conn_t *conn = session_conn (self, side);
     conn->pad = pad;
     conn->pad_ctx = ctx;
 }
@@ -323,7 +317,7 @@ session_set_padding (session_t *self, session_side_t side, session_pad_fn *pad, 
 void
 session_pad (session_t *self, session_side_t side, const void *data, size_t len)
 {
-    conn_t *conn = s_side (self, side);
+    conn_t *conn = session_conn (self, side);
     if (session_dead (self) || conn->fd < 0 || !session_gated (conn))
         return;
     //  Into the queue's tail, released at once: it leaves with the model

@@ -18,6 +18,35 @@ session_dead (session_t *self)
     return self->state == SESSION_DEAD;
 }
 
+//  The connection of a side.
+static inline conn_t *
+session_conn (session_t *self, session_side_t side)
+{
+    return side == SESSION_CLIENT ? &self->client : &self->target;
+}
+
+static inline conn_t *
+session_other (session_t *self, conn_t *conn)
+{
+    return conn == &self->client ? &self->target : &self->client;
+}
+
+//  The side a socket's bytes belong to: the spare socket of a handover
+//  carries the side being handed over.
+static inline conn_t *
+session_side_of (session_t *self, conn_t *conn)
+{
+    return conn == &self->spare ? self->baton : conn;
+}
+
+//  Bytes waiting to leave toward a side: its own queue, or for a stream the
+//  whole tunnel's (the stream's credit window is the tunnel's).
+static inline size_t
+session_conn_queued (conn_t *conn)
+{
+    return conn->mux ? conn->mux_ops->queued (conn->mux, conn->stream_id) : conn->out.bytes;
+}
+
 //  --- session.c
 void session_conn_init (conn_t *conn, session_t *session, int fd);
 void session_conn_close (session_t *self, conn_t *conn, bool abortive);
@@ -45,6 +74,26 @@ void session_handover_notify (session_t *self, const handover_event_t *event);
 void session_spare_connect_done (session_t *self);
 //  The spare socket's interest, and the end of an old socket.
 void session_settle_spare (session_t *self);
+
+//  --- session_io.c
+//  Bytes toward a side: through its nodes, to its socket, parked in its queue.
+void session_send (session_t *self, conn_t *conn, const void *data, size_t len);
+//  A socket is readable.
+void session_read (session_t *self, conn_t *conn);
+//  The target's first bytes that a handler answered in advance: checked and
+//  dropped. False (and the session is ended) if the target said otherwise.
+bool session_take_expected (session_t *self, conn_t *conn, const uint8_t **data, size_t *len);
+
+//  --- session_stream.c
+//  Hand over what a stream side held back while its session could not take it.
+void session_stream_drain (session_t *self, conn_t *conn);
+
+//  --- session_connect.c
+//  Close the target and forget any connect or lookup in flight for it.
+void session_drop_target (session_t *self);
+void session_connect_failed (session_t *self, int err);
+//  The target's non-blocking connect finished (or failed).
+void session_connect_done (session_t *self);
 
 //  --- session_nodes.c: the side's node stack
 //  Bytes read from a side with nodes (takes buf): through the stack, delivered.

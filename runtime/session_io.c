@@ -1,0 +1,421 @@
+/*  session_io — moving a session's bytes: writing a side's queue (and the
+    FIN it owes), sending toward a side (through its nodes, straight to the
+    socket, or parked in its queue without a copy), reading a socket and
+    delivering what it brought as the session's state wants it.
+*/
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "runtime/base/log.h"
+#include "runtime/handover.h"
+#include "runtime/session_priv.h"
+#include "runtime/stream.h"
+#include "runtime/trace.h"
+#include "runtime/worker.h"
+
+//  --------------------------------------------------------------------------
+//  Writing
+
+//  Flush a side's queue, then send the FIN it owes. False: the socket failed.
+bool
+session_flush (session_t *self, conn_t *conn)
+{
+    if (conn->mux) {
+        if (conn->shut_pending && !conn->shut_done
+        &&  conn->mux_ops->half_close (conn->mux, conn->stream_id)) {
+            conn->shut_done = true;
+            return true;
+        }
+        //  Protocol v1 has no half-close: CLOSE_SOCKET ends the stream both
+        //  ways, so nothing more will come from it either.
+        if (conn->shut_pending && !conn->shut_done) {
+            conn->mux_ops->detach (conn->mux, conn->stream_id, true);
+            conn->mux = NULL;
+            conn->shut_done = true;
+            if (!conn->eof_in) {
+                conn->eof_in = true;
+                bufq_clear (&conn->in, worker_pool (self->worker));
+                session_other (self, conn)->shut_pending = true;
+            }
+        }
+        return true;
+    }
+    if (conn->fd < 0 || conn->connecting)
+        return true;
+    bool gated = session_gated (conn);
+    if (gated) {
+        session_nodes_pump (self, conn);
+        if (session_dead (self))
+            return true;
+    }
+    if (conn->out.bytes > 0 && (!gated || conn->released > 0)) {
+        ssize_t written = gated
+                        ? bufq_flush_max (&conn->out, worker_pool (self->worker), conn->fd, conn->released)
+                        : bufq_flush (&conn->out, worker_pool (self->worker), conn->fd);
+        if (written > 0 && gated)
+            conn->released -= (size_t) written < conn->released ? (size_t) written : conn->released;
+        if (written < 0) {
+            log_debug ("%s: write to %s (fd %d, role %d): %s", self->peer, conn == &self->client ? "client" : conn == &self->target ? "target" : "spare", conn->fd, conn->role, strerror (errno));
+            return false;
+        }
+        if (conn == &self->spare)
+            self->handover_progress += (uint64_t) written;
+    }
+    //  Not on the old socket of a handover that has not switched yet: the
+    //  peer would take it for a broken tunnel. It goes on the new one.
+    bool old_socket = self->baton == conn && self->spare.role == CONN_HOLD;
+    if (conn->out.bytes == 0 && conn->shut_pending && !conn->shut_done && !old_socket) {
+        shutdown (conn->fd, SHUT_WR);
+        conn->shut_done = true;
+    }
+    return true;
+}
+
+//  Bytes for a side with nodes: gathered into full blocks when they can be
+//  written at once, else into the free room at the tail of the side's queue
+//  (behind other bytes anyway). Either way the pieces go through the stack
+//  as one chunk where they fit in one, and that copy is the only one.
+static void
+s_send_through (session_t *self, conn_t *conn, const struct iovec *iov, int count)
+{
+    bufpool_t *pool = worker_pool (self->worker);
+    size_t total = 0;
+    for (int i = 0; i < count; i++)
+        total += iov[i].iov_len;
+    bool direct = conn->fd >= 0 && !conn->connecting && conn->out.bytes == 0 && !conn->corked
+                  && !session_gated (conn);
+    size_t room = 0;
+    uint8_t *at = direct ? NULL : bufq_reserve (&conn->out, pool, &room);
+    if (at && total <= room) {
+        for (int i = 0, off = 0; i < count; off += (int) iov[i].iov_len, i++)
+            memcpy (at + off, iov[i].iov_base, iov[i].iov_len);
+        session_nodes_out_room (self, conn, at, total, 0);
+        if (!session_dead (self) && session_gated (conn) && !conn->corked
+        &&  !session_flush (self, conn))
+            session_kill (self, true);
+        return;
+    }
+    size_t cap = bufpool_block_size (pool);
+    buf_t *buf = NULL;
+    for (int i = 0; i < count && !session_dead (self); i++) {
+        const uint8_t *p = iov[i].iov_base;
+        size_t left = iov[i].iov_len;
+        while (left > 0 && !session_dead (self)) {
+            if (!buf)
+                buf = bufpool_get (pool);
+            size_t n = cap - buf->len < left ? cap - buf->len : left;
+            memcpy (buf->data + buf->len, p, n);
+            buf->len += (uint32_t) n;
+            p += n;
+            left -= n;
+            if (buf->len == cap) {
+                session_nodes_out_block (self, conn, buf);
+                buf = NULL;
+            }
+        }
+    }
+    if (buf && buf->len > 0 && !session_dead (self))
+        session_nodes_out_block (self, conn, buf);
+    else if (buf)
+        bufpool_put (pool, buf);
+}
+
+//  Queue bytes for a side, writing at once when nothing is waiting before them.
+void
+session_send (session_t *self, conn_t *conn, const void *data, size_t len)
+{
+    if (session_dead (self) || len == 0)
+        return;
+    const uint8_t *p = data;
+    if (conn->mux) {
+        conn->mux_ops->send (conn->mux, conn->stream_id, p, len);
+        return;
+    }
+    if (conn->shut_done && conn->fd < 0)
+        return;             //  a closed stream side: nothing can go there
+    if (conn->nodes) {
+        struct iovec iov = { (void *) p, len };
+        s_send_through (self, conn, &iov, 1);
+        return;
+    }
+    if (conn->fd >= 0 && !conn->connecting && conn->out.bytes == 0 && !conn->corked) {
+        ssize_t n = send (conn->fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            log_debug ("%s: write: %s", self->peer, strerror (errno));
+            session_kill (self, true);
+            return;
+        }
+        if (n > 0) {
+            p += n;
+            len -= (size_t) n;
+        }
+    }
+    if (len > 0)
+        bufq_append (&conn->out, worker_pool (self->worker), p, len);
+}
+
+//  Relay path: pass a whole block on, parking it (not copying) if the socket is full.
+void
+session_forward_raw (session_t *self, conn_t *to, buf_t *buf)
+{
+    bufpool_t *pool = worker_pool (self->worker);
+    if (session_gated (to)) {
+        bufq_push (&to->out, buf);
+        if (!to->corked && !session_flush (self, to))
+            session_kill (self, true);
+        return;
+    }
+    if (to->fd >= 0 && !to->connecting && to->out.bytes == 0 && !to->corked) {
+        ssize_t n = send (to->fd, buf->data + buf->off, buf->len - buf->off, MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            bufpool_put (pool, buf);
+            session_kill (self, true);
+            return;
+        }
+        if (n > 0)
+            buf->off += (uint32_t) n;
+    }
+    if (buf->off < buf->len)
+        bufq_push (&to->out, buf);
+    else
+        bufpool_put (pool, buf);
+}
+
+//  Same, through the side's nodes first (in place) when it has them.
+static void
+s_forward (session_t *self, conn_t *to, buf_t *buf)
+{
+    if (to->mux) {
+        session_send (self, to, buf->data + buf->off, buf->len - buf->off);
+        bufpool_put (worker_pool (self->worker), buf);
+        return;
+    }
+    if (to->nodes)
+        session_nodes_out_block (self, to, buf);
+    else
+        session_forward_raw (self, to, buf);
+}
+
+//  --------------------------------------------------------------------------
+//  Reading
+
+//  The target's first bytes that a handler answered in advance: check and
+//  drop them. False (and the session is ended) if the target said otherwise.
+bool
+session_take_expected (session_t *self, conn_t *conn, const uint8_t **data, size_t *len)
+{
+    if (conn != &self->target || self->expect_len == 0)
+        return true;
+    size_t n = *len < self->expect_len ? *len : self->expect_len;
+    if (memcmp (*data, self->expect, n) != 0) {
+        log_info ("%s: the target's answer differs from the one given in advance; closing",
+                  self->peer);
+        session_kill (self, true);
+        return false;
+    }
+    memmove (self->expect, self->expect + n, self->expect_len - n);
+    self->expect_len -= n;
+    *data += n;
+    *len -= n;
+    return true;
+}
+
+void
+session_on_eof (session_t *self, conn_t *conn, int err)
+{
+    conn->eof_in = true;
+    session_trace_hop (self, conn, err ? "error" : "eof", 0);
+    switch (self->state) {
+        case SESSION_HANDSHAKE:
+            if (conn == &self->client) {
+                if (self->cls->client_eof)
+                    self->cls->client_eof (self->handler);
+                else
+                    session_kill (self, false);
+            }
+            else if (self->cls->target_eof)
+                self->cls->target_eof (self->handler, err);
+            else
+                session_kill (self, false);
+            break;
+        case SESSION_RELAY:
+            if (err) {
+                session_kill (self, true);            //  pass the reset on
+                break;
+            }
+            session_other (self, conn)->shut_pending = true;
+            if (!session_flush (self, session_other (self, conn)))
+                session_kill (self, true);
+            break;
+        case SESSION_LINGER:
+            session_kill (self, false);
+            break;
+        case SESSION_FINISHING:
+        case SESSION_DEAD:
+            break;
+    }
+}
+
+
+//  Decrypted stream bytes of a side, as the state wants them (takes buf).
+void
+session_deliver (session_t *self, conn_t *side, buf_t *buf)
+{
+    bufpool_t *pool = worker_pool (self->worker);
+    const uint8_t *data = buf->data + buf->off;
+    size_t len = buf->len - buf->off;
+    switch (self->state) {
+        case SESSION_RELAY:
+            if (!session_take_expected (self, side, &data, &len) || len == 0) {
+                bufpool_put (pool, buf);
+                return;
+            }
+            buf->off = (uint32_t) (data - buf->data);
+            s_forward (self, session_other (self, side), buf);
+            return;
+        case SESSION_HANDSHAKE:
+            if (side == &self->client)
+                self->cls->client_data (self->handler, data, len);
+            else if (self->cls->target_data)
+                self->cls->target_data (self->handler, data, len);
+            break;
+        default:
+            break;          //  lingering: late client bytes are dropped
+    }
+    bufpool_put (pool, buf);
+}
+
+//  A socket of the session ended (FIN, or err).
+static void
+s_socket_eof (session_t *self, conn_t *conn, int err)
+{
+    switch (conn->role) {
+        case CONN_HOLD:
+            //  Its bytes are not in use yet: the end waits behind them.
+            conn->eof_in = true;
+            conn->held_eof = 1 + err;
+            if (conn == &self->spare) {
+                handover_event_t event = { .kind = HANDOVER_LOST, .err = err ? err : ECONNRESET,
+                                           .fd = -1 };
+                session_handover_notify (self, &event);
+            }
+            return;
+        case CONN_RETIRE:
+            conn->eof_in = true;
+            return;
+        case CONN_STREAM:
+            if (conn == &self->spare) {
+                //  The old socket of a tunnel ended before its handover did.
+                log_info ("%s: the tunnel's old connection ended during a handover", self->peer);
+                session_kill (self, true);
+                return;
+            }
+            if (self->tap && conn == self->tap_side)
+                session_handover_tap (self, NULL);  //  what the scanner held is data, before the end
+            if (!session_dead (self))
+                session_on_eof (self, conn, err);
+            return;
+    }
+}
+
+void
+session_read (session_t *self, conn_t *conn)
+{
+    conn_t *side = session_side_of (self, conn);
+    bufpool_t *pool = worker_pool (self->worker);
+    buf_t *buf = bufpool_get (pool);
+    size_t want = bufpool_block_size (pool);
+    //  Bound for a stream: one read makes one frame, not a full one and a 1-byte one.
+    if (session_other (self, side)->mux && want > SESSION_STREAM_CHUNK)
+        want = SESSION_STREAM_CHUNK;
+    ssize_t n = recv (conn->fd, buf->data, want, 0);
+    if (n <= 0) {
+        bufpool_put (pool, buf);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+        int err = n < 0 ? errno : 0;
+        if (err)
+            log_debug ("%s: read from %s: %s", self->peer,
+                       side == &self->client ? "client" : "target", strerror (err));
+        s_socket_eof (self, conn, err);
+        return;
+    }
+    buf->len = (uint32_t) n;
+    if (conn->role == CONN_HOLD) {
+        bufq_push (&conn->in, buf);         //  in clear or not, decided when it takes over
+        if (conn == &self->spare) {
+            handover_event_t event = { .kind = HANDOVER_HELD, .fd = -1 };
+            session_handover_notify (self, &event);
+        }
+        return;
+    }
+    if (conn->role == CONN_RETIRE) {
+        bufpool_put (pool, buf);
+        return;
+    }
+    session_trace_hop (self, side, "data", (size_t) n);
+    if (side->nodes)
+        session_nodes_in (self, side, buf);
+    else
+        session_deliver (self, side, buf);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Sending, for handlers (runtime/handler.h) and the wormhole (runtime/session.h)
+
+void
+session_send_client (session_t *self, const void *data, size_t len)
+{
+    session_send (self, &self->client, data, len);
+}
+
+void
+session_send_target (session_t *self, const void *data, size_t len)
+{
+    session_send (self, &self->target, data, len);
+}
+
+void
+session_sendv (session_t *self, session_side_t side, const struct iovec *iov, int count)
+{
+    conn_t *conn = session_conn (self, side);
+    if (session_dead (self))
+        return;
+    if (conn->nodes && !conn->mux)
+        s_send_through (self, conn, iov, count);
+    else
+        for (int i = 0; i < count; i++)
+            session_send (self, conn, iov[i].iov_base, iov[i].iov_len);
+}
+
+void
+session_cork (session_t *self, session_side_t side)
+{
+    conn_t *conn = session_conn (self, side);
+    if (session_dead (self) || conn->corked)
+        return;
+    conn->corked = true;
+    worker_uncork_later (self->worker, self);
+}
+
+void
+session_uncork (session_t *self)
+{
+    self->client.corked = self->target.corked = false;
+    if (session_dead (self))
+        return;
+    if (!session_flush (self, &self->client) || !session_flush (self, &self->target)) {
+        session_kill (self, true);
+        return;
+    }
+    session_settle (self);
+}
+
+size_t
+session_queued (session_t *self, session_side_t side)
+{
+    return session_conn_queued (session_conn (self, side));
+}
