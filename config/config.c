@@ -728,12 +728,12 @@ s_parse_mimic (ctx_t *ctx, const node_t *node, const char *field, wormhole_conf_
     ||  s_get_choice (ctx, value, s_path (item, sizeof item, field, "size"), s_size_names,
                       "identity, constant, uniform or gaussian", &choice))
         return -1;
-    wh->mimic_size = (mimic_size_model_t) choice;
+    wh->mimic_size = (config_mimic_size_t) choice;
     if (s_require (ctx, node, field, "delay", &value)
     ||  s_get_choice (ctx, value, s_path (item, sizeof item, field, "delay"), s_delay_names,
                       "identity, constant, uniform, gaussian or exponential", &choice))
         return -1;
-    wh->mimic_delay = (mimic_delay_model_t) choice;
+    wh->mimic_delay = (config_mimic_delay_t) choice;
     wh->mimic = MIMIC_FIXED;
     return 0;
 }

@@ -26,10 +26,14 @@
 
 typedef enum { WORMHOLE_AGGREGATED, WORMHOLE_DISTRIBUTED } wormhole_mode_t;
 typedef enum { MIMIC_RANDOM, MIMIC_OFF, MIMIC_FIXED } mimic_choice_t;
-typedef enum { SIZE_IDENTITY, SIZE_CONSTANT, SIZE_UNIFORM, SIZE_GAUSSIAN } mimic_size_model_t;
+//  mimic: {size, delay}, as written (nodes/mimic.h has the codec's own types).
 typedef enum {
-    DELAY_IDENTITY, DELAY_CONSTANT, DELAY_UNIFORM, DELAY_GAUSSIAN, DELAY_EXPONENTIAL
-} mimic_delay_model_t;
+    CONFIG_SIZE_IDENTITY, CONFIG_SIZE_CONSTANT, CONFIG_SIZE_UNIFORM, CONFIG_SIZE_GAUSSIAN
+} config_mimic_size_t;
+typedef enum {
+    CONFIG_DELAY_IDENTITY, CONFIG_DELAY_CONSTANT, CONFIG_DELAY_UNIFORM, CONFIG_DELAY_GAUSSIAN,
+    CONFIG_DELAY_EXPONENTIAL
+} config_mimic_delay_t;
 
 //  A standalone proxy: a handler listening on an address, no wormhole.
 typedef struct {
@@ -53,8 +57,8 @@ typedef struct {
     hostport_t local_proxy;         //  HTTP CONNECT proxy for the dialing end
     int handover_min_s, handover_max_s;         //  0,0 = disabled
     mimic_choice_t mimic;
-    mimic_size_model_t mimic_size;              //  only for MIMIC_FIXED
-    mimic_delay_model_t mimic_delay;            //  only for MIMIC_FIXED
+    config_mimic_size_t mimic_size;             //  only for MIMIC_FIXED
+    config_mimic_delay_t mimic_delay;           //  only for MIMIC_FIXED
     bool mimic_padding;
     int probe_close_min_s, probe_close_max_s;
     int connect_timeout_s;

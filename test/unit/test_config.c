@@ -133,8 +133,8 @@ s_check_full (const config_t *c)
     ck_assert_int_eq (w->handover_min_s, 30);
     ck_assert_int_eq (w->handover_max_s, 90);
     ck_assert_int_eq (w->mimic, MIMIC_FIXED);
-    ck_assert_int_eq (w->mimic_size, SIZE_GAUSSIAN);
-    ck_assert_int_eq (w->mimic_delay, DELAY_EXPONENTIAL);
+    ck_assert_int_eq (w->mimic_size, CONFIG_SIZE_GAUSSIAN);
+    ck_assert_int_eq (w->mimic_delay, CONFIG_DELAY_EXPONENTIAL);
     ck_assert (w->mimic_padding);
     ck_assert_int_eq (w->probe_close_min_s, 5);
     ck_assert_int_eq (w->probe_close_max_s, 7);
@@ -242,8 +242,8 @@ START_TEST (test_variants)
     ck_assert_int_eq (c->wormholes [0].handover_min_s, 45);
     ck_assert_int_eq (c->wormholes [0].handover_max_s, 45);
     ck_assert_int_eq (c->wormholes [0].mimic, MIMIC_FIXED);
-    ck_assert_int_eq (c->wormholes [0].mimic_size, SIZE_IDENTITY);
-    ck_assert_int_eq (c->wormholes [0].mimic_delay, DELAY_IDENTITY);
+    ck_assert_int_eq (c->wormholes [0].mimic_size, CONFIG_SIZE_IDENTITY);
+    ck_assert_int_eq (c->wormholes [0].mimic_delay, CONFIG_DELAY_IDENTITY);
     ck_assert_str_eq (c->wormholes [0].handler.relay_wormhole, "b");
     ck_assert_int_eq (c->wormholes [1].handover_min_s, 0);
     ck_assert_int_eq (c->wormholes [1].handover_max_s, 0);
@@ -262,8 +262,8 @@ START_TEST (test_variants)
                   "    mimic: {delay: uniform, size: constant}\n", kinds [i].name);
         c = s_parse_ok (text);
         ck_assert_int_eq (c->wormholes [0].handler.kind, kinds [i].kind);
-        ck_assert_int_eq (c->wormholes [0].mimic_size, SIZE_CONSTANT);
-        ck_assert_int_eq (c->wormholes [0].mimic_delay, DELAY_UNIFORM);
+        ck_assert_int_eq (c->wormholes [0].mimic_size, CONFIG_SIZE_CONSTANT);
+        ck_assert_int_eq (c->wormholes [0].mimic_delay, CONFIG_DELAY_UNIFORM);
         config_destroy (&c);
     }
     c = s_parse_ok ("log_level: warn\nproxies:\n  - {listen: '0.0.0.0:1', handler: socks4}\n");
