@@ -525,16 +525,23 @@ s_require (ctx_t *ctx, const node_t *map, const char *path, const char *key,
 //  ---------------------------------------------------------------------
 //  Handlers
 
-//  In handler_kind_t order. The loader keeps its own names rather than call
-//  handler_kind_parse() so that it does not depend on the handlers module.
+//  In config_handler_type_t order, up to CONFIG_RELAY.
 static const char *const s_handler_names [] = {
     "socks", "socks4", "socks5", "http", "relay", NULL
 };
 
-static const char *
-s_handler_kind_name (handler_kind_t kind)
+int
+config_handler_parse (const char *name)
 {
-    return kind == HANDLER_RELAY_WORMHOLE ? "relay" : s_handler_names [kind];
+    return s_lookup (s_handler_names, name);
+}
+
+const char *
+config_handler_name (config_handler_type_t kind)
+{
+    if (kind == CONFIG_RELAY_WORMHOLE)
+        return "relay";
+    return (unsigned) kind <= CONFIG_RELAY ? s_handler_names [kind] : "?";
 }
 
 static bool
@@ -549,7 +556,7 @@ s_valid_name (const char *name)
 //  The relay target: host:port, or (for wormholes) another wormhole's name.
 static int
 s_parse_relay (ctx_t *ctx, const node_t *node, const char *field, bool allow_wormhole,
-               handler_conf_t *conf)
+               config_handler_t *conf)
 {
     if (s_want_scalar (ctx, node, field, "host:port"))
         return -1;
@@ -559,13 +566,13 @@ s_parse_relay (ctx_t *ctx, const node_t *node, const char *field, bool allow_wor
         if (!strpbrk (text, ":["))
             return s_fail (ctx, node, field,
                            "must be host:port (a standalone proxy cannot relay to a wormhole)");
-        conf->kind = HANDLER_RELAY;
+        conf->kind = CONFIG_RELAY;
         return s_get_hostport (ctx, node, field, &conf->relay_to);
     }
     if (!s_valid_name (text))
         return s_fail (ctx, node, field,
                        "%s is neither host:port nor a wormhole name", s_echo (ctx, text));
-    conf->kind = HANDLER_RELAY_WORMHOLE;
+    conf->kind = CONFIG_RELAY_WORMHOLE;
     strcpy (conf->relay_wormhole, text);
     return 0;
 }
@@ -573,21 +580,21 @@ s_parse_relay (ctx_t *ctx, const node_t *node, const char *field, bool allow_wor
 //  handler (given as the node hnode under the key hkey, or absent: socks) and relay.
 static int
 s_parse_handler (ctx_t *ctx, const node_t *map, const char *path, const char *hkey,
-                 const node_t *hnode, bool allow_wormhole, handler_conf_t *conf)
+                 const node_t *hnode, bool allow_wormhole, config_handler_t *conf)
 {
     char field [FIELD_MAX];
     memset (conf, 0, sizeof *conf);
-    conf->kind = HANDLER_SOCKS;
+    conf->kind = CONFIG_SOCKS;
     if (hnode) {
         int kind;
         if (s_get_choice (ctx, hnode, s_path (field, sizeof field, path, hkey), s_handler_names,
                           "socks, socks4, socks5, http or relay", &kind))
             return -1;
-        conf->kind = (handler_kind_t) kind;
+        conf->kind = (config_handler_type_t) kind;
     }
     const node_t *relay = s_find (map, "relay");
     s_path (field, sizeof field, path, "relay");
-    if (conf->kind != HANDLER_RELAY) {
+    if (conf->kind != CONFIG_RELAY) {
         if (relay)
             return s_fail (ctx, relay, field, "only allowed with handler: relay");
         return 0;
@@ -643,7 +650,7 @@ s_wormhole_defaults (wormhole_conf_t *wh)
 {
     memset (wh, 0, sizeof *wh);
     wh->mode = WORMHOLE_AGGREGATED;
-    wh->handler.kind = HANDLER_SOCKS;
+    wh->handler.kind = CONFIG_SOCKS;
     wh->handover_min_s = 1200;
     wh->handover_max_s = 1800;
     wh->mimic = MIMIC_RANDOM;
@@ -903,7 +910,7 @@ s_check_relays (ctx_t *ctx, const config_t *self, const node_t *list)
     char field [FIELD_MAX];
     for (size_t i = 0; i < self->wormhole_count; i++) {
         const wormhole_conf_t *wh = &self->wormholes [i];
-        if (wh->handler.kind != HANDLER_RELAY_WORMHOLE)
+        if (wh->handler.kind != CONFIG_RELAY_WORMHOLE)
             continue;
         const node_t *node = s_find (list->items [i], "relay");
         snprintf (field, sizeof field, "wormholes[%zu].relay", i);
@@ -928,7 +935,7 @@ s_check_loops (ctx_t *ctx, const config_t *self, const node_t *list)
         char chain [512] = "";
         s_append (chain, sizeof chain, s_chain_name (self, wh, field, sizeof field));
         for (size_t steps = 0; steps < self->wormhole_count
-                            && wh->handler.kind == HANDLER_RELAY_WORMHOLE; steps++) {
+                            && wh->handler.kind == CONFIG_RELAY_WORMHOLE; steps++) {
             wh = &self->wormholes [s_wormhole_index (self, wh->handler.relay_wormhole)];
             s_append (chain, sizeof chain, " -> ");
             s_append (chain, sizeof chain, s_chain_name (self, wh, field, sizeof field));
@@ -1189,18 +1196,18 @@ s_print_hostport (FILE *out, const char *label, const hostport_t *hp)
 }
 
 static void
-s_print_handler (FILE *out, const char *label, const handler_conf_t *conf)
+s_print_handler (FILE *out, const char *label, const config_handler_t *conf)
 {
-    if (conf->kind == HANDLER_RELAY) {
+    if (conf->kind == CONFIG_RELAY) {
         char prefix [64];
         snprintf (prefix, sizeof prefix, "%srelay to ", label);
         s_print_hostport (out, prefix, &conf->relay_to);
     }
     else
-    if (conf->kind == HANDLER_RELAY_WORMHOLE)
+    if (conf->kind == CONFIG_RELAY_WORMHOLE)
         fprintf (out, "%srelay to wormhole %s\n", label, conf->relay_wormhole);
     else
-        fprintf (out, "%s%s\n", label, s_handler_kind_name (conf->kind));
+        fprintf (out, "%s%s\n", label, config_handler_name (conf->kind));
 }
 
 static void

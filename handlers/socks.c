@@ -67,7 +67,8 @@ s_create (session_t *session, const handler_conf_t *conf)
     if (!self)
         return NULL;
     self->session = session;
-    self->codec = socks_codec_new (conf->kind != HANDLER_SOCKS5, conf->kind != HANDLER_SOCKS4);
+    self->codec = socks_codec_new ((conf->flags & SOCKS_ACCEPT_V4) != 0,
+                                   (conf->flags & SOCKS_ACCEPT_V5) != 0);
     if (!self->codec) {
         free (self);
         return NULL;

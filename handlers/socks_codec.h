@@ -48,7 +48,7 @@ typedef struct {
     bool host_is_name;      //  SOCKS5 ATYP 3 or SOCKS4a
 } socks_request_t;
 
-//  A codec that accepts the versions allowed (kind socks: both, socks4, socks5).
+//  A codec that accepts the versions allowed (handler: socks both, socks4 or socks5 one).
 socks_codec_t *
     socks_codec_new (bool allow4, bool allow5);
 
