@@ -190,7 +190,8 @@ s_connected (void *self_, int err, const struct sockaddr *local)
     else {
         log_warn ("%s %s -> %s: %s", self->protocol, session_peer (self->session), self->target,
                   err == SESSION_ERR_RESOLVE? "name did not resolve": strerror (err));
-        s_reply_failure (self, socks_rep_from_error (err));
+        s_reply_failure (self, err == SESSION_ERR_RESOLVE? SOCKS_REP_HOST_UNREACHABLE
+                                                         : socks_rep_from_error (err));
     }
 }
 
