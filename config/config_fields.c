@@ -299,6 +299,22 @@ s_parse_wormhole_route (ctx_t *ctx, const node_t *map, const char *path, wormhol
     return s_parse_handler (ctx, map, path, hkey, node, true, &wh->handler);
 }
 
+//  A yes/no setting that only an aggregated wormhole can turn on.
+static int
+s_parse_aggregated_only (ctx_t *ctx, const node_t *map, const char *path, const char *key,
+                         const wormhole_conf_t *wh, bool *out)
+{
+    char field [FIELD_MAX];
+    const node_t *node = config_find (map, key);
+    if (!node)
+        return 0;
+    if (config_get_bool (ctx, node, config_field (field, sizeof field, path, key), out))
+        return -1;
+    if (*out && wh->mode != WORMHOLE_AGGREGATED)
+        return config_fail (ctx, node, field, "%s: true requires wormhole: aggregated", key);
+    return 0;
+}
+
 //  Everything else: the key and the tunnel's behaviour.
 static int
 s_parse_wormhole_tunnel (ctx_t *ctx, const node_t *map, const char *path, wormhole_conf_t *wh)
@@ -311,13 +327,8 @@ s_parse_wormhole_tunnel (ctx_t *ctx, const node_t *map, const char *path, wormho
     if (config_require (ctx, map, path, "key", &node)
     ||  s_parse_key (ctx, node, config_field (field, sizeof field, path, "key"), wh))
         return -1;
-    if ((node = config_find (map, "reverse"))) {
-        if (config_get_bool (ctx, node, config_field (field, sizeof field, path, "reverse"),
-                             &wh->reverse))
-            return -1;
-        if (wh->reverse && wh->mode != WORMHOLE_AGGREGATED)
-            return config_fail (ctx, node, field, "reverse: true requires wormhole: aggregated");
-    }
+    if (s_parse_aggregated_only (ctx, map, path, "reverse", wh, &wh->reverse))
+        return -1;
     if ((node = config_find (map, "local_proxy"))) {
         if (config_get_hostport (ctx, node, config_field (field, sizeof field, path, "local_proxy"),
                                  &wh->local_proxy))
@@ -331,15 +342,9 @@ s_parse_wormhole_tunnel (ctx_t *ctx, const node_t *map, const char *path, wormho
     if ((node = config_find (map, "mimic"))
     &&  s_parse_mimic (ctx, node, config_field (field, sizeof field, path, "mimic"), wh))
         return -1;
-    if ((node = config_find (map, "mimic_padding"))) {
-        if (config_get_bool (ctx, node, config_field (field, sizeof field, path, "mimic_padding"),
-                             &wh->mimic_padding))
-            return -1;
-        //  Padding travels as NOP frames of the multiplexing layer.
-        if (wh->mimic_padding && wh->mode != WORMHOLE_AGGREGATED)
-            return config_fail (ctx, node, field,
-                                "mimic_padding: true requires wormhole: aggregated");
-    }
+    //  Padding travels as NOP frames of the multiplexing layer.
+    if (s_parse_aggregated_only (ctx, map, path, "mimic_padding", wh, &wh->mimic_padding))
+        return -1;
     if ((node = config_find (map, "probe_close_delay"))
     &&  config_get_range (ctx, node, config_field (field, sizeof field, path, "probe_close_delay"),
                           1, MAX_PROBE_S, &wh->probe_close_min_s, &wh->probe_close_max_s))
