@@ -122,7 +122,7 @@ s_describe (const listener_conf_t *l, char *buf, size_t len)
     if (l->label[0])
         snprintf (buf, len, "%s", l->label);
     else
-        snprintf (buf, len, "%s proxy", handler_kind_name (l->handler.kind));
+        snprintf (buf, len, "%s proxy", l->handler.cls->name);
     return buf;
 }
 
@@ -206,7 +206,7 @@ static bool
 s_same_listener (const listener_conf_t *a, const listener_conf_t *b)
 {
     return strcmp (a->listen.host, b->listen.host) == 0 && a->listen.port == b->listen.port
-        && a->handler.kind == b->handler.kind && a->handler.wormhole == b->handler.wormhole
+        && a->handler.cls == b->handler.cls && a->handler.wormhole == b->handler.wormhole
         && a->handler.flags == b->handler.flags && a->worker == b->worker
         && strcmp (a->handler.relay_to.host, b->handler.relay_to.host) == 0
         && a->handler.relay_to.port == b->handler.relay_to.port;

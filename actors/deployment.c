@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/handler_registry.h"
 #include "runtime/base/log.h"
 
 #define KEEP_MAX 256            //  configs kept alive over reloads
@@ -44,8 +45,12 @@ s_config_listeners (const config_t *config, wormhole_t *const *wormholes, const 
     dial_conf_t *dials = calloc (config->wormhole_count + 1, sizeof *dials);
     size_t n = 0, d = 0;
     for (size_t i = 0; i < config->proxy_count; i++) {
+        const config_handler_t *handler = &config->proxies[i].handler;
         listeners[n].listen = config->proxies[i].listen;
-        listeners[n].handler = config->proxies[i].handler;
+        //  Cannot fail: a proxy never relays to a wormhole by name.
+        handler_conf_from_config (handler, &listeners[n].handler);
+        snprintf (listeners[n].label, sizeof listeners[0].label, "%s proxy",
+                  config_handler_name (handler->kind));
         listeners[n++].worker = -1;
     }
     for (size_t i = 0; i < config->wormhole_count; i++) {
@@ -55,8 +60,8 @@ s_config_listeners (const config_t *config, wormhole_t *const *wormholes, const 
         int home = aggregated ? (int) (i % (size_t) workers) : -1;
         //  Where users connect: the local end, or the public end in reverse mode.
         if (c->reverse ? w->run_remote : w->run_local) {
-            listeners[n] = (listener_conf_t) { c->server, { .kind = HANDLER_TUNNEL_LOCAL, .wormhole = w,
-                                                            .trace_name = c->name },
+            listeners[n] = (listener_conf_t) { c->server, { .cls = &tunnel_local_handler_class,
+                                                            .wormhole = w, .trace_name = c->name },
                                                home, "" };
             snprintf (listeners[n++].label, sizeof listeners[0].label, "wormhole '%s' users", c->name);
         }
@@ -67,7 +72,7 @@ s_config_listeners (const config_t *config, wormhole_t *const *wormholes, const 
             int tunnel_home = c->reverse ? home
                             : aggregated && w->run_local ? (home + 1) % workers : -1;
             listeners[n] = (listener_conf_t) { c->wormhole_remote,
-                                               { .kind = HANDLER_TUNNEL_REMOTE, .wormhole = w,
+                                               { .cls = &tunnel_remote_handler_class, .wormhole = w,
                                                  .trace_name = c->name },
                                                tunnel_home, "" };
             snprintf (listeners[n++].label, sizeof listeners[0].label, "wormhole '%s' tunnel", c->name);
@@ -122,7 +127,8 @@ s_wormhole_same (const wormhole_t *x, const wormhole_t *y)
         && a->mimic == b->mimic && a->mimic_size == b->mimic_size && a->mimic_delay == b->mimic_delay
         && a->mimic_padding == b->mimic_padding && a->probe_close_min_s == b->probe_close_min_s
         && a->probe_close_max_s == b->probe_close_max_s && a->connect_timeout_s == b->connect_timeout_s
-        && x->inner.kind == y->inner.kind && s_hostport_same (&x->inner.relay_to, &y->inner.relay_to)
+        && x->inner.cls == y->inner.cls && x->inner.flags == y->inner.flags
+        && s_hostport_same (&x->inner.relay_to, &y->inner.relay_to)
         && x->run_local == y->run_local && x->run_remote == y->run_remote;
 }
 

@@ -1,59 +1,36 @@
-/*  handler — the registry of handler classes by kind and name. */
-#include "runtime/handler.h"
+/*  handler_registry — the config's handlers as handler classes. */
+#include "actors/handler_registry.h"
 
-#include <string.h>
-
-extern const handler_class_t socks_handler_class;
-extern const handler_class_t http_handler_class;
-extern const handler_class_t relay_handler_class;
-extern const handler_class_t tunnel_local_handler_class;
-extern const handler_class_t tunnel_remote_handler_class;
-extern const handler_class_t tunnel_mux_handler_class;
-extern const handler_class_t handover_port_handler_class;
-
-static const char *s_names[] = {
-    [HANDLER_SOCKS] = "socks",   [HANDLER_SOCKS4] = "socks4", [HANDLER_SOCKS5] = "socks5",
-    [HANDLER_HTTP] = "http",     [HANDLER_RELAY] = "relay",   [HANDLER_RELAY_WORMHOLE] = "relay",
-    [HANDLER_TUNNEL_LOCAL] = "wormhole local end", [HANDLER_TUNNEL_REMOTE] = "wormhole remote end",
-    [HANDLER_TUNNEL_MUX] = "aggregated tunnel", [HANDLER_HANDOVER] = "handover port",
-};
-
-const handler_class_t *
-handler_class (handler_kind_t kind)
-{
-    switch (kind) {
-        case HANDLER_SOCKS:
-        case HANDLER_SOCKS4:
-        case HANDLER_SOCKS5:
-            return &socks_handler_class;
-        case HANDLER_HTTP:
-            return &http_handler_class;
-        case HANDLER_RELAY:
-        case HANDLER_RELAY_WORMHOLE:
-            return &relay_handler_class;
-        case HANDLER_TUNNEL_LOCAL:
-            return &tunnel_local_handler_class;
-        case HANDLER_TUNNEL_REMOTE:
-            return &tunnel_remote_handler_class;
-        case HANDLER_TUNNEL_MUX:
-            return &tunnel_mux_handler_class;
-        case HANDLER_HANDOVER:
-            return &handover_port_handler_class;
-    }
-    return NULL;
-}
+#include "handlers/http.h"
+#include "handlers/relay.h"
+#include "handlers/socks.h"
 
 int
-handler_kind_parse (const char *name)
+handler_conf_from_config (const config_handler_t *in, handler_conf_t *out)
 {
-    for (int kind = HANDLER_SOCKS; kind <= HANDLER_RELAY; kind++)
-        if (strcmp (name, s_names[kind]) == 0)
-            return kind;
+    *out = (handler_conf_t) { .trace_name = config_handler_name (in->kind) };
+    switch (in->kind) {
+        case CONFIG_SOCKS:
+            out->cls = &socks_handler_class;
+            out->flags = SOCKS_ACCEPT_V4 | SOCKS_ACCEPT_V5;
+            return 0;
+        case CONFIG_SOCKS4:
+            out->cls = &socks_handler_class;
+            out->flags = SOCKS_ACCEPT_V4;
+            return 0;
+        case CONFIG_SOCKS5:
+            out->cls = &socks_handler_class;
+            out->flags = SOCKS_ACCEPT_V5;
+            return 0;
+        case CONFIG_HTTP:
+            out->cls = &http_handler_class;
+            return 0;
+        case CONFIG_RELAY:
+            out->cls = &relay_handler_class;
+            out->relay_to = in->relay_to;
+            return 0;
+        case CONFIG_RELAY_WORMHOLE:
+            break;
+    }
     return -1;
-}
-
-const char *
-handler_kind_name (handler_kind_t kind)
-{
-    return (unsigned) kind <= HANDLER_HANDOVER ? s_names[kind] : "?";
 }

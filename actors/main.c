@@ -14,6 +14,7 @@
 
 #include "actors/app.h"
 #include "actors/deployment.h"
+#include "actors/handler_registry.h"
 #include "actors/heart.h"
 #include "actors/wormhole.h"
 #include "runtime/trace.h"
@@ -260,21 +261,23 @@ s_check_config (const options_t *opts)
 static int
 s_run_standalone (const options_t *opts)
 {
-    int kind = handler_kind_parse (opts->command);
+    int kind = config_handler_parse (opts->command);
     if (kind < 0)
         return s_usage_error ("unknown command '%s'", opts->command);
     if (opts->listen_count == 0)
         return s_usage_error ("%s needs --listen ADDR", opts->command);
-    if (kind == HANDLER_RELAY && !opts->has_relay_to)
+    if (kind == CONFIG_RELAY && !opts->has_relay_to)
         return s_usage_error ("%s needs --to HOST:PORT", "relay");
-    if (kind != HANDLER_RELAY && opts->has_relay_to)
+    if (kind != CONFIG_RELAY && opts->has_relay_to)
         return s_usage_error ("--to only goes with relay, not %s", opts->command);
+    config_handler_t handler = { .kind = (config_handler_type_t) kind, .relay_to = opts->relay_to };
     static listener_conf_t listeners[MAX_LISTENERS];
     for (size_t i = 0; i < opts->listen_count; i++) {
         listeners[i].worker = -1;
         listeners[i].listen = opts->listen[i];
-        listeners[i].handler.kind = kind;
-        listeners[i].handler.relay_to = opts->relay_to;
+        handler_conf_from_config (&handler, &listeners[i].handler);
+        snprintf (listeners[i].label, sizeof listeners[i].label, "%s proxy",
+                  config_handler_name (handler.kind));
     }
     app_conf_t conf = { .listeners = listeners, .listener_count = opts->listen_count,
                         .workers = opts->workers, .connect_timeout_ms = opts->connect_timeout_s * 1000,

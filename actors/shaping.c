@@ -16,6 +16,26 @@ s_seed (void)
     return seed;
 }
 
+//  The config's {size, delay} names the codec's models one for one; a switch
+//  rather than a cast, so that neither side has to keep the other's order.
+static void
+s_fixed_model (const wormhole_conf_t *conf, mimic_model_t *model)
+{
+    switch (conf->mimic_size) {
+        case CONFIG_SIZE_IDENTITY: model->size = SIZE_IDENTITY; break;
+        case CONFIG_SIZE_CONSTANT: model->size = SIZE_CONSTANT; break;
+        case CONFIG_SIZE_UNIFORM:  model->size = SIZE_UNIFORM;  break;
+        case CONFIG_SIZE_GAUSSIAN: model->size = SIZE_GAUSSIAN; break;
+    }
+    switch (conf->mimic_delay) {
+        case CONFIG_DELAY_IDENTITY:    model->delay = DELAY_IDENTITY;    break;
+        case CONFIG_DELAY_CONSTANT:    model->delay = DELAY_CONSTANT;    break;
+        case CONFIG_DELAY_UNIFORM:     model->delay = DELAY_UNIFORM;     break;
+        case CONFIG_DELAY_GAUSSIAN:    model->delay = DELAY_GAUSSIAN;    break;
+        case CONFIG_DELAY_EXPONENTIAL: model->delay = DELAY_EXPONENTIAL; break;
+    }
+}
+
 void
 shaping_start (session_t *session, session_side_t side, const wormhole_conf_t *conf, bool dialing)
 {
@@ -24,8 +44,7 @@ shaping_start (session_t *session, session_side_t side, const wormhole_conf_t *c
         case MIMIC_OFF:
             return;
         case MIMIC_FIXED:
-            model.size = conf->mimic_size;
-            model.delay = conf->mimic_delay;
+            s_fixed_model (conf, &model);
             break;
         case MIMIC_RANDOM:
             if (!dialing)

@@ -66,8 +66,8 @@ s_create (session_t *session, const handler_conf_t *conf)
         return NULL;
     self->session = session;
     self->wormhole = wormhole;
-    handler_kind_t far = wormhole->inner.kind;
-    self->greeting_pending = far == HANDLER_SOCKS || far == HANDLER_SOCKS5;
+    config_handler_type_t far = wormhole->conf->handler.kind;
+    self->greeting_pending = far == CONFIG_SOCKS || far == CONFIG_SOCKS5;
     if (wormhole->conf->mode == WORMHOLE_AGGREGATED) {
         if (tunnel_mux_attach (wormhole, session) != 0) {
             free (self);

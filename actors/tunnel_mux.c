@@ -467,7 +467,7 @@ s_create (session_t *session, const handler_conf_t *conf)
     self->session = session;
     session_set_background (session);
     self->wormhole = conf->wormhole;
-    self->dialing = (conf->flags & HANDLER_FLAG_DIAL) != 0;
+    self->dialing = (conf->flags & TUNNEL_MUX_DIAL) != 0;
     self->muxing = self->wormhole->conf->reverse ? !self->dialing : self->dialing;
     self->side = self->dialing ? SESSION_TARGET : SESSION_CLIENT;
     self->backoff_ms = BACKOFF_MIN_MS;

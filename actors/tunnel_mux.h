@@ -27,4 +27,8 @@ int tunnel_mux_attach (const wormhole_t *wormhole, session_t *user);
 
 extern const handler_class_t tunnel_mux_handler_class;
 
+//  The conf's flags: this end dials the tunnel (else it was accepted, and
+//  tunnel_remote runs the multiplexer after the hello).
+#define TUNNEL_MUX_DIAL 1u
+
 #endif

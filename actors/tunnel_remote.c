@@ -65,7 +65,7 @@ s_create (session_t *session, const handler_conf_t *conf)
     self->wormhole = conf->wormhole;
     const wormhole_conf_t *wh = self->wormhole->conf;
     self->hello = wire_hello_parser_new (wh->key, wh->key_len);
-    self->inner_class = handler_class (self->wormhole->accept.kind);
+    self->inner_class = self->wormhole->accept.cls;
     if (!self->hello || !self->inner_class) {
         wire_hello_parser_destroy (&self->hello);
         free (self);

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/handler_registry.h"
+#include "actors/tunnel_mux.h"
+
 int
 wormhole_role_parse (const char *name)
 {
@@ -67,28 +70,30 @@ wormholes_new (const config_t *config, wormhole_role_t role, char *err, size_t e
         const wormhole_conf_t *conf = &config->wormholes[i];
         wormhole_t *w = &all[i];
         w->conf = conf;
-        w->inner = conf->handler;
-        if (conf->handler.kind == HANDLER_RELAY_WORMHOLE) {
-            const wormhole_conf_t *next = config_wormhole (config, conf->handler.relay_wormhole);
+        config_handler_t far = conf->handler;
+        if (far.kind == CONFIG_RELAY_WORMHOLE) {
+            const wormhole_conf_t *next = config_wormhole (config, far.relay_wormhole);
             if (!next) {
                 snprintf (err, errlen, "wormhole '%s': relay to unknown wormhole '%s'", conf->name,
-                          conf->handler.relay_wormhole);
+                          far.relay_wormhole);
                 free (all);
                 return NULL;
             }
             //  The next hop's users connect to its server: so does this relay.
-            w->inner.kind = HANDLER_RELAY;
-            w->inner.relay_to = next->server;
+            far.kind = CONFIG_RELAY;
+            far.relay_to = next->server;
         }
+        //  Cannot fail: no relay by name is left.
+        handler_conf_from_config (&far, &w->inner);
         w->inner.trace_name = conf->name;
         w->accept = w->inner;
-        w->handover = (handler_conf_t) { .kind = HANDLER_HANDOVER, .wormhole = w,
+        w->handover = (handler_conf_t) { .cls = &handover_port_handler_class, .wormhole = w,
                                          .trace_name = conf->name };
         if (conf->mode == WORMHOLE_AGGREGATED) {
-            w->accept = (handler_conf_t) { .kind = HANDLER_TUNNEL_MUX, .wormhole = w,
+            w->accept = (handler_conf_t) { .cls = &tunnel_mux_handler_class, .wormhole = w,
                                            .trace_name = conf->name };
-            w->dial = (handler_conf_t) { .kind = HANDLER_TUNNEL_MUX, .wormhole = w,
-                                         .flags = HANDLER_FLAG_DIAL, .trace_name = conf->name };
+            w->dial = (handler_conf_t) { .cls = &tunnel_mux_handler_class, .wormhole = w,
+                                         .flags = TUNNEL_MUX_DIAL, .trace_name = conf->name };
         }
         switch (role) {
             case ROLE_LOCAL:

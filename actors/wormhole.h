@@ -40,4 +40,10 @@ wormhole_t *wormholes_new (const config_t *config, wormhole_role_t role, char *e
 //  True if host (a literal or a name) is one of this machine's interface addresses.
 bool wormhole_address_is_own (const char *host);
 
+//  The handler classes of a wormhole's ends (tunnel_mux's is in tunnel_mux.h):
+//  where users connect, where the tunnel arrives, and the extra ports.
+extern const handler_class_t tunnel_local_handler_class;
+extern const handler_class_t tunnel_remote_handler_class;
+extern const handler_class_t handover_port_handler_class;
+
 #endif

@@ -20,21 +20,41 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "runtime/handler.h"
 #include "runtime/base/addr.h"
 #include "runtime/base/log.h"
 
 typedef enum { WORMHOLE_AGGREGATED, WORMHOLE_DISTRIBUTED } wormhole_mode_t;
 typedef enum { MIMIC_RANDOM, MIMIC_OFF, MIMIC_FIXED } mimic_choice_t;
-typedef enum { SIZE_IDENTITY, SIZE_CONSTANT, SIZE_UNIFORM, SIZE_GAUSSIAN } mimic_size_model_t;
+//  mimic: {size, delay}, as written (nodes/mimic.h has the codec's own types).
 typedef enum {
-    DELAY_IDENTITY, DELAY_CONSTANT, DELAY_UNIFORM, DELAY_GAUSSIAN, DELAY_EXPONENTIAL
-} mimic_delay_model_t;
+    CONFIG_SIZE_IDENTITY, CONFIG_SIZE_CONSTANT, CONFIG_SIZE_UNIFORM, CONFIG_SIZE_GAUSSIAN
+} config_mimic_size_t;
+typedef enum {
+    CONFIG_DELAY_IDENTITY, CONFIG_DELAY_CONSTANT, CONFIG_DELAY_UNIFORM, CONFIG_DELAY_GAUSSIAN,
+    CONFIG_DELAY_EXPONENTIAL
+} config_mimic_delay_t;
+
+//  handler: and relay: as written. What runs for them is the business of
+//  actors/handler_registry.h, so that the config knows no handler class.
+typedef enum {
+    CONFIG_SOCKS,           //  SOCKS4, 4a and 5, picked by the client's version byte
+    CONFIG_SOCKS4,          //  SOCKS4 and 4a only
+    CONFIG_SOCKS5,          //  SOCKS5 only
+    CONFIG_HTTP,            //  HTTP proxy: CONNECT and absolute-URI requests
+    CONFIG_RELAY,           //  fixed target address
+    CONFIG_RELAY_WORMHOLE   //  another wormhole's local end, by name (multi-hop)
+} config_handler_type_t;
+
+typedef struct {
+    config_handler_type_t kind;
+    hostport_t relay_to;            //  CONFIG_RELAY
+    char relay_wormhole [64];       //  CONFIG_RELAY_WORMHOLE
+} config_handler_t;
 
 //  A standalone proxy: a handler listening on an address, no wormhole.
 typedef struct {
     hostport_t listen;
-    handler_conf_t handler;         //  never HANDLER_RELAY_WORMHOLE
+    config_handler_t handler;       //  never CONFIG_RELAY_WORMHOLE
     int line;                       //  line of the entry, for messages
 } proxy_conf_t;
 
@@ -43,7 +63,7 @@ typedef struct {
     hostport_t server;              //  where users connect (the local end listens)
     hostport_t wormhole_remote;     //  the remote end's main port
     wormhole_mode_t mode;
-    handler_conf_t handler;         //  run at the end opposite the users
+    config_handler_t handler;       //  run at the end opposite the users
     uint16_t *extra_ports;          //  handover ports on wormhole_remote's host
     size_t extra_port_count;
     uint8_t key [32];
@@ -53,8 +73,8 @@ typedef struct {
     hostport_t local_proxy;         //  HTTP CONNECT proxy for the dialing end
     int handover_min_s, handover_max_s;         //  0,0 = disabled
     mimic_choice_t mimic;
-    mimic_size_model_t mimic_size;              //  only for MIMIC_FIXED
-    mimic_delay_model_t mimic_delay;            //  only for MIMIC_FIXED
+    config_mimic_size_t mimic_size;             //  only for MIMIC_FIXED
+    config_mimic_delay_t mimic_delay;           //  only for MIMIC_FIXED
     bool mimic_padding;
     int probe_close_min_s, probe_close_max_s;
     int connect_timeout_s;
@@ -88,6 +108,15 @@ void
 //  The wormhole of that name, or NULL if none.
 const wormhole_conf_t *
     config_wormhole (const config_t *self, const char *name);
+
+//  "socks", "socks4", "socks5", "http", "relay" -> kind (the words of
+//  handler: and of the command line); -1 if unknown.
+int
+    config_handler_parse (const char *name);
+
+//  The word for a kind ("relay" for both relays), for the CLI and messages.
+const char *
+    config_handler_name (config_handler_type_t kind);
 
 //  Human summary for `check-config`. Prints "key: (N bytes)", never the key.
 void

@@ -1,4 +1,4 @@
-/*  http — the HTTP proxy handler (kind http).
+/*  http — the HTTP proxy handler (handler: http).
 
     Glue between the session API and http_codec: CONNECT host:port becomes a
     tunnel; absolute-URI requests (GET http://host/path) are re-sent to the

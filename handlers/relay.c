@@ -1,15 +1,15 @@
 /*  relay — forwards a client's byte stream to a fixed address.
 
     Connects as soon as the client arrives; bytes the client sends meanwhile
-    are queued for the target. Relaying to another wormhole by name arrives
-    with the wormhole ends.
+    are queued for the target. A relay to another wormhole by name comes
+    here as a relay to that wormhole's server (actors/wormhole.c).
 */
+#include "handlers/relay.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/handler.h"
 #include "runtime/base/log.h"
-#include "runtime/handler.h"
 
 typedef struct {
     session_t *session;
@@ -19,10 +19,6 @@ typedef struct {
 static void *
 s_create (session_t *session, const handler_conf_t *conf)
 {
-    if (conf->kind != HANDLER_RELAY) {
-        log_error ("relay to wormhole '%s' is not available in this build", conf->relay_wormhole);
-        return NULL;
-    }
     relay_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;

@@ -67,7 +67,8 @@ s_create (session_t *session, const handler_conf_t *conf)
     if (!self)
         return NULL;
     self->session = session;
-    self->codec = socks_codec_new (conf->kind != HANDLER_SOCKS5, conf->kind != HANDLER_SOCKS4);
+    self->codec = socks_codec_new ((conf->flags & SOCKS_ACCEPT_V4) != 0,
+                                   (conf->flags & SOCKS_ACCEPT_V5) != 0);
     if (!self->codec) {
         free (self);
         return NULL;
@@ -189,7 +190,8 @@ s_connected (void *self_, int err, const struct sockaddr *local)
     else {
         log_warn ("%s %s -> %s: %s", self->protocol, session_peer (self->session), self->target,
                   err == SESSION_ERR_RESOLVE? "name did not resolve": strerror (err));
-        s_reply_failure (self, socks_rep_from_error (err));
+        s_reply_failure (self, err == SESSION_ERR_RESOLVE? SOCKS_REP_HOST_UNREACHABLE
+                                                         : socks_rep_from_error (err));
     }
 }
 

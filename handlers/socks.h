@@ -1,4 +1,4 @@
-/*  socks — the SOCKS4/4a/5 CONNECT handler (kinds socks, socks4, socks5).
+/*  socks — the SOCKS4/4a/5 CONNECT handler (handler: socks, socks4, socks5).
 
     Glue between the session API and socks_codec: it reads the request,
     connects to the target, answers the client and switches to relaying.
@@ -9,5 +9,10 @@
 #include "runtime/handler.h"
 
 extern const handler_class_t socks_handler_class;
+
+//  The conf's flags: the versions this handler accepts (handler: socks
+//  takes both, socks4 and socks5 one each).
+#define SOCKS_ACCEPT_V4 1u      //  SOCKS4 and 4a
+#define SOCKS_ACCEPT_V5 2u
 
 #endif

@@ -48,7 +48,7 @@ typedef struct {
     bool host_is_name;      //  SOCKS5 ATYP 3 or SOCKS4a
 } socks_request_t;
 
-//  A codec that accepts the versions allowed (kind socks: both, socks4, socks5).
+//  A codec that accepts the versions allowed (handler: socks both, socks4 or socks5 one).
 socks_codec_t *
     socks_codec_new (bool allow4, bool allow5);
 
@@ -81,7 +81,8 @@ size_t
     socks_codec_reply (socks_codec_t *self, int rep, const struct sockaddr *bound,
                        uint8_t *out, size_t cap);
 
-//  An error given to handler connected() (errno or SESSION_ERR_*) as a REP code.
+//  A connect() errno as a REP code. (A name that did not resolve is the
+//  session's own error, not an errno: the handler maps it to host unreachable.)
 int
     socks_rep_from_error (int err);
 

@@ -67,7 +67,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/config.h"     //  mimic_size_model_t, mimic_delay_model_t
+//  The models as the codec knows them; the config has its own names for
+//  what the user wrote (config_mimic_size_t, actors/shaping.c maps them).
+typedef enum { SIZE_IDENTITY, SIZE_CONSTANT, SIZE_UNIFORM, SIZE_GAUSSIAN } mimic_size_model_t;
+typedef enum {
+    DELAY_IDENTITY, DELAY_CONSTANT, DELAY_UNIFORM, DELAY_GAUSSIAN, DELAY_EXPONENTIAL
+} mimic_delay_model_t;
 
 typedef enum {
     MIMIC_EST_IIR = 0,          //  the original's default

@@ -22,36 +22,25 @@
 typedef struct session_t session_t;
 struct handover_event_t;
 
-typedef enum {
-    HANDLER_SOCKS = 0,      //  SOCKS4, 4a and 5, picked by the client's version byte
-    HANDLER_SOCKS4,         //  SOCKS4 and 4a only
-    HANDLER_SOCKS5,         //  SOCKS5 only
-    HANDLER_HTTP,           //  HTTP proxy: CONNECT and absolute-URI requests
-    HANDLER_RELAY,          //  fixed target address
-    HANDLER_RELAY_WORMHOLE, //  another wormhole's local end, by name (multi-hop)
-    HANDLER_TUNNEL_LOCAL,   //  internal: a wormhole's local end (users connect here)
-    HANDLER_TUNNEL_REMOTE,  //  internal: a wormhole's remote end (the tunnel arrives here)
-    HANDLER_TUNNEL_MUX,     //  internal: an aggregated tunnel, carrying many streams
-    HANDLER_HANDOVER        //  internal: an extra port, where a tunnel's new socket arrives
-} handler_kind_t;
+typedef struct handler_class_t handler_class_t;
 
+//  What a listener or a tunnel end gives each session it starts: the class
+//  to create and what that class needs. The runtime reads cls, trace_name
+//  and wormhole (the session's owner, for dropping a wormhole's sessions on
+//  reload); relay_to and flags are the class's own business.
 typedef struct {
-    handler_kind_t kind;
-    hostport_t relay_to;            //  HANDLER_RELAY
-    char relay_wormhole[64];        //  HANDLER_RELAY_WORMHOLE
-    const void *wormhole;           //  HANDLER_TUNNEL_*: the wormhole_t (actors/wormhole.h)
-    unsigned flags;                 //  HANDLER_FLAG_*
-    const char *trace_name;         //  the wormhole or proxy, in trace records (NULL: the kind)
+    const handler_class_t *cls;
+    hostport_t relay_to;            //  the relay class: where to connect
+    const void *wormhole;           //  the tunnel classes: the wormhole_t (actors/wormhole.h)
+    unsigned flags;                 //  bits defined by the class (e.g. SOCKS_ACCEPT_V4)
+    const char *trace_name;         //  the wormhole or proxy, in trace records (NULL: cls->name)
 } handler_conf_t;
-
-//  HANDLER_TUNNEL_MUX: this end dials the tunnel (else it was accepted).
-#define HANDLER_FLAG_DIAL 1u
 
 //  Errors given to connected(): a positive errno from connect(), or one of these.
 #define SESSION_ERR_RESOLVE 100001  //  the name did not resolve
 #define SESSION_ERR_TIMEOUT ETIMEDOUT
 
-typedef struct {
+struct handler_class_t {
     const char *name;
     void *(*create) (session_t *session, const handler_conf_t *conf);
     void (*destroy) (void **self_p);
@@ -73,14 +62,7 @@ typedef struct {
     void (*drained) (void *self);
     //  Optional: a tunnel's handover events (runtime/handover.h).
     void (*handover) (void *self, const struct handover_event_t *event);
-} handler_class_t;
-
-//  The class for a kind (HANDLER_RELAY_WORMHOLE is served by the relay class).
-const handler_class_t *handler_class (handler_kind_t kind);
-
-//  "socks", "socks4", "socks5", "http", "relay" -> kind; -1 if unknown.
-int handler_kind_parse (const char *name);
-const char *handler_kind_name (handler_kind_t kind);
+};
 
 //  --- The session calls a handler makes (all from its own callbacks, same thread)
 

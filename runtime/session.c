@@ -150,11 +150,11 @@ s_session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf
     else
         snprintf (self->peer, sizeof self->peer, "tunnel");
     self->owner = conf->wormhole;
-    self->cls = handler_class (conf->kind);
-    self->name = conf->trace_name ? conf->trace_name : handler_kind_name (conf->kind);
-    self->handler = self->cls ? self->cls->create (self, conf) : NULL;
+    self->cls = conf->cls;
+    self->name = conf->trace_name ? conf->trace_name : self->cls->name;
+    self->handler = self->cls->create (self, conf);
     if (!self->handler) {
-        log_error ("%s: cannot start a %s handler", self->peer, handler_kind_name (conf->kind));
+        log_error ("%s: cannot start a %s handler", self->peer, self->cls->name);
         self->client.fd = -1;       //  the caller closes it
         self->client.mux = NULL;    //  and forgets the stream
         bufq_clear (&self->target.out, worker_pool (worker));

@@ -99,11 +99,11 @@ s_check_full (const config_t *c)
     ck_assert_uint_eq (c->proxy_count, 2);
     ck_assert_str_eq (c->proxies [0].listen.host, "127.0.0.1");
     ck_assert_uint_eq (c->proxies [0].listen.port, 1080);
-    ck_assert_int_eq (c->proxies [0].handler.kind, HANDLER_SOCKS5);
+    ck_assert_int_eq (c->proxies [0].handler.kind, CONFIG_SOCKS5);
     ck_assert_int_eq (c->proxies [0].line, 5);
     ck_assert_str_eq (c->proxies [1].listen.host, "::1");
     ck_assert_uint_eq (c->proxies [1].listen.port, 8080);
-    ck_assert_int_eq (c->proxies [1].handler.kind, HANDLER_RELAY);
+    ck_assert_int_eq (c->proxies [1].handler.kind, CONFIG_RELAY);
     ck_assert_str_eq (c->proxies [1].handler.relay_to.host, "2001:db8::1");
     ck_assert_uint_eq (c->proxies [1].handler.relay_to.port, 443);
     ck_assert_int_eq (c->proxies [1].line, 7);
@@ -117,7 +117,7 @@ s_check_full (const config_t *c)
     ck_assert_str_eq (w->wormhole_remote.host, "127.0.0.2");
     ck_assert_uint_eq (w->wormhole_remote.port, 8443);
     ck_assert_int_eq (w->mode, WORMHOLE_AGGREGATED);
-    ck_assert_int_eq (w->handler.kind, HANDLER_RELAY);
+    ck_assert_int_eq (w->handler.kind, CONFIG_RELAY);
     ck_assert_str_eq (w->handler.relay_to.host, "10.1.2.3");
     ck_assert_uint_eq (w->handler.relay_to.port, 22);
     ck_assert_uint_eq (w->extra_port_count, 2);
@@ -133,8 +133,8 @@ s_check_full (const config_t *c)
     ck_assert_int_eq (w->handover_min_s, 30);
     ck_assert_int_eq (w->handover_max_s, 90);
     ck_assert_int_eq (w->mimic, MIMIC_FIXED);
-    ck_assert_int_eq (w->mimic_size, SIZE_GAUSSIAN);
-    ck_assert_int_eq (w->mimic_delay, DELAY_EXPONENTIAL);
+    ck_assert_int_eq (w->mimic_size, CONFIG_SIZE_GAUSSIAN);
+    ck_assert_int_eq (w->mimic_delay, CONFIG_DELAY_EXPONENTIAL);
     ck_assert (w->mimic_padding);
     ck_assert_int_eq (w->probe_close_min_s, 5);
     ck_assert_int_eq (w->probe_close_max_s, 7);
@@ -147,7 +147,7 @@ s_check_full (const config_t *c)
     ck_assert_uint_eq (w->server.port, 2081);
     ck_assert_str_eq (w->wormhole_remote.host, "localhost");
     ck_assert_int_eq (w->mode, WORMHOLE_DISTRIBUTED);
-    ck_assert_int_eq (w->handler.kind, HANDLER_RELAY_WORMHOLE);
+    ck_assert_int_eq (w->handler.kind, CONFIG_RELAY_WORMHOLE);
     ck_assert_str_eq (w->handler.relay_wormhole, "office");
     ck_assert_uint_eq (w->extra_port_count, 2);
     ck_assert_uint_eq (w->extra_ports [0], 1);
@@ -197,7 +197,7 @@ START_TEST (test_defaults)
     ck_assert_str_eq (w->name, "a");
     ck_assert_int_eq (w->line, 2);
     ck_assert_int_eq (w->mode, WORMHOLE_AGGREGATED);
-    ck_assert_int_eq (w->handler.kind, HANDLER_SOCKS);
+    ck_assert_int_eq (w->handler.kind, CONFIG_SOCKS);
     ck_assert_uint_eq (w->extra_port_count, 0);
     ck_assert_ptr_null (w->extra_ports);
     ck_assert_uint_eq (w->key_len, 16);
@@ -242,19 +242,19 @@ START_TEST (test_variants)
     ck_assert_int_eq (c->wormholes [0].handover_min_s, 45);
     ck_assert_int_eq (c->wormholes [0].handover_max_s, 45);
     ck_assert_int_eq (c->wormholes [0].mimic, MIMIC_FIXED);
-    ck_assert_int_eq (c->wormholes [0].mimic_size, SIZE_IDENTITY);
-    ck_assert_int_eq (c->wormholes [0].mimic_delay, DELAY_IDENTITY);
+    ck_assert_int_eq (c->wormholes [0].mimic_size, CONFIG_SIZE_IDENTITY);
+    ck_assert_int_eq (c->wormholes [0].mimic_delay, CONFIG_DELAY_IDENTITY);
     ck_assert_str_eq (c->wormholes [0].handler.relay_wormhole, "b");
     ck_assert_int_eq (c->wormholes [1].handover_min_s, 0);
     ck_assert_int_eq (c->wormholes [1].handover_max_s, 0);
     ck_assert_str_eq (c->wormholes [1].handler.relay_wormhole, "c.2");
-    ck_assert_int_eq (c->wormholes [2].handler.kind, HANDLER_HTTP);
+    ck_assert_int_eq (c->wormholes [2].handler.kind, CONFIG_HTTP);
     config_destroy (&c);
 
     //  Every handler name, a null proxies list, and the other mimic models.
-    static const struct { const char *name; handler_kind_t kind; } kinds [] = {
-        { "socks", HANDLER_SOCKS }, { "socks4", HANDLER_SOCKS4 },
-        { "socks5", HANDLER_SOCKS5 }, { "http", HANDLER_HTTP }
+    static const struct { const char *name; config_handler_type_t kind; } kinds [] = {
+        { "socks", CONFIG_SOCKS }, { "socks4", CONFIG_SOCKS4 },
+        { "socks5", CONFIG_SOCKS5 }, { "http", CONFIG_HTTP }
     };
     for (size_t i = 0; i < 4; i++) {
         char text [512];
@@ -262,14 +262,22 @@ START_TEST (test_variants)
                   "    mimic: {delay: uniform, size: constant}\n", kinds [i].name);
         c = s_parse_ok (text);
         ck_assert_int_eq (c->wormholes [0].handler.kind, kinds [i].kind);
-        ck_assert_int_eq (c->wormholes [0].mimic_size, SIZE_CONSTANT);
-        ck_assert_int_eq (c->wormholes [0].mimic_delay, DELAY_UNIFORM);
+        ck_assert_int_eq (c->wormholes [0].mimic_size, CONFIG_SIZE_CONSTANT);
+        ck_assert_int_eq (c->wormholes [0].mimic_delay, CONFIG_DELAY_UNIFORM);
         config_destroy (&c);
+        //  The same words on the command line.
+        ck_assert_int_eq (config_handler_parse (kinds [i].name), kinds [i].kind);
+        ck_assert_str_eq (config_handler_name (kinds [i].kind), kinds [i].name);
     }
+    ck_assert_int_eq (config_handler_parse ("relay"), CONFIG_RELAY);
+    ck_assert_int_eq (config_handler_parse ("Socks"), -1);
+    ck_assert_int_eq (config_handler_parse ("trace"), -1);
+    ck_assert_str_eq (config_handler_name (CONFIG_RELAY), "relay");
+    ck_assert_str_eq (config_handler_name (CONFIG_RELAY_WORMHOLE), "relay");
     c = s_parse_ok ("log_level: warn\nproxies:\n  - {listen: '0.0.0.0:1', handler: socks4}\n");
     ck_assert_int_eq (c->log_level, LOG_LEVEL_WARN);
     ck_assert_uint_eq (c->proxies [0].listen.port, 1);
-    ck_assert_int_eq (c->proxies [0].handler.kind, HANDLER_SOCKS4);
+    ck_assert_int_eq (c->proxies [0].handler.kind, CONFIG_SOCKS4);
     config_destroy (&c);
 }
 END_TEST
@@ -284,7 +292,7 @@ START_TEST (test_not_terminated)
     char err [256];
     config_t *c = config_parse (copy, len, "x", err, sizeof err);
     ck_assert_ptr_nonnull (c);
-    ck_assert_int_eq (c->proxies [0].handler.kind, HANDLER_HTTP);
+    ck_assert_int_eq (c->proxies [0].handler.kind, CONFIG_HTTP);
     config_destroy (&c);
     //  Cut short: the same text without its last bracket.
     c = config_parse (copy, len - 1, "x", err, sizeof err);
@@ -650,12 +658,12 @@ START_TEST (test_example)
     ck_assert (office->has_local_proxy);
     const wormhole_conf_t *hop = config_wormhole (c, "hop1");
     ck_assert_ptr_nonnull (hop);
-    ck_assert_int_eq (hop->handler.kind, HANDLER_RELAY_WORMHOLE);
+    ck_assert_int_eq (hop->handler.kind, CONFIG_RELAY_WORMHOLE);
     ck_assert_str_eq (hop->handler.relay_wormhole, "office");
     const wormhole_conf_t *ssh = config_wormhole (c, "ssh-gateway");
     ck_assert_ptr_nonnull (ssh);
     ck_assert_int_eq (ssh->mode, WORMHOLE_DISTRIBUTED);
-    ck_assert_int_eq (ssh->handler.kind, HANDLER_RELAY);
+    ck_assert_int_eq (ssh->handler.kind, CONFIG_RELAY);
     config_destroy (&c);
 }
 END_TEST

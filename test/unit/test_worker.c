@@ -16,6 +16,8 @@
 #include <czmq.h>
 
 #include "actors/acceptor.h"
+#include "handlers/relay.h"
+#include "handlers/socks.h"
 #include "runtime/resolver.h"
 #include "runtime/worker.h"
 
@@ -77,7 +79,7 @@ s_setup (fixture_t *f, const char *target_host)
     f->target_listener = s_listen_any ();
     f->target_port = s_port_of (f->target_listener);
     memset (&f->relay, 0, sizeof f->relay);
-    f->relay.kind = HANDLER_RELAY;
+    f->relay.cls = &relay_handler_class;
     snprintf (f->relay.relay_to.host, sizeof f->relay.relay_to.host, "%s", target_host);
     f->relay.relay_to.port = f->target_port;
 }
@@ -271,7 +273,7 @@ START_TEST (test_many_sessions_and_garbage_socks)
 {
     fixture_t f;
     s_setup (&f, "127.0.0.1");
-    handler_conf_t socks = { .kind = HANDLER_SOCKS };
+    handler_conf_t socks = { .cls = &socks_handler_class, .flags = SOCKS_ACCEPT_V4 | SOCKS_ACCEPT_V5 };
     int garbage = s_client (&f, &socks);
     ck_assert_int_eq (write (garbage, "\x47\x45\x54 / HTTP/1.0\r\n\r\n", 18), 18);
     enum { N = 50 };

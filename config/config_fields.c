@@ -1,0 +1,371 @@
+/*  config_fields — the entries of the config: a handler with its relay, a
+    standalone proxy, a wormhole with its defaults. Each entry is checked
+    against the schema in config.h here; what spans entries (names, relays
+    to other wormholes) is checked in config.c.
+*/
+#include "config/config_priv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_EXTRA_PORTS  256
+#define MAX_HANDOVER_S   (7 * 24 * 3600)
+#define MAX_PROBE_S      (24 * 3600)
+#define MAX_CONNECT_S    600
+
+//  ---------------------------------------------------------------------
+//  Handlers
+
+//  In config_handler_type_t order, up to CONFIG_RELAY.
+static const char *const s_handler_names [] = {
+    "socks", "socks4", "socks5", "http", "relay", NULL
+};
+
+int
+config_handler_parse (const char *name)
+{
+    return config_lookup (s_handler_names, name);
+}
+
+const char *
+config_handler_name (config_handler_type_t kind)
+{
+    if (kind == CONFIG_RELAY_WORMHOLE)
+        return "relay";
+    return (unsigned) kind <= CONFIG_RELAY ? s_handler_names [kind] : "?";
+}
+
+static bool
+s_valid_name (const char *name)
+{
+    size_t len = strlen (name);
+    return len >= 1 && len <= 63
+        && strspn (name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                         "0123456789_.-") == len;
+}
+
+//  The relay target: host:port, or (for wormholes) another wormhole's name.
+static int
+s_parse_relay (ctx_t *ctx, const node_t *node, const char *field, bool allow_wormhole,
+               config_handler_t *conf)
+{
+    if (config_want_scalar (ctx, node, field, "host:port"))
+        return -1;
+    const char *text = node->value;
+    //  A wormhole name has neither ':' nor '[': anything else must be an address.
+    if (strpbrk (text, ":[") || !allow_wormhole) {
+        if (!strpbrk (text, ":["))
+            return config_fail (ctx, node, field,
+                                "must be host:port (a standalone proxy cannot relay to a wormhole)");
+        conf->kind = CONFIG_RELAY;
+        return config_get_hostport (ctx, node, field, &conf->relay_to);
+    }
+    if (!s_valid_name (text))
+        return config_fail (ctx, node, field,
+                            "%s is neither host:port nor a wormhole name", config_echo (ctx, text));
+    conf->kind = CONFIG_RELAY_WORMHOLE;
+    strcpy (conf->relay_wormhole, text);
+    return 0;
+}
+
+//  handler (given as the node hnode under the key hkey, or absent: socks) and relay.
+static int
+s_parse_handler (ctx_t *ctx, const node_t *map, const char *path, const char *hkey,
+                 const node_t *hnode, bool allow_wormhole, config_handler_t *conf)
+{
+    char field [FIELD_MAX];
+    memset (conf, 0, sizeof *conf);
+    conf->kind = CONFIG_SOCKS;
+    if (hnode) {
+        int kind;
+        if (config_get_choice (ctx, hnode, config_field (field, sizeof field, path, hkey),
+                               s_handler_names, "socks, socks4, socks5, http or relay", &kind))
+            return -1;
+        conf->kind = (config_handler_type_t) kind;
+    }
+    const node_t *relay = config_find (map, "relay");
+    config_field (field, sizeof field, path, "relay");
+    if (conf->kind != CONFIG_RELAY) {
+        if (relay)
+            return config_fail (ctx, relay, field, "only allowed with handler: relay");
+        return 0;
+    }
+    if (!relay)
+        return config_fail (ctx, map, field, "is required with handler: relay");
+    return s_parse_relay (ctx, relay, field, allow_wormhole, conf);
+}
+
+//  ---------------------------------------------------------------------
+//  Standalone proxies
+
+static const char *const s_proxy_keys [] = { "listen", "handler", "relay", NULL };
+
+int
+config_parse_proxy (ctx_t *ctx, const node_t *map, const char *path, proxy_conf_t *proxy)
+{
+    char field [FIELD_MAX];
+    const node_t *node;
+    if (config_want_mapping (ctx, map, path)
+    ||  config_check_keys (ctx, map, path, s_proxy_keys))
+        return -1;
+    proxy->line = map->line;
+    if (config_require (ctx, map, path, "listen", &node)
+    ||  config_get_hostport (ctx, node, config_field (field, sizeof field, path, "listen"),
+                             &proxy->listen))
+        return -1;
+    if (config_require (ctx, map, path, "handler", &node)
+    ||  s_parse_handler (ctx, map, path, "handler", node, false, &proxy->handler))
+        return -1;
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Wormholes
+
+static const char *const s_wormhole_keys [] = {
+    "name", "server", "wormhole_remote", "wormhole", "handler", "remote_handler", "relay",
+    "extra_ports", "key", "reverse", "local_proxy", "handover_interval", "mimic",
+    "mimic_padding", "probe_close_delay", "connect_timeout", NULL
+};
+const char *const config_mode_names [] = { "aggregated", "distributed", NULL };
+const char *const config_mimic_names [] = { "random", "off", NULL };
+const char *const config_size_names [] = {
+    "identity", "constant", "uniform", "gaussian", NULL
+};
+const char *const config_delay_names [] = {
+    "identity", "constant", "uniform", "gaussian", "exponential", NULL
+};
+static const char *const s_mimic_keys [] = { "size", "delay", NULL };
+
+static void
+s_wormhole_defaults (wormhole_conf_t *wh)
+{
+    memset (wh, 0, sizeof *wh);
+    wh->mode = WORMHOLE_AGGREGATED;
+    wh->handler.kind = CONFIG_SOCKS;
+    wh->handover_min_s = 1200;
+    wh->handover_max_s = 1800;
+    wh->mimic = MIMIC_RANDOM;
+    wh->probe_close_min_s = 60;
+    wh->probe_close_max_s = 3000;
+    wh->connect_timeout_s = 10;
+}
+
+//  Never puts the key text in a message, not even a part of it.
+static int
+s_parse_key (ctx_t *ctx, const node_t *node, const char *field, wormhole_conf_t *wh)
+{
+    if (node->type != NODE_SCALAR || config_is_null (node))
+        return config_fail (ctx, node, field, "expected hex digits, got %s",
+                            config_node_kind (node));
+    if (node->length != 32 && node->length != 48 && node->length != 64)
+        return config_fail (ctx, node, field,
+                            "must be 32, 48 or 64 hex digits (a 16, 24 or 32-byte key), not %zu",
+                            node->length);
+    for (size_t i = 0; i < node->length; i += 2) {
+        int high = config_hex_digit (node->value [i]);
+        int low = config_hex_digit (node->value [i + 1]);
+        if (high < 0 || low < 0) {
+            explicit_bzero (wh->key, sizeof wh->key);
+            return config_fail (ctx, node, field, "must be hex digits only (0-9, a-f)");
+        }
+        wh->key [i / 2] = (uint8_t) (high << 4 | low);
+    }
+    wh->key_len = node->length / 2;
+    return 0;
+}
+
+static int
+s_parse_extra_ports (ctx_t *ctx, const node_t *node, const char *field, wormhole_conf_t *wh)
+{
+    if (node->type != NODE_SEQUENCE)
+        return config_fail (ctx, node, field, "expected a list of ports, got %s",
+                            config_node_kind (node));
+    if (node->count > MAX_EXTRA_PORTS)
+        return config_fail (ctx, node, field, "at most %d extra ports", MAX_EXTRA_PORTS);
+    if (node->count == 0)
+        return 0;
+    wh->extra_ports = calloc (node->count, sizeof *wh->extra_ports);
+    if (!wh->extra_ports)
+        return config_fail (ctx, node, field, "out of memory");
+    char item [FIELD_MAX];
+    for (size_t i = 0; i < node->count; i++) {
+        const node_t *port_node = node->items [i];
+        config_field_item (item, sizeof item, field, i);
+        int port;
+        if (config_get_int (ctx, port_node, item, 1, 65535, &port))
+            return -1;
+        if (port == wh->wormhole_remote.port)
+            return config_fail (ctx, port_node, item,
+                                "port %d is already wormhole_remote's main port", port);
+        for (size_t j = 0; j < i; j++)
+            if (wh->extra_ports [j] == port)
+                return config_fail (ctx, port_node, item, "duplicate port %d", port);
+        wh->extra_ports [i] = (uint16_t) port;
+        wh->extra_port_count = i + 1;
+    }
+    return 0;
+}
+
+static int
+s_parse_mimic (ctx_t *ctx, const node_t *node, const char *field, wormhole_conf_t *wh)
+{
+    int choice;
+    if (node->type == NODE_SCALAR) {
+        if (config_get_choice (ctx, node, field, config_mimic_names,
+                               "random, off or {size: S, delay: D}", &choice))
+            return -1;
+        wh->mimic = choice == 0 ? MIMIC_RANDOM : MIMIC_OFF;
+        return 0;
+    }
+    if (node->type != NODE_MAPPING)
+        return config_fail (ctx, node, field, "expected random, off or {size: S, delay: D}, got %s",
+                            config_node_kind (node));
+    char item [FIELD_MAX];
+    const node_t *value;
+    if (config_check_keys (ctx, node, field, s_mimic_keys))
+        return -1;
+    if (config_require (ctx, node, field, "size", &value)
+    ||  config_get_choice (ctx, value, config_field (item, sizeof item, field, "size"),
+                           config_size_names, "identity, constant, uniform or gaussian", &choice))
+        return -1;
+    wh->mimic_size = (config_mimic_size_t) choice;
+    if (config_require (ctx, node, field, "delay", &value)
+    ||  config_get_choice (ctx, value, config_field (item, sizeof item, field, "delay"),
+                           config_delay_names,
+                           "identity, constant, uniform, gaussian or exponential", &choice))
+        return -1;
+    wh->mimic_delay = (config_mimic_delay_t) choice;
+    wh->mimic = MIMIC_FIXED;
+    return 0;
+}
+
+static int
+s_parse_handover (ctx_t *ctx, const node_t *node, const char *field, wormhole_conf_t *wh)
+{
+    if (config_get_range (ctx, node, field, 0, MAX_HANDOVER_S,
+                          &wh->handover_min_s, &wh->handover_max_s))
+        return -1;
+    if (wh->handover_min_s == 0 && wh->handover_max_s != 0)
+        return config_fail (ctx, node, field, "0 disables handovers: give 0 alone, or a min from 1");
+    return 0;
+}
+
+//  name, addresses, mode and handler.
+static int
+s_parse_wormhole_route (ctx_t *ctx, const node_t *map, const char *path, wormhole_conf_t *wh)
+{
+    char field [FIELD_MAX];
+    const node_t *node;
+    if (config_require (ctx, map, path, "name", &node)
+    ||  config_want_scalar (ctx, node, config_field (field, sizeof field, path, "name"), "a name"))
+        return -1;
+    if (!s_valid_name (node->value))
+        return config_fail (ctx, node, field, "must be 1 to 63 characters of A-Z a-z 0-9 _ . -");
+    strcpy (wh->name, node->value);
+
+    if (config_require (ctx, map, path, "server", &node)
+    ||  config_get_hostport (ctx, node, config_field (field, sizeof field, path, "server"),
+                             &wh->server))
+        return -1;
+    if (config_require (ctx, map, path, "wormhole_remote", &node)
+    ||  config_get_hostport (ctx, node, config_field (field, sizeof field, path, "wormhole_remote"),
+                             &wh->wormhole_remote))
+        return -1;
+    if ((node = config_find (map, "wormhole"))) {
+        int mode;
+        if (config_get_choice (ctx, node, config_field (field, sizeof field, path, "wormhole"),
+                               config_mode_names, "aggregated or distributed", &mode))
+            return -1;
+        wh->mode = (wormhole_mode_t) mode;
+    }
+    //  `remote_handler` is the spelling of some of the original's examples.
+    const char *hkey = "handler";
+    node = config_find (map, "handler");
+    const node_t *alias = config_find (map, "remote_handler");
+    if (node && alias) {
+        const node_t *second = config_find_key (map, "remote_handler");
+        const node_t *first = config_find_key (map, "handler");
+        if (second->line < first->line
+        || (second->line == first->line && second->column < first->column))
+            second = first;
+        return config_fail (ctx, second, config_field (field, sizeof field, path, second->value),
+                            "handler and remote_handler are the same setting: give only one");
+    }
+    if (alias) {
+        node = alias;
+        hkey = "remote_handler";
+    }
+    return s_parse_handler (ctx, map, path, hkey, node, true, &wh->handler);
+}
+
+//  A yes/no setting that only an aggregated wormhole can turn on.
+static int
+s_parse_aggregated_only (ctx_t *ctx, const node_t *map, const char *path, const char *key,
+                         const wormhole_conf_t *wh, bool *out)
+{
+    char field [FIELD_MAX];
+    const node_t *node = config_find (map, key);
+    if (!node)
+        return 0;
+    if (config_get_bool (ctx, node, config_field (field, sizeof field, path, key), out))
+        return -1;
+    if (*out && wh->mode != WORMHOLE_AGGREGATED)
+        return config_fail (ctx, node, field, "%s: true requires wormhole: aggregated", key);
+    return 0;
+}
+
+//  Everything else: the key and the tunnel's behaviour.
+static int
+s_parse_wormhole_tunnel (ctx_t *ctx, const node_t *map, const char *path, wormhole_conf_t *wh)
+{
+    char field [FIELD_MAX];
+    const node_t *node;
+    if ((node = config_find (map, "extra_ports"))
+    &&  s_parse_extra_ports (ctx, node, config_field (field, sizeof field, path, "extra_ports"), wh))
+        return -1;
+    if (config_require (ctx, map, path, "key", &node)
+    ||  s_parse_key (ctx, node, config_field (field, sizeof field, path, "key"), wh))
+        return -1;
+    if (s_parse_aggregated_only (ctx, map, path, "reverse", wh, &wh->reverse))
+        return -1;
+    if ((node = config_find (map, "local_proxy"))) {
+        if (config_get_hostport (ctx, node, config_field (field, sizeof field, path, "local_proxy"),
+                                 &wh->local_proxy))
+            return -1;
+        wh->has_local_proxy = true;
+    }
+    if ((node = config_find (map, "handover_interval"))
+    &&  s_parse_handover (ctx, node, config_field (field, sizeof field, path, "handover_interval"),
+                          wh))
+        return -1;
+    if ((node = config_find (map, "mimic"))
+    &&  s_parse_mimic (ctx, node, config_field (field, sizeof field, path, "mimic"), wh))
+        return -1;
+    //  Padding travels as NOP frames of the multiplexing layer.
+    if (s_parse_aggregated_only (ctx, map, path, "mimic_padding", wh, &wh->mimic_padding))
+        return -1;
+    if ((node = config_find (map, "probe_close_delay"))
+    &&  config_get_range (ctx, node, config_field (field, sizeof field, path, "probe_close_delay"),
+                          1, MAX_PROBE_S, &wh->probe_close_min_s, &wh->probe_close_max_s))
+        return -1;
+    if ((node = config_find (map, "connect_timeout"))
+    &&  config_get_int (ctx, node, config_field (field, sizeof field, path, "connect_timeout"),
+                        1, MAX_CONNECT_S, &wh->connect_timeout_s))
+        return -1;
+    return 0;
+}
+
+int
+config_parse_wormhole (ctx_t *ctx, const node_t *map, const char *path, wormhole_conf_t *wh)
+{
+    s_wormhole_defaults (wh);
+    if (config_want_mapping (ctx, map, path)
+    ||  config_check_keys (ctx, map, path, s_wormhole_keys))
+        return -1;
+    wh->line = map->line;
+    if (s_parse_wormhole_route (ctx, map, path, wh)
+    ||  s_parse_wormhole_tunnel (ctx, map, path, wh))
+        return -1;
+    return 0;
+}

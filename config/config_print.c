@@ -1,0 +1,94 @@
+/*  config_print — the summary `check-config` prints: every setting with its
+    default filled in, keys as their length only.
+*/
+#include "config/config_priv.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void
+s_print_hostport (FILE *out, const char *label, const hostport_t *hp)
+{
+    if (strchr (hp->host, ':'))
+        fprintf (out, "%s[%s]:%u\n", label, hp->host, hp->port);
+    else
+        fprintf (out, "%s%s:%u\n", label, hp->host, hp->port);
+}
+
+static void
+s_print_handler (FILE *out, const char *label, const config_handler_t *conf)
+{
+    if (conf->kind == CONFIG_RELAY) {
+        char prefix [64];
+        snprintf (prefix, sizeof prefix, "%srelay to ", label);
+        s_print_hostport (out, prefix, &conf->relay_to);
+    }
+    else
+    if (conf->kind == CONFIG_RELAY_WORMHOLE)
+        fprintf (out, "%srelay to wormhole %s\n", label, conf->relay_wormhole);
+    else
+        fprintf (out, "%s%s\n", label, config_handler_name (conf->kind));
+}
+
+static void
+s_print_range (FILE *out, const char *label, int low, int high)
+{
+    if (low == 0 && high == 0)
+        fprintf (out, "%sdisabled\n", label);
+    else
+    if (low == high)
+        fprintf (out, "%s%d s\n", label, low);
+    else
+        fprintf (out, "%s%d-%d s\n", label, low, high);
+}
+
+static void
+s_print_wormhole (FILE *out, const wormhole_conf_t *wh)
+{
+    fprintf (out, "wormhole %s (line %d):\n", wh->name, wh->line);
+    s_print_hostport (out, "  server: ", &wh->server);
+    s_print_hostport (out, "  wormhole_remote: ", &wh->wormhole_remote);
+    fprintf (out, "  extra_ports:");
+    for (size_t i = 0; i < wh->extra_port_count; i++)
+        fprintf (out, "%s %u", i ? "," : "", wh->extra_ports [i]);
+    fprintf (out, "%s\n", wh->extra_port_count ? "" : " none");
+    fprintf (out, "  wormhole: %s\n", config_mode_names [wh->mode]);
+    s_print_handler (out, "  handler: ", &wh->handler);
+    fprintf (out, "  key: (%zu bytes)\n", wh->key_len);
+    fprintf (out, "  reverse: %s\n", wh->reverse ? "yes" : "no");
+    if (wh->has_local_proxy)
+        s_print_hostport (out, "  local_proxy: ", &wh->local_proxy);
+    else
+        fprintf (out, "  local_proxy: none\n");
+    s_print_range (out, "  handover_interval: ", wh->handover_min_s, wh->handover_max_s);
+    if (wh->mimic == MIMIC_FIXED)
+        fprintf (out, "  mimic: size %s, delay %s\n",
+                 config_size_names [wh->mimic_size], config_delay_names [wh->mimic_delay]);
+    else
+        fprintf (out, "  mimic: %s\n", config_mimic_names [wh->mimic]);
+    fprintf (out, "  mimic_padding: %s\n", wh->mimic_padding ? "yes" : "no");
+    s_print_range (out, "  probe_close_delay: ", wh->probe_close_min_s, wh->probe_close_max_s);
+    fprintf (out, "  connect_timeout: %d s\n", wh->connect_timeout_s);
+}
+
+void
+config_print (const config_t *self, FILE *out)
+{
+    static const char *const levels [] = { "error", "warn", "info", "debug" };
+    fprintf (out, "config: %s\n", self->source);
+    fprintf (out, "log_level: %s%s\n", levels [self->log_level],
+             self->has_log_level ? "" : " (default)");
+    fprintf (out, "trace: %s\n", self->trace_endpoint ? self->trace_endpoint : "off");
+    if (self->workers)
+        fprintf (out, "workers: %d\n", self->workers);
+    else
+        fprintf (out, "workers: one per core\n");
+    for (size_t i = 0; i < self->proxy_count; i++) {
+        const proxy_conf_t *proxy = &self->proxies [i];
+        fprintf (out, "proxy (line %d):\n", proxy->line);
+        s_print_hostport (out, "  listen: ", &proxy->listen);
+        s_print_handler (out, "  handler: ", &proxy->handler);
+    }
+    for (size_t i = 0; i < self->wormhole_count; i++)
+        s_print_wormhole (out, &self->wormholes [i]);
+}
