@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "runtime/base/hex.h"
+
 //  Longest chunk extension we pass through (they are never used in practice).
 #define S_CHUNK_EXT_MAX 4096
 //  Longer than any method we forward ("UPDATEREDIRECTREF" has 17 letters).
@@ -84,18 +86,6 @@ static bool
 s_is_ows (uint8_t c)
 {
     return c == ' ' || c == '\t';
-}
-
-static int
-s_hex_value (uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static uint8_t
@@ -908,16 +898,16 @@ s_chunk_byte (http_framer_t *self, uint8_t c)
 {
     switch (self->chunk) {
         case HTTP_CHUNK_SIZE_START:
-            if (s_hex_value (c) < 0)
+            if (hex_digit_value (c) < 0)
                 return false;
-            self->remaining = (uint64_t) s_hex_value (c);
+            self->remaining = (uint64_t) hex_digit_value (c);
             self->chunk = HTTP_CHUNK_SIZE;
             return true;
         case HTTP_CHUNK_SIZE:
-            if (s_hex_value (c) >= 0) {
+            if (hex_digit_value (c) >= 0) {
                 if (self->remaining > (UINT64_MAX >> 4))
                     return false;
-                self->remaining = (self->remaining << 4) | (uint64_t) s_hex_value (c);
+                self->remaining = (self->remaining << 4) | (uint64_t) hex_digit_value (c);
                 return true;
             }
             //  not a digit: the size ended
