@@ -60,6 +60,13 @@ s_format_target (const socks_request_t *request, char *buf, size_t size)
     snprintf (buf, size, ipv6? "[%s]:%u": "%s:%u", host, request->port);
 }
 
+//  An error given to connected() (errno or SESSION_ERR_*) as a REP code.
+static int
+s_rep_from_error (int err)
+{
+    return err == SESSION_ERR_RESOLVE? SOCKS_REP_HOST_UNREACHABLE: socks_rep_from_errno (err);
+}
+
 static void *
 s_create (session_t *session, const handler_conf_t *conf)
 {
@@ -189,7 +196,7 @@ s_connected (void *self_, int err, const struct sockaddr *local)
     else {
         log_warn ("%s %s -> %s: %s", self->protocol, session_peer (self->session), self->target,
                   err == SESSION_ERR_RESOLVE? "name did not resolve": strerror (err));
-        s_reply_failure (self, socks_rep_from_error (err));
+        s_reply_failure (self, s_rep_from_error (err));
     }
 }
 
@@ -224,7 +231,7 @@ s_timeout (void *self_)
         //  the client is waiting for an answer: tell it the host did not answer
         log_warn ("%s %s -> %s: connect timed out", self->protocol,
                   session_peer (self->session), self->target);
-        s_reply_failure (self, socks_rep_from_error (SESSION_ERR_TIMEOUT));
+        s_reply_failure (self, s_rep_from_error (SESSION_ERR_TIMEOUT));
         return;
     }
     if (self->state == H_REQUEST)

@@ -16,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/handler.h"
-
 #define S_NAME_MAX 255          //  SOCKS5 domain, SOCKS4 user id, SOCKS4a host
 
 typedef enum {
@@ -444,7 +442,7 @@ socks_codec_reply (socks_codec_t *self, int rep, const struct sockaddr *bound,
 }
 
 int
-socks_rep_from_error (int err)
+socks_rep_from_errno (int err)
 {
     switch (err) {
         case ECONNREFUSED:
@@ -452,7 +450,6 @@ socks_rep_from_error (int err)
         case ENETUNREACH:
             return SOCKS_REP_NET_UNREACHABLE;
         case EHOSTUNREACH:
-        case SESSION_ERR_RESOLVE:
             return SOCKS_REP_HOST_UNREACHABLE;
         //  A connect timeout means the host did not answer: "host unreachable".
         //  REP 06 "TTL expired" is about an IP time-to-live running out in

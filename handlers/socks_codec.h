@@ -81,8 +81,9 @@ size_t
     socks_codec_reply (socks_codec_t *self, int rep, const struct sockaddr *bound,
                        uint8_t *out, size_t cap);
 
-//  An error given to handler connected() (errno or SESSION_ERR_*) as a REP code.
+//  A connect() errno as a REP code (a name that did not resolve is the
+//  handler's to map: the codec knows nothing of the session's errors).
 int
-    socks_rep_from_error (int err);
+    socks_rep_from_errno (int err);
 
 #endif
