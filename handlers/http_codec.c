@@ -94,17 +94,23 @@ s_lower (uint8_t c)
     return c >= 'A' && c <= 'Z'? (uint8_t) (c + 32): c;
 }
 
+//  Case-insensitive comparison of two byte ranges.
+static bool
+s_ieq_bytes (const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    if (alen != blen)
+        return false;
+    for (size_t i = 0; i < alen; i++)
+        if (s_lower (a [i]) != s_lower (b [i]))
+            return false;
+    return true;
+}
+
 //  Case-insensitive comparison of a byte range with a C string.
 static bool
 s_ieq (const uint8_t *a, size_t alen, const char *b)
 {
-    size_t blen = strlen (b);
-    if (alen != blen)
-        return false;
-    for (size_t i = 0; i < alen; i++)
-        if (s_lower (a [i]) != s_lower ((uint8_t) b [i]))
-            return false;
-    return true;
+    return s_ieq_bytes (a, alen, (const uint8_t *) b, strlen (b));
 }
 
 static bool
@@ -153,6 +159,21 @@ static void
 s_puts (s_writer_t *w, const char *text)
 {
     s_put (w, text, strlen (text));
+}
+
+//  The Connection line and the empty line that ends a rewritten head: close,
+//  or keep-alive where an HTTP/1.0 side would otherwise assume a close.
+//  Returns the head's length, or -1 if it did not fit.
+static int
+s_end_head (s_writer_t *w, bool close, bool say_keep_alive)
+{
+    if (close)
+        s_puts (w, "Connection: close\r\n");
+    else
+    if (say_keep_alive)
+        s_puts (w, "Connection: keep-alive\r\n");
+    s_puts (w, "\r\n");
+    return w->overflow? -1: (int) w->len;
 }
 
 //  "HTTP/1.1" -> 11, "HTTP/1.0" -> 10; another well-formed version -> 0;
@@ -357,6 +378,43 @@ s_parse_connection (const uint8_t *value, size_t len, bool *close, bool *keep_al
     }
 }
 
+//  What a head's framing and connection headers say. Requests and responses
+//  read them alike; they differ only in what they make of them.
+typedef struct {
+    int hosts;              //  Host headers
+    bool have_length;       //  a Content-Length was given
+    uint64_t length;
+    s_codings_t te;         //  Transfer-Encoding
+    bool close;             //  Connection or Proxy-Connection: close
+    bool keep_alive;        //  Connection or Proxy-Connection: keep-alive
+} s_fields_t;
+
+//  False if a Content-Length is malformed or disagrees with another.
+static bool
+s_read_fields (const uint8_t *head, size_t headers, size_t end, s_fields_t *fields)
+{
+    memset (fields, 0, sizeof *fields);
+    size_t pos = headers;
+    s_header_t h;
+    while (s_next_header (head, end, &pos, &h)) {
+        if (s_ieq (h.name, h.name_len, "Host"))
+            fields->hosts++;
+        else
+        if (s_ieq (h.name, h.name_len, "Content-Length")) {
+            if (!s_parse_length (h.value, h.value_len, &fields->have_length, &fields->length))
+                return false;
+        }
+        else
+        if (s_ieq (h.name, h.name_len, "Transfer-Encoding"))
+            s_parse_codings (h.value, h.value_len, &fields->te);
+        else
+        if (s_ieq (h.name, h.name_len, "Connection")
+        ||  s_ieq (h.name, h.name_len, "Proxy-Connection"))
+            s_parse_connection (h.value, h.value_len, &fields->close, &fields->keep_alive);
+    }
+    return true;
+}
+
 //  Is the header name listed in one of the head's Connection headers?
 static bool
 s_listed_in_connection (const uint8_t *head, size_t headers, size_t end,
@@ -370,13 +428,8 @@ s_listed_in_connection (const uint8_t *head, size_t headers, size_t end,
         const uint8_t *p = h.value, *v_end = h.value + h.value_len, *tok;
         size_t tok_len;
         while (s_next_token (&p, v_end, &tok, &tok_len))
-            if (tok_len == name_len) {
-                size_t i = 0;
-                while (i < tok_len && s_lower (tok [i]) == s_lower (name [i]))
-                    i++;
-                if (i == tok_len)
-                    return true;
-            }
+            if (s_ieq_bytes (tok, tok_len, name, name_len))
+                return true;
     }
     return false;
 }
@@ -556,62 +609,43 @@ s_parse_request_line (http_request_t *self, const uint8_t *data)
 static void
 s_parse_request_headers (http_request_t *self, const uint8_t *data)
 {
-    size_t pos = self->scan.headers;
-    s_header_t h;
-    int hosts = 0;
-    bool have_length = false, close = false, keep_alive = false;
-    uint64_t length = 0;
-    s_codings_t te = { 0 };
-    while (s_next_header (data, self->head_len, &pos, &h)) {
-        if (s_ieq (h.name, h.name_len, "Host"))
-            hosts++;
-        else
-        if (s_ieq (h.name, h.name_len, "Content-Length")) {
-            if (!s_parse_length (h.value, h.value_len, &have_length, &length)) {
-                s_request_fail (self, 400, "invalid or conflicting Content-Length");
-                return;
-            }
-        }
-        else
-        if (s_ieq (h.name, h.name_len, "Transfer-Encoding"))
-            s_parse_codings (h.value, h.value_len, &te);
-        else
-        if (s_ieq (h.name, h.name_len, "Connection")
-        ||  s_ieq (h.name, h.name_len, "Proxy-Connection"))
-            s_parse_connection (h.value, h.value_len, &close, &keep_alive);
+    s_fields_t f;
+    if (!s_read_fields (data, self->scan.headers, self->head_len, &f)) {
+        s_request_fail (self, 400, "invalid or conflicting Content-Length");
+        return;
     }
-    if (hosts > 1) {
+    if (f.hosts > 1) {
         s_request_fail (self, 400, "more than one Host header");
         return;
     }
     if (self->is_connect)
         return;                 //  what follows the head belongs to the tunnel
 
-    if (te.present) {
-        if (have_length) {
+    if (f.te.present) {
+        if (f.have_length) {
             s_request_fail (self, 400, "both Content-Length and Transfer-Encoding");
             return;
         }
-        if (te.other || !te.chunked_last) {
+        if (f.te.other || !f.te.chunked_last) {
             s_request_fail (self, 501, "unsupported transfer coding (only chunked)");
             return;
         }
-        if (te.chunked > 1) {
+        if (f.te.chunked > 1) {
             s_request_fail (self, 400, "chunked applied more than once");
             return;
         }
         self->body = HTTP_BODY_CHUNKED;
     }
     else
-    if (have_length) {
+    if (f.have_length) {
         self->body = HTTP_BODY_LENGTH;
-        self->content_length = length;
+        self->content_length = f.length;
     }
     if (self->version == 11)
-        self->keep_alive = !close;
+        self->keep_alive = !f.close;
     else
         //  an HTTP/1.0 message with Transfer-Encoding has unreliable framing
-        self->keep_alive = keep_alive && !close && !te.present;
+        self->keep_alive = f.keep_alive && !f.close && !f.te.present;
 }
 
 //  An incomplete request line can already be refused by its method, so that
@@ -728,13 +762,7 @@ http_request_rewrite (const http_request_t *self, const uint8_t *head, char *out
             s_put (&w, h.line, h.line_len);
         s_puts (&w, "\r\n");
     }
-    if (!self->keep_alive)
-        s_puts (&w, "Connection: close\r\n");
-    else
-    if (self->version == 10)
-        s_puts (&w, "Connection: keep-alive\r\n");
-    s_puts (&w, "\r\n");
-    return w.overflow? -1: (int) w.len;
+    return s_end_head (&w, !self->keep_alive, self->version == 10);
 }
 
 //  --------------------------------------------------------------------------
@@ -769,45 +797,30 @@ s_parse_status_line (http_response_t *self, const uint8_t *data)
 static const char *
 s_parse_response_headers (http_response_t *self, const uint8_t *data, bool request_is_head)
 {
-    size_t pos = self->scan.headers;
-    s_header_t h;
-    bool have_length = false, close = false, keep_alive = false;
-    uint64_t length = 0;
-    s_codings_t te = { 0 };
-    while (s_next_header (data, self->head_len, &pos, &h)) {
-        if (s_ieq (h.name, h.name_len, "Content-Length")) {
-            if (!s_parse_length (h.value, h.value_len, &have_length, &length))
-                return "invalid or conflicting Content-Length in the response";
-        }
-        else
-        if (s_ieq (h.name, h.name_len, "Transfer-Encoding"))
-            s_parse_codings (h.value, h.value_len, &te);
-        else
-        if (s_ieq (h.name, h.name_len, "Connection")
-        ||  s_ieq (h.name, h.name_len, "Proxy-Connection"))
-            s_parse_connection (h.value, h.value_len, &close, &keep_alive);
-    }
-    if (te.present && have_length)
+    s_fields_t f;
+    if (!s_read_fields (data, self->scan.headers, self->head_len, &f))
+        return "invalid or conflicting Content-Length in the response";
+    if (f.te.present && f.have_length)
         return "both Content-Length and Transfer-Encoding in the response";
 
     if (request_is_head || self->interim || self->code == 204 || self->code == 304)
         self->body = HTTP_BODY_NONE;
     else
-    if (te.present)
+    if (f.te.present)
         //  a coding other than a final chunked is delimited by the close
-        self->body = te.chunked_last && !te.other && te.chunked == 1?
+        self->body = f.te.chunked_last && !f.te.other && f.te.chunked == 1?
             HTTP_BODY_CHUNKED: HTTP_BODY_UNTIL_CLOSE;
     else
-    if (have_length) {
+    if (f.have_length) {
         self->body = HTTP_BODY_LENGTH;
-        self->content_length = length;
+        self->content_length = f.length;
     }
     else
         self->body = HTTP_BODY_UNTIL_CLOSE;
 
-    self->reusable = !close && (self->version == 11 || keep_alive)
+    self->reusable = !f.close && (self->version == 11 || f.keep_alive)
                   && self->body != HTTP_BODY_UNTIL_CLOSE
-                  && !(self->version == 10 && te.present);
+                  && !(self->version == 10 && f.te.present);
     return NULL;
 }
 
@@ -869,13 +882,7 @@ http_response_rewrite (const http_response_t *self, const uint8_t *head,
         s_put (&w, h.line, h.line_len);
         s_puts (&w, "\r\n");
     }
-    if (client_close)
-        s_puts (&w, "Connection: close\r\n");
-    else
-    if (client_version == 10 || self->version == 10)
-        s_puts (&w, "Connection: keep-alive\r\n");
-    s_puts (&w, "\r\n");
-    return w.overflow? -1: (int) w.len;
+    return s_end_head (&w, client_close, client_version == 10 || self->version == 10);
 }
 
 //  --------------------------------------------------------------------------
@@ -890,6 +897,52 @@ http_framer_init (http_framer_t *self, http_body_t kind, uint64_t content_length
     if (kind == HTTP_BODY_LENGTH)
         self->remaining = content_length;
     self->done = kind == HTTP_BODY_NONE || (kind == HTTP_BODY_LENGTH && content_length == 0);
+}
+
+//  The LF that ends a line of chunked framing (a size line, the CRLF after
+//  a chunk's data, a trailer line), after its CR if it had one.
+static void
+s_chunk_line_end (http_framer_t *self)
+{
+    switch (self->chunk) {
+        case HTTP_CHUNK_SIZE:
+        case HTTP_CHUNK_SIZE_WS:
+        case HTTP_CHUNK_EXT:
+        case HTTP_CHUNK_SIZE_LF:
+            //  a chunk of size 0 is the last; the trailer section follows
+            self->chunk = self->remaining? HTTP_CHUNK_DATA: HTTP_CHUNK_TRAILER_START;
+            break;
+        case HTTP_CHUNK_DATA_CR:
+        case HTTP_CHUNK_DATA_LF:
+            self->chunk = HTTP_CHUNK_SIZE_START;
+            break;
+        case HTTP_CHUNK_TRAILER:
+        case HTTP_CHUNK_TRAILER_LF:
+            self->chunk = HTTP_CHUNK_TRAILER_START;
+            break;
+        case HTTP_CHUNK_TRAILER_START:
+        case HTTP_CHUNK_END_LF:
+            self->done = true;      //  the empty line after the trailers
+            break;
+        case HTTP_CHUNK_SIZE_START:
+        case HTTP_CHUNK_DATA:
+            break;                  //  not at the end of a line
+    }
+}
+
+//  A CR or LF where a framing line may end; a CR waits for its LF in lf_state.
+//  Returns false for any other byte.
+static bool
+s_chunk_line_byte (http_framer_t *self, uint8_t c, http_chunk_state_t lf_state)
+{
+    if (c == '\r')
+        self->chunk = lf_state;
+    else
+    if (c == '\n')
+        s_chunk_line_end (self);
+    else
+        return false;
+    return true;
 }
 
 //  One byte of chunked framing outside chunk data. Returns false if malformed.
@@ -921,76 +974,34 @@ s_chunk_byte (http_framer_t *self, uint8_t c)
                 self->ext_bytes = 0;
             }
             else
-            if (c == '\r')
-                self->chunk = HTTP_CHUNK_SIZE_LF;
-            else
-            if (c == '\n')
-                self->chunk = self->remaining? HTTP_CHUNK_DATA: HTTP_CHUNK_TRAILER_START;
-            else
-                return false;
+                return s_chunk_line_byte (self, c, HTTP_CHUNK_SIZE_LF);
             return true;
         case HTTP_CHUNK_EXT:
-            if (c == '\r')
-                self->chunk = HTTP_CHUNK_SIZE_LF;
-            else
-            if (c == '\n')
-                self->chunk = self->remaining? HTTP_CHUNK_DATA: HTTP_CHUNK_TRAILER_START;
-            else
+            if (c == '\r' || c == '\n')
+                return s_chunk_line_byte (self, c, HTTP_CHUNK_SIZE_LF);
             if ((s_is_ctl (c) && c != '\t') || ++self->ext_bytes > S_CHUNK_EXT_MAX)
                 return false;
-            return true;
-        case HTTP_CHUNK_SIZE_LF:
-            if (c != '\n')
-                return false;
-            self->chunk = self->remaining? HTTP_CHUNK_DATA: HTTP_CHUNK_TRAILER_START;
             return true;
         case HTTP_CHUNK_DATA:
             return false;           //  handled by the caller
         case HTTP_CHUNK_DATA_CR:
-            if (c == '\r')
-                self->chunk = HTTP_CHUNK_DATA_LF;
-            else
-            if (c == '\n')
-                self->chunk = HTTP_CHUNK_SIZE_START;
-            else
-                return false;
-            return true;
-        case HTTP_CHUNK_DATA_LF:
-            if (c != '\n')
-                return false;
-            self->chunk = HTTP_CHUNK_SIZE_START;
-            return true;
+            return s_chunk_line_byte (self, c, HTTP_CHUNK_DATA_LF);
         case HTTP_CHUNK_TRAILER_START:
-            if (c == '\r')
-                self->chunk = HTTP_CHUNK_END_LF;
-            else
-            if (c == '\n')
-                self->done = true;
-            else
-            if (c == 0 || ++self->trailer_bytes > HTTP_HEAD_MAX)
-                return false;
-            else
-                self->chunk = HTTP_CHUNK_TRAILER;
-            return true;
         case HTTP_CHUNK_TRAILER:
-            if (c == '\r')
-                self->chunk = HTTP_CHUNK_TRAILER_LF;
-            else
-            if (c == '\n')
-                self->chunk = HTTP_CHUNK_TRAILER_START;
-            else
+            if (c == '\r' || c == '\n')
+                return s_chunk_line_byte (self, c, self->chunk == HTTP_CHUNK_TRAILER_START?
+                                          HTTP_CHUNK_END_LF: HTTP_CHUNK_TRAILER_LF);
             if (c == 0 || ++self->trailer_bytes > HTTP_HEAD_MAX)
                 return false;
+            self->chunk = HTTP_CHUNK_TRAILER;
             return true;
+        case HTTP_CHUNK_SIZE_LF:
+        case HTTP_CHUNK_DATA_LF:
         case HTTP_CHUNK_TRAILER_LF:
-            if (c != '\n')
-                return false;
-            self->chunk = HTTP_CHUNK_TRAILER_START;
-            return true;
         case HTTP_CHUNK_END_LF:
             if (c != '\n')
                 return false;
-            self->done = true;
+            s_chunk_line_end (self);
             return true;
     }
     return false;
