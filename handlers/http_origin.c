@@ -225,12 +225,20 @@ http_connected (void *self_, int err, const struct sockaddr *local)
     }
 }
 
+//  Bytes and ends from the origin matter only to an exchange: a tunnel's are
+//  the relay's, and a closing session wants nothing more.
+static bool
+s_ignores_origin (http_t *self)
+{
+    return self->state == H_CLOSING || self->state == H_TUNNEL_CONNECTING
+        || self->state == H_TUNNEL;
+}
+
 void
 http_target_data (void *self_, const uint8_t *data, size_t len)
 {
     http_t *self = (http_t *) self_;
-    if (self->state == H_CLOSING || self->state == H_TUNNEL_CONNECTING
-    ||  self->state == H_TUNNEL)
+    if (s_ignores_origin (self))
         return;
     switch (self->response_state) {
         case R_AWAIT_HEAD:
@@ -254,8 +262,7 @@ void
 http_target_eof (void *self_, int err)
 {
     http_t *self = (http_t *) self_;
-    if (self->state == H_CLOSING || self->state == H_TUNNEL_CONNECTING
-    ||  self->state == H_TUNNEL)
+    if (s_ignores_origin (self))
         return;
     switch (self->response_state) {
         case R_IDLE:
