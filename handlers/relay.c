@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/handler.h"
 #include "runtime/base/log.h"
 #include "runtime/handler.h"
 
