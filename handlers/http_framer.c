@@ -1,8 +1,9 @@
 /*  http_framer — where a message body ends: Content-Length bytes, a chunked
     body up to and including its trailers, or everything until the close.
 
-    The bytes are never changed, only counted, so chunked framing is checked
-    byte by byte and refused where two readers could disagree on its end.
+    The body is passed on unchanged, so the origin or client behind us reads
+    the same framing: chunked framing is checked byte by byte, and anything
+    two readers could end in different places is refused.
 */
 #include "handlers/http_codec.h"
 
