@@ -6,6 +6,9 @@
     one. Heads are parsed incrementally: the caller accumulates bytes and calls
     the parser again with the longer buffer (same prefix); the parser resumes
     where it stopped, so a head delivered byte by byte costs linear time.
+
+    One file a part: http_request.c, http_response.c, http_framer.c (bodies)
+    and http_reply.c, over http_head.c (what the two head parsers share).
 */
 #ifndef MK_HTTP_CODEC_H
 #define MK_HTTP_CODEC_H

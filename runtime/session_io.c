@@ -90,7 +90,8 @@ s_send_through (session_t *self, conn_t *conn, const struct iovec *iov, int coun
     uint8_t *at = direct ? NULL : bufq_reserve (&conn->out, pool, &room);
     if (at && total <= room) {
         for (int i = 0, off = 0; i < count; off += (int) iov[i].iov_len, i++)
-            memcpy (at + off, iov[i].iov_base, iov[i].iov_len);
+            if (iov[i].iov_len > 0)     //  (an empty piece may have no base)
+                memcpy (at + off, iov[i].iov_base, iov[i].iov_len);
         session_nodes_out_room (self, conn, at, total, 0);
         if (!session_dead (self) && session_gated (conn) && !conn->corked
         &&  !session_flush (self, conn))
