@@ -76,9 +76,12 @@ typedef struct {
 //  --- The stack: nodes from inner (first) to outer (last), run in the
 //  caller's thread. Bytes fed from inner go through every node outward,
 //  bytes fed from outer inward; what leaves an end goes to the caller's
-//  output. A node that answers back toward a node still inside its recv
-//  has the answer copied and delivered once that recv has returned. An
-//  empty stack passes bytes straight through.
+//  output. Every hand-over is a direct call on the same memory, also an
+//  answer back toward the node the bytes came from (it is re-entered from
+//  the other side while still inside its recv) and bytes the caller feeds
+//  from inside its output: a node finishes with its state before it emits,
+//  and keeps the two directions apart. An empty stack passes bytes
+//  straight through.
 
 typedef struct node_stack_t node_stack_t;
 

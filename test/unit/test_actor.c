@@ -1,15 +1,19 @@
-/*  Tests for runtime/actor (RECV frames, actor_fail) and runtime/node (fused
-    chains and single-node actors give the same results). */
+/*  Tests for runtime/actor (RECV frames, actor_fail) and for one node run
+    as its own actor (test/support/node_actor): it gives what the node gives
+    in a stack, pumps and flushes, owns or borrows its state, and fails on
+    protocol errors and malformed messages. */
 #include <check.h>
 #include <ctype.h>
 #include <czmq.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nodes/node.h"
 #include "runtime/actor.h"
 #include "runtime/base/log.h"
-#include "runtime/node.h"
+#include "test/support/node_actor.h"
 
 static void
 s_setup (void)
@@ -231,314 +235,315 @@ START_TEST (test_actor_wait_term)
 END_TEST
 
 
-//  --- Test nodes
+//  --- A test node
 //
-//  "upper": toward outer it upper-cases bytes; bytes from inner that start
-//  with "PING" are answered back toward inner with "PONG" + the rest; bytes
-//  from outer pass to inner unchanged; a 0xff byte from either side is a
-//  protocol error. It fails (returns -1) if it is ever re-entered.
+//  "upper": bytes from inner are upper-cased in place and passed on toward
+//  outer, except that bytes starting with "PING" are answered back toward
+//  inner with "PONG" + the rest (from its own memory) and reported as a
+//  COMMAND event of their length; bytes from outer pass to inner as they
+//  are; a 0xff byte from either side is a protocol error. Its pump asks to
+//  be woken 1 ms later; its flush lets "held" go toward that side and
+//  reports a RELEASE of 4. It counts every call into it.
 //
-//  "tag": appends its letter (args) to everything passing in either direction.
+//  s_upper_class owns its state (its destroy counts in s_destroyed);
+//  s_upper_borrowed_class is the same node with a state its owner keeps.
 
 typedef struct {
-    int in_recv;
     int calls;
 } s_upper_t;
 
-static void *
-s_upper_create (const void *args)
-{
-    if (args && streq ((const char *) args, "fail"))
-        return NULL;
-    return zmalloc (sizeof (s_upper_t));
-}
+static atomic_int s_destroyed;
 
 static void
-s_free_state (void **state_p)
+s_upper_destroy (void **state_p)
 {
     free (*state_p);
     *state_p = NULL;
+    atomic_fetch_add (&s_destroyed, 1);
 }
 
 static int
-s_upper_recv (void *state, node_side_t from, const uint8_t *data, size_t len,
-              node_emit_fn *emit, void *ctx)
+s_upper_recv (void *state, node_side_t from, uint8_t *data, size_t len, unsigned flags,
+              const node_out_t *out)
 {
     s_upper_t *self = (s_upper_t *) state;
-    if (self->in_recv)
-        return -1;
-    self->in_recv = 1;
     self->calls++;
-    int rc = 0;
     if (len && memchr (data, 0xff, len))
-        rc = -1;
-    else
+        return -1;
     if (from == NODE_INNER && len >= 4 && memcmp (data, "PING", 4) == 0) {
         uint8_t reply[256];
         ck_assert_uint_le (len, sizeof reply);
         memcpy (reply, "PONG", 4);
         memcpy (reply + 4, data + 4, len - 4);
-        emit (ctx, NODE_INNER, reply, len);
+        out->event (out->ctx, NODE_COMMAND, len);
+        out->data (out->ctx, NODE_INNER, reply, len, flags);
     }
     else
     if (from == NODE_INNER) {
-        uint8_t out[256];
-        ck_assert_uint_le (len, sizeof out);
         for (size_t i = 0; i < len; i++)
-            out[i] = (uint8_t) toupper (data[i]);
-        emit (ctx, NODE_OUTER, out, len);
+            data[i] = (uint8_t) toupper (data[i]);
+        out->data (out->ctx, NODE_OUTER, data, len, flags);
     }
     else
-        emit (ctx, NODE_INNER, data, len);
-    self->in_recv = 0;
-    return rc;
-}
-
-static const node_class_t s_upper_class = {
-    "upper", s_upper_create, s_free_state, s_upper_recv
-};
-
-typedef struct {
-    char letter;
-    int in_recv;
-} s_tag_t;
-
-static void *
-s_tag_create (const void *args)
-{
-    s_tag_t *self = (s_tag_t *) zmalloc (sizeof (s_tag_t));
-    self->letter = *(const char *) args;
-    return self;
-}
-
-static int
-s_tag_recv (void *state, node_side_t from, const uint8_t *data, size_t len,
-            node_emit_fn *emit, void *ctx)
-{
-    s_tag_t *self = (s_tag_t *) state;
-    if (self->in_recv)
-        return -1;
-    self->in_recv = 1;
-    uint8_t out[256];
-    ck_assert_uint_lt (len, sizeof out);
-    if (len)
-        memcpy (out, data, len);
-    out[len] = (uint8_t) self->letter;
-    emit (ctx, from == NODE_INNER ? NODE_OUTER : NODE_INNER, out, len + 1);
-    self->in_recv = 0;
+        out->data (out->ctx, NODE_INNER, data, len, flags);
     return 0;
 }
 
-static const node_class_t s_tag_class = {
-    "tag", s_tag_create, s_free_state, s_tag_recv
+static void
+s_upper_pump (void *state, uint64_t now_ms, const node_out_t *out)
+{
+    ((s_upper_t *) state)->calls++;
+    out->event (out->ctx, NODE_WAKE, now_ms + 1);
+}
+
+static void
+s_upper_flush (void *state, node_side_t toward, const node_out_t *out)
+{
+    ((s_upper_t *) state)->calls++;
+    uint8_t held[4] = { 'h', 'e', 'l', 'd' };
+    out->data (out->ctx, toward, held, sizeof held, 0);
+    out->event (out->ctx, NODE_RELEASE, sizeof held);
+}
+
+static const node_class_t s_upper_class = {
+    .name = "upper",
+    .destroy = s_upper_destroy,
+    .recv = s_upper_recv,
+    .pump = s_upper_pump,
+    .flush = s_upper_flush,
 };
 
+static const node_class_t s_upper_borrowed_class = {
+    .name = "upper",
+    .destroy = NULL,
+    .recv = s_upper_recv,
+    .pump = s_upper_pump,
+    .flush = s_upper_flush,
+};
 
-//  Everything that leaves a chain or a node actor, in order, as
-//  "<side>:<bytes>" lines.
+//  "plain": recv only (no pump, no flush), bytes pass through.
+static int
+s_plain_recv (void *state, node_side_t from, uint8_t *data, size_t len, unsigned flags,
+              const node_out_t *out)
+{
+    (void) state;
+    out->data (out->ctx, from == NODE_INNER ? NODE_OUTER : NODE_INNER, data, len, flags);
+    return 0;
+}
+
+static const node_class_t s_plain_class = {
+    .name = "plain",
+    .recv = s_plain_recv,
+};
+
+static zactor_t *
+s_upper_actor (const node_class_t *cls, s_upper_t *state, const char *name)
+{
+    node_t node = { cls, state };
+    zactor_t *actor = node_actor_new (&node, name);
+    ck_assert_ptr_nonnull (actor);
+    zsock_set_rcvtimeo (actor, 5000);   //  a missing message fails the test, not hangs it
+    return actor;
+}
+
+
+//  --- Recording what comes out, as lines: "<to>:<bytes>" for a chunk,
+//  "<EVENT>=<value>" for an event
+
 typedef struct {
     char log[4096];
     size_t used;
-    node_chain_t *loop_chain;   //  if set, bytes leaving outer are fed back once
-    int loops;
-} s_out_t;
+} s_log_t;
 
 static void
-s_record (s_out_t *out, node_side_t to, const uint8_t *data, size_t len)
+s_logf (s_log_t *log, const char *format, ...)
 {
-    int n = snprintf (out->log + out->used, sizeof out->log - out->used, "%s:%.*s\n",
-                      node_side_name (to), (int) len, (const char *) data);
+    va_list args;
+    va_start (args, format);
+    int n = vsnprintf (log->log + log->used, sizeof log->log - log->used, format, args);
+    va_end (args);
     ck_assert_int_gt (n, 0);
-    out->used += (size_t) n;
-    ck_assert_uint_lt (out->used, sizeof out->log);
+    log->used += (size_t) n;
+    ck_assert_uint_lt (log->used, sizeof log->log);
 }
 
 static void
-s_emit_inner (void *ctx, node_side_t to, const uint8_t *data, size_t len)
+s_log_data (void *ctx, node_side_t to, uint8_t *data, size_t len, unsigned flags)
 {
-    ck_assert_int_eq (to, NODE_INNER);
-    s_record ((s_out_t *) ctx, to, data, len);
+    (void) flags;
+    s_logf ((s_log_t *) ctx, "%s:%.*s\n", node_side_name (to), (int) len, (const char *) data);
 }
 
 static void
-s_emit_outer (void *ctx, node_side_t to, const uint8_t *data, size_t len)
+s_log_event (void *ctx, node_event_t event, uint64_t value)
 {
-    s_out_t *out = (s_out_t *) ctx;
-    ck_assert_int_eq (to, NODE_OUTER);
-    s_record (out, to, data, len);
-    if (out->loop_chain && out->loops-- > 0)
-        ck_assert_int_eq (node_chain_recv (out->loop_chain, NODE_OUTER, data, len), 0);
+    s_logf ((s_log_t *) ctx, "%s=%" PRIu64 "\n", node_actor_event_name (event), value);
 }
 
-static int
-s_feed (node_chain_t *chain, node_side_t from, const char *text)
+//  Reads one message from the node actor and logs it the same way.
+static void
+s_log_message (zactor_t *actor, const char *name, s_log_t *log)
 {
-    return node_chain_recv (chain, from, (const uint8_t *) text, strlen (text));
+    zmsg_t *msg = zmsg_recv (actor);
+    ck_assert_msg (msg != NULL, "the node actor sent nothing");
+    if (zframe_streq (zmsg_first (msg), "EVENT")) {
+        ck_assert_int_eq ((int) zmsg_size (msg), 4);
+        char *command = zmsg_popstr (msg);
+        char *from = zmsg_popstr (msg);
+        char *event = zmsg_popstr (msg);
+        char *value = zmsg_popstr (msg);
+        ck_assert_str_eq (from, name);
+        s_logf (log, "%s=%s\n", event, value);
+        zstr_free (&command);
+        zstr_free (&from);
+        zstr_free (&event);
+        zstr_free (&value);
+    }
+    else {
+        actor_recv_t in;
+        ck_assert_int_eq (actor_recv_parse (msg, &in), 0);
+        ck_assert_str_eq (in.from, name);
+        int to = node_side_parse (in.to);
+        ck_assert_int_ge (to, 0);
+        s_logf (log, "%s:%.*s\n", in.to, (int) in.len, (const char *) in.data);
+    }
+    zmsg_destroy (&msg);
 }
 
-
-//  --- Fused chains
-
-START_TEST (test_chain_order)
+//  Ends a run: "end" from inner must be the very next thing out, so the
+//  actor sent nothing more before it (its pipe is in order).
+static void
+s_expect_end (zactor_t *actor, const char *name)
 {
-    s_setup ();
-    const node_class_t *classes[] = { &s_tag_class, &s_tag_class, &s_tag_class };
-    const void *args[] = { "a", "b", "c" };
-    s_out_t out = { .used = 0 };
-    node_chain_t *chain = node_chain_new (classes, args, 3, s_emit_inner, s_emit_outer, &out);
-    ck_assert_ptr_nonnull (chain);
-    ck_assert_int_eq (s_feed (chain, NODE_INNER, "x"), 0);
-    ck_assert_int_eq (s_feed (chain, NODE_OUTER, "y"), 0);
-    ck_assert_int_eq (node_chain_recv (chain, NODE_INNER, NULL, 0), 0);
-    ck_assert_str_eq (out.log, "outer:xabc\ninner:ycba\nouter:abc\n");
-    ck_assert_ptr_null (node_chain_failed (chain));
-    node_chain_destroy (&chain);
-    ck_assert_ptr_null (chain);
-    node_chain_destroy (&chain);        //  idempotent
+    ck_assert_int_eq (actor_send_recv (actor, "inner", "end", 3), 0);
+    s_log_t log = { .used = 0 };
+    s_log_message (actor, name, &log);
+    ck_assert_str_eq (log.log, "outer:END\n");
 }
-END_TEST
-
-START_TEST (test_chain_empty_passes_through)
-{
-    s_setup ();
-    s_out_t out = { .used = 0 };
-    node_chain_t *chain = node_chain_new (NULL, NULL, 0, s_emit_inner, s_emit_outer, &out);
-    ck_assert_int_eq (s_feed (chain, NODE_INNER, "up"), 0);
-    ck_assert_int_eq (s_feed (chain, NODE_OUTER, "down"), 0);
-    ck_assert_str_eq (out.log, "outer:up\ninner:down\n");
-    node_chain_destroy (&chain);
-}
-END_TEST
-
-START_TEST (test_chain_answer_back)
-{
-    s_setup ();
-    //  tag a | upper | tag b: "PING" is answered by upper back through tag a,
-    //  which is still inside its own recv at that moment.
-    const node_class_t *classes[] = { &s_tag_class, &s_upper_class, &s_tag_class };
-    const void *args[] = { "a", NULL, "b" };
-    s_out_t out = { .used = 0 };
-    node_chain_t *chain = node_chain_new (classes, args, 3, s_emit_inner, s_emit_outer, &out);
-    ck_assert_int_eq (s_feed (chain, NODE_INNER, "PING1"), 0);
-    ck_assert_int_eq (s_feed (chain, NODE_INNER, "hello"), 0);
-    ck_assert_int_eq (s_feed (chain, NODE_OUTER, "reply"), 0);
-    ck_assert_str_eq (out.log,
-                      "inner:PONG1aa\n"         //  answered back, tagged twice by a
-                      "outer:HELLOAb\n"
-                      "inner:replyba\n");       //  upper does not touch inward bytes
-    ck_assert_ptr_null (node_chain_failed (chain));
-    node_chain_destroy (&chain);
-}
-END_TEST
-
-START_TEST (test_chain_reentrant_feed)
-{
-    s_setup ();
-    //  emit_outer feeds its bytes back in from outer once: they are queued
-    //  until the current pass is done, then travel inward.
-    const node_class_t *classes[] = { &s_tag_class, &s_tag_class };
-    const void *args[] = { "a", "b" };
-    s_out_t out = { .used = 0 };
-    node_chain_t *chain = node_chain_new (classes, args, 2, s_emit_inner, s_emit_outer, &out);
-    out.loop_chain = chain;
-    out.loops = 1;
-    ck_assert_int_eq (s_feed (chain, NODE_INNER, "x"), 0);
-    ck_assert_str_eq (out.log, "outer:xab\ninner:xabba\n");
-    node_chain_destroy (&chain);
-}
-END_TEST
-
-START_TEST (test_chain_protocol_error_breaks_chain)
-{
-    s_setup ();
-    const node_class_t *classes[] = { &s_tag_class, &s_upper_class, &s_tag_class };
-    const void *args[] = { "a", NULL, "b" };
-    s_out_t out = { .used = 0 };
-    node_chain_t *chain = node_chain_new (classes, args, 3, s_emit_inner, s_emit_outer, &out);
-    ck_assert_int_eq (s_feed (chain, NODE_INNER, "ok"), 0);
-    const uint8_t bad[] = { 'x', 0xff };
-    ck_assert_int_eq (node_chain_recv (chain, NODE_OUTER, bad, sizeof bad), -1);
-    ck_assert_ptr_nonnull (node_chain_failed (chain));
-    ck_assert_str_eq (node_chain_failed (chain), "upper");
-    //  Broken for good: nothing more passes.
-    ck_assert_int_eq (s_feed (chain, NODE_INNER, "more"), -1);
-    ck_assert_int_eq (s_feed (chain, NODE_OUTER, "more"), -1);
-    ck_assert_str_eq (out.log, "outer:OKAb\n");
-    node_chain_destroy (&chain);
-}
-END_TEST
-
-START_TEST (test_chain_create_fails)
-{
-    s_setup ();
-    const node_class_t *classes[] = { &s_tag_class, &s_upper_class };
-    const void *args[] = { "a", "fail" };
-    s_out_t out = { .used = 0 };
-    ck_assert_ptr_null (node_chain_new (classes, args, 2, s_emit_inner, s_emit_outer, &out));
-}
-END_TEST
 
 
 //  --- One node as its own actor
 
-//  Read the actor's output until it has been quiet for a while, recording it
-//  like a chain's callbacks would.
-static void
-s_collect (zactor_t *actor, const char *name, s_out_t *out, size_t expected)
-{
-    zsock_set_rcvtimeo (actor, 5000);
-    for (size_t i = 0; i < expected; i++) {
-        zmsg_t *msg = zmsg_recv (actor);
-        ck_assert_msg (msg != NULL, "node actor sent %zu of %zu chunks", i, expected);
-        actor_recv_t in;
-        ck_assert_int_eq (actor_recv_parse (msg, &in), 0);
-        ck_assert_str_eq (in.from, name);
-        int side = node_side_parse (in.to);
-        ck_assert_int_ge (side, 0);
-        s_record (out, (node_side_t) side, in.data, in.len);
-        zmsg_destroy (&msg);
-    }
-    //  And nothing more.
-    zsock_set_rcvtimeo (actor, 50);
-    zmsg_t *extra = zmsg_recv (actor);
-    ck_assert_ptr_null (extra);
-}
+//  The same script, in a one-node stack and through the actor.
+typedef struct {
+    const char *op;             //  "inner" / "outer" (a recv from there), "pump", "flush"
+    const char *arg;            //  the bytes, now_ms or toward
+} s_step_t;
 
-START_TEST (test_node_actor_same_as_fused)
+static const s_step_t s_script[] = {
+    { "inner", "hello" }, { "inner", "PING42" }, { "outer", "from the net" },
+    { "inner", "" }, { "outer", "PING" }, { "pump", "1000" },
+    { "flush", "inner" }, { "flush", "outer" }, { "inner", "MiXeD" },
+    { "pump", "18446744073709551614" },
+};
+#define S_SCRIPT (sizeof s_script / sizeof s_script[0])
+
+static const char *s_script_log =
+    "outer:HELLO\n"
+    "COMMAND=6\n" "inner:PONG42\n"
+    "inner:from the net\n"
+    "outer:\n"
+    "inner:PING\n"
+    "WAKE=1001\n"
+    "inner:held\n" "RELEASE=4\n"
+    "outer:held\n" "RELEASE=4\n"
+    "outer:MIXED\n"
+    "WAKE=18446744073709551615\n";
+#define S_SCRIPT_OUT 13         //  lines of s_script_log
+
+START_TEST (test_node_actor_same_as_stack)
 {
     s_setup ();
-    const char *inputs[][2] = {
-        { "inner", "hello" }, { "inner", "PING42" }, { "outer", "from the net" },
-        { "inner", "" }, { "outer", "PING" }, { "inner", "MiXeD" },
-    };
-    size_t ninputs = sizeof inputs / sizeof inputs[0];
+    s_log_t fused = { .used = 0 };
+    node_out_t out = { s_log_data, s_log_event, &fused };
+    node_stack_t *stack = node_stack_new ();
+    ck_assert_int_eq (node_stack_add (stack, NODE_OUTER, &s_upper_class,
+                                      zmalloc (sizeof (s_upper_t))), 0);
+    for (size_t i = 0; i < S_SCRIPT; i++) {
+        const s_step_t *step = &s_script[i];
+        uint8_t bytes[64];
+        size_t len = strlen (step->arg);
+        memcpy (bytes, step->arg, len);
+        if (streq (step->op, "pump"))
+            node_stack_pump (stack, strtoull (step->arg, NULL, 10), &out);
+        else
+        if (streq (step->op, "flush"))
+            node_stack_flush (stack, (node_side_t) node_side_parse (step->arg), &out);
+        else
+            ck_assert_int_eq (node_stack_recv (stack, (node_side_t) node_side_parse (step->op),
+                                               bytes, len, 0, &out), 0);
+    }
+    node_stack_destroy (&stack);
+    ck_assert_str_eq (fused.log, s_script_log);
 
-    s_out_t fused = { .used = 0 };
-    const node_class_t *classes[] = { &s_upper_class };
-    node_chain_t *chain = node_chain_new (classes, NULL, 1, s_emit_inner, s_emit_outer, &fused);
-    for (size_t i = 0; i < ninputs; i++)
-        ck_assert_int_eq (s_feed (chain, node_side_parse (inputs[i][0]), inputs[i][1]), 0);
-    node_chain_destroy (&chain);
-
-    zactor_t *actor = node_actor_new (&s_upper_class, NULL, "up");
-    ck_assert_ptr_nonnull (actor);
-    for (size_t i = 0; i < ninputs; i++)
-        ck_assert_int_eq (actor_send_recv (actor, inputs[i][0], inputs[i][1], strlen (inputs[i][1])), 0);
-    s_out_t alone = { .used = 0 };
-    s_collect (actor, "up", &alone, ninputs);
+    zactor_t *actor = s_upper_actor (&s_upper_class, zmalloc (sizeof (s_upper_t)), "up");
+    for (size_t i = 0; i < S_SCRIPT; i++) {
+        const s_step_t *step = &s_script[i];
+        if (streq (step->op, "pump"))
+            ck_assert_int_eq (zstr_sendx (actor, "PUMP", step->arg, NULL), 0);
+        else
+        if (streq (step->op, "flush"))
+            ck_assert_int_eq (zstr_sendx (actor, "FLUSH", step->arg, NULL), 0);
+        else
+            ck_assert_int_eq (actor_send_recv (actor, step->op, step->arg, strlen (step->arg)), 0);
+    }
+    s_log_t alone = { .used = 0 };
+    for (int i = 0; i < S_SCRIPT_OUT; i++)
+        s_log_message (actor, "up", &alone);
+    s_expect_end (actor, "up");
     zactor_destroy (&actor);
-
-    ck_assert_str_eq (fused.log,
-                      "outer:HELLO\ninner:PONG42\ninner:from the net\n"
-                      "outer:\ninner:PING\nouter:MIXED\n");
     ck_assert_str_eq (alone.log, fused.log);
+}
+END_TEST
+
+START_TEST (test_node_actor_owns_or_borrows)
+{
+    s_setup ();
+    atomic_store (&s_destroyed, 0);
+    //  Owned: destroyed when the actor ends, not before.
+    zactor_t *actor = s_upper_actor (&s_upper_class, zmalloc (sizeof (s_upper_t)), "up");
+    s_expect_end (actor, "up");
+    ck_assert_int_eq (atomic_load (&s_destroyed), 0);
+    zactor_destroy (&actor);
+    ck_assert_int_eq (atomic_load (&s_destroyed), 1);
+
+    //  Borrowed: the actor worked on the owner's state and leaves it be.
+    s_upper_t *state = (s_upper_t *) zmalloc (sizeof (s_upper_t));
+    actor = s_upper_actor (&s_upper_borrowed_class, state, "up");
+    ck_assert_int_eq (zstr_sendx (actor, "PUMP", "7", NULL), 0);
+    s_log_t log = { .used = 0 };
+    s_log_message (actor, "up", &log);
+    ck_assert_str_eq (log.log, "WAKE=8\n");
+    s_expect_end (actor, "up");
+    zactor_destroy (&actor);
+    ck_assert_int_eq (state->calls, 2);
+    ck_assert_int_eq (atomic_load (&s_destroyed), 1);
+    free (state);
+}
+END_TEST
+
+START_TEST (test_node_actor_without_pump_or_flush)
+{
+    s_setup ();
+    //  A class with recv only: PUMP and FLUSH are well-formed and do nothing.
+    node_t node = { &s_plain_class, NULL };
+    zactor_t *actor = node_actor_new (&node, "plain");
+    ck_assert_ptr_nonnull (actor);
+    zsock_set_rcvtimeo (actor, 5000);
+    ck_assert_int_eq (zstr_sendx (actor, "PUMP", "5", NULL), 0);
+    ck_assert_int_eq (zstr_sendx (actor, "FLUSH", "inner", NULL), 0);
+    ck_assert_int_eq (zstr_sendx (actor, "FLUSH", "outer", NULL), 0);
+    ck_assert_int_eq (actor_send_recv (actor, "outer", "down", 4), 0);
+    s_log_t log = { .used = 0 };
+    s_log_message (actor, "plain", &log);
+    ck_assert_str_eq (log.log, "inner:down\n");
+    zactor_destroy (&actor);
 }
 END_TEST
 
 static void
 s_expect_crash (zactor_t *actor, const char *reason)
 {
-    zsock_set_rcvtimeo (actor, 5000);
     char *command = NULL, *why = NULL;
     ck_assert_int_eq (zstr_recvx (actor, &command, &why, NULL), 2);
     ck_assert_str_eq (command, "CRASHED");
@@ -550,58 +555,104 @@ s_expect_crash (zactor_t *actor, const char *reason)
 START_TEST (test_node_actor_protocol_error)
 {
     s_setup ();
-    zactor_t *actor = node_actor_new (&s_upper_class, NULL, "up");
-    const uint8_t bad[] = { 0xff };
-    ck_assert_int_eq (actor_send_recv (actor, "inner", bad, 1), 0);
+    s_upper_t state = { 0 };
+    zactor_t *actor = s_upper_actor (&s_upper_borrowed_class, &state, "up");
+    const uint8_t bad[] = { 'x', 0xff };
+    ck_assert_int_eq (actor_send_recv (actor, "inner", bad, sizeof bad), 0);
     s_expect_crash (actor, "up: protocol error");
-    //  Parked: more input is ignored, $TERM ends it.
+    //  Parked: what comes next never reaches the node; $TERM ends it.
     ck_assert_int_eq (actor_send_recv (actor, "inner", "abc", 3), 0);
-    zsock_set_rcvtimeo (actor, 50);
-    zmsg_t *msg = zmsg_recv (actor);
-    ck_assert_ptr_null (msg);
+    ck_assert_int_eq (zstr_sendx (actor, "PUMP", "1", NULL), 0);
     zactor_destroy (&actor);
     ck_assert_ptr_null (actor);
+    ck_assert_int_eq (state.calls, 1);
+
+    //  An owned state is still destroyed.
+    atomic_store (&s_destroyed, 0);
+    actor = s_upper_actor (&s_upper_class, zmalloc (sizeof (s_upper_t)), "up");
+    ck_assert_int_eq (actor_send_recv (actor, "outer", bad, sizeof bad), 0);
+    s_expect_crash (actor, "up: protocol error");
+    zactor_destroy (&actor);
+    ck_assert_int_eq (atomic_load (&s_destroyed), 1);
 }
 END_TEST
 
 START_TEST (test_node_actor_malformed_input)
 {
     s_setup ();
-    zactor_t *actor = node_actor_new (&s_upper_class, NULL, "up");
-    ck_assert_int_eq (actor_send_recv (actor, "sideways", "abc", 3), 0);
-    s_expect_crash (actor, "up: From is neither inner nor outer");
-    zactor_destroy (&actor);
-
-    actor = node_actor_new (&s_upper_class, NULL, "up");
-    ck_assert_int_eq (zstr_sendx (actor, "RECV", "inner", NULL), 0);         //  truncated
-    s_expect_crash (actor, "up: malformed message");
-    zactor_destroy (&actor);
-
-    actor = node_actor_new (&s_upper_class, NULL, "up");
-    ck_assert_int_eq (actor_send_recv_to (actor, "inner", "abc", 3, "outer"), 0);  //  To is not input
-    s_expect_crash (actor, "up: malformed message");
-    zactor_destroy (&actor);
-
-    actor = node_actor_new (&s_upper_class, NULL, "up");
-    ck_assert_int_eq (zstr_sendx (actor, "HELLO", NULL), 0);
-    s_expect_crash (actor, "up: malformed message");
-    zactor_destroy (&actor);
+    const char *from_reason = "up: From is neither inner nor outer";
+    const char *malformed = "up: malformed message";
+    struct {
+        const char *frames[4];          //  NULL-terminated
+        const char *reason;
+    } cases[] = {
+        { { "RECV", "sideways", "abc", NULL }, "from" },
+        { { "RECV", "inner", NULL }, "malformed" },             //  truncated
+        { { "RECV", "inner", "abc", "outer" }, "malformed" },   //  To is not input
+        { { "HELLO", NULL }, "malformed" },
+        { { "PUMP", NULL }, "malformed" },
+        { { "PUMP", "", NULL }, "malformed" },
+        { { "PUMP", "12x", NULL }, "malformed" },
+        { { "PUMP", "-1", NULL }, "malformed" },
+        { { "PUMP", "+1", NULL }, "malformed" },
+        { { "PUMP", "18446744073709551616", NULL }, "malformed" },     //  2^64
+        { { "PUMP", "1", "2", NULL }, "malformed" },
+        { { "FLUSH", NULL }, "malformed" },
+        { { "FLUSH", "sideways", NULL }, "malformed" },
+        { { "FLUSH", "inner", "outer", NULL }, "malformed" },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        s_upper_t state = { 0 };
+        zactor_t *actor = s_upper_actor (&s_upper_borrowed_class, &state, "up");
+        zmsg_t *msg = zmsg_new ();
+        for (size_t f = 0; f < 4 && cases[c].frames[f]; f++)
+            zmsg_addstr (msg, cases[c].frames[f]);
+        ck_assert_int_eq (zmsg_send (&msg, actor), 0);
+        s_expect_crash (actor, streq (cases[c].reason, "from") ? from_reason : malformed);
+        zactor_destroy (&actor);
+        ck_assert_msg (state.calls == 0, "case %zu reached the node", c);
+    }
 }
 END_TEST
 
 START_TEST (test_node_actor_bad_start)
 {
     s_setup ();
-    ck_assert_ptr_null (node_actor_new (&s_upper_class, "fail", "up"));
-    ck_assert_ptr_null (node_actor_new (&s_upper_class, NULL, ""));
+    atomic_store (&s_destroyed, 0);
     char longname[ACTOR_NAME_MAX + 2];
     memset (longname, 'n', ACTOR_NAME_MAX + 1);
     longname[ACTOR_NAME_MAX + 1] = '\0';
-    ck_assert_ptr_null (node_actor_new (&s_upper_class, NULL, longname));
-    //  The process is still fine: a good one starts.
-    zactor_t *actor = node_actor_new (&s_upper_class, NULL, "up");
-    ck_assert_ptr_nonnull (actor);
+    //  An owned state is destroyed at once (a leak would show under ASan).
+    node_t node = { &s_upper_class, zmalloc (sizeof (s_upper_t)) };
+    ck_assert_ptr_null (node_actor_new (&node, ""));
+    ck_assert_int_eq (atomic_load (&s_destroyed), 1);
+    node.state = zmalloc (sizeof (s_upper_t));
+    ck_assert_ptr_null (node_actor_new (&node, longname));
+    ck_assert_int_eq (atomic_load (&s_destroyed), 2);
+    node.state = zmalloc (sizeof (s_upper_t));
+    ck_assert_ptr_null (node_actor_new (&node, NULL));
+    ck_assert_int_eq (atomic_load (&s_destroyed), 3);
+    //  A borrowed one is left to its owner.
+    s_upper_t state = { 0 };
+    node = (node_t) { &s_upper_borrowed_class, &state };
+    ck_assert_ptr_null (node_actor_new (&node, ""));
+    ck_assert_int_eq (atomic_load (&s_destroyed), 3);
+    //  The longest valid name is fine, and the process is still fine.
+    longname[ACTOR_NAME_MAX] = '\0';
+    zactor_t *actor = s_upper_actor (&s_upper_borrowed_class, &state, longname);
+    s_expect_end (actor, longname);
     zactor_destroy (&actor);
+    ck_assert_int_eq (state.calls, 1);
+}
+END_TEST
+
+START_TEST (test_node_actor_event_names)
+{
+    ck_assert_str_eq (node_actor_event_name (NODE_COMMAND), "COMMAND");
+    ck_assert_str_eq (node_actor_event_name (NODE_RELEASE), "RELEASE");
+    ck_assert_str_eq (node_actor_event_name (NODE_WAKE), "WAKE");
+    ck_assert_str_eq (node_actor_event_name (NODE_SHORTFALL), "SHORTFALL");
+    ck_assert_str_eq (node_actor_event_name ((node_event_t) 99), "?");
 }
 END_TEST
 
@@ -618,21 +669,15 @@ s_suite (void)
     tcase_add_test (frames, test_actor_wait_term);
     suite_add_tcase (suite, frames);
 
-    TCase *chains = tcase_create ("chains");
-    tcase_add_test (chains, test_chain_order);
-    tcase_add_test (chains, test_chain_empty_passes_through);
-    tcase_add_test (chains, test_chain_answer_back);
-    tcase_add_test (chains, test_chain_reentrant_feed);
-    tcase_add_test (chains, test_chain_protocol_error_breaks_chain);
-    tcase_add_test (chains, test_chain_create_fails);
-    suite_add_tcase (suite, chains);
-
     TCase *actors = tcase_create ("node actors");
     tcase_set_timeout (actors, 30);
-    tcase_add_test (actors, test_node_actor_same_as_fused);
+    tcase_add_test (actors, test_node_actor_same_as_stack);
+    tcase_add_test (actors, test_node_actor_owns_or_borrows);
+    tcase_add_test (actors, test_node_actor_without_pump_or_flush);
     tcase_add_test (actors, test_node_actor_protocol_error);
     tcase_add_test (actors, test_node_actor_malformed_input);
     tcase_add_test (actors, test_node_actor_bad_start);
+    tcase_add_test (actors, test_node_actor_event_names);
     suite_add_tcase (suite, actors);
     return suite;
 }

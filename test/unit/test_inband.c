@@ -1,7 +1,9 @@
 /*  Tests for nodes/inband: encoding vectors, the scanner (commands at every
     offset, held bytes, flushing, forged MACs, malformed commands, any split
-    equals one shot), and the node in fused chains, alone and as two ends of a
-    tunnel exchanging the handover commands through the cipher. */
+    equals one shot), and the tap node: commands as events after the data
+    before them, undecided bytes held until a flush toward inner, passthrough
+    untouched when not tapping, in a stack with the cipher, as two ends of a
+    tunnel exchanging the handover commands, and as its own actor. */
 #include <check.h>
 #include <czmq.h>
 #include <stdlib.h>
@@ -12,8 +14,9 @@
 #include "nodes/cipher.h"
 #include "test/unit/test_keys.h"
 #include "nodes/inband.h"
+#include "runtime/actor.h"
 #include "runtime/base/log.h"
-#include "runtime/node.h"
+#include "test/support/node_actor.h"
 
 //  Golden vectors, pasted from the output of
 //      python3 test/vectors/gen_crypto_vectors.py inband
@@ -607,265 +610,528 @@ START_TEST (test_stop_tapping_in_command)
 END_TEST
 
 
-//  --- Node
+//  --- Node: the scanner as a tap in a stack
 
-//  What left a chain, in order, side by side.
+//  What left a stack, in order: chunks toward a side and events.
 typedef struct {
-    char side;                  //  'i' or 'o'
-    size_t len;
+    char kind;                  //  'i' / 'o' (a chunk toward inner / outer), 'e' (an event)
     const uint8_t *ptr;
-} s_event_t;
+    size_t len;                 //  a chunk's length
+    unsigned flags;
+    node_event_t event;
+    uint64_t value;
+    size_t at;                  //  an event's: bytes passed toward inner before it
+} s_out_rec_t;
 
 typedef struct {
-    s_event_t events[64];
-    size_t nevents;
+    s_out_rec_t recs[64];
+    size_t nrecs;
     uint8_t inner[S_MAX], outer[S_MAX];
     size_t ninner, nouter;
-    //  on_command
-    inband_node_t *node;
-    s_cmd_rec_t cmds[16];
-    size_t ncmds;
-    bool answer;                //  on HO_R2L: send HO_COMPLETE_L2R, stop tapping
-    bool stop_on_complete;      //  on HO_COMPLETE_L2R: stop tapping
-    node_chain_t *peer;         //  where outer bytes go, if anywhere
-} s_end_t;
+} s_tap_rec_t;
 
 static void
-s_end_emit (void *ctx, node_side_t to, const uint8_t *data, size_t len)
+s_tap_data (void *ctx, node_side_t to, uint8_t *data, size_t len, unsigned flags)
 {
-    s_end_t *end = (s_end_t *) ctx;
-    ck_assert_uint_lt (end->nevents, 64);
-    end->events[end->nevents++] = (s_event_t) { to == NODE_INNER ? 'i' : 'o', len, data };
-    uint8_t *buf = to == NODE_INNER ? end->inner : end->outer;
-    size_t *n = to == NODE_INNER ? &end->ninner : &end->nouter;
+    s_tap_rec_t *rec = (s_tap_rec_t *) ctx;
+    ck_assert_uint_lt (rec->nrecs, 64);
+    rec->recs[rec->nrecs++] = (s_out_rec_t) {
+        .kind = to == NODE_INNER ? 'i' : 'o', .ptr = data, .len = len, .flags = flags
+    };
+    uint8_t *buf = to == NODE_INNER ? rec->inner : rec->outer;
+    size_t *n = to == NODE_INNER ? &rec->ninner : &rec->nouter;
     ck_assert_uint_le (*n + len, S_MAX);
-    memcpy (buf + *n, data, len);
+    if (len)
+        memcpy (buf + *n, data, len);
     *n += len;
-    if (to == NODE_OUTER && end->peer)
-        ck_assert_int_eq (node_chain_recv (end->peer, NODE_OUTER, data, len), 0);
 }
 
-static int
-s_end_command (void *ctx, inband_cmd_t cmd, uint16_t port)
+static void
+s_tap_event (void *ctx, node_event_t event, uint64_t value)
 {
-    s_end_t *end = (s_end_t *) ctx;
-    ck_assert_uint_lt (end->ncmds, 16);
-    end->cmds[end->ncmds++] = (s_cmd_rec_t) { (int) cmd, port, end->ninner };
-    if (cmd == INBAND_HO_R2L && end->answer) {
-        const uint8_t complete[] = { INBAND_HO_COMPLETE_L2R };
-        ck_assert_int_eq (inband_node_send (end->node, complete, 1), 0);
-        inband_node_set_tapping (end->node, false);
+    s_tap_rec_t *rec = (s_tap_rec_t *) ctx;
+    ck_assert_uint_lt (rec->nrecs, 64);
+    rec->recs[rec->nrecs++] = (s_out_rec_t) {
+        .kind = 'e', .event = event, .value = value, .at = rec->ninner
+    };
+}
+
+static void
+s_tap_rec_init (s_tap_rec_t *rec, node_out_t *out)
+{
+    memset (rec, 0, sizeof *rec);
+    *out = (node_out_t) { s_tap_data, s_tap_event, rec };
+}
+
+//  The commands reported, in order, and where: none but NODE_COMMAND events.
+static size_t
+s_commands (const s_tap_rec_t *rec, int *cmds, size_t *at, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rec->nrecs; i++) {
+        if (rec->recs[i].kind != 'e')
+            continue;
+        ck_assert_int_eq (rec->recs[i].event, NODE_COMMAND);
+        ck_assert_uint_lt (n, max);
+        cmds[n] = (int) rec->recs[i].value;
+        at[n] = rec->recs[i].at;
+        n++;
     }
-    if (cmd == INBAND_HO_COMPLETE_L2R && end->stop_on_complete)
-        inband_node_set_tapping (end->node, false);
-    return 0;
+    return n;
 }
 
-static node_chain_t *
-s_inband_chain (s_end_t *end)
+//  A stack of one tap on a scanner the test keeps.
+static node_stack_t *
+s_tap_stack (inband_rx_t *rx)
 {
-    memset (end, 0, sizeof *end);
-    inband_node_args_t args = { KEY32, 32, s_end_command, end, &end->node };
-    const node_class_t *classes[] = { &inband_node_class };
-    const void *argv[] = { &args };
-    node_chain_t *chain = node_chain_new (classes, argv, 1, s_end_emit, s_end_emit, end);
-    ck_assert_ptr_nonnull (chain);
-    ck_assert_ptr_nonnull (end->node);
-    return chain;
+    node_stack_t *stack = node_stack_new ();
+    ck_assert_ptr_nonnull (stack);
+    ck_assert_int_eq (node_stack_add (stack, NODE_INNER, &inband_tap_class, rx), 0);
+    ck_assert_ptr_eq (node_stack_find (stack, &inband_tap_class), rx);
+    return stack;
 }
 
-START_TEST (test_node_scan)
+START_TEST (test_node_tap_scan)
 {
     s_setup ();
-    s_end_t end;
-    node_chain_t *chain = s_inband_chain (&end);
     s_buf_t buf = { .n = 0 };
     s_put (&buf, (const uint8_t *) "hello ", 6);
     s_put (&buf, INBAND_HO_L2R_8443_K32, INBAND_SIZE);
+    s_put (&buf, (const uint8_t *) "AAAA", 4);
+    s_put (&buf, INBAND_HO_R2L_K32, INBAND_SIZE);
+    s_put (&buf, INBAND_HO_COMPLETE_L2R_K32, INBAND_SIZE);
     s_put (&buf, (const uint8_t *) "world", 5);
 
-    //  Not tapping: all data, uncopied; inner -> outer passes through uncopied.
-    ck_assert (!inband_node_tapping (end.node));
-    ck_assert_int_eq (node_chain_recv (chain, NODE_OUTER, buf.d, buf.n), 0);
-    ck_assert_uint_eq (end.ncmds, 0);
-    ck_assert_uint_eq (end.ninner, buf.n);
-    ck_assert_ptr_eq (end.events[0].ptr, buf.d);
-    ck_assert_int_eq (node_chain_recv (chain, NODE_INNER, buf.d, buf.n), 0);
-    ck_assert_uint_eq (end.nouter, buf.n);
-    ck_assert_ptr_eq (end.events[1].ptr, buf.d);
-    ck_assert_int_eq (end.events[1].side, 'o');
+    //  In one chunk, byte by byte, and in 7-byte pieces: the same.
+    const size_t steps[] = { 0, 1, 7 };
+    for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++) {
+        inband_rx_t *rx = inband_rx_new (KEY32, 32);
+        inband_rx_set_tapping (rx, true);
+        node_stack_t *stack = s_tap_stack (rx);
+        s_tap_rec_t rec;
+        node_out_t out;
+        s_tap_rec_init (&rec, &out);
+        size_t step = steps[s] ? steps[s] : buf.n;
+        uint8_t copy[S_MAX];
+        memcpy (copy, buf.d, buf.n);
+        for (size_t at = 0; at < buf.n; at += step) {
+            size_t n = buf.n - at < step ? buf.n - at : step;
+            ck_assert_int_eq (node_stack_recv (stack, NODE_OUTER, copy + at, n, 0, &out), 0);
+        }
+        //  Each command is an event after the data before it.
+        int cmds[8];
+        size_t at[8];
+        ck_assert_uint_eq (s_commands (&rec, cmds, at, 8), 3);
+        ck_assert_int_eq (cmds[0], INBAND_HO_L2R);
+        ck_assert_uint_eq (at[0], 6);
+        ck_assert_int_eq (cmds[1], INBAND_HO_R2L);
+        ck_assert_uint_eq (at[1], 10);
+        ck_assert_int_eq (cmds[2], INBAND_HO_COMPLETE_L2R);
+        ck_assert_uint_eq (at[2], 10);
+        //  "world" is held: fewer than 16 bytes after the last command.
+        ck_assert_uint_eq (rec.ninner, 10);
+        ck_assert_mem_eq (rec.inner, "hello AAAA", 10);
+        ck_assert_uint_eq (inband_rx_held (rx), 5);
+        ck_assert_uint_eq (rec.nouter, 0);
 
-    //  Tapping: the command is taken out and reported, byte by byte too.
-    inband_node_set_tapping (end.node, true);
-    ck_assert (inband_node_tapping (end.node));
-    end.ninner = 0;
-    for (size_t i = 0; i < buf.n; i++)
-        ck_assert_int_eq (node_chain_recv (chain, NODE_OUTER, buf.d + i, 1), 0);
-    ck_assert_uint_eq (end.ncmds, 1);
-    ck_assert_int_eq (end.cmds[0].cmd, INBAND_HO_L2R);
-    ck_assert_uint_eq (end.cmds[0].port, 8443);
-    ck_assert_uint_eq (end.cmds[0].at, 6);
-    //  "world" is still held: fewer than 16 bytes after the command.
-    ck_assert_uint_eq (end.ninner, 6);
-    //  Stopping outside recv: the held bytes go inward at the next recv (an empty poke).
-    inband_node_set_tapping (end.node, false);
-    ck_assert_uint_eq (end.ninner, 6);
-    ck_assert_int_eq (node_chain_recv (chain, NODE_INNER, NULL, 0), 0);
-    ck_assert_uint_eq (end.ninner, 11);
-    ck_assert_mem_eq (end.inner, "hello world", 11);
-    ck_assert_ptr_null (node_chain_failed (chain));
-    node_chain_destroy (&chain);
+        //  A flush toward outer lets nothing go and changes nothing.
+        size_t nrecs = rec.nrecs;
+        node_stack_flush (stack, NODE_OUTER, &out);
+        ck_assert_uint_eq (rec.nrecs, nrecs);
+        ck_assert (inband_rx_tapping (rx));
+        ck_assert_uint_eq (inband_rx_held (rx), 5);
+        //  Toward inner: tapping stops and the held bytes go on, once.
+        node_stack_flush (stack, NODE_INNER, &out);
+        ck_assert (!inband_rx_tapping (rx));
+        ck_assert_uint_eq (inband_rx_held (rx), 0);
+        ck_assert_uint_eq (rec.nrecs, nrecs + 1);
+        ck_assert_int_eq (rec.recs[nrecs].kind, 'i');
+        ck_assert_uint_eq (rec.ninner, 15);
+        ck_assert_mem_eq (rec.inner, "hello AAAAworld", 15);
+        node_stack_flush (stack, NODE_INNER, &out);
+        ck_assert_uint_eq (rec.nrecs, nrecs + 1);
+        ck_assert_ptr_null (node_stack_failed (stack));
+        ck_assert (!node_stack_gated (stack));
+
+        //  The stack only borrowed the scanner: it is still ours.
+        node_stack_destroy (&stack);
+        ck_assert (!inband_rx_tapping (rx));
+        inband_rx_destroy (&rx);
+    }
 }
 END_TEST
 
-START_TEST (test_node_send)
+START_TEST (test_node_tap_passthrough)
 {
     s_setup ();
-    s_end_t end;
-    node_chain_t *chain = s_inband_chain (&end);
-    const uint8_t r2l[] = { INBAND_HO_R2L };
-    const uint8_t complete[] = { INBAND_HO_COMPLETE_L2R };
-    //  Outside recv: waits for the next recv, then goes out before its data.
-    ck_assert_int_eq (inband_node_send (end.node, r2l, 1), 0);
-    ck_assert_uint_eq (end.nouter, 0);
-    ck_assert_int_eq (node_chain_recv (chain, NODE_INNER, NULL, 0), 0);
-    ck_assert_uint_eq (end.nouter, INBAND_SIZE);
-    ck_assert_mem_eq (end.outer, INBAND_HO_R2L_K32, INBAND_SIZE);
-
-    ck_assert_int_eq (inband_node_send (end.node, r2l, 1), 0);
-    ck_assert_int_eq (inband_node_send (end.node, complete, 1), 0);
-    ck_assert_int_eq (node_chain_recv (chain, NODE_INNER, (const uint8_t *) "abc", 3), 0);
-    ck_assert_uint_eq (end.nouter, 3 * INBAND_SIZE + 3);
-    ck_assert_mem_eq (end.outer + INBAND_SIZE, INBAND_HO_R2L_K32, INBAND_SIZE);
-    ck_assert_mem_eq (end.outer + 2 * INBAND_SIZE, INBAND_HO_COMPLETE_L2R_K32, INBAND_SIZE);
-    ck_assert_mem_eq (end.outer + 3 * INBAND_SIZE, "abc", 3);
-
-    //  A recv from outer also lets pending commands out.
-    ck_assert_int_eq (inband_node_send (end.node, complete, 1), 0);
-    ck_assert_int_eq (node_chain_recv (chain, NODE_OUTER, (const uint8_t *) "x", 1), 0);
-    ck_assert_uint_eq (end.nouter, 4 * INBAND_SIZE + 3);
-    ck_assert_uint_eq (end.ninner, 1);
-
-    const uint8_t nine[9] = { 0 };
-    ck_assert_int_eq (inband_node_send (end.node, nine, 9), -1);
-    node_chain_destroy (&chain);
-}
-END_TEST
-
-START_TEST (test_node_answer_in_recv)
-{
-    s_setup ();
-    //  From on_command, the answer goes out at once, before the data after the command.
-    s_end_t end;
-    node_chain_t *chain = s_inband_chain (&end);
-    end.answer = true;
-    inband_node_set_tapping (end.node, true);
     s_buf_t buf = { .n = 0 };
-    s_put (&buf, (const uint8_t *) "r2l data", 8);
+    s_put_random (&buf, 30);
     s_put (&buf, INBAND_HO_R2L_K32, INBAND_SIZE);
-    s_put (&buf, (const uint8_t *) "rest", 4);
-    ck_assert_int_eq (node_chain_recv (chain, NODE_OUTER, buf.d, buf.n), 0);
-    ck_assert_uint_eq (end.ncmds, 1);
-    ck_assert (!inband_node_tapping (end.node));
-    ck_assert_uint_eq (end.nevents, 3);
-    ck_assert_int_eq (end.events[0].side, 'i');
-    ck_assert_uint_eq (end.events[0].len, 8);
-    ck_assert_int_eq (end.events[1].side, 'o');
-    ck_assert_uint_eq (end.events[1].len, INBAND_SIZE);
-    ck_assert_mem_eq (end.outer, INBAND_HO_COMPLETE_L2R_K32, INBAND_SIZE);
-    ck_assert_int_eq (end.events[2].side, 'i');
-    ck_assert_uint_eq (end.events[2].len, 4);
-    ck_assert_mem_eq (end.inner, "r2l datarest", 12);
-    node_chain_destroy (&chain);
+    s_put_random (&buf, 30);
+    uint8_t copy[S_MAX];
+    memcpy (copy, buf.d, buf.n);
+    inband_rx_t *rx = inband_rx_new (KEY32, 32);
+    node_stack_t *stack = s_tap_stack (rx);
+    s_tap_rec_t rec;
+    node_out_t out;
+    s_tap_rec_init (&rec, &out);
+
+    //  Not tapping: a command is data; it all goes on in one chunk, the
+    //  memory fed in, untouched.
+    ck_assert_int_eq (node_stack_recv (stack, NODE_OUTER, copy, buf.n, 0, &out), 0);
+    ck_assert_uint_eq (rec.nrecs, 1);
+    ck_assert_int_eq (rec.recs[0].kind, 'i');
+    ck_assert_ptr_eq (rec.recs[0].ptr, copy);
+    ck_assert_uint_eq (rec.recs[0].len, buf.n);
+    ck_assert_mem_eq (copy, buf.d, buf.n);
+    ck_assert_uint_eq (inband_rx_held (rx), 0);
+
+    //  From inner it is never scanned, tapping or not: passed on as it is,
+    //  with its flags.
+    for (int tapping = 0; tapping < 2; tapping++) {
+        inband_rx_set_tapping (rx, tapping);
+        size_t first = rec.nrecs;
+        ck_assert_int_eq (node_stack_recv (stack, NODE_INNER, copy, buf.n, NODE_PADDING, &out), 0);
+        ck_assert_int_eq (node_stack_recv (stack, NODE_INNER, copy, 5, 0, &out), 0);
+        ck_assert_uint_eq (rec.nrecs, first + 2);
+        ck_assert_int_eq (rec.recs[first].kind, 'o');
+        ck_assert_ptr_eq (rec.recs[first].ptr, copy);
+        ck_assert_uint_eq (rec.recs[first].len, buf.n);
+        ck_assert_uint_eq (rec.recs[first].flags, NODE_PADDING);
+        ck_assert_int_eq (rec.recs[first + 1].kind, 'o');
+        ck_assert_uint_eq (rec.recs[first + 1].len, 5);
+        ck_assert_uint_eq (rec.recs[first + 1].flags, 0);
+        ck_assert_mem_eq (copy, buf.d, buf.n);
+        ck_assert_uint_eq (inband_rx_held (rx), 0);
+    }
+    node_stack_destroy (&stack);
+    inband_rx_destroy (&rx);
 }
 END_TEST
 
-START_TEST (test_node_malformed)
+START_TEST (test_node_tap_malformed)
 {
     s_setup ();
-    s_end_t end;
-    node_chain_t *chain = s_inband_chain (&end);
-    inband_node_set_tapping (end.node, true);
+    //  A valid MAC over a CMD that does not parse: data, not a failure; held
+    //  while it could still start a command, let go by the flush.
     uint8_t bad[INBAND_SIZE];
     const uint8_t unknown[] = { 42 };
     ck_assert_int_eq (inband_encode (KEY32, 32, unknown, 1, bad), 0);
-    //  Not a command: it is data, held while it could still start one.
-    ck_assert_int_eq (node_chain_recv (chain, NODE_OUTER, bad, sizeof bad), 0);
-    ck_assert_ptr_null (node_chain_failed (chain));
-    inband_node_set_tapping (end.node, false);
-    ck_assert_int_eq (node_chain_recv (chain, NODE_OUTER, (const uint8_t *) "x", 1), 0);
-    ck_assert_mem_eq (end.inner, bad, sizeof bad);
-    node_chain_destroy (&chain);
-
-    const node_class_t *classes[] = { &inband_node_class };
-    inband_node_args_t args = { KEY32, 12, NULL, NULL, NULL };
-    const void *argv[] = { &args };
-    ck_assert_ptr_null (node_chain_new (classes, argv, 1, s_end_emit, s_end_emit, &end));
-    ck_assert_ptr_null (node_chain_new (classes, NULL, 1, s_end_emit, s_end_emit, &end));
+    inband_rx_t *rx = inband_rx_new (KEY32, 32);
+    inband_rx_set_tapping (rx, true);
+    node_stack_t *stack = s_tap_stack (rx);
+    s_tap_rec_t rec;
+    node_out_t out;
+    s_tap_rec_init (&rec, &out);
+    uint8_t copy[INBAND_SIZE];
+    memcpy (copy, bad, sizeof bad);
+    ck_assert_int_eq (node_stack_recv (stack, NODE_OUTER, copy, sizeof copy, 0, &out), 0);
+    ck_assert_ptr_null (node_stack_failed (stack));
+    ck_assert_uint_eq (rec.ninner + inband_rx_held (rx), INBAND_SIZE);
+    ck_assert_uint_gt (inband_rx_held (rx), 0);
+    node_stack_flush (stack, NODE_INNER, &out);
+    ck_assert_uint_eq (rec.ninner, INBAND_SIZE);
+    ck_assert_mem_eq (rec.inner, bad, INBAND_SIZE);
+    int cmds[8];
+    size_t at[8];
+    ck_assert_uint_eq (s_commands (&rec, cmds, at, 8), 0);
+    node_stack_destroy (&stack);
+    inband_rx_destroy (&rx);
 }
 END_TEST
+
+START_TEST (test_node_tap_with_cipher)
+{
+    s_setup ();
+    //  The receiving side of a tunnel during a handover: [tap, cipher], the
+    //  scanner borrowed at the inner end, as a session does.
+    uint8_t iv[CIPHER_IV_SIZE];
+    ck_assert_int_eq (RAND_bytes (iv, sizeof iv), 1);
+    cipher_t *sender = cipher_new (KEY32, 32, iv);
+    node_stack_t *stack = node_stack_new ();
+    ck_assert_int_eq (node_stack_add (stack, NODE_OUTER, &cipher_node_class,
+                                      cipher_new (KEY32, 32, iv)), 0);
+    s_tap_rec_t rec;
+    node_out_t out;
+    s_tap_rec_init (&rec, &out);
+
+    //  Not tapping, a stack of in-place nodes: the memory fed in comes out.
+    inband_rx_t *rx = inband_rx_new (KEY32, 32);
+    ck_assert_int_eq (node_stack_add (stack, NODE_INNER, &inband_tap_class, rx), 0);
+    uint8_t wire[S_MAX];
+    memcpy (wire, "plain", 5);
+    ck_assert_int_eq (cipher_apply (sender, CIPHER_ENCRYPT, wire, wire, 5), 0);
+    ck_assert_int_eq (node_stack_recv (stack, NODE_OUTER, wire, 5, 0, &out), 0);
+    ck_assert_uint_eq (rec.nrecs, 1);
+    ck_assert_ptr_eq (rec.recs[0].ptr, wire);
+    ck_assert_mem_eq (wire, "plain", 5);
+    uint8_t up[8];
+    memcpy (up, "up", 2);
+    ck_assert_int_eq (node_stack_recv (stack, NODE_INNER, up, 2, 0, &out), 0);
+    ck_assert_uint_eq (rec.nrecs, 2);
+    ck_assert_int_eq (rec.recs[1].kind, 'o');
+    ck_assert_ptr_eq (rec.recs[1].ptr, up);
+
+    //  Tapping: the decrypted stream is scanned.
+    inband_rx_set_tapping (rx, true);
+    s_buf_t buf = { .n = 0 };
+    s_put (&buf, (const uint8_t *) "data", 4);
+    s_put (&buf, INBAND_HO_R2L_K32, INBAND_SIZE);
+    s_put (&buf, (const uint8_t *) "tail", 4);
+    ck_assert_int_eq (cipher_apply (sender, CIPHER_ENCRYPT, buf.d, wire, buf.n), 0);
+    ck_assert_int_eq (node_stack_recv (stack, NODE_OUTER, wire, buf.n, 0, &out), 0);
+    int cmds[8];
+    size_t at[8];
+    ck_assert_uint_eq (s_commands (&rec, cmds, at, 8), 1);
+    ck_assert_int_eq (cmds[0], INBAND_HO_R2L);
+    ck_assert_uint_eq (at[0], 9);
+    ck_assert_uint_eq (rec.ninner, 9);
+    ck_assert_uint_eq (inband_rx_held (rx), 4);
+
+    //  Taking the tap out flushes it: the held bytes go on; the scanner is
+    //  not destroyed (it stays its owner's) and no longer taps.
+    ck_assert_int_eq (node_stack_remove (stack, rx, &out), 0);
+    ck_assert_ptr_null (node_stack_find (stack, &inband_tap_class));
+    ck_assert (!inband_rx_tapping (rx));
+    ck_assert_uint_eq (inband_rx_held (rx), 0);
+    ck_assert_uint_eq (rec.ninner, 13);
+    ck_assert_mem_eq (rec.inner, "plaindatatail", 13);
+    //  Without it, a command is data again.
+    ck_assert_int_eq (cipher_apply (sender, CIPHER_ENCRYPT, INBAND_HO_R2L_K32, wire,
+                                    INBAND_SIZE), 0);
+    ck_assert_int_eq (node_stack_recv (stack, NODE_OUTER, wire, INBAND_SIZE, 0, &out), 0);
+    ck_assert_uint_eq (s_commands (&rec, cmds, at, 8), 1);
+    ck_assert_uint_eq (rec.ninner, 13 + INBAND_SIZE);
+    ck_assert_mem_eq (rec.inner + 13, INBAND_HO_R2L_K32, INBAND_SIZE);
+    ck_assert_ptr_null (node_stack_failed (stack));
+    node_stack_destroy (&stack);
+    inband_rx_destroy (&rx);
+    cipher_destroy (&sender);
+}
+END_TEST
+
+
+//  --- Two ends of a tunnel: each [tap, cipher], outer to outer through a
+//  wire that carries what was sent when the test says (a socket); each end
+//  acts on the commands it saw once its stack has returned (as a session).
+
+typedef struct {
+    node_stack_t *stack;
+    inband_rx_t *rx;
+    bool tapped;                //  rx is in the stack
+    s_tap_rec_t rec;
+    node_out_t out;
+    size_t carried;             //  bytes of rec.outer the wire has carried
+    bool dialer;                //  answers HO_R2L with HO_COMPLETE_L2R
+} s_end_t;
+
+static void
+s_end_init (s_end_t *end, const uint8_t iv[CIPHER_IV_SIZE], bool dialer)
+{
+    memset (end, 0, sizeof *end);
+    s_tap_rec_init (&end->rec, &end->out);
+    end->stack = node_stack_new ();
+    ck_assert_int_eq (node_stack_add (end->stack, NODE_OUTER, &cipher_node_class,
+                                      cipher_new (KEY32, 32, iv)), 0);
+    end->rx = inband_rx_new (KEY32, 32);
+    end->dialer = dialer;
+}
+
+static void
+s_end_tap (s_end_t *end)
+{
+    ck_assert_int_eq (node_stack_add (end->stack, NODE_INNER, &inband_tap_class, end->rx), 0);
+    inband_rx_set_tapping (end->rx, true);
+    end->tapped = true;
+}
+
+static void
+s_end_untap (s_end_t *end)
+{
+    ck_assert_int_eq (node_stack_remove (end->stack, end->rx, &end->out), 0);
+    end->tapped = false;
+}
+
+static void
+s_end_send (s_end_t *end, const uint8_t *data, size_t len)
+{
+    uint8_t copy[S_MAX];
+    memcpy (copy, data, len);
+    ck_assert_int_eq (node_stack_recv (end->stack, NODE_INNER, copy, len, 0, &end->out), 0);
+}
+
+static void
+s_end_send_cmd (s_end_t *end, uint8_t cmd)
+{
+    uint8_t encoded[INBAND_SIZE];
+    ck_assert_int_eq (inband_encode (KEY32, 32, &cmd, 1, encoded), 0);
+    s_end_send (end, encoded, sizeof encoded);
+}
+
+//  What `from` sent since the last carry reaches `to`; then `to` acts.
+static void
+s_carry (s_end_t *from, s_end_t *to)
+{
+    if (from->rec.nouter == from->carried)
+        return;
+    uint8_t wire[S_MAX];
+    size_t len = from->rec.nouter - from->carried;
+    memcpy (wire, from->rec.outer + from->carried, len);
+    from->carried = from->rec.nouter;
+    size_t first = to->rec.nrecs;
+    ck_assert_int_eq (node_stack_recv (to->stack, NODE_OUTER, wire, len, 0, &to->out), 0);
+    for (size_t i = first; i < to->rec.nrecs; i++) {
+        if (to->rec.recs[i].kind != 'e')
+            continue;
+        uint64_t cmd = to->rec.recs[i].value;
+        if (to->dialer && cmd == INBAND_HO_R2L) {
+            s_end_send_cmd (to, INBAND_HO_COMPLETE_L2R);
+            s_end_untap (to);
+        }
+        if (!to->dialer && cmd == INBAND_HO_COMPLETE_L2R)
+            s_end_untap (to);
+    }
+}
 
 START_TEST (test_node_two_ends_handover)
 {
     s_setup ();
-    //  Dialer and acceptor, each [inband, cipher] with the same key and IV,
-    //  outer to outer: the S1 side of a handover (PROTOCOL.md section 5).
+    //  The S1 side of a handover (PROTOCOL.md section 5).
     uint8_t iv[CIPHER_IV_SIZE];
     ck_assert_int_eq (RAND_bytes (iv, sizeof iv), 1);
-    s_end_t dialer, acceptor;
-    memset (&dialer, 0, sizeof dialer);
-    memset (&acceptor, 0, sizeof acceptor);
-    inband_node_args_t dargs = { KEY32, 32, s_end_command, &dialer, &dialer.node };
-    inband_node_args_t aargs = { KEY32, 32, s_end_command, &acceptor, &acceptor.node };
-    cipher_args_t cargs = { KEY32, 32, iv };
-    const node_class_t *classes[] = { &inband_node_class, &cipher_node_class };
-    const void *dargv[] = { &dargs, &cargs };
-    const void *aargv[] = { &aargs, &cargs };
-    node_chain_t *dchain = node_chain_new (classes, dargv, 2, s_end_emit, s_end_emit, &dialer);
-    node_chain_t *achain = node_chain_new (classes, aargv, 2, s_end_emit, s_end_emit, &acceptor);
-    ck_assert_ptr_nonnull (dchain);
-    ck_assert_ptr_nonnull (achain);
-    dialer.peer = achain;
-    acceptor.peer = dchain;
-    dialer.answer = true;
-    acceptor.stop_on_complete = true;
+    s_end_t *dialer = (s_end_t *) zmalloc (sizeof (s_end_t));
+    s_end_t *acceptor = (s_end_t *) zmalloc (sizeof (s_end_t));
+    s_end_init (dialer, iv, true);
+    s_end_init (acceptor, iv, false);
 
     //  Ordinary traffic both ways.
-    ck_assert_int_eq (node_chain_recv (dchain, NODE_INNER, (const uint8_t *) "l2r-1 ", 6), 0);
-    ck_assert_int_eq (node_chain_recv (achain, NODE_INNER, (const uint8_t *) "r2l-1 ", 6), 0);
+    s_end_send (dialer, (const uint8_t *) "l2r-1 ", 6);
+    s_end_send (acceptor, (const uint8_t *) "r2l-1 ", 6);
+    s_carry (dialer, acceptor);
+    s_carry (acceptor, dialer);
     //  1. the dialer starts tapping; 2. so does the acceptor, and sends HO_R2L.
-    inband_node_set_tapping (dialer.node, true);
-    ck_assert_int_eq (node_chain_recv (dchain, NODE_INNER, (const uint8_t *) "l2r-2 ", 6), 0);
-    inband_node_set_tapping (acceptor.node, true);
-    const uint8_t r2l[] = { INBAND_HO_R2L };
-    ck_assert_int_eq (inband_node_send (acceptor.node, r2l, 1), 0);
-    ck_assert_int_eq (node_chain_recv (achain, NODE_INNER, NULL, 0), 0);
-    //  3. the dialer saw HO_R2L and answered HO_COMPLETE_L2R from on_command;
-    //  4. the acceptor saw it and stopped tapping.
-    ck_assert_uint_eq (dialer.ncmds, 1);
-    ck_assert_int_eq (dialer.cmds[0].cmd, INBAND_HO_R2L);
-    ck_assert_uint_eq (acceptor.ncmds, 1);
-    ck_assert_int_eq (acceptor.cmds[0].cmd, INBAND_HO_COMPLETE_L2R);
-    ck_assert (!inband_node_tapping (dialer.node));
-    ck_assert (!inband_node_tapping (acceptor.node));
+    s_end_tap (dialer);
+    s_end_send (dialer, (const uint8_t *) "l2r-2 ", 6);
+    s_carry (dialer, acceptor);
+    s_end_tap (acceptor);
+    s_end_send_cmd (acceptor, INBAND_HO_R2L);
+    //  3. the dialer sees HO_R2L, answers HO_COMPLETE_L2R and stops tapping;
+    //  4. the acceptor sees it and stops tapping.
+    s_carry (acceptor, dialer);
+    ck_assert (!dialer->tapped);
+    ck_assert (acceptor->tapped);
+    s_carry (dialer, acceptor);
+    ck_assert (!acceptor->tapped);
+    ck_assert (!inband_rx_tapping (dialer->rx));
+    ck_assert (!inband_rx_tapping (acceptor->rx));
     //  Data after the switch still decrypts: nothing reset the keystream.
-    ck_assert_int_eq (node_chain_recv (dchain, NODE_INNER, (const uint8_t *) "l2r-3", 5), 0);
-    ck_assert_int_eq (node_chain_recv (achain, NODE_INNER, (const uint8_t *) "r2l-3", 5), 0);
+    s_end_send (dialer, (const uint8_t *) "l2r-3", 5);
+    s_end_send (acceptor, (const uint8_t *) "r2l-3", 5);
+    s_carry (dialer, acceptor);
+    s_carry (acceptor, dialer);
 
-    ck_assert_uint_eq (acceptor.ninner, 17);
-    ck_assert_mem_eq (acceptor.inner, "l2r-1 l2r-2 l2r-3", 17);
-    ck_assert_uint_eq (acceptor.cmds[0].at, 12);
-    ck_assert_uint_eq (dialer.ninner, 11);
-    ck_assert_mem_eq (dialer.inner, "r2l-1 r2l-3", 11);
-    ck_assert_uint_eq (dialer.cmds[0].at, 6);
+    int cmds[8];
+    size_t at[8];
+    ck_assert_uint_eq (s_commands (&acceptor->rec, cmds, at, 8), 1);
+    ck_assert_int_eq (cmds[0], INBAND_HO_COMPLETE_L2R);
+    ck_assert_uint_eq (at[0], 12);
+    ck_assert_uint_eq (acceptor->rec.ninner, 17);
+    ck_assert_mem_eq (acceptor->rec.inner, "l2r-1 l2r-2 l2r-3", 17);
+    ck_assert_uint_eq (s_commands (&dialer->rec, cmds, at, 8), 1);
+    ck_assert_int_eq (cmds[0], INBAND_HO_R2L);
+    ck_assert_uint_eq (at[0], 6);
+    ck_assert_uint_eq (dialer->rec.ninner, 11);
+    ck_assert_mem_eq (dialer->rec.inner, "r2l-1 r2l-3", 11);
     //  On the wire: 6 + 6 + 16 + 5 bytes from the dialer, none of them clear.
-    ck_assert_uint_eq (dialer.nouter, 33);
-    ck_assert (memmem (dialer.outer, dialer.nouter, "l2r", 3) == NULL);
-    ck_assert (memmem (dialer.outer, dialer.nouter, INBAND_HO_COMPLETE_L2R_K32, INBAND_SIZE) == NULL);
-    ck_assert_ptr_null (node_chain_failed (dchain));
-    ck_assert_ptr_null (node_chain_failed (achain));
-    node_chain_destroy (&dchain);
-    node_chain_destroy (&achain);
+    ck_assert_uint_eq (dialer->rec.nouter, 33);
+    ck_assert (memmem (dialer->rec.outer, dialer->rec.nouter, "l2r", 3) == NULL);
+    ck_assert (memmem (dialer->rec.outer, dialer->rec.nouter,
+                       INBAND_HO_COMPLETE_L2R_K32, INBAND_SIZE) == NULL);
+    ck_assert_ptr_null (node_stack_failed (dialer->stack));
+    ck_assert_ptr_null (node_stack_failed (acceptor->stack));
+    s_end_t *ends[] = { dialer, acceptor };
+    for (int i = 0; i < 2; i++) {
+        node_stack_destroy (&ends[i]->stack);
+        inband_rx_destroy (&ends[i]->rx);
+        free (ends[i]);
+    }
+}
+END_TEST
+
+
+//  --- The tap as its own actor
+
+//  The next message from the actor, as "<to>:<bytes>" or "<EVENT>=<value>".
+static char *
+s_actor_next (zactor_t *actor)
+{
+    zmsg_t *msg = zmsg_recv (actor);
+    ck_assert_ptr_nonnull (msg);
+    char *text = NULL;
+    if (zframe_streq (zmsg_first (msg), "EVENT")) {
+        ck_assert_int_eq ((int) zmsg_size (msg), 4);
+        ck_assert (zframe_streq (zmsg_next (msg), "tap"));
+        char *event = zframe_strdup (zmsg_next (msg));
+        char *value = zframe_strdup (zmsg_next (msg));
+        text = zsys_sprintf ("%s=%s", event, value);
+        zstr_free (&event);
+        zstr_free (&value);
+    }
+    else {
+        actor_recv_t in;
+        ck_assert_int_eq (actor_recv_parse (msg, &in), 0);
+        ck_assert_str_eq (in.from, "tap");
+        text = zsys_sprintf ("%s:%.*s", in.to, (int) in.len, (const char *) in.data);
+    }
+    zmsg_destroy (&msg);
+    return text;
+}
+
+static void
+s_actor_expect (zactor_t *actor, const char *expect)
+{
+    char *text = s_actor_next (actor);
+    ck_assert_str_eq (text, expect);
+    zstr_free (&text);
+}
+
+START_TEST (test_node_actor)
+{
+    s_setup ();
+    inband_rx_t *rx = inband_rx_new (KEY32, 32);
+    inband_rx_set_tapping (rx, true);
+    node_t node = { &inband_tap_class, rx };
+    zactor_t *actor = node_actor_new (&node, "tap");
+    ck_assert_ptr_nonnull (actor);
+    zsock_set_rcvtimeo (actor, 5000);
+    s_buf_t buf = { .n = 0 };
+    s_put (&buf, (const uint8_t *) "hello ", 6);
+    s_put (&buf, INBAND_HO_R2L_K32, INBAND_SIZE);
+    s_put (&buf, (const uint8_t *) "world", 5);
+    ck_assert_int_eq (actor_send_recv (actor, "outer", buf.d, buf.n), 0);
+    s_actor_expect (actor, "inner:hello ");
+    s_actor_expect (actor, "COMMAND=2");
+    //  Toward outer nothing is held; toward inner "world" goes and tapping stops.
+    ck_assert_int_eq (zstr_sendx (actor, "FLUSH", "outer", NULL), 0);
+    ck_assert_int_eq (zstr_sendx (actor, "FLUSH", "inner", NULL), 0);
+    s_actor_expect (actor, "inner:world");
+    //  Not tapping any more: a command is data, passed on as it is.
+    ck_assert_int_eq (actor_send_recv (actor, "outer", INBAND_HO_R2L_K32, INBAND_SIZE), 0);
+    zmsg_t *msg = zmsg_recv (actor);
+    ck_assert_ptr_nonnull (msg);
+    actor_recv_t in;
+    ck_assert_int_eq (actor_recv_parse (msg, &in), 0);
+    ck_assert_str_eq (in.to, "inner");
+    ck_assert_uint_eq (in.len, INBAND_SIZE);
+    ck_assert_mem_eq (in.data, INBAND_HO_R2L_K32, INBAND_SIZE);
+    zmsg_destroy (&msg);
+    ck_assert_int_eq (actor_send_recv (actor, "inner", "up", 2), 0);
+    s_actor_expect (actor, "outer:up");
+    zactor_destroy (&actor);
+    //  The scanner was borrowed: still ours, and it stopped tapping.
+    ck_assert (!inband_rx_tapping (rx));
+    ck_assert_uint_eq (inband_rx_held (rx), 0);
+    inband_rx_destroy (&rx);
 }
 END_TEST
 
@@ -885,11 +1151,12 @@ main (void)
     tcase_add_test (tc, test_splits_equal_one_shot);
     tcase_add_test (tc, test_malformed);
     tcase_add_test (tc, test_stop_tapping_in_command);
-    tcase_add_test (tc, test_node_scan);
-    tcase_add_test (tc, test_node_send);
-    tcase_add_test (tc, test_node_answer_in_recv);
-    tcase_add_test (tc, test_node_malformed);
+    tcase_add_test (tc, test_node_tap_scan);
+    tcase_add_test (tc, test_node_tap_passthrough);
+    tcase_add_test (tc, test_node_tap_malformed);
+    tcase_add_test (tc, test_node_tap_with_cipher);
     tcase_add_test (tc, test_node_two_ends_handover);
+    tcase_add_test (tc, test_node_actor);
     tcase_set_timeout (tc, 60);
     suite_add_tcase (suite, tc);
 
