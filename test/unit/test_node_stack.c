@@ -286,6 +286,24 @@ static const node_class_t s_split_class = {
     .name = "split", .destroy = NULL, .recv = s_split_recv
 };
 
+//  "ack": passes bytes on, then answers "ack" back toward where they came
+//  from and reports a RELEASE of their length.
+static int
+s_ack_recv (void *state, node_side_t from, uint8_t *data, size_t len, unsigned flags,
+            const node_out_t *out)
+{
+    (void) state;
+    out->data (out->ctx, from == NODE_INNER ? NODE_OUTER : NODE_INNER, data, len, flags);
+    uint8_t ack[3] = { 'a', 'c', 'k' };
+    out->data (out->ctx, from, ack, sizeof ack, 0);
+    out->event (out->ctx, NODE_RELEASE, len);
+    return 0;
+}
+
+static const node_class_t s_ack_class = {
+    .name = "ack", .destroy = NULL, .recv = s_ack_recv
+};
+
 //  "ticker": passes bytes on; its pump sends "tick" toward outer and "tock"
 //  toward inner from its own memory, and asks to be woken 10 ms later.
 static void
@@ -652,7 +670,19 @@ START_TEST (test_failure_breaks_stack)
     ck_assert_str_eq (rec.log + used, "COMMAND=98\n");    //  b, before bad failed
     ck_assert_int_eq (*bad, 3);
     ck_assert_str_eq (node_stack_failed (stack), "bad");
+    //  Even with every node taken out.
+    s_tag_t *tag;
+    while ((tag = (s_tag_t *) node_stack_find (stack, &s_tag_class))) {
+        ck_assert_int_eq (node_stack_remove (stack, tag, &out), 0);
+        free (tag);                     //  removed: no longer the stack's
+    }
+    ck_assert_int_eq (node_stack_remove (stack, bad, &out), 0);
+    ck_assert_int_eq (s_feed (stack, NODE_INNER, "more", &out), -1);
+    ck_assert_int_eq (s_feed (stack, NODE_OUTER, "more", &out), -1);
+    ck_assert_str_eq (rec.log + used, "COMMAND=98\n");
+    ck_assert_str_eq (node_stack_failed (stack), "bad");
     node_stack_destroy (&stack);
+    free (bad);
 }
 END_TEST
 
@@ -672,6 +702,20 @@ START_TEST (test_failure_stops_the_pass)
     ck_assert_str_eq (node_stack_failed (stack), "bad");
     ck_assert_int_eq (*bad, 1);
     ck_assert_uint_eq (rec.chunks, 0);
+    node_stack_destroy (&stack);
+
+    //  Nor does what a node sends back toward the caller, or reports, once
+    //  a node beyond it has failed.
+    stack = node_stack_new ();
+    bad = s_counter_new ();
+    ck_assert_int_eq (node_stack_add (stack, NODE_OUTER, &s_ack_class, NULL), 0);
+    ck_assert_int_eq (node_stack_add (stack, NODE_OUTER, &s_bad_class, bad), 0);
+    ck_assert_int_eq (s_feed (stack, NODE_INNER, "fine", &out), 0);
+    ck_assert_str_eq (rec.log, "outer:fine\ninner:ack\nRELEASE=4\n");
+    s_rec_init (&rec, &out);
+    ck_assert_int_eq (node_stack_recv (stack, NODE_INNER, poison, sizeof poison, 0, &out), -1);
+    ck_assert_str_eq (node_stack_failed (stack), "bad");
+    ck_assert_str_eq (rec.log, "");
     node_stack_destroy (&stack);
 }
 END_TEST
