@@ -88,6 +88,7 @@ session_conn_close (session_t *self, conn_t *conn, bool abortive)
         conn->mux = NULL;
     }
     bufq_clear (&conn->in, worker_pool (self->worker));
+    bufq_clear (&conn->ahead, worker_pool (self->worker));
     if (conn->fd >= 0) {
         worker_conn_forget (self->worker, conn);
         if (abortive) {
@@ -262,8 +263,10 @@ session_wants_read (session_t *self, conn_t *conn)
     //  A tapped side is read ahead of its window (up to a bound), so that the
     //  awaited command is found behind what a slow reader has not taken yet
     //  instead of stalling the handover.
-    if (self->tap && conn == self->tap_side && self->state == SESSION_RELAY
-    &&  session_conn_queued (session_other (self, conn)) < HANDOVER_READAHEAD)
+    if (self->tap && conn == self->tap_side
+    &&  (self->state == SESSION_RELAY || self->state == SESSION_HANDSHAKE)
+    &&  session_conn_queued (session_other (self, conn)) < HANDOVER_READAHEAD
+    &&  conn->ahead.bytes < HANDOVER_READAHEAD)
         return true;
     switch (self->state) {
         case SESSION_HANDSHAKE:
@@ -307,6 +310,11 @@ s_settle_conn (session_t *self, conn_t *conn)
     if (conn->mux || conn->eof_pending) {
         session_stream_drain (self, conn);
         return;
+    }
+    if (conn->ahead.head || conn->ahead_eof) {
+        session_deliver_ahead (self, conn);
+        if (session_dead (self))
+            return;
     }
     if (conn->fd < 0)
         return;

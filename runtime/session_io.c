@@ -261,8 +261,8 @@ session_on_eof (session_t *self, conn_t *conn, int err)
 
 
 //  Decrypted stream bytes of a side, as the state wants them (takes buf).
-void
-session_deliver (session_t *self, conn_t *side, buf_t *buf)
+static void
+s_deliver_now (session_t *self, conn_t *side, buf_t *buf)
 {
     bufpool_t *pool = worker_pool (self->worker);
     const uint8_t *data = buf->data + buf->off;
@@ -286,6 +286,37 @@ session_deliver (session_t *self, conn_t *side, buf_t *buf)
             break;          //  lingering: late client bytes are dropped
     }
     bufpool_put (pool, buf);
+}
+
+//  Whether the state takes a side's bytes now: a handler that paused the
+//  side does not, and what is read ahead of it waits.
+static bool
+s_takes (session_t *self, conn_t *side)
+{
+    if (self->state != SESSION_HANDSHAKE)
+        return true;
+    return side == &self->client ? !self->client_paused : !self->target_paused;
+}
+
+void
+session_deliver (session_t *self, conn_t *side, buf_t *buf)
+{
+    if (side->ahead.head || !s_takes (self, side))
+        bufq_push (&side->ahead, buf);
+    else
+        s_deliver_now (self, side, buf);
+}
+
+void
+session_deliver_ahead (session_t *self, conn_t *side)
+{
+    while (side->ahead.head && !session_dead (self) && s_takes (self, side))
+        s_deliver_now (self, side, bufq_pop (&side->ahead));
+    if (!side->ahead.head && side->ahead_eof && !session_dead (self)) {
+        int err = side->ahead_eof - 1;
+        side->ahead_eof = 0;
+        session_on_eof (self, side, err);
+    }
 }
 
 //  A socket of the session ended (FIN, or err).
@@ -315,7 +346,13 @@ s_socket_eof (session_t *self, conn_t *conn, int err)
             }
             if (self->tap && conn == self->tap_side)
                 session_handover_tap (self, NULL);  //  what the scanner held is data, before the end
-            if (!session_dead (self))
+            if (session_dead (self))
+                return;
+            if (conn->ahead.head) {
+                conn->eof_in = true;                //  the end waits behind what was read ahead
+                conn->ahead_eof = 1 + err;
+            }
+            else
                 session_on_eof (self, conn, err);
             return;
     }

@@ -59,6 +59,9 @@ bool session_flush (session_t *self, conn_t *conn);
 void session_forward_raw (session_t *self, conn_t *to, buf_t *buf);
 //  Decrypted stream bytes of a side, as the state wants them (takes buf).
 void session_deliver (session_t *self, conn_t *side, buf_t *buf);
+//  What a side read ahead of its handler, as far as the state takes it now,
+//  then the end of stream that waited behind it.
+void session_deliver_ahead (session_t *self, conn_t *side);
 //  A side's stream ended (FIN, or err).
 void session_on_eof (session_t *self, conn_t *conn, int err);
 //  One trace record for a hop out of conn.

@@ -50,6 +50,12 @@ typedef struct {
     uint16_t stream_id;
     bufq_t in;              //  stream bytes that arrived while reading was paused
     int eof_pending;        //  stream ended behind `in`: 1 + the error
+    //  A tapped side is read ahead of a handler that does not take its bytes
+    //  now (paused), so that a handover's command is found: the bytes wait
+    //  here, and so does the end of stream (1 + the error) that came behind
+    //  them. They belong to the stream: a handover does not move them.
+    bufq_t ahead;
+    int ahead_eof;
     conn_role_t role;
     int held_eof;           //  CONN_HOLD: the socket ended behind `in`: 1 + the error
     //  gated: a node of the stack decides when queued bytes leave (the stack
