@@ -197,6 +197,29 @@ session_free (session_t **self_p)
 }
 
 void
+session_arm (session_t *self, int kind, int ms)
+{
+    if (ms < 0) {
+        self->deadline[kind] = 0;
+        return;
+    }
+    self->deadline[kind] = timers_now_ms () + (uint64_t) ms;
+    worker_timer_add (self->worker, self->id, kind, self->deadline[kind]);
+}
+
+static void session_on_timer (session_t *self, int kind);
+
+void
+session_timer_due (session_t *self, int kind, uint64_t deadline_ms)
+{
+    if (session_dead (self) || self->deadline[kind] != deadline_ms)
+        return;             //  cancelled or re-armed
+    self->deadline[kind] = 0;
+    session_on_timer (self, kind);
+    session_settle (self);
+}
+
+static void
 session_on_timer (session_t *self, int kind)
 {
     if (kind == TIMER_NODES) {
@@ -361,7 +384,7 @@ session_settle (session_t *self)
                 shutdown (self->client.fd, SHUT_WR);
                 self->client.shut_done = true;
                 self->state = SESSION_LINGER;
-                worker_timer_set (self->worker, self, TIMER_HANDLER, LINGER_MS);
+                session_arm (self, TIMER_HANDLER, LINGER_MS);
             }
             break;
         default:
@@ -426,7 +449,7 @@ session_finish (session_t *self)
     session_drop_target (self);
     self->state = SESSION_FINISHING;
     //  A client that never reads its reply does not hold the session forever.
-    worker_timer_set (self->worker, self, TIMER_HANDLER, FINISH_MS);
+    session_arm (self, TIMER_HANDLER, FINISH_MS);
 }
 
 void
@@ -440,7 +463,7 @@ session_set_timer (session_t *self, int ms)
 {
     if (session_dead (self))
         return;
-    worker_timer_set (self->worker, self, TIMER_HANDLER, ms > 0 ? ms : -1);
+    session_arm (self, TIMER_HANDLER, ms > 0 ? ms : -1);
 }
 
 void
@@ -499,4 +522,37 @@ uint64_t
 session_id (session_t *self)
 {
     return self->id;
+}
+
+//  --------------------------------------------------------------------------
+//  What the worker asks (runtime/worker_priv.h)
+
+bool
+session_is_dead (session_t *self)
+{
+    return session_dead (self);
+}
+
+bool
+session_is_background (session_t *self)
+{
+    return self->background;
+}
+
+const void *
+session_owner (session_t *self)
+{
+    return self->owner;
+}
+
+bool
+session_awaits (session_t *self, uint64_t resolve_token)
+{
+    return !session_dead (self) && self->resolve_token == resolve_token;
+}
+
+worker_links_t *
+session_links (session_t *self)
+{
+    return &self->links;
 }

@@ -65,7 +65,7 @@ s_connect_next (session_t *self)
     }
     if (self->connect_err == 0)
         self->connect_err = EHOSTUNREACH;
-    worker_timer_set (self->worker, self, TIMER_CONNECT, 0);
+    session_arm (self, TIMER_CONNECT, 0);
 }
 
 void
@@ -132,7 +132,7 @@ session_connect (session_t *self, const char *host, uint16_t port)
         session_conn_close (self, &self->target, false);
     self->addr_count = self->addr_next = 0;
     self->connect_err = 0;
-    worker_timer_set (self->worker, self, TIMER_CONNECT, worker_connect_timeout_ms (self->worker));
+    session_arm (self, TIMER_CONNECT, worker_connect_timeout_ms (self->worker));
     if (addr_from_literal (host, port, &self->addrs[0], &self->addr_lens[0])) {
         self->addr_count = 1;
         s_connect_next (self);
@@ -141,7 +141,7 @@ session_connect (session_t *self, const char *host, uint16_t port)
     self->resolve_token = worker_resolve (self->worker, self, host, port);
     if (!self->resolve_token) {
         self->connect_err = SESSION_ERR_RESOLVE;
-        worker_timer_set (self->worker, self, TIMER_CONNECT, 0);
+        session_arm (self, TIMER_CONNECT, 0);
     }
 }
 

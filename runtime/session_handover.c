@@ -204,7 +204,7 @@ session_set_handover_timer (session_t *self, int ms)
 {
     if (session_dead (self))
         return;
-    worker_timer_set (self->worker, self, TIMER_HANDOVER, ms >= 0 ? ms : -1);
+    session_arm (self, TIMER_HANDOVER, ms >= 0 ? ms : -1);
 }
 
 //  The spare socket's interest, and the end of an old socket once it has

@@ -223,7 +223,7 @@ session_nodes_pump (session_t *self, conn_t *side)
     if (call.wake != UINT64_MAX) {
         uint64_t armed = self->deadline[TIMER_NODES];
         if (armed == 0 || armed > call.wake || armed <= now)
-            worker_timer_set (self->worker, self, TIMER_NODES,
+            session_arm (self, TIMER_NODES,
                               call.wake > now ? (int) (call.wake - now) : 0);
     }
     if (call.shortfall && side->pad && !session_dead (self))

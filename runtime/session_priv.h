@@ -12,6 +12,51 @@
 #include "runtime/handover.h"
 #include "runtime/worker_priv.h"
 
+typedef enum {
+    SESSION_HANDSHAKE,      //  the handler sees every byte
+    SESSION_RELAY,          //  bytes flow client <-> target without the handler
+    SESSION_FINISHING,      //  writing the last bytes to the client
+    SESSION_LINGER,         //  FIN sent; reading and discarding until the client closes
+    SESSION_DEAD            //  waiting to be freed at the end of the loop turn
+} session_state_t;
+
+enum { TIMER_HANDLER, TIMER_CONNECT, TIMER_HANDOVER, TIMER_NODES, TIMER_COUNT };
+
+#define SESSION_MAX_ADDRS 8
+
+struct session_t {
+    uint64_t id;                    //  generation << 32 | slot
+    worker_t *worker;
+    session_state_t state;
+    conn_t client, target;
+    const handler_class_t *cls;
+    void *handler;
+    bool client_paused;
+    bool target_paused;
+    uint8_t expect[8];              //  bytes the target must send first (dropped)
+    size_t expect_len;
+    bool abortive;                  //  close with RST (a reset is passed on)
+    uint64_t resolve_token;         //  0 unless a lookup is in flight
+    struct sockaddr_storage addrs[SESSION_MAX_ADDRS];
+    socklen_t addr_lens[SESSION_MAX_ADDRS];
+    size_t addr_count, addr_next;
+    int connect_err;                //  last connect error, reported by TIMER_CONNECT when due now
+    uint64_t deadline[TIMER_COUNT]; //  0: not armed
+    char peer[64];
+    const char *name;               //  in trace records
+    const void *owner;              //  the wormhole it belongs to (NULL: a proxy)
+    bool background;                //  a tunnel: a drain does not wait for it
+    worker_links_t links;           //  the worker's lists (worker.c)
+    //  Handover (session.h): the other socket of the side being handed over.
+    conn_t spare;
+    conn_t *baton;                  //  that side; NULL: no handover socket
+    bool retire_wait_eof;           //  the old socket closes once its peer has closed it
+    void *tap;                      //  the scanner borrowed into a side's stack (NULL: none)
+    conn_t *tap_side;               //  ... that side
+    uint64_t handover_progress;     //  bytes written on an old socket after the switch
+};
+
+
 static inline bool
 session_dead (session_t *self)
 {
@@ -48,6 +93,8 @@ session_conn_queued (conn_t *conn)
 }
 
 //  --- session.c
+//  Arms the session's timer of kind for ms from now (ms < 0: cancels it).
+void session_arm (session_t *self, int kind, int ms);
 void session_conn_init (conn_t *conn, session_t *session, int fd);
 void session_conn_close (session_t *self, conn_t *conn, bool abortive);
 void session_socket_tune (int fd);

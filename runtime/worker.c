@@ -72,7 +72,7 @@ s_session_lookup (worker_t *self, uint64_t id)
     if (slot >= self->slot_count)
         return NULL;
     session_t *session = self->slots[slot];
-    return session && session->id == id ? session : NULL;
+    return session && session_id (session) == id ? session : NULL;
 }
 
 static int
@@ -173,15 +173,9 @@ worker_conn_forget (worker_t *self, conn_t *conn)
 }
 
 void
-worker_timer_set (worker_t *self, session_t *session, int kind, int ms)
+worker_timer_add (worker_t *self, uint64_t session_id, int kind, uint64_t deadline_ms)
 {
-    if (ms < 0) {
-        session->deadline[kind] = 0;
-        return;
-    }
-    uint64_t deadline = timers_now_ms () + (uint64_t) ms;
-    session->deadline[kind] = deadline;
-    timers_add (self->timers, deadline, session->id, kind);
+    timers_add (self->timers, deadline_ms, session_id, kind);
 }
 
 uint64_t
@@ -189,7 +183,7 @@ worker_resolve (worker_t *self, session_t *session, const char *host, uint16_t p
 {
     //  The token names the slot (to find the session) and a sequence number
     //  (so a reply to a lookup the session gave up on is recognised as stale).
-    uint64_t token = (++self->next_token << SLOT_BITS) | (session->id & SLOT_MASK);
+    uint64_t token = (++self->next_token << SLOT_BITS) | (session_id (session) & SLOT_MASK);
     if (resolver_request (self->resolver, token, host, port) != 0)
         return 0;
     return token;
@@ -198,17 +192,18 @@ worker_resolve (worker_t *self, session_t *session, const char *host, uint16_t p
 void
 worker_bury (worker_t *self, session_t *session)
 {
-    session->next_dead = self->dead;
+    session_links (session)->next_dead = self->dead;
     self->dead = session;
 }
 
 void
 worker_uncork_later (worker_t *self, session_t *session)
 {
-    if (session->cork_listed)
+    worker_links_t *links = session_links (session);
+    if (links->cork_listed)
         return;
-    session->cork_listed = true;
-    session->next_corked = self->corked;
+    links->cork_listed = true;
+    links->next_corked = self->corked;
     self->corked = session;
 }
 
@@ -223,7 +218,7 @@ s_check_drained (worker_t *self)
         return;
     for (size_t i = 0; i < self->slot_count; i++) {
         session_t *session = self->slots[i];
-        if (session && !session->background && session->state != SESSION_DEAD)
+        if (session && !session_is_background (session) && !session_is_dead (session))
             return;
     }
     self->drain_reported = true;
@@ -244,8 +239,8 @@ s_uncork_all (worker_t *self)
         self->corked = NULL;
         while (list) {
             session_t *session = list;
-            list = session->next_corked;
-            session->cork_listed = false;
+            list = session_links (session)->next_corked;
+            session_links (session)->cork_listed = false;
             session_uncork (session);
         }
     }
@@ -256,8 +251,8 @@ s_free_dead (worker_t *self)
 {
     while (self->dead) {
         session_t *session = self->dead;
-        self->dead = session->next_dead;
-        s_slot_release (self, session->id);
+        self->dead = session_links (session)->next_dead;
+        s_slot_release (self, session_id (session));
         session_free (&session);
         self->live--;
     }
@@ -314,7 +309,7 @@ s_handle_control (worker_t *self, zmsg_t *msg, const char *command)
     size_t dropped = 0;
     for (size_t i = 0; i < self->slot_count; i++) {
         session_t *session = self->slots[i];
-        if (session && session->owner == ptr && session->state != SESSION_DEAD) {
+        if (session && session_owner (session) == ptr && !session_is_dead (session)) {
             session_abort (session);
             dropped++;
         }
@@ -337,7 +332,7 @@ s_handle_baton (worker_t *self, zmsg_t *msg)
     if (id_frame && zframe_size (id_frame) == sizeof id)
         memcpy (&id, zframe_data (id_frame), sizeof id);
     session_t *session = fd >= 0 && rest ? s_session_lookup (self, id) : NULL;
-    if (session && session->state != SESSION_DEAD) {
+    if (session && !session_is_dead (session)) {
         handover_event_t event = { .kind = HANDOVER_SOCKET, .fd = fd,
                                    .data = zframe_data (rest), .len = zframe_size (rest) };
         session_handover_event (session, &event);
@@ -359,7 +354,7 @@ s_handle_handover (worker_t *self)
     handover_event_t event = { .kind = HANDOVER_TRIGGER, .fd = -1 };
     for (size_t i = 0; i < self->slot_count; i++) {
         session_t *session = self->slots[i];
-        if (session && session->state != SESSION_DEAD && session->cls->handover)
+        if (session && !session_is_dead (session))
             session_handover_event (session, &event);
     }
 }
@@ -429,15 +424,15 @@ s_handle_resolved (worker_t *self)
         return;
     uint64_t token;
     int status;
-    struct sockaddr_storage addrs[SESSION_MAX_ADDRS];
-    socklen_t lens[SESSION_MAX_ADDRS];
+    struct sockaddr_storage addrs[RESOLVER_MAX_ADDRS];
+    socklen_t lens[RESOLVER_MAX_ADDRS];
     size_t count = 0;
-    if (resolver_reply_parse (msg, &token, &status, addrs, lens, SESSION_MAX_ADDRS, &count) == 0) {
+    if (resolver_reply_parse (msg, &token, &status, addrs, lens, RESOLVER_MAX_ADDRS, &count) == 0) {
         session_t *session = NULL;
         uint32_t slot = (uint32_t) (token & SLOT_MASK);
         if (slot < self->slot_count)
             session = self->slots[slot];
-        if (session && session->resolve_token == token && session->state != SESSION_DEAD) {
+        if (session && session_awaits (session, token)) {
             session_on_resolved (session, status, addrs, lens, count);
             session_settle (session);
         }
@@ -492,12 +487,8 @@ s_fire_timers (worker_t *self)
     timer_entry_t entry;
     while (timers_pop_due (self->timers, now, &entry)) {
         session_t *session = s_session_lookup (self, entry.owner);
-        if (!session || session->state == SESSION_DEAD || session->deadline[entry.kind] != entry.deadline_ms)
-            continue;       //  cancelled or re-armed
-        session->deadline[entry.kind] = 0;
-        session_on_timer (session, entry.kind);
-        if (session->state != SESSION_DEAD)
-            session_settle (session);
+        if (session)
+            session_timer_due (session, entry.kind, entry.deadline_ms);
     }
 }
 
@@ -545,7 +536,7 @@ s_worker_destroy (worker_t **self_p)
         return;
     self->corked = NULL;
     for (size_t i = 0; i < self->slot_count; i++)
-        if (self->slots[i] && self->slots[i]->state != SESSION_DEAD)
+        if (self->slots[i] && !session_is_dead (self->slots[i]))
             worker_bury (self, self->slots[i]);
     s_free_dead (self);
     zsock_destroy (&self->inbox);
@@ -602,11 +593,10 @@ worker_actor (zsock_t *pipe, void *args)
                 continue;   //  ZeroMQ sockets are drained at the top of the loop
             conn_t *conn = events[i].data.ptr;
             session_t *session = conn->session;
-            if (session->state == SESSION_DEAD)
+            if (session_is_dead (session))
                 continue;
             session_on_io (conn, events[i].events);
-            if (session->state != SESSION_DEAD)
-                session_settle (session);
+            session_settle (session);
         }
         s_fire_timers (self);
         s_uncork_all (self);

@@ -67,51 +67,14 @@ typedef struct {
     void *pad_ctx;
 } conn_t;
 
-typedef enum {
-    SESSION_HANDSHAKE,      //  the handler sees every byte
-    SESSION_RELAY,          //  bytes flow client <-> target without the handler
-    SESSION_FINISHING,      //  writing the last bytes to the client
-    SESSION_LINGER,         //  FIN sent; reading and discarding until the client closes
-    SESSION_DEAD            //  waiting to be freed at the end of the loop turn
-} session_state_t;
-
-enum { TIMER_HANDLER, TIMER_CONNECT, TIMER_HANDOVER, TIMER_NODES, TIMER_COUNT };
-
-#define SESSION_MAX_ADDRS 8
-
-struct session_t {
-    uint64_t id;                    //  generation << 32 | slot
-    worker_t *worker;
-    session_state_t state;
-    conn_t client, target;
-    const handler_class_t *cls;
-    void *handler;
-    bool client_paused;
-    bool target_paused;
-    uint8_t expect[8];              //  bytes the target must send first (dropped)
-    size_t expect_len;
-    bool abortive;                  //  close with RST (a reset is passed on)
-    uint64_t resolve_token;         //  0 unless a lookup is in flight
-    struct sockaddr_storage addrs[SESSION_MAX_ADDRS];
-    socklen_t addr_lens[SESSION_MAX_ADDRS];
-    size_t addr_count, addr_next;
-    int connect_err;                //  last connect error, reported by TIMER_CONNECT when due now
-    uint64_t deadline[TIMER_COUNT]; //  0: not armed
-    char peer[64];
-    const char *name;               //  in trace records
-    const void *owner;              //  the wormhole it belongs to (NULL: a proxy)
-    bool background;                //  a tunnel: a drain does not wait for it
+//  The part of a session the worker owns: its place in the worker's lists
+//  of sessions to free and to uncork at the end of the loop turn.
+typedef struct {
     session_t *next_dead;
-    session_t *next_corked;         //  in the worker's list of sessions to uncork
+    session_t *next_corked;
     bool cork_listed;
-    //  Handover (session.h): the other socket of the side being handed over.
-    conn_t spare;
-    conn_t *baton;                  //  that side; NULL: no handover socket
-    bool retire_wait_eof;           //  the old socket closes once its peer has closed it
-    void *tap;                      //  the scanner borrowed into a side's stack (NULL: none)
-    conn_t *tap_side;               //  ... that side
-    uint64_t handover_progress;     //  bytes written on an old socket after the switch
-};
+} worker_links_t;
+
 
 //  Worker services used by sessions.
 bufpool_t *worker_pool (worker_t *self);
@@ -120,11 +83,21 @@ struct trace_t *worker_trace (worker_t *self);
 int worker_connect_timeout_ms (worker_t *self);
 void worker_conn_update (worker_t *self, conn_t *conn, uint32_t events);
 void worker_conn_forget (worker_t *self, conn_t *conn);
-void worker_timer_set (worker_t *self, session_t *session, int kind, int ms);
+//  A timer of kind for the session with that id, due at deadline_ms; the
+//  session is told with session_timer_due (stale ones it ignores).
+void worker_timer_add (worker_t *self, uint64_t session_id, int kind, uint64_t deadline_ms);
 uint64_t worker_resolve (worker_t *self, session_t *session, const char *host, uint16_t port);
 void worker_bury (worker_t *self, session_t *session);
 //  Uncork the session's sides at the end of this loop turn.
 void worker_uncork_later (worker_t *self, session_t *session);
+
+//  What the worker asks of a session.
+bool session_is_dead (session_t *self);
+bool session_is_background (session_t *self);
+const void *session_owner (session_t *self);
+//  True if the session waits for the lookup with that token.
+bool session_awaits (session_t *self, uint64_t resolve_token);
+worker_links_t *session_links (session_t *self);
 
 //  Session entry points used by the worker loop.
 session_t *session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf);
@@ -136,7 +109,8 @@ session_t *worker_spawn_stream (worker_t *self, const handler_conf_t *conf,
                                 const stream_ops_t *ops, void *mux, uint16_t stream_id);
 void session_free (session_t **self_p);
 void session_on_io (conn_t *conn, uint32_t events);
-void session_on_timer (session_t *self, int kind);
+//  A timer of the session came due; it ignores one it cancelled or re-armed.
+void session_timer_due (session_t *self, int kind, uint64_t deadline_ms);
 void session_on_resolved (session_t *self, int status, const struct sockaddr_storage *addrs,
                           const socklen_t *lens, size_t count);
 //  Called after every event, timer or reply: settles state and epoll interest.
