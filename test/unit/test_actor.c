@@ -14,6 +14,7 @@
 #include "runtime/actor.h"
 #include "runtime/base/log.h"
 #include "test/support/node_actor.h"
+#include "test/support/check_run.h"
 
 static void
 s_setup (void)
@@ -691,9 +692,5 @@ s_suite (void)
 int
 main (void)
 {
-    SRunner *runner = srunner_create (s_suite ());
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run (s_suite ());
 }

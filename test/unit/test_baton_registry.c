@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "runtime/baton_registry.h"
+#include "test/support/check_run.h"
 
 static void
 s_id (uint8_t id[BATON_ID_SIZE], unsigned n)
@@ -105,9 +106,5 @@ main (void)
     tcase_add_test (tc, test_replace_and_remove);
     tcase_add_test (tc, test_threads);
     suite_add_tcase (suite, tc);
-    SRunner *runner = srunner_create (suite);
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed == 0 ? 0 : 1;
+    return check_run (suite);
 }

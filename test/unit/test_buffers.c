@@ -11,6 +11,7 @@
 #include "runtime/bufpool.h"
 #include "runtime/bufq.h"
 #include "runtime/timers.h"
+#include "test/support/check_run.h"
 
 START_TEST (test_pool_recycles)
 {
@@ -265,9 +266,5 @@ main (void)
     tcase_add_test (tc, test_timers_order);
     tcase_add_test (tc, test_timers_random_heap);
     suite_add_tcase (suite, tc);
-    SRunner *runner = srunner_create (suite);
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run (suite);
 }

@@ -14,6 +14,7 @@
 #include "runtime/actor.h"
 #include "runtime/base/log.h"
 #include "test/support/node_actor.h"
+#include "test/support/check_run.h"
 
 //  Golden vectors, pasted from the output of
 //      python3 test/vectors/gen_crypto_vectors.py cipher
@@ -545,9 +546,5 @@ main (void)
     tcase_set_timeout (tc, 60);
     suite_add_tcase (suite, tc);
 
-    SRunner *runner = srunner_create (suite);
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run (suite);
 }

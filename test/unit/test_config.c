@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "test/support/check_run.h"
 
 #define KEY16 "00112233445566778899aabbccddeeff"
 #define KEY24 "00112233445566778899aabbccddeeff0011223344556677"
@@ -711,9 +712,5 @@ main (void)
     tcase_add_test (tc, test_example);
     tcase_add_test (tc, test_print);
     suite_add_tcase (suite, tc);
-    SRunner *runner = srunner_create (suite);
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run (suite);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "handlers/http_codec.h"
+#include "test/support/check_run.h"
 
 //  --- helpers ---
 
@@ -933,9 +934,5 @@ main (void)
     tcase_add_test (tc, test_error_response);
     tcase_add_test (tc, test_random_garbage);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed? EXIT_FAILURE: EXIT_SUCCESS;
+    return check_run (s);
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "nodes/mimic.h"
+#include "test/support/check_run.h"
 
 //  Check's ck_assert_* report every passing check to the parent process;
 //  hot loops use this, which only speaks up on failure.
@@ -1285,9 +1286,5 @@ main (void)
     tcase_set_timeout (tc, 60);
     suite_add_tcase (suite, tc);
 
-    SRunner *runner = srunner_create (suite);
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run (suite);
 }

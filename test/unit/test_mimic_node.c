@@ -15,6 +15,7 @@
 #include "nodes/mimic.h"
 #include "nodes/mimic_node.h"
 #include "nodes/node.h"
+#include "test/support/check_run.h"
 
 //  Check's ck_assert_* report every passing check to the parent process;
 //  loops use this, which only speaks up on failure.
@@ -632,9 +633,5 @@ main (void)
     tcase_set_timeout (tc, 60);
     suite_add_tcase (suite, tc);
 
-    SRunner *runner = srunner_create (suite);
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run (suite);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "nodes/node.h"
+#include "test/support/check_run.h"
 
 static int s_destroyed;         //  states freed by a test class's destroy
 
@@ -847,9 +848,5 @@ main (void)
     tcase_add_test (tc, test_side_names);
     suite_add_tcase (suite, tc);
 
-    SRunner *runner = srunner_create (suite);
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run (suite);
 }

@@ -13,6 +13,7 @@
 #include "runtime/base/addr.h"
 #include "runtime/base/log.h"
 #include "runtime/resolver.h"
+#include "test/support/check_run.h"
 
 #define REPLY_WAIT_MS 10000     //  generous: a reply that is due
 #define QUIET_WAIT_MS 300       //  how long we look for a reply that must not come
@@ -587,9 +588,5 @@ s_suite (void)
 int
 main (void)
 {
-    SRunner *runner = srunner_create (s_suite ());
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed == 0 ? 0 : 1;
+    return check_run (s_suite ());
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "handlers/socks_codec.h"
+#include "test/support/check_run.h"
 
 //  Everything one run of the codec over a stream produced.
 typedef struct {
@@ -637,9 +638,5 @@ main (void)
     tcase_set_timeout (tc, 60);
     suite_add_tcase (suite, tc);
 
-    SRunner *runner = srunner_create (suite);
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed == 0? EXIT_SUCCESS: EXIT_FAILURE;
+    return check_run (suite);
 }

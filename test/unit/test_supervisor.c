@@ -11,6 +11,7 @@
 #include "runtime/base/log.h"
 #include "runtime/signals.h"
 #include "runtime/supervisor.h"
+#include "test/support/check_run.h"
 
 #define BOUND_MS 10000          //  generous: only reached when something is broken
 
@@ -496,9 +497,5 @@ s_suite (void)
 int
 main (void)
 {
-    SRunner *runner = srunner_create (s_suite ());
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run (s_suite ());
 }

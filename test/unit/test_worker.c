@@ -20,6 +20,7 @@
 #include "handlers/socks.h"
 #include "runtime/resolver.h"
 #include "runtime/worker.h"
+#include "test/support/check_run.h"
 
 #define RESOLVER "inproc://test-worker-resolver"
 
@@ -322,9 +323,5 @@ main (void)
     tcase_add_test (tc, test_bulk_in_order_and_bounded_buffering);
     tcase_add_test (tc, test_many_sessions_and_garbage_socks);
     suite_add_tcase (suite, tc);
-    SRunner *runner = srunner_create (suite);
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run (suite);
 }
