@@ -4,6 +4,7 @@
     to other wormholes) is checked in config.c.
 */
 #include "config/config_priv.h"
+#include "runtime/base/hex.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -163,8 +164,8 @@ s_parse_key (ctx_t *ctx, const node_t *node, const char *field, wormhole_conf_t 
                             "must be 32, 48 or 64 hex digits (a 16, 24 or 32-byte key), not %zu",
                             node->length);
     for (size_t i = 0; i < node->length; i += 2) {
-        int high = config_hex_digit (node->value [i]);
-        int low = config_hex_digit (node->value [i + 1]);
+        int high = hex_digit_value ((unsigned char) node->value [i]);
+        int low = hex_digit_value ((unsigned char) node->value [i + 1]);
         if (high < 0 || low < 0) {
             explicit_bzero (wh->key, sizeof wh->key);
             return config_fail (ctx, node, field, "must be hex digits only (0-9, a-f)");

@@ -61,8 +61,6 @@ void config_append (char *buf, size_t size, const char *text);
 //  Field paths: "parent.child" ("child" at the top level), "parent[index]".
 const char *config_field (char *buf, size_t size, const char *parent, const char *child);
 const char *config_field_item (char *buf, size_t size, const char *parent, size_t index);
-//  0-15 for a hex digit, else -1.
-int config_hex_digit (char c);
 //  Whether a value may be quoted in a message (it cannot be a key).
 bool config_showable (const char *value);
 //  'value' for a message, or "the value" if it may be a key.

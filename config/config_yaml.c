@@ -7,6 +7,7 @@
     they are freed because one of them is a key.
 */
 #include "config/config_priv.h"
+#include "runtime/base/hex.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -105,18 +106,6 @@ config_field_item (char *buf, size_t size, const char *parent, size_t index)
     return buf;
 }
 
-int
-config_hex_digit (char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 //  Whether a value may be quoted in a message. A key pasted into the wrong
 //  field, or swallowed by an unclosed quote, must not show up there: so no
 //  run of 16 or more hex digits, and nothing spanning lines.
@@ -127,7 +116,7 @@ config_showable (const char *value)
     for (const char *p = value; *p; p++) {
         if ((unsigned char) *p < ' ' || *p == 0x7f)
             return false;
-        run = config_hex_digit (*p) >= 0 ? run + 1 : 0;
+        run = hex_digit_value ((unsigned char) *p) >= 0 ? run + 1 : 0;
         if (run >= 16)
             return false;
     }
