@@ -434,14 +434,6 @@ session_expect_target (session_t *self, const void *data, size_t len)
 }
 
 void
-session_shutdown_client (session_t *self)
-{
-    if (session_dead (self))
-        return;
-    self->client.shut_pending = true;
-}
-
-void
 session_finish (session_t *self)
 {
     if (session_dead (self))

@@ -37,9 +37,6 @@ size_t session_queued (session_t *self, session_side_t side);
 //  session if the target says anything else. Relaying only.
 void session_expect_target (session_t *self, const void *data, size_t len);
 
-//  Half-close toward the client once its queue is written (FIN).
-void session_shutdown_client (session_t *self);
-
 //  Adds a node at one end of the side's node stack (nodes/node.h), which
 //  the session owns (and the node's state with it, if its class has a
 //  destroy): every byte sent to the side goes through the stack from inner
