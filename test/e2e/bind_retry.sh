@@ -5,12 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 
-www="$E2E_TMP/www"
-mkdir -p "$www"
-make_random "$www/f" 100000
-F_SHA=$(sha_of "$www/f")
-start_httpd origin "$www"
-H=$HTTPD_PORT
+serve_random f=100000
 
 read -r BUSY R1 S2 R2 <<<"$(free_ports 4)"
 # Something else holds BUSY for 3 s.

@@ -119,12 +119,7 @@ for example in "$REPO"/docs/examples/*.yaml; do
 done
 
 # --- running ------------------------------------------------------------------------------
-www="$E2E_TMP/www"
-mkdir -p "$www"
-make_random "$www/f" 100000
-F_SHA=$(sha_of "$www/f")
-start_httpd origin "$www"
-H=$HTTPD_PORT
+serve_random f=100000
 
 # From a config file.
 bg config "$MIMICSOCKS" --config "$C/good.yaml"

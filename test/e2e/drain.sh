@@ -7,14 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 
-www="$E2E_TMP/www"
-mkdir -p "$www"
-make_random "$www/big" $((8 * 1024 * 1024))
-make_random "$www/f" 100000
-BIG_SHA=$(sha_of "$www/big")
-F_SHA=$(sha_of "$www/f")
-start_httpd origin "$www"
-H=$HTTPD_PORT
+serve_random big="$((8 * 1024 * 1024))" f=100000
 
 # 1. A transfer in progress finishes; new connections are refused meanwhile.
 start_mimicsocks d1 socks --drain-seconds 20

@@ -31,16 +31,7 @@ MIMIC=${HANDOVER_MIMIC:-random}
 [[ "$SIZE_MIB" =~ ^[1-9][0-9]*$ ]] || fail "HANDOVER_SIZE_MIB must be a positive integer, not '$SIZE_MIB'"
 [[ "$RATE" =~ ^[0-9]+[kKmMgG]?$ ]] || fail "HANDOVER_RATE must be a curl --limit-rate value, not '$RATE'"
 
-www="$E2E_TMP/www"
-mkdir -p "$www"
-make_random "$www/big" $((SIZE_MIB * 1024 * 1024))
-make_random "$www/mid" $((4 * 1024 * 1024))
-make_random "$www/small" $((64 * 1024))
-BIG_SHA=$(sha_of "$www/big")
-MID_SHA=$(sha_of "$www/mid");     MID_SIZE=$(size_of "$www/mid")
-SMALL_SHA=$(sha_of "$www/small"); SMALL_SIZE=$(size_of "$www/small")
-start_httpd origin "$www"
-H=$HTTPD_PORT
+serve_random big="$((SIZE_MIB * 1024 * 1024))" mid="$((4 * 1024 * 1024))" small="$((64 * 1024))"
 KEY=$(wh_key)
 
 # write_config FILE INTERVAL: sets AS AT AX1 AX2 (aggregated: users, tunnel, extra ports)

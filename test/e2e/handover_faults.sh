@@ -21,14 +21,7 @@ e2e_init "$@"
 
 SIZE_MIB=${FAULTS_SIZE_MIB:-64}
 [[ "$SIZE_MIB" =~ ^[1-9][0-9]*$ ]] || fail "FAULTS_SIZE_MIB must be a positive integer, not '$SIZE_MIB'"
-www="$E2E_TMP/www"
-mkdir -p "$www"
-make_random "$www/big" $((SIZE_MIB * 1024 * 1024))
-make_random "$www/mid" $((4 * 1024 * 1024))
-BIG_SHA=$(sha_of "$www/big")
-MID_SHA=$(sha_of "$www/mid"); MID_SIZE=$(size_of "$www/mid")
-start_httpd origin "$www"
-H=$HTTPD_PORT
+serve_random big="$((SIZE_MIB * 1024 * 1024))" mid="$((4 * 1024 * 1024))"
 KEY=$(wh_key)
 
 # --- the silent acceptor ------------------------------------------------------------------

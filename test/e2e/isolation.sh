@@ -7,14 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 
-www="$E2E_TMP/www"
-mkdir -p "$www"
-make_random "$www/big" $((8 * 1024 * 1024))
-make_random "$www/f" 100000
-BIG_SHA=$(sha_of "$www/big")
-F_SHA=$(sha_of "$www/f")
-start_httpd origin "$www"
-H=$HTTPD_PORT
+serve_random big="$((8 * 1024 * 1024))" f=100000
 K1=$(wh_key); K2=$(wh_key)
 
 read -r S1 R1 S2 R2 TP <<<"$(free_ports 5)"

@@ -229,6 +229,23 @@ sha_stdin()  { sha256sum | cut -d' ' -f1; }
 # make_random FILE BYTES
 make_random() { head -c "$2" /dev/urandom >"$1"; }
 
+# serve_random NAME=BYTES...: random files NAME in $www (made here), with their sha256
+# and size in NAME_SHA and NAME_SIZE (NAME upper-cased), served by an origin httpd on H.
+serve_random() {
+    www="$E2E_TMP/www"
+    mkdir -p "$www"
+    local spec name upper
+    for spec in "$@"; do
+        name=${spec%%=*}
+        upper=${name^^}
+        make_random "$www/$name" "${spec#*=}"
+        printf -v "${upper}_SHA" '%s' "$(sha_of "$www/$name")"
+        printf -v "${upper}_SIZE" '%s' "$(size_of "$www/$name")"
+    done
+    start_httpd origin "$www"
+    H=$HTTPD_PORT
+}
+
 # pattern_sha N: sha256 of what httpd.py serves for /noclen/N, /chunked/N, /slow/N.
 pattern_sha() { "$PYTHON" "$E2E_DIR/httpd.py" --pattern "$1" | sha_stdin; }
 

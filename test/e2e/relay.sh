@@ -6,15 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 
-www="$E2E_TMP/www"
-mkdir -p "$www"
-make_random "$www/big" $((16 * 1024 * 1024))
-make_random "$www/small" $((256 * 1024))
-BIG_SHA=$(sha_of "$www/big");     BIG_SIZE=$(size_of "$www/big")
-SMALL_SHA=$(sha_of "$www/small"); SMALL_SIZE=$(size_of "$www/small")
-
-start_httpd origin "$www"
-H=$HTTPD_PORT
+serve_random big="$((16 * 1024 * 1024))" small="$((256 * 1024))"
 start_echo echo
 E=$ECHO_PORT
 

@@ -6,14 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 
-www="$E2E_TMP/www"
-mkdir -p "$www"
-make_random "$www/big" $((16 * 1024 * 1024))
-make_random "$www/f" 100000
-BIG_SHA=$(sha_of "$www/big")
-F_SHA=$(sha_of "$www/f")
-start_httpd origin "$www"
-H=$HTTPD_PORT
+serve_random big="$((16 * 1024 * 1024))" f=100000
 K1=$(wh_key); K2=$(wh_key); K3=$(wh_key)
 
 write_config() {     # write_config "keep gone" | "keep added" into $CFG

@@ -6,12 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 
-www="$E2E_TMP/www"
-mkdir -p "$www"
-make_random "$www/f" 200000
-F_SHA=$(sha_of "$www/f")
-start_httpd origin "$www"
-H=$HTTPD_PORT
+serve_random f=200000
 KEY=$(wh_key)
 
 for attempt in 1 2 3; do

@@ -9,15 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 
-www="$E2E_TMP/www"
-mkdir -p "$www"
-make_random "$www/big" $((16 * 1024 * 1024))
-make_random "$www/mid" $((2 * 1024 * 1024))
-BIG_SHA=$(sha_of "$www/big");  BIG_SIZE=$(size_of "$www/big")
-MID_SHA=$(sha_of "$www/mid");  MID_SIZE=$(size_of "$www/mid")
-
-start_httpd origin "$www"
-H=$HTTPD_PORT
+serve_random big="$((16 * 1024 * 1024))" mid="$((2 * 1024 * 1024))"
 # The upstream proxy the dialing ends go through.
 start_mimicsocks upstream http
 PX=$MS_PORT; UPSTREAM=$MS_PID

@@ -10,19 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 
-www="$E2E_TMP/www"
-mkdir -p "$www"
-make_random "$www/big" $((16 * 1024 * 1024))
-make_random "$www/mid" $((2 * 1024 * 1024))
-make_random "$www/medium" $((256 * 1024))
-make_random "$www/small" $((8 * 1024))
-BIG_SHA=$(sha_of "$www/big");       BIG_SIZE=$(size_of "$www/big")
-MID_SHA=$(sha_of "$www/mid");       MID_SIZE=$(size_of "$www/mid")
-MEDIUM_SHA=$(sha_of "$www/medium")
-SMALL_SHA=$(sha_of "$www/small")
-
-start_httpd origin "$www"
-H=$HTTPD_PORT
+serve_random big="$((16 * 1024 * 1024))" mid="$((2 * 1024 * 1024))" medium="$((256 * 1024))" small="$((8 * 1024))"
 KEY=$(wh_key)
 CONF="$E2E_TMP/wormholes.yaml"
 

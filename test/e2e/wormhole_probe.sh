@@ -8,13 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 
-www="$E2E_TMP/www"
-mkdir -p "$www"
-make_random "$www/mid" $((2 * 1024 * 1024))
-MID_SHA=$(sha_of "$www/mid"); MID_SIZE=$(size_of "$www/mid")
-
-start_httpd origin "$www"
-H=$HTTPD_PORT
+serve_random mid="$((2 * 1024 * 1024))"
 KEY=$(wh_key)
 CONF="$E2E_TMP/wormholes.yaml"
 
