@@ -145,7 +145,7 @@ s_find (baton_t *self, b_event_t event)
 static void
 s_execute (baton_t *self, b_event_t event)
 {
-    while (event != E_NONE && !self->broken) {
+    while (event != E_NONE && !self->broken && !self->destroyed) {
         const b_row_t *row = s_find (self, event);
         log_debug ("wormhole %s: handover: %s, %s%s", self->wormhole->conf->name,
                    s_state_names[self->state], s_event_names[event], row ? "" : " (ignored)");
@@ -156,8 +156,10 @@ s_execute (baton_t *self, b_event_t event)
         for (size_t i = 0; i < ACTIONS_MAX && row->actions[i] && !self->exception; i++) {
             row->actions[i] (self);
             //  The session called back (S2 failed as the ID went out): that
-            //  event's row has decided, the rest of this one is moot.
-            if (self->serial != serial)
+            //  event's row has decided, the rest of this one is moot. Or the
+            //  owner destroyed the baton meanwhile (tunnel_mux, when the
+            //  switch delivered S2's end): nothing is left to do.
+            if (self->serial != serial || self->destroyed)
                 return;
         }
         if (!self->exception && row->next != B_SAME)
@@ -180,6 +182,13 @@ s_arm (baton_t *self)
     }
     uint64_t now = timers_now_ms ();
     session_set_handover_timer (self->session, next > now ? (int) (next - now) : 0);
+}
+
+static void
+s_free (baton_t *self)
+{
+    inband_rx_destroy (&self->rx);
+    free (self);
 }
 
 static b_event_t
@@ -211,8 +220,8 @@ s_event_of (baton_t *self, const handover_event_t *event)
 
 //  One event from the session (or the API), then the timer for what is due
 //  next. The owner hears of a broken tunnel last, when the baton is no
-//  longer touched (it may destroy it).
-static void
+//  longer touched (it may destroy it). Returns false if the baton is gone.
+static bool
 s_run (baton_t *self, const handover_event_t *event)
 {
     const handover_event_t *outer = self->event;
@@ -226,21 +235,30 @@ s_run (baton_t *self, const handover_event_t *event)
             self->step_at = 0;
             s_execute (self, E_STEP_DUE);
         }
-        if (self->liveness_at && self->now >= self->liveness_at)
+        if (!self->destroyed && self->liveness_at && self->now >= self->liveness_at)
             s_execute (self, E_LIVENESS_DUE);
-        if (self->periodic_at && self->now >= self->periodic_at)
+        if (!self->destroyed && self->periodic_at && self->now >= self->periodic_at)
             s_execute (self, E_PERIODIC_DUE);
     }
     else
         s_execute (self, s_event_of (self, event));
-    s_arm (self);
+    if (!self->destroyed)
+        s_arm (self);
     self->event = outer;
-    if (--self->depth == 0 && self->broken) {
+    if (--self->depth > 0)
+        return !self->destroyed;
+    if (self->destroyed) {
+        s_free (self);
+        return false;
+    }
+    if (self->broken) {
         self->broken = false;
         baton_owner_t owner = self->owner;
         if (owner.broken)
             owner.broken (owner.ctx);
+        return false;
     }
+    return true;
 }
 
 //  --------------------------------------------------------------------------
@@ -289,9 +307,13 @@ baton_destroy (baton_t **self_p)
         session_handover_drop (self->session);
     }
     session_set_handover_timer (self->session, -1);
-    inband_rx_destroy (&self->rx);
-    free (self);
     *self_p = NULL;
+    //  Called back from one of the baton's own session calls: the engine
+    //  frees it on its way out.
+    if (self->depth > 0)
+        self->destroyed = true;
+    else
+        s_free (self);
 }
 
 void
@@ -311,7 +333,8 @@ baton_start (baton_t *self)
     if (!self || !self->dialing || self->state != B_IDLE)
         return -1;
     handover_event_t trigger = { .kind = HANDOVER_TRIGGER, .fd = -1 };
-    s_run (self, &trigger);
+    if (!s_run (self, &trigger))
+        return -1;
     return self->state == B_CONNECTING ? 0 : -1;
 }
 

@@ -97,6 +97,7 @@ struct baton_t {
     unsigned serial;                //  rows run so far: tells that the session called back
     unsigned depth;                 //  nested calls into the engine
     bool broken;                    //  tell the owner once the engine is left
+    bool destroyed;                 //  by the owner, during one of our own calls: free it then
 };
 
 //  An action: one step of a row.

@@ -1290,6 +1290,35 @@ START_TEST (test_acceptor_destroy_during_handover)
 }
 END_TEST
 
+//  S2 brought the tunnel's end (or a corrupt frame) before it took over:
+//  switching reads delivers it, and tunnel_mux drops the tunnel and its
+//  baton from inside the switch. The baton does nothing more after that.
+START_TEST (test_destroyed_by_its_switch)
+{
+    //  The accepting end's step 4.
+    s_new (false);
+    ck_assert (s_registered (1));
+    s_socket ("");
+    s_fake.destroy_at_switch = true;
+    s_command (INBAND_HO_COMPLETE_L2R);
+    ck_assert_ptr_null (s_fake.baton);
+    ck_assert_str_eq (s_calls (), "adopt tap send(HO_R2L) switch_writes switch_reads untap drop");
+    ck_assert_int_eq (s_fake.shaped, 0);
+    ck_assert (!s_fake.armed);
+    ck_assert_uint_eq (baton_registry_size (), 0);
+    //  The dialing end's step 3.
+    s_fake.destroy_at_switch = false;
+    s_new (true);
+    s_dial (1);
+    s_fake.destroy_at_switch = true;
+    s_command (INBAND_HO_R2L);
+    ck_assert_ptr_null (s_fake.baton);
+    ck_assert_str_eq (s_calls (), "send(HO_COMPLETE_L2R) switch_reads(wait_eof) untap drop");
+    ck_assert_int_eq (s_fake.shaped, 0);
+    ck_assert (!s_fake.armed);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1328,6 +1357,7 @@ main (void)
     tcase_add_test (acceptor, test_acceptor_retire_limit);
     tcase_add_test (acceptor, test_acceptor_ignores);
     tcase_add_test (acceptor, test_acceptor_destroy_during_handover);
+    tcase_add_test (acceptor, test_destroyed_by_its_switch);
     suite_add_tcase (suite, acceptor);
     SRunner *runner = srunner_create (suite);
     srunner_run_all (runner, CK_NORMAL);
