@@ -171,8 +171,13 @@ s_execute (baton_t *self, b_event_t event)
 static void
 s_arm (baton_t *self)
 {
+    //  The triggers' deadlines count in IDLE only, where their rows are:
+    //  one that passes during a handover would fire the timer at once,
+    //  again and again, until the handover is over.
+    bool idle = self->state == B_IDLE;
     uint64_t next = UINT64_MAX;
-    uint64_t candidates[] = { self->step_at, self->periodic_at, self->liveness_at };
+    uint64_t candidates[] = { self->step_at, idle ? self->periodic_at : 0,
+                              idle ? self->liveness_at : 0 };
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++)
         if (candidates[i] && candidates[i] < next)
             next = candidates[i];

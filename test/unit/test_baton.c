@@ -1014,6 +1014,37 @@ START_TEST (test_dialer_liveness_answered)
 }
 END_TEST
 
+//  A user arrives during a handover: the liveness deadline may come while
+//  the handover still runs. The check waits for its end (without the timer
+//  firing again and again meanwhile), then a handover checks the tunnel.
+START_TEST (test_dialer_liveness_during_handover)
+{
+    s_conf.has_local_proxy = true;
+    //  The deadline is random (10-20 s after the arrival); the handover
+    //  below runs from 6 to 16 s after it: most trials have it inside.
+    for (int trial = 0; trial < 20; trial++) {
+        s_new (true);
+        ck_assert_int_eq (baton_start (s_fake.baton), 0);
+        baton_user_arrived (s_fake.baton);
+        uint64_t arrived = s_fake.now;
+        s_connected (0);
+        s_pass (2999);
+        s_held ("HTTP/1.1 200 OK\r\n\r\n");
+        s_pass (2999);
+        s_command (INBAND_HO_R2L);
+        int connects = s_fake.connects;
+        s_pass (9999);
+        ck_assert_int_eq (s_fake.connects, connects);
+        s_retired ();
+        s_pass (arrived + 20000 - s_fake.now);
+        ck_assert_int_eq (s_fake.connects, connects + 1);
+        baton_destroy (&s_fake.baton);
+        s_fake.busy = false;
+        s_calls ();
+    }
+}
+END_TEST
+
 START_TEST (test_dialer_stray_socket)
 {
     s_new (true);
@@ -1342,6 +1373,7 @@ main (void)
     tcase_add_test (dialer, test_dialer_retire_limit);
     tcase_add_test (dialer, test_dialer_liveness);
     tcase_add_test (dialer, test_dialer_liveness_answered);
+    tcase_add_test (dialer, test_dialer_liveness_during_handover);
     tcase_add_test (dialer, test_dialer_stray_socket);
     tcase_add_test (dialer, test_no_extra_ports);
     suite_add_tcase (suite, dialer);
