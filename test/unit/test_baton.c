@@ -740,6 +740,8 @@ START_TEST (test_dialer_stall_breaks)
 {
     s_new (true);
     s_dial (1);
+    //  The protocol's 3 s, whatever S1 writes meanwhile.
+    s_fake.progress += 1000;
     s_pass (2999);
     ck_assert_str_eq (s_calls (), "");
     ck_assert_int_eq (s_fake.broken, 0);
@@ -856,7 +858,8 @@ START_TEST (test_dialer_trigger_while_busy)
     s_new (true);
     ck_assert_int_eq (baton_start (s_fake.baton), 0);
     s_calls ();
-    //  Connecting, waiting, retiring: a trigger is ignored.
+    baton_user_arrived (s_fake.baton);          //  (a liveness check is due after this one)
+    //  Connecting, waiting, retiring: a trigger is ignored, and forgets nothing.
     s_event (HANDOVER_TRIGGER, 0, 0);
     ck_assert_int_eq (baton_start (s_fake.baton), -1);
     s_connected (0);
@@ -866,12 +869,20 @@ START_TEST (test_dialer_trigger_while_busy)
     ck_assert_int_eq (baton_start (s_fake.baton), -1);
     ck_assert_str_eq (s_calls (), "send(HO_COMPLETE_L2R) switch_reads(wait_eof)");
     ck_assert_int_eq (s_fake.connects, 1);
-    //  Back to idle: the trigger starts the next one.
     s_retired ();
+    ck_assert (s_fake.armed);
+    ck_assert_uint_le (s_fake.armed_at, s_fake.now + 20000);
+    s_pass (s_fake.armed_at - s_fake.now);
+    ck_assert_int_eq (s_fake.connects, 2);      //  the liveness check
+    s_connected (0);
+    s_command (INBAND_HO_R2L);
+    s_retired ();
+    s_calls ();
+    //  Back to idle: the trigger starts the next one.
     s_event (HANDOVER_TRIGGER, 0, 0);
-    ck_assert_int_eq (s_fake.connects, 2);
+    ck_assert_int_eq (s_fake.connects, 3);
     ck_assert_str_eq (s_calls (), "connect tap");
-    s_assert_first_is_id (2);
+    s_assert_first_is_id (3);
 }
 END_TEST
 
@@ -995,22 +1006,26 @@ START_TEST (test_dialer_liveness_answered)
     s_pass (20000);
     ck_assert_int_eq (s_fake.connects, 0);
     ck_assert (!s_fake.armed);
-    //  Answered, then another user who is not: checked 10 s after that
-    //  arrival at the earliest.
+    //  Answered, then another user who is not, just before the deadline:
+    //  checked 10-20 s after that arrival.
     baton_user_arrived (s_fake.baton);
-    uint64_t first = s_fake.now;
+    ck_assert (s_fake.armed);
+    uint64_t due = s_fake.armed_at;
     s_pass (1000);
     baton_heard (s_fake.baton);
-    s_pass (4000);
+    s_pass (due - 1 - s_fake.now);
     baton_user_arrived (s_fake.baton);
     uint64_t second = s_fake.now;
-    while (s_fake.connects == 0 && s_fake.now < first + 60000) {
-        ck_assert (s_fake.armed);
-        s_pass (s_fake.armed_at - s_fake.now);
-    }
+    ck_assert_uint_eq (s_fake.armed_at, due);
+    s_pass (1);
+    ck_assert_int_eq (s_fake.connects, 0);
+    ck_assert (s_fake.armed);
+    ck_assert_uint_ge (s_fake.armed_at, second + 10000);
+    ck_assert_uint_le (s_fake.armed_at, second + 20000);
+    s_pass (s_fake.armed_at - 1 - s_fake.now);
+    ck_assert_int_eq (s_fake.connects, 0);
+    s_pass (1);
     ck_assert_int_eq (s_fake.connects, 1);
-    ck_assert_uint_ge (s_fake.now, second + 10000);
-    ck_assert_uint_le (s_fake.now, second + 20000);
 }
 END_TEST
 
@@ -1208,6 +1223,25 @@ START_TEST (test_acceptor_stall_stops_moving)
 }
 END_TEST
 
+//  The wait counts what S1 writes from this handover's switch on: what it
+//  wrote before does not extend it.
+START_TEST (test_acceptor_progress_from_the_switch)
+{
+    s_new (false);
+    ck_assert (s_registered (1));
+    s_socket ("");
+    s_command (INBAND_HO_COMPLETE_L2R);
+    s_retired ();
+    s_fake.progress += 5000;
+    ck_assert (s_registered (2));
+    s_socket ("");
+    s_pass (2999);
+    ck_assert_int_eq (s_fake.broken, 0);
+    s_pass (1);
+    ck_assert_int_eq (s_fake.broken, 1);
+}
+END_TEST
+
 START_TEST (test_acceptor_extended_then_completes)
 {
     s_new (false);
@@ -1384,6 +1418,7 @@ main (void)
     tcase_add_test (acceptor, test_acceptor_stall_breaks);
     tcase_add_test (acceptor, test_acceptor_stall_extended);
     tcase_add_test (acceptor, test_acceptor_stall_stops_moving);
+    tcase_add_test (acceptor, test_acceptor_progress_from_the_switch);
     tcase_add_test (acceptor, test_acceptor_extended_then_completes);
     tcase_add_test (acceptor, test_acceptor_refuses);
     tcase_add_test (acceptor, test_acceptor_retire_limit);
