@@ -10,7 +10,6 @@
     earliest deadline after every event.
 */
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "actors/baton_priv.h"
@@ -225,7 +224,8 @@ s_event_of (baton_t *self, const handover_event_t *event)
 
 //  One event from the session (or the API), then the timer for what is due
 //  next. The owner hears of a broken tunnel last, when the baton is no
-//  longer touched (it may destroy it). Returns false if the baton is gone.
+//  longer touched (it may destroy it). Returns false if the baton may be
+//  gone then.
 static bool
 s_run (baton_t *self, const handover_event_t *event)
 {
