@@ -39,6 +39,9 @@ typedef enum {
 //  Flags of a chunk.
 #define NODE_PADDING 1u     //  filler the driver sends after a NODE_SHORTFALL: a gate
                             //  lets it through at once and learns nothing from it
+#define NODE_CONTROL 2u     //  a command for the node that frames the stream (its
+                            //  first byte: the code); a node that frames records
+                            //  seals it as a command, one that does not passes it on
 
 typedef struct {
     //  Bytes toward `to`. data is valid only during the call; it may be the

@@ -1,0 +1,65 @@
+/*  v2_record — one direction of wire protocol v2's record stream
+    (docs/PROTOCOL-v2.md section 3): AEAD records with a masked,
+    authenticated 2-byte length, numbered from 0.
+
+    On the wire:  ML [2] || C [L] || T [16],  plaintext P = type [1] || body,
+    1 <= L <= V2_RECORD_MAX, ML = L ^ mask(i), C || T = Seal(nonce(i), aad = ML, P).
+
+    A v2_dir_t holds the direction's two keys (OpenSSL contexts set up once)
+    and its record number; sealing and opening advance it.
+*/
+#ifndef MK_V2_RECORD_H
+#define MK_V2_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nodes/v2_keys.h"
+
+#define V2_RECORD_MAX   16384               //  |P| at most: type and body
+#define V2_BODY_MAX     (V2_RECORD_MAX - 1)
+#define V2_LEN_SIZE     2
+#define V2_TAG_SIZE     16
+#define V2_OVERHEAD     (V2_LEN_SIZE + 1 + V2_TAG_SIZE)     //  wire bytes of an empty body
+
+typedef enum {
+    V2_DATA = 0x00,
+    V2_HELLO = 0x01,
+    V2_PADDING = 0x02,
+    V2_COMMAND = 0x03
+} v2_type_t;
+
+typedef struct v2_dir_t v2_dir_t;
+
+//  A direction from its 64-byte key (copied into OpenSSL; the caller wipes
+//  its copy), at record 0. NULL if OpenSSL fails.
+v2_dir_t *v2_dir_new (v2_suite_t suite, const uint8_t key[V2_DIR_KEY_SIZE]);
+void v2_dir_destroy (v2_dir_t **self_p);
+
+//  The number of the next record sealed or opened.
+uint64_t v2_dir_count (v2_dir_t *self);
+
+//  Wire bytes of a record with a body of len bytes.
+static inline size_t
+v2_record_size (size_t body_len)
+{
+    return V2_OVERHEAD + body_len;
+}
+
+//  Seals one record (type, body[0..len), len <= V2_BODY_MAX) into out, which
+//  has room for v2_record_size (len) bytes; body may not overlap out.
+//  Returns the bytes written, or -1 (len too big, OpenSSL failed).
+int v2_seal (v2_dir_t *self, uint8_t type, const uint8_t *body, size_t len, uint8_t *out);
+
+//  The plaintext length L of the next record from its first 2 wire bytes
+//  (nothing advances). -1 if L is out of range: a protocol error.
+int v2_peek_len (v2_dir_t *self, const uint8_t ml[V2_LEN_SIZE]);
+
+//  Opens the next record in place: wire holds its 2 + L + 16 bytes (L from
+//  v2_peek_len). On success the plaintext (type, then body) is at wire + 2,
+//  L bytes, and the record number advances. -1 if the tag fails (nothing is
+//  advanced; the stream is broken).
+int v2_open (v2_dir_t *self, uint8_t *wire, size_t L);
+
+#endif
