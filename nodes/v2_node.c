@@ -1,0 +1,360 @@
+/*  v2_node — the v2 record layer as a node (see v2_node.h).
+
+    Receiving, a chunk is worked through in place: each whole record is
+    opened where it lies and its DATA body moved down over what was already
+    worked through, so the chunk's plaintext leaves as one span at the start
+    of the memory the node was given (the driver passes that on without a
+    copy). Only a record cut by the chunk's end is copied, into `pend`, and
+    completed by the next chunk.
+
+    Sending, records are sealed from the given bytes straight into a
+    per-thread scratch buffer (the seal is the copy) and passed on from
+    there.
+*/
+#include "nodes/v2_node.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#define S_WIRE_MAX (V2_LEN_SIZE + V2_RECORD_MAX + V2_TAG_SIZE)
+#define S_BATCH 4                   //  records sealed per pass on to outer
+
+struct v2_node_t {
+    v2_dir_t *tx;
+    v2_dir_t *rx;                   //  NULL while the client awaits the server's flight
+    v2_flight_parser_t *flight;     //  the client's parser of that flight
+    uint8_t cs[V2_SALT_SIZE];
+    uint8_t k[32];                  //  the client's K until it has derived hk
+    size_t klen;
+    uint8_t hk[V2_HK_SIZE];
+    bool has_hk;
+    uint8_t *pend;                  //  a record cut by a chunk's end (S_WIRE_MAX bytes)
+    size_t pend_have;
+    size_t pend_need;               //  0 until its length is known
+};
+
+static __thread uint8_t s_scratch[S_BATCH * (V2_OVERHEAD + V2_BODY_MAX)];
+static __thread bool s_scratch_busy;
+
+static v2_node_t *
+s_new (v2_dir_t *tx)
+{
+    v2_node_t *self = tx ? calloc (1, sizeof *self) : NULL;
+    if (!self)
+        v2_dir_destroy (&tx);
+    else
+        self->tx = tx;
+    return self;
+}
+
+v2_node_t *
+v2_node_new_client (v2_suite_t suite, const uint8_t *k, size_t klen,
+                    const uint8_t cs[V2_SALT_SIZE], v2_dir_t *tx)
+{
+    if (klen > sizeof ((v2_node_t *) 0)->k) {
+        v2_dir_destroy (&tx);
+        return NULL;
+    }
+    v2_node_t *self = s_new (tx);
+    if (!self)
+        return NULL;
+    memcpy (self->cs, cs, V2_SALT_SIZE);
+    memcpy (self->k, k, klen);
+    self->klen = klen;
+    self->flight = v2_flight_parser_new (suite, k, klen, V2_KIND_SERVER, cs);
+    if (!self->flight)
+        v2_node_destroy (&self);
+    return self;
+}
+
+v2_node_t *
+v2_node_new_server (v2_dir_t *tx, v2_dir_t *rx, const uint8_t hk[V2_HK_SIZE])
+{
+    v2_node_t *self = rx ? s_new (tx) : NULL;
+    if (!self) {
+        if (rx)
+            v2_dir_destroy (&rx);
+        else
+            v2_dir_destroy (&tx);
+        return NULL;
+    }
+    self->rx = rx;
+    memcpy (self->hk, hk, V2_HK_SIZE);
+    self->has_hk = true;
+    return self;
+}
+
+void
+v2_node_destroy (v2_node_t **self_p)
+{
+    v2_node_t *self = *self_p;
+    if (!self)
+        return;
+    v2_dir_destroy (&self->tx);
+    v2_dir_destroy (&self->rx);
+    v2_flight_parser_destroy (&self->flight);
+    free (self->pend);
+    OPENSSL_cleanse (self, sizeof *self);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+v2_node_handover_id (v2_node_t *self, uint64_t n, uint8_t id[V2_ID_SIZE])
+{
+    return self->has_hk ? v2_handover_id (self->hk, n, id) : -1;
+}
+
+bool
+v2_node_peer_known (v2_node_t *self)
+{
+    return self->rx != NULL;
+}
+
+
+//  --- Receiving
+
+//  The server's flight, at the client: once read, the records start.
+static int
+s_read_flight (v2_node_t *self, const uint8_t *data, size_t len, size_t *used)
+{
+    switch (v2_flight_parser_feed (self->flight, data, len, used)) {
+        case V2_FLIGHT_NEED_MORE:
+            return 0;
+        case V2_FLIGHT_BAD:
+            return -1;
+        case V2_FLIGHT_OK:
+            break;
+    }
+    self->rx = v2_flight_parser_take_dir (self->flight);
+    int rc = v2_derive_hk (self->k, self->klen, self->cs, v2_flight_parser_salt (self->flight),
+                           self->hk);
+    v2_flight_parser_destroy (&self->flight);
+    OPENSSL_cleanse (self->k, sizeof self->k);
+    if (!self->rx || rc != 0)
+        return -1;
+    self->has_hk = true;
+    return 0;
+}
+
+//  What an opened record's plaintext means. *body, *body_len: DATA to deliver.
+static int
+s_plaintext (const uint8_t *p, size_t len, const node_out_t *out, const uint8_t **body,
+             size_t *body_len)
+{
+    *body = p + 1;
+    *body_len = 0;
+    switch (p[0]) {
+        case V2_DATA:
+            *body_len = len - 1;
+            return 0;
+        case V2_PADDING:
+            return 0;
+        case V2_COMMAND:
+            if (len >= 2)
+                out->event (out->ctx, NODE_COMMAND, p[1]);
+            return len >= 2 ? 0 : -1;
+        default:                    //  a HELLO after record 0, an unknown type
+            return -1;
+    }
+}
+
+//  Completes the record held in pend from the chunk; delivers it once whole.
+static int
+s_complete_pend (v2_node_t *self, const uint8_t *data, size_t len, size_t *used,
+                 const node_out_t *out)
+{
+    *used = 0;
+    if (self->pend_need == 0) {
+        if (self->pend_have < V2_LEN_SIZE) {
+            size_t take = V2_LEN_SIZE - self->pend_have < len ? V2_LEN_SIZE - self->pend_have : len;
+            memcpy (self->pend + self->pend_have, data, take);
+            self->pend_have += take;
+            *used = take;
+            if (self->pend_have < V2_LEN_SIZE)
+                return 0;
+        }
+        int L = v2_peek_len (self->rx, self->pend);
+        if (L < 0)
+            return -1;
+        self->pend_need = V2_LEN_SIZE + (size_t) L + V2_TAG_SIZE;
+    }
+    size_t take = self->pend_need - self->pend_have;
+    if (take > len - *used)
+        take = len - *used;
+    memcpy (self->pend + self->pend_have, data + *used, take);
+    self->pend_have += take;
+    *used += take;
+    if (self->pend_have < self->pend_need)
+        return 0;
+    size_t L = self->pend_need - V2_LEN_SIZE - V2_TAG_SIZE;
+    self->pend_have = self->pend_need = 0;
+    const uint8_t *body;
+    size_t body_len;
+    if (v2_open (self->rx, self->pend, L) != 0
+    ||  s_plaintext (self->pend + V2_LEN_SIZE, L, out, &body, &body_len) != 0)
+        return -1;
+    if (body_len)
+        out->data (out->ctx, NODE_INNER, (uint8_t *) body, body_len, 0);
+    return 0;
+}
+
+static int
+s_hold (v2_node_t *self, const uint8_t *data, size_t len)
+{
+    if (!self->pend && !(self->pend = malloc (S_WIRE_MAX)))
+        return -1;
+    memcpy (self->pend, data, len);
+    self->pend_have = len;
+    self->pend_need = 0;
+    return 0;
+}
+
+//  Whole records opened in place; DATA bodies gathered at data[0..).
+static int
+s_records (v2_node_t *self, uint8_t *data, size_t len, const node_out_t *out)
+{
+    size_t r = 0, w = 0;
+    int rc = 0;
+    while (len - r >= V2_LEN_SIZE) {
+        int L = v2_peek_len (self->rx, data + r);
+        if (L < 0) {
+            rc = -1;
+            break;
+        }
+        size_t wire = V2_LEN_SIZE + (size_t) L + V2_TAG_SIZE;
+        if (len - r < wire)
+            break;
+        const uint8_t *body;
+        size_t body_len;
+        uint8_t *p = data + r + V2_LEN_SIZE;
+        if (p[0] == V2_COMMAND && w > 0) {
+            out->data (out->ctx, NODE_INNER, data, w, 0);   //  the data before it goes first
+            w = 0;
+        }
+        if (v2_open (self->rx, data + r, (size_t) L) != 0
+        ||  s_plaintext (p, (size_t) L, out, &body, &body_len) != 0) {
+            rc = -1;
+            break;
+        }
+        if (body_len)
+            memmove (data + w, body, body_len);
+        w += body_len;
+        r += wire;
+    }
+    if (w > 0)
+        out->data (out->ctx, NODE_INNER, data, w, 0);
+    if (rc == 0 && r < len)
+        rc = s_hold (self, data + r, len - r);
+    return rc;
+}
+
+static int
+s_from_outer (v2_node_t *self, uint8_t *data, size_t len, const node_out_t *out)
+{
+    size_t used = 0;
+    if (!self->rx) {
+        if (s_read_flight (self, data, len, &used) != 0)
+            return -1;
+        if (!self->rx)
+            return 0;
+        data += used;
+        len -= used;
+    }
+    if (self->pend_have) {
+        if (s_complete_pend (self, data, len, &used, out) != 0)
+            return -1;
+        data += used;
+        len -= used;
+    }
+    return len ? s_records (self, data, len, out) : 0;
+}
+
+
+//  --- Sending
+
+static int
+s_seal_batch (v2_node_t *self, uint8_t type, const uint8_t *data, size_t len, uint8_t *buf,
+              size_t *made, size_t *taken)
+{
+    *made = *taken = 0;
+    for (int i = 0; i < S_BATCH && (*taken < len || (i == 0 && type != V2_DATA)); i++) {
+        size_t n = len - *taken < V2_BODY_MAX ? len - *taken : V2_BODY_MAX;
+        int w = v2_seal (self->tx, type, data + *taken, n, buf + *made);
+        if (w < 0)
+            return -1;
+        *made += (size_t) w;
+        *taken += n;
+    }
+    return 0;
+}
+
+static int
+s_from_inner (v2_node_t *self, const uint8_t *data, size_t len, unsigned flags,
+              const node_out_t *out)
+{
+    static const uint8_t zeros[V2_BODY_MAX];
+    uint8_t type = V2_DATA;
+    unsigned out_flags = 0;
+    if (flags & NODE_CONTROL) {
+        if (len == 0)
+            return -1;
+        type = V2_COMMAND;
+        len = 1;
+    }
+    else
+    if (flags & NODE_PADDING) {
+        //  The wire size asked for, in one record (at least an empty one).
+        type = V2_PADDING;
+        out_flags = NODE_PADDING;
+        len = len > V2_OVERHEAD ? len - V2_OVERHEAD : 0;
+        data = zeros;
+        if (len > V2_BODY_MAX)
+            len = V2_BODY_MAX;
+    }
+    bool mine = !s_scratch_busy;
+    uint8_t *buf = mine ? s_scratch : malloc (sizeof s_scratch);
+    if (!buf)
+        return -1;
+    s_scratch_busy = true;
+    int rc = 0;
+    size_t done = 0;
+    do {
+        size_t made, taken;
+        if (s_seal_batch (self, type, data + done, len - done, buf, &made, &taken) != 0) {
+            rc = -1;
+            break;
+        }
+        done += taken;
+        out->data (out->ctx, NODE_OUTER, buf, made, out_flags);
+    } while (done < len);
+    if (mine)
+        s_scratch_busy = false;
+    else
+        free (buf);
+    return rc;
+}
+
+static int
+s_recv (void *state, node_side_t from, uint8_t *data, size_t len, unsigned flags,
+        const node_out_t *out)
+{
+    v2_node_t *self = state;
+    if (from == NODE_OUTER)
+        return s_from_outer (self, data, len, out);
+    return len || (flags & NODE_PADDING) ? s_from_inner (self, data, len, flags, out) : 0;
+}
+
+static void
+s_destroy (void **state_p)
+{
+    v2_node_destroy ((v2_node_t **) state_p);
+}
+
+const node_class_t v2_node_class = {
+    .name = "v2",
+    .destroy = s_destroy,
+    .recv = s_recv,
+};

@@ -1,0 +1,148 @@
+/*  v2_record — sealing and opening v2 records (see v2_record.h). */
+#include "nodes/v2_record.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#define S_NONCE_SIZE 12
+
+struct v2_dir_t {
+    v2_suite_t suite;
+    EVP_CIPHER_CTX *aead;       //  keyed once; each record sets its nonce
+    EVP_CIPHER_CTX *mask;       //  AES-256-ECB, or ChaCha20 keyed once
+    uint8_t mask_key[32];       //  ChaCha20's key is given again with each nonce
+    uint64_t count;
+};
+
+static void
+s_nonce (uint64_t i, uint8_t nonce[S_NONCE_SIZE])
+{
+    memset (nonce, 0, 4);
+    for (int b = 0; b < 8; b++)
+        nonce[4 + b] = (uint8_t) (i >> (56 - 8 * b));
+}
+
+v2_dir_t *
+v2_dir_new (v2_suite_t suite, const uint8_t key[V2_DIR_KEY_SIZE])
+{
+    v2_dir_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->suite = suite;
+    self->aead = EVP_CIPHER_CTX_new ();
+    self->mask = EVP_CIPHER_CTX_new ();
+    memcpy (self->mask_key, key + 32, 32);
+    bool gcm = suite == V2_AES_256_GCM;
+    const EVP_CIPHER *aead = gcm ? EVP_aes_256_gcm () : EVP_chacha20_poly1305 ();
+    const EVP_CIPHER *mask = gcm ? EVP_aes_256_ecb () : EVP_chacha20 ();
+    if (!self->aead || !self->mask || (unsigned) suite > V2_CHACHA20_POLY1305
+    ||  EVP_CipherInit_ex (self->aead, aead, NULL, NULL, NULL, -1) != 1
+    ||  EVP_CIPHER_CTX_ctrl (self->aead, EVP_CTRL_AEAD_SET_IVLEN, S_NONCE_SIZE, NULL) != 1
+    ||  EVP_CipherInit_ex (self->aead, NULL, NULL, key, NULL, -1) != 1
+    ||  EVP_EncryptInit_ex (self->mask, mask, NULL, gcm ? key + 32 : NULL, NULL) != 1
+    ||  EVP_CIPHER_CTX_set_padding (self->mask, 0) != 1) {
+        v2_dir_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+v2_dir_destroy (v2_dir_t **self_p)
+{
+    v2_dir_t *self = *self_p;
+    if (!self)
+        return;
+    EVP_CIPHER_CTX_free (self->aead);
+    EVP_CIPHER_CTX_free (self->mask);
+    OPENSSL_cleanse (self, sizeof *self);
+    free (self);
+    *self_p = NULL;
+}
+
+uint64_t
+v2_dir_count (v2_dir_t *self)
+{
+    return self->count;
+}
+
+//  The first 2 bytes of record i's length mask.
+static int
+s_mask (v2_dir_t *self, uint64_t i, uint8_t mask[2])
+{
+    uint8_t block[16] = { 0 }, out[16 + 16];
+    int n = 0;
+    if (self->suite == V2_AES_256_GCM) {
+        s_nonce (i, block);
+        if (EVP_EncryptUpdate (self->mask, out, &n, block, 16) != 1 || n != 16)
+            return -1;
+    }
+    else {
+        //  EVP's ChaCha20 IV: the 32-bit block counter (little-endian) || the nonce.
+        uint8_t iv[16] = { 0 };
+        s_nonce (i, iv + 4);
+        if (EVP_EncryptInit_ex (self->mask, NULL, NULL, self->mask_key, iv) != 1
+        ||  EVP_EncryptUpdate (self->mask, out, &n, block, 2) != 1 || n != 2)
+            return -1;
+    }
+    mask[0] = out[0];
+    mask[1] = out[1];
+    return 0;
+}
+
+int
+v2_seal (v2_dir_t *self, uint8_t type, const uint8_t *body, size_t len, uint8_t *out)
+{
+    if (len > V2_BODY_MAX || self->count == UINT64_MAX)
+        return -1;
+    size_t plen = len + 1;
+    uint8_t mask[2], nonce[S_NONCE_SIZE];
+    if (s_mask (self, self->count, mask) != 0)
+        return -1;
+    out[0] = (uint8_t) (plen >> 8) ^ mask[0];
+    out[1] = (uint8_t) plen ^ mask[1];
+    s_nonce (self->count, nonce);
+    int n = 0, m = 0;
+    uint8_t *c = out + V2_LEN_SIZE;
+    if (EVP_EncryptInit_ex (self->aead, NULL, NULL, NULL, nonce) != 1
+    ||  EVP_EncryptUpdate (self->aead, NULL, &n, out, V2_LEN_SIZE) != 1
+    ||  EVP_EncryptUpdate (self->aead, c, &n, &type, 1) != 1
+    ||  (len && EVP_EncryptUpdate (self->aead, c + 1, &m, body, (int) len) != 1)
+    ||  EVP_EncryptFinal_ex (self->aead, c + plen, &n) != 1
+    ||  EVP_CIPHER_CTX_ctrl (self->aead, EVP_CTRL_AEAD_GET_TAG, V2_TAG_SIZE, c + plen) != 1)
+        return -1;
+    self->count++;
+    return (int) v2_record_size (len);
+}
+
+int
+v2_peek_len (v2_dir_t *self, const uint8_t ml[V2_LEN_SIZE])
+{
+    uint8_t mask[2];
+    if (s_mask (self, self->count, mask) != 0)
+        return -1;
+    int len = ((ml[0] ^ mask[0]) << 8) | (ml[1] ^ mask[1]);
+    return len >= 1 && len <= V2_RECORD_MAX ? len : -1;
+}
+
+int
+v2_open (v2_dir_t *self, uint8_t *wire, size_t L)
+{
+    if (L < 1 || L > V2_RECORD_MAX || self->count == UINT64_MAX)
+        return -1;
+    uint8_t nonce[S_NONCE_SIZE];
+    s_nonce (self->count, nonce);
+    uint8_t *c = wire + V2_LEN_SIZE;
+    int n = 0;
+    if (EVP_DecryptInit_ex (self->aead, NULL, NULL, NULL, nonce) != 1
+    ||  EVP_DecryptUpdate (self->aead, NULL, &n, wire, V2_LEN_SIZE) != 1
+    ||  EVP_DecryptUpdate (self->aead, c, &n, c, (int) L) != 1
+    ||  EVP_CIPHER_CTX_ctrl (self->aead, EVP_CTRL_AEAD_SET_TAG, V2_TAG_SIZE, c + L) != 1
+    ||  EVP_DecryptFinal_ex (self->aead, c + L, &n) != 1)
+        return -1;
+    self->count++;
+    return 0;
+}
