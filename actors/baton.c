@@ -285,8 +285,14 @@ baton_new (session_t *session, session_side_t side, const wormhole_t *wormhole, 
     self->dialing = dialing;
     if (owner)
         self->owner = *owner;
-    self->rx = inband_rx_new (conf->key, conf->key_len);
-    if (!self->rx || wire_next_id (conf->key, conf->key_len, id0, self->id) != 0) {
+    self->n = 1;
+    if (tunnel_wire_needs_tap (conf) && !(self->rx = inband_rx_new (conf->key, conf->key_len))) {
+        free (self);
+        return NULL;
+    }
+    //  A v2 dialer learns its IDs with the server's flight: at the handover.
+    if (tunnel_wire_handover_id (session, side, conf, 1, id0, self->id) != 0
+    &&  (self->rx || !dialing)) {
         inband_rx_destroy (&self->rx);
         free (self);
         return NULL;

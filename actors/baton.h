@@ -54,8 +54,9 @@ typedef struct {
     void *ctx;
 } baton_owner_t;
 
-//  side: the session's side that is the tunnel. id0: the hello's ID0
-//  (HMAC(K, IV, 16)). The accepting end registers the tunnel under ID1 at
+//  side: the session's side that is the tunnel. id0: v1's ID0 from the
+//  hello (HMAC(K, IV, 16)); v2 takes its IDs from the side's record node
+//  (actors/tunnel_wire.h). The accepting end registers the tunnel under ID1 at
 //  once. Returns NULL if the wormhole has no extra ports (no handovers), or
 //  on failure.
 baton_t *baton_new (session_t *session, session_side_t side, const wormhole_t *wormhole,

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "actors/baton.h"
+#include "actors/tunnel_wire.h"
 #include "nodes/inband.h"
 #include "nodes/wirecrypto.h"
 
@@ -70,9 +71,13 @@ struct baton_t {
     bool dialing;
     baton_owner_t owner;
     b_state_t state;
-    uint8_t id[WIRE_ID_SIZE];       //  dialer: to present next; acceptor: registered under
+    uint8_t id[WIRE_ID_SIZE];       //  ID(n) (actors/tunnel_wire.h): dialer: to present
+                                    //  next; acceptor: registered under
+    uint64_t n;
     bool registered;
-    inband_rx_t *rx;
+    inband_rx_t *rx;                //  v1's scanner (NULL for v2)
+    uint8_t hello[TUNNEL_HANDOVER_HELLO_MAX];   //  dialer: S2's first bytes, presenting ID(n)
+    size_t hello_len;
     uint16_t port;                  //  the extra port of the handover in progress
     unsigned count;
     char reply[512];                //  local_proxy's answer to the handover's CONNECT

@@ -35,13 +35,7 @@ s_random (uint32_t below)
 static void
 s_send_command (baton_t *self, inband_cmd_t cmd)
 {
-    const wormhole_conf_t *conf = self->wormhole->conf;
-    uint8_t cmds[1] = { (uint8_t) cmd };
-    uint8_t frame[INBAND_SIZE];
-    if (inband_encode (conf->key, conf->key_len, cmds, 1, frame) != 0)
-        return;
-    struct iovec iov = { frame, sizeof frame };
-    session_sendv (self->session, self->side, &iov, 1);
+    tunnel_wire_command (self->session, self->side, self->wormhole->conf, cmd);
 }
 
 void
@@ -65,10 +59,13 @@ baton_unregister (baton_t *self)
 //  --------------------------------------------------------------------------
 //  Both ends
 
-//  The scanner joins the tunnel side's nodes for the handover.
+//  The scanner joins the tunnel side's nodes for the handover (v1; v2's
+//  record node reports commands itself).
 void
 baton_tap (baton_t *self)
 {
+    if (!self->rx)
+        return;
     inband_rx_set_tapping (self->rx, true);
     node_t scanner = { &inband_tap_class, self->rx };
     session_handover_tap (self->session, &scanner);
@@ -177,8 +174,19 @@ baton_connect (baton_t *self)
     const wormhole_conf_t *conf = self->wormhole->conf;
     self->port = conf->extra_ports[s_random ((uint32_t) conf->extra_port_count)];
     char request[ADDR_HOST_MAX + 64];
-    const void *first = self->id;
-    size_t first_len = sizeof self->id;
+    int n = -1;
+    //  v2's IDs are known once the server's flight has come.
+    if (self->rx || tunnel_wire_handover_id (self->session, self->side, conf, self->n, self->id,
+                                             self->id) == 0)
+        n = tunnel_wire_handover_hello (conf, self->id, self->hello, sizeof self->hello);
+    if (n < 0) {
+        self->err = EAGAIN;
+        baton_raise (self, E_DIAL_FAILED);
+        return;
+    }
+    self->hello_len = (size_t) n;
+    const void *first = self->hello;
+    size_t first_len = self->hello_len;
     if (conf->has_local_proxy) {
         first = request;
         first_len = (size_t) dialer_proxy_request (request, sizeof request, conf->wormhole_remote.host,
@@ -254,7 +262,7 @@ baton_read_proxy_reply (baton_t *self)
 void
 baton_send_id (baton_t *self)
 {
-    session_handover_send (self->session, self->id, sizeof self->id);
+    session_handover_send (self->session, self->hello, self->hello_len);
 }
 
 //  S2 was closed: most likely the acceptor refused the ID. S1 stays
@@ -288,7 +296,9 @@ baton_switch_reads_wait_eof (baton_t *self)
 void
 baton_next_id (baton_t *self)
 {
-    wire_next_id (self->wormhole->conf->key, self->wormhole->conf->key_len, self->id, self->id);
+    self->n++;
+    tunnel_wire_handover_id (self->session, self->side, self->wormhole->conf, self->n, self->id,
+                             self->id);
 }
 
 //  The handover did not happen; the tunnel goes on over S1.

@@ -118,6 +118,7 @@ s_wormhole_same (const wormhole_t *x, const wormhole_t *y)
     return strcmp (a->name, b->name) == 0 && s_hostport_same (&a->server, &b->server)
         && s_hostport_same (&a->wormhole_remote, &b->wormhole_remote) && a->mode == b->mode
         && a->key_len == b->key_len && memcmp (a->key, b->key, a->key_len) == 0
+        && a->protocol == b->protocol && a->cipher == b->cipher
         && a->reverse == b->reverse && a->has_local_proxy == b->has_local_proxy
         && (!a->has_local_proxy || s_hostport_same (&a->local_proxy, &b->local_proxy))
         && a->extra_port_count == b->extra_port_count
@@ -226,7 +227,7 @@ deployment_destroy (deployment_t **self_p)
         free (self->listener_sets[g]);
         free (self->dial_sets[g]);
         free ((void *) self->drop_sets[g]);
-        free (self->wormhole_sets[g]);
+        wormholes_destroy (&self->wormhole_sets[g], self->configs[g]->wormhole_count);
         config_destroy (&self->configs[g]);
     }
     free (self->current);

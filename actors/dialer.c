@@ -6,8 +6,7 @@
 #include <string.h>
 
 #include "actors/shaping.h"
-#include "nodes/cipher.h"
-#include "nodes/wirecrypto.h"
+#include "actors/tunnel_wire.h"
 #include "runtime/base/log.h"
 
 #define PROXY_TIMEOUT_MS 10000
@@ -18,20 +17,12 @@ s_dial_address (const wormhole_conf_t *conf)
     return conf->has_local_proxy ? &conf->local_proxy : &conf->wormhole_remote;
 }
 
-//  Hello in clear, then the cipher for everything after it.
+//  The first flight (v1: the hello), then the stream's node for everything after it.
 static int
 s_start_stream (dialer_t *self)
 {
     const wormhole_conf_t *conf = self->wormhole->conf;
-    uint8_t iv[WIRE_IV_SIZE], hello[WIRE_HELLO_SIZE];
-    if (wire_hello_make (conf->key, conf->key_len, iv, hello) != 0)
-        return -1;
-    cipher_t *cipher = cipher_new (conf->key, conf->key_len, iv);
-    if (!cipher)
-        return -1;
-    memcpy (self->id0, hello + WIRE_IV_SIZE, sizeof self->id0);
-    session_send_target (self->session, hello, sizeof hello);
-    if (session_add_node (self->session, SESSION_TARGET, NODE_OUTER, &cipher_node_class, cipher) != 0)
+    if (tunnel_wire_dial (self->session, SESSION_TARGET, conf, self->id0) != 0)
         return -1;
     shaping_start (self->session, SESSION_TARGET, conf, true);
     return 0;

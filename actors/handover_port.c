@@ -1,11 +1,16 @@
 /*  handover_port — the handler of a connection on an extra port (PROTOCOL.md
-    section 5, step 2): read the 16-byte ID (1 s limit), find the tunnel
-    registered under it (runtime/baton_registry.h) and hand the socket to the
-    worker that owns that tunnel, as a "BATON" message in its inbox. An
-    unknown ID, or too few bytes in time, and the connection is closed.
+    section 5, step 2): read the ID the connection presents (v1: 16 bytes in
+    clear, 1 s limit; v2: a first flight of kind HANDOVER,
+    docs/PROTOCOL-v2.md section 5), find the tunnel registered under it
+    (runtime/baton_registry.h) and hand the socket to the worker that owns
+    that tunnel, as a "BATON" message in its inbox. v1: an unknown ID, or too
+    few bytes in time, and the connection is closed. v2: anything but a
+    fresh flight with a registered ID gets the main port's silent treatment
+    (read and dropped, closed at a deadline drawn at accept).
 
     States:
-      ID      collecting the 16 bytes
+      ID      collecting the first bytes
+      SILENT  v2, refused: discarding until the deadline
       DONE    the socket is handed on, or refused
 */
 #include <stdbool.h>
@@ -15,6 +20,7 @@
 
 #include <czmq.h>
 
+#include "actors/tunnel_wire.h"
 #include "actors/wormhole.h"
 #include "runtime/baton_registry.h"
 #include "runtime/base/log.h"
@@ -23,14 +29,14 @@
 
 #define ID_LIMIT_MS 1000
 
-typedef enum { P_ID, P_DONE } p_state_t;
+typedef enum { P_ID, P_SILENT, P_DONE } p_state_t;
 
 typedef struct {
     session_t *session;
     const wormhole_t *wormhole;
     p_state_t state;
-    uint8_t id[BATON_ID_SIZE];
-    size_t have;
+    tunnel_wire_accept_t *first;
+    bool any;                   //  some bytes came
 } handover_port_t;
 
 static void *
@@ -41,14 +47,23 @@ s_create (session_t *session, const handler_conf_t *conf)
         return NULL;
     self->session = session;
     self->wormhole = conf->wormhole;
-    session_set_timer (session, ID_LIMIT_MS);
+    self->first = tunnel_wire_accept_new (self->wormhole, true);
+    if (!self->first) {
+        free (self);
+        return NULL;
+    }
+    session_set_timer (session, tunnel_wire_v2 (self->wormhole->conf)
+                                ? wormhole_probe_delay_ms (self->wormhole->conf) : ID_LIMIT_MS);
     return self;
 }
 
 static void
 s_destroy (void **self_p)
 {
-    free (*self_p);
+    handover_port_t *self = *self_p;
+    if (self)
+        tunnel_wire_accept_destroy (&self->first);
+    free (self);
     *self_p = NULL;
 }
 
@@ -63,6 +78,10 @@ s_refuse (handover_port_t *self, const char *why, bool quiet)
         log_info ("wormhole %s: handover refused from %s: %s", self->wormhole->conf->name,
                   session_peer (self->session), why);
     session_trace (self->session, session_peer (self->session), "acceptor", "handover-refused", 0);
+    if (tunnel_wire_v2 (self->wormhole->conf)) {
+        self->state = P_SILENT;         //  the timer set at accept closes it
+        return;
+    }
     self->state = P_DONE;
     session_finish (self->session);     //  a plain close, nothing said
 }
@@ -102,18 +121,25 @@ s_client_data (void *self_, const uint8_t *data, size_t len)
     handover_port_t *self = self_;
     if (self->state != P_ID)
         return;
-    size_t take = BATON_ID_SIZE - self->have < len ? BATON_ID_SIZE - self->have : len;
-    memcpy (self->id + self->have, data, take);
-    self->have += take;
-    if (self->have < BATON_ID_SIZE)
-        return;
+    self->any = self->any || len > 0;
+    size_t used = 0;
+    const char *why = NULL;
+    switch (tunnel_wire_accept_feed (self->first, data, len, &used, &why)) {
+        case TUNNEL_WIRE_NEED_MORE:
+            return;
+        case TUNNEL_WIRE_REFUSED:
+            s_refuse (self, why, false);
+            return;
+        case TUNNEL_WIRE_OK:
+            break;
+    }
     int worker;
     uint64_t tunnel;
-    if (baton_registry_take (self->id, &worker, &tunnel) != 0) {
+    if (baton_registry_take (tunnel_wire_accept_id (self->first), &worker, &tunnel) != 0) {
         s_refuse (self, "unknown ID", false);
         return;
     }
-    s_hand_on (self, worker, tunnel, data + take, len - take);
+    s_hand_on (self, worker, tunnel, data + used, len - used);
 }
 
 static void
@@ -121,7 +147,9 @@ s_client_eof (void *self_)
 {
     handover_port_t *self = self_;
     if (self->state == P_ID)
-        s_refuse (self, "closed before its ID", self->have == 0);
+        s_refuse (self, "closed before its ID", !self->any);
+    if (self->state == P_SILENT)
+        session_finish (self->session);
 }
 
 static void
@@ -136,8 +164,13 @@ static void
 s_timeout (void *self_)
 {
     handover_port_t *self = self_;
-    if (self->state == P_ID)
+    if (self->state == P_ID && !tunnel_wire_v2 (self->wormhole->conf))
         s_refuse (self, "no ID within 1 s", false);
+    else
+    if (self->state != P_DONE) {
+        self->state = P_DONE;
+        session_finish (self->session);     //  the deadline drawn at accept
+    }
 }
 
 const handler_class_t handover_port_handler_class = {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "nodes/mimic_node.h"
+#include "nodes/v2_node.h"
 #include "runtime/timers.h"
 
 static uint64_t
@@ -36,6 +37,23 @@ s_fixed_model (const wormhole_conf_t *conf, mimic_model_t *model)
     }
 }
 
+//  v2's padding: what a model send lacked goes out as padding records of
+//  that wire size (the record node makes them from a NODE_PADDING chunk;
+//  the bytes given are not sent).
+static void
+s_pad_v2 (void *ctx, size_t missing)
+{
+    static const uint8_t zeros[V2_RECORD_MAX];
+    session_t *session = ctx;
+    session_side_t side = session_node (session, SESSION_TARGET, &v2_node_class)
+                        ? SESSION_TARGET : SESSION_CLIENT;
+    while (missing > 0) {
+        size_t n = missing < sizeof zeros ? missing : sizeof zeros;
+        session_pad (session, side, zeros, n);
+        missing -= n;
+    }
+}
+
 void
 shaping_start (session_t *session, session_side_t side, const wormhole_conf_t *conf, bool dialing)
 {
@@ -54,6 +72,8 @@ shaping_start (session_t *session, session_side_t side, const wormhole_conf_t *c
     mimic_node_t *mimic = mimic_node_new (&model, timers_now_ms);
     if (mimic)
         session_add_node (session, side, NODE_OUTER, &mimic_node_class, mimic);
+    if (mimic && conf->mimic_padding && conf->protocol == PROTOCOL_V2)
+        session_set_padding (session, side, s_pad_v2, session);
 }
 
 void

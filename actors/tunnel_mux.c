@@ -19,6 +19,7 @@
 #include "actors/baton.h"
 #include "actors/dialer.h"
 #include "actors/shaping.h"
+#include "actors/tunnel_wire.h"
 #include "nodes/mux.h"
 #include "runtime/handover.h"
 #include "runtime/stream.h"
@@ -501,7 +502,8 @@ s_create (session_t *session, const handler_conf_t *conf)
         else
             s_registry[s_registry_count++] = (registry_entry_t) { self->wormhole, self };
     }
-    if (self->wormhole->conf->mimic_padding)
+    //  (v2 pads with records of its own: actors/shaping.c)
+    if (self->wormhole->conf->mimic_padding && !tunnel_wire_v2 (self->wormhole->conf))
         session_set_padding (session, self->side, s_pad, self);
     if (self->dialing)
         s_dial (self);

@@ -1,27 +1,27 @@
 /*  tunnel_remote — the remote (accepting) end of a distributed wormhole, as a
     handler wrapped around the wormhole's own handler (socks, http, relay).
 
-    It checks the hello (PROTOCOL.md section 2), installs the AES-CTR cipher
-    on the tunnel side, and from then on passes every event to the inner
-    handler, which sees the decrypted stream as if it were a plain client.
-    A connection whose hello is wrong (an active prober) gets silence: its
-    bytes are read and dropped, and it is closed after a random delay, so
-    the port looks like nothing at all.
+    It checks the first flight (v1: the hello, PROTOCOL.md section 2; v2:
+    docs/PROTOCOL-v2.md section 4), installs the stream's node on the
+    tunnel side (actors/tunnel_wire.h), and from then on passes every event
+    to the inner handler, which sees the decrypted stream as if it were a
+    plain client. A connection that is not a client of ours (an active
+    prober, a replay) gets silence: its bytes are read and dropped, and it
+    is closed at a random deadline drawn when it was accepted, so the port
+    looks like nothing at all and no kind of probe is told apart.
 
     States:
-      HELLO   reading the 32 hello bytes
-      PROBE   wrong hello: discard everything until the delay is over
+      HELLO   reading the first flight
+      PROBE   refused: discard everything until the deadline
       INNER   the inner handler serves the stream
 */
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "actors/baton.h"
 #include "actors/shaping.h"
 #include "actors/wormhole.h"
-#include "nodes/cipher.h"
-#include "nodes/wirecrypto.h"
+#include "actors/tunnel_wire.h"
 #include "runtime/handover.h"
 #include "runtime/base/log.h"
 #include "runtime/session.h"
@@ -32,20 +32,12 @@ typedef struct {
     session_t *session;
     const wormhole_t *wormhole;
     r_state_t state;
-    wire_hello_parser_t *hello;
+    tunnel_wire_accept_t *hello;
     const handler_class_t *inner_class;
     void *inner;
     baton_t *baton;             //  handovers of this tunnel (NULL: no extra ports)
 } tunnel_remote_t;
 
-static int
-s_probe_delay_ms (const wormhole_conf_t *conf)
-{
-    uint32_t r = 0;
-    RAND_bytes ((unsigned char *) &r, sizeof r);
-    int span = conf->probe_close_max_s - conf->probe_close_min_s + 1;
-    return (conf->probe_close_min_s + (int) (r % (uint32_t) (span > 0 ? span : 1))) * 1000;
-}
 
 //  A handover that could not finish: the tunnel ends.
 static void
@@ -64,15 +56,15 @@ s_create (session_t *session, const handler_conf_t *conf)
     self->session = session;
     self->wormhole = conf->wormhole;
     const wormhole_conf_t *wh = self->wormhole->conf;
-    self->hello = wire_hello_parser_new (wh->key, wh->key_len);
+    self->hello = tunnel_wire_accept_new (self->wormhole, false);
     self->inner_class = self->wormhole->accept.cls;
     if (!self->hello || !self->inner_class) {
-        wire_hello_parser_destroy (&self->hello);
+        tunnel_wire_accept_destroy (&self->hello);
         free (self);
         return NULL;
     }
-    //  A connection that never completes its hello is treated like a prober.
-    session_set_timer (session, s_probe_delay_ms (wh));
+    //  A connection that never completes its first flight is treated like a prober.
+    session_set_timer (session, wormhole_probe_delay_ms (wh));
     return self;
 }
 
@@ -85,7 +77,7 @@ s_destroy (void **self_p)
     baton_destroy (&self->baton);
     if (self->inner)
         self->inner_class->destroy (&self->inner);
-    wire_hello_parser_destroy (&self->hello);
+    tunnel_wire_accept_destroy (&self->hello);
     free (self);
     *self_p = NULL;
 }
@@ -95,27 +87,25 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
 {
     const wormhole_conf_t *wh = self->wormhole->conf;
     size_t used = 0;
-    switch (wire_hello_parser_feed (self->hello, data, len, &used)) {
-        case WIRE_HELLO_NEED_MORE:
+    const char *why = NULL;
+    switch (tunnel_wire_accept_feed (self->hello, data, len, &used, &why)) {
+        case TUNNEL_WIRE_NEED_MORE:
             return;
-        case WIRE_HELLO_BAD:
-            log_info ("wormhole %s: wrong hello from %s; staying silent", wh->name,
+        case TUNNEL_WIRE_REFUSED:
+            log_info ("wormhole %s: %s from %s; staying silent", wh->name, why,
                       session_peer (self->session));
             session_trace (self->session, session_peer (self->session), "acceptor", "probe", 0);
             self->state = R_PROBE;
             return;
-        case WIRE_HELLO_OK:
+        case TUNNEL_WIRE_OK:
             break;
     }
-    cipher_t *cipher = cipher_new (wh->key, wh->key_len, wire_hello_parser_iv (self->hello));
-    if (!cipher) {
+    uint8_t id0[TUNNEL_ID_SIZE];
+    if (tunnel_wire_accept_install (self->hello, self->session, SESSION_CLIENT, id0) != 0) {
         session_abort (self->session);
         return;
     }
-    if (session_add_node (self->session, SESSION_CLIENT, NODE_OUTER, &cipher_node_class, cipher) != 0) {
-        session_abort (self->session);
-        return;
-    }
+    tunnel_wire_accept_destroy (&self->hello);
     shaping_start (self->session, SESSION_CLIENT, wh, false);
     session_set_timer (self->session, 0);
     self->inner = self->inner_class->create (self->session, &self->wormhole->accept);
@@ -125,24 +115,11 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
     }
     self->state = R_INNER;
     log_debug ("wormhole %s: tunnel from %s", wh->name, session_peer (self->session));
-    uint8_t id0[WIRE_ID_SIZE];
-    if (wire_hmac (wh->key, wh->key_len, wire_hello_parser_iv (self->hello), WIRE_IV_SIZE, id0,
-                   sizeof id0) == 0) {
-        baton_owner_t owner = { s_broken, self };
-        self->baton = baton_new (self->session, SESSION_CLIENT, self->wormhole, false, id0, &owner);
-    }
-    if (used < len) {
-        //  Stream bytes that came with the hello were read before the cipher
-        //  was installed: decrypt them here (the input is const).
-        uint8_t *plain = malloc (len - used);
-        if (!plain) {
-            session_abort (self->session);
-            return;
-        }
-        cipher_apply (cipher, CIPHER_DECRYPT, data + used, plain, len - used);
-        self->inner_class->client_data (self->inner, plain, len - used);
-        free (plain);
-    }
+    baton_owner_t owner = { s_broken, self };
+    self->baton = baton_new (self->session, SESSION_CLIENT, self->wormhole, false, id0, &owner);
+    //  Stream bytes that came with the first flight, read before the node was there.
+    if (used < len)
+        session_feed_read (self->session, SESSION_CLIENT, data + used, len - used);
 }
 
 static void

@@ -1,6 +1,8 @@
 /*  wormhole — which ends of each wormhole this process runs. */
 #include "actors/wormhole.h"
 
+#include <openssl/rand.h>
+
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netdb.h>
@@ -76,7 +78,7 @@ wormholes_new (const config_t *config, wormhole_role_t role, char *err, size_t e
             if (!next) {
                 snprintf (err, errlen, "wormhole '%s': relay to unknown wormhole '%s'", conf->name,
                           far.relay_wormhole);
-                free (all);
+                wormholes_destroy (&all, i);
                 return NULL;
             }
             //  The next hop's users connect to its server: so does this relay.
@@ -113,6 +115,37 @@ wormholes_new (const config_t *config, wormhole_role_t role, char *err, size_t e
                                              : wormhole_address_is_own (conf->server.host);
                 break;
         }
+        if (w->run_remote && conf->protocol == PROTOCOL_V2) {
+            w->replay = replay_filter_new (WORMHOLE_REPLAY_SALTS, WORMHOLE_REPLAY_PERIOD_S);
+            if (!w->replay) {
+                snprintf (err, errlen, "wormhole '%s': out of memory", conf->name);
+                wormholes_destroy (&all, config->wormhole_count);
+                return NULL;
+            }
+        }
     }
     return all;
+}
+
+void
+wormholes_destroy (wormhole_t **all_p, size_t count)
+{
+    wormhole_t *all = *all_p;
+    if (!all)
+        return;
+    for (size_t i = 0; i < count; i++)
+        replay_filter_destroy (&all[i].replay);
+    free (all);
+    *all_p = NULL;
+}
+
+int
+wormhole_probe_delay_ms (const wormhole_conf_t *conf)
+{
+    uint32_t r = 0;
+    if (RAND_bytes ((unsigned char *) &r, sizeof r) != 1)
+        r = (uint32_t) random ();
+    int64_t min = (int64_t) conf->probe_close_min_s * 1000;
+    int64_t span = (int64_t) conf->probe_close_max_s * 1000 - min + 1;
+    return (int) (min + (int64_t) (r % (uint64_t) (span > 0 ? span : 1)));
 }

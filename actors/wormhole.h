@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "config/config.h"
+#include "nodes/replay_filter.h"
 #include "runtime/handler.h"
 
 typedef enum { ROLE_AUTO, ROLE_LOCAL, ROLE_REMOTE, ROLE_BOTH } wormhole_role_t;
@@ -28,7 +29,14 @@ typedef struct {
     //  (accepts the tunnel and the users).
     bool run_local;
     bool run_remote;
+    //  v2 remote end: the client salts accepted lately, on the main port and
+    //  the extra ports (docs/PROTOCOL-v2.md section 6). NULL otherwise.
+    replay_filter_t *replay;
 } wormhole_t;
+
+//  v2's replay filter: salts per 60 s generation.
+#define WORMHOLE_REPLAY_SALTS 65536
+#define WORMHOLE_REPLAY_PERIOD_S 60
 
 //  "local", "remote", "both" -> role; -1 otherwise.
 int wormhole_role_parse (const char *name);
@@ -36,6 +44,13 @@ int wormhole_role_parse (const char *name);
 //  One wormhole_t per wormhole of the config (an array of config->wormhole_count,
 //  free() it). NULL with a message in err if a role cannot be decided.
 wormhole_t *wormholes_new (const config_t *config, wormhole_role_t role, char *err, size_t errlen);
+
+//  Frees a set of wormholes_new (count: the config's wormhole_count).
+void wormholes_destroy (wormhole_t **all_p, size_t count);
+
+//  The silent treatment's deadline for a connection accepted now: uniform
+//  in probe_close_delay, to the millisecond.
+int wormhole_probe_delay_ms (const wormhole_conf_t *conf);
 
 //  True if host (a literal or a name) is one of this machine's interface addresses.
 bool wormhole_address_is_own (const char *host);

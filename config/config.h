@@ -24,6 +24,10 @@
 #include "runtime/base/log.h"
 
 typedef enum { WORMHOLE_AGGREGATED, WORMHOLE_DISTRIBUTED } wormhole_mode_t;
+//  protocol: v1 (the original's, PROTOCOL.md) or v2 (docs/PROTOCOL-v2.md, the default).
+typedef enum { PROTOCOL_V1 = 1, PROTOCOL_V2 = 2 } wire_protocol_t;
+//  cipher: (v2 only), in the order of nodes/v2_keys.h's suites.
+typedef enum { CONFIG_AES_256_GCM = 0, CONFIG_CHACHA20_POLY1305 = 1 } config_cipher_t;
 typedef enum { MIMIC_RANDOM, MIMIC_OFF, MIMIC_FIXED } mimic_choice_t;
 //  mimic: {size, delay}, as written (nodes/mimic.h has the codec's own types).
 typedef enum {
@@ -68,6 +72,8 @@ typedef struct {
     size_t extra_port_count;
     uint8_t key [32];
     size_t key_len;                 //  16, 24 or 32
+    wire_protocol_t protocol;
+    config_cipher_t cipher;         //  v2 only
     bool reverse;
     bool has_local_proxy;
     hostport_t local_proxy;         //  HTTP CONNECT proxy for the dialing end

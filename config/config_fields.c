@@ -126,8 +126,10 @@ config_parse_proxy (ctx_t *ctx, const node_t *map, const char *path, proxy_conf_
 static const char *const s_wormhole_keys [] = {
     "name", "server", "wormhole_remote", "wormhole", "handler", "remote_handler", "relay",
     "extra_ports", "key", "reverse", "local_proxy", "handover_interval", "mimic",
-    "mimic_padding", "probe_close_delay", "connect_timeout", NULL
+    "mimic_padding", "probe_close_delay", "connect_timeout", "protocol", "cipher", NULL
 };
+const char *const config_protocol_names [] = { "v1", "v2", NULL };
+const char *const config_cipher_names [] = { "aes-256-gcm", "chacha20-poly1305", NULL };
 const char *const config_mode_names [] = { "aggregated", "distributed", NULL };
 const char *const config_mimic_names [] = { "random", "off", NULL };
 const char *const config_size_names [] = {
@@ -143,6 +145,8 @@ s_wormhole_defaults (wormhole_conf_t *wh)
 {
     memset (wh, 0, sizeof *wh);
     wh->mode = WORMHOLE_AGGREGATED;
+    wh->protocol = PROTOCOL_V2;
+    wh->cipher = CONFIG_AES_256_GCM;
     wh->handler.kind = CONFIG_SOCKS;
     wh->handover_min_s = 1200;
     wh->handover_max_s = 1800;
@@ -316,6 +320,32 @@ s_parse_aggregated_only (ctx_t *ctx, const node_t *map, const char *path, const 
     return 0;
 }
 
+//  protocol: v1 | v2, and cipher: (v2 only).
+static int
+s_parse_protocol (ctx_t *ctx, const node_t *map, const char *path, wormhole_conf_t *wh)
+{
+    char field [FIELD_MAX];
+    const node_t *node;
+    int choice;
+    if ((node = config_find (map, "protocol"))) {
+        if (config_get_choice (ctx, node, config_field (field, sizeof field, path, "protocol"),
+                               config_protocol_names, "v1 or v2", &choice))
+            return -1;
+        wh->protocol = choice == 0 ? PROTOCOL_V1 : PROTOCOL_V2;
+    }
+    if ((node = config_find (map, "cipher"))) {
+        config_field (field, sizeof field, path, "cipher");
+        if (config_get_choice (ctx, node, field, config_cipher_names,
+                               "aes-256-gcm or chacha20-poly1305", &choice))
+            return -1;
+        if (wh->protocol != PROTOCOL_V2)
+            return config_fail (ctx, node, field,
+                                "protocol v1 has one cipher (AES-CTR): cipher: needs protocol: v2");
+        wh->cipher = (config_cipher_t) choice;
+    }
+    return 0;
+}
+
 //  Everything else: the key and the tunnel's behaviour.
 static int
 s_parse_wormhole_tunnel (ctx_t *ctx, const node_t *map, const char *path, wormhole_conf_t *wh)
@@ -327,6 +357,8 @@ s_parse_wormhole_tunnel (ctx_t *ctx, const node_t *map, const char *path, wormho
         return -1;
     if (config_require (ctx, map, path, "key", &node)
     ||  s_parse_key (ctx, node, config_field (field, sizeof field, path, "key"), wh))
+        return -1;
+    if (s_parse_protocol (ctx, map, path, wh))
         return -1;
     if (s_parse_aggregated_only (ctx, map, path, "reverse", wh, &wh->reverse))
         return -1;
@@ -343,8 +375,14 @@ s_parse_wormhole_tunnel (ctx_t *ctx, const node_t *map, const char *path, wormho
     if ((node = config_find (map, "mimic"))
     &&  s_parse_mimic (ctx, node, config_field (field, sizeof field, path, "mimic"), wh))
         return -1;
-    //  Padding travels as NOP frames of the multiplexing layer.
-    if (s_parse_aggregated_only (ctx, map, path, "mimic_padding", wh, &wh->mimic_padding))
+    //  v1's padding travels as NOP frames of the multiplexing layer; v2 has
+    //  padding records in both modes.
+    if (wh->protocol == PROTOCOL_V1
+    &&  s_parse_aggregated_only (ctx, map, path, "mimic_padding", wh, &wh->mimic_padding))
+        return -1;
+    if (wh->protocol == PROTOCOL_V2 && (node = config_find (map, "mimic_padding"))
+    &&  config_get_bool (ctx, node, config_field (field, sizeof field, path, "mimic_padding"),
+                         &wh->mimic_padding))
         return -1;
     if ((node = config_find (map, "probe_close_delay"))
     &&  config_get_range (ctx, node, config_field (field, sizeof field, path, "probe_close_delay"),

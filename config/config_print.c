@@ -55,6 +55,10 @@ s_print_wormhole (FILE *out, const wormhole_conf_t *wh)
     fprintf (out, "  wormhole: %s\n", config_mode_names [wh->mode]);
     s_print_handler (out, "  handler: ", &wh->handler);
     fprintf (out, "  key: (%zu bytes)\n", wh->key_len);
+    if (wh->protocol == PROTOCOL_V2)
+        fprintf (out, "  protocol: v2, cipher %s\n", config_cipher_names [wh->cipher]);
+    else
+        fprintf (out, "  protocol: v1\n");
     fprintf (out, "  reverse: %s\n", wh->reverse ? "yes" : "no");
     if (wh->has_local_proxy)
         s_print_hostport (out, "  local_proxy: ", &wh->local_proxy);

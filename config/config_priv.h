@@ -103,6 +103,8 @@ int config_parse_wormhole (ctx_t *ctx, const node_t *map, const char *path, worm
 
 //  The words of the settings, in the order of their enums.
 extern const char *const config_mode_names [];
+extern const char *const config_protocol_names [];
+extern const char *const config_cipher_names [];
 extern const char *const config_mimic_names [];
 extern const char *const config_size_names [];
 extern const char *const config_delay_names [];

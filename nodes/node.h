@@ -17,7 +17,9 @@
 
     Zero copy: recv may change the bytes it is given in place and pass the
     same memory on (a cipher does), so a stack costs no copy of its own; the
-    driver recognises its own memory when it comes back out.
+    driver recognises its own memory when it comes back out, whole or as a
+    prefix (a record layer that drops its framing). A node that passes on
+    memory it was given is done with it: the driver may hand it on.
 */
 #ifndef MK_NODE_H
 #define MK_NODE_H

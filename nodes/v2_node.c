@@ -9,7 +9,7 @@
 
     Sending, records are sealed from the given bytes straight into a
     per-thread scratch buffer (the seal is the copy) and passed on from
-    there.
+    there, a chunk of up to 64 KiB at once.
 */
 #include "nodes/v2_node.h"
 
@@ -19,7 +19,11 @@
 #include <openssl/crypto.h>
 
 #define S_WIRE_MAX (V2_LEN_SIZE + V2_RECORD_MAX + V2_TAG_SIZE)
-#define S_BATCH 4                   //  records sealed per pass on to outer
+//  Records sealed before anything is passed on: a whole 64 KiB chunk. The
+//  session may hand the node bytes that lie where what it passes on will be
+//  queued (the free room at the tail of a socket's queue), so the node must
+//  have read all of such a chunk before it passes anything on.
+#define S_BATCH 5
 
 struct v2_node_t {
     v2_dir_t *tx;
@@ -212,7 +216,9 @@ s_hold (v2_node_t *self, const uint8_t *data, size_t len)
     return 0;
 }
 
-//  Whole records opened in place; DATA bodies gathered at data[0..).
+//  Whole records opened in place; DATA bodies gathered at data[0..). A
+//  COMMAND's event comes before the data of its chunk: the driver acts on
+//  commands once the chunk is through (runtime/session_nodes.c does).
 static int
 s_records (v2_node_t *self, uint8_t *data, size_t len, const node_out_t *out)
 {
@@ -230,10 +236,6 @@ s_records (v2_node_t *self, uint8_t *data, size_t len, const node_out_t *out)
         const uint8_t *body;
         size_t body_len;
         uint8_t *p = data + r + V2_LEN_SIZE;
-        if (p[0] == V2_COMMAND && w > 0) {
-            out->data (out->ctx, NODE_INNER, data, w, 0);   //  the data before it goes first
-            w = 0;
-        }
         if (v2_open (self->rx, data + r, (size_t) L) != 0
         ||  s_plaintext (p, (size_t) L, out, &body, &body_len) != 0) {
             rc = -1;
@@ -244,10 +246,11 @@ s_records (v2_node_t *self, uint8_t *data, size_t len, const node_out_t *out)
         w += body_len;
         r += wire;
     }
-    if (w > 0)
-        out->data (out->ctx, NODE_INNER, data, w, 0);
     if (rc == 0 && r < len)
         rc = s_hold (self, data + r, len - r);
+    //  Last: the driver may hand this memory on (nodes/node.h).
+    if (w > 0)
+        out->data (out->ctx, NODE_INNER, data, w, 0);
     return rc;
 }
 

@@ -283,10 +283,10 @@ session_wants_read (session_t *self, conn_t *conn)
     if (conn->role == CONN_RETIRE)
         return true;
     conn = session_side_of (self, conn);      //  the old socket of a handover reads for its side
-    //  A tapped side is read ahead of its window (up to a bound), so that the
-    //  awaited command is found behind what a slow reader has not taken yet
-    //  instead of stalling the handover.
-    if (self->tap && conn == self->tap_side
+    //  A side in a handover (tapped, for v1) is read ahead of its window (up
+    //  to a bound), so that the awaited command is found behind what a slow
+    //  reader has not taken yet instead of stalling the handover.
+    if (((self->tap && conn == self->tap_side) || conn == self->baton)
     &&  (self->state == SESSION_RELAY || self->state == SESSION_HANDSHAKE)
     &&  session_conn_queued (session_other (self, conn)) < HANDOVER_READAHEAD
     &&  conn->ahead.bytes < HANDOVER_READAHEAD)

@@ -46,6 +46,14 @@ void session_expect_target (session_t *self, const void *data, size_t len);
 int session_add_node (session_t *self, session_side_t side, node_side_t end,
                       const node_class_t *cls, void *state);
 
+//  Bytes of side that were read before its nodes were installed (they came
+//  behind a first flight): run in now as if just read.
+void session_feed_read (session_t *self, session_side_t side, const void *data, size_t len);
+
+//  A command for the side's stream (its first node that frames records
+//  seals it, nodes/node.h NODE_CONTROL), queued behind what was sent before.
+void session_send_command (session_t *self, session_side_t side, uint8_t code);
+
 //  The state of the side's first node of that class (NULL if none), for its
 //  owner to change (a model, a suspension); then call session_nodes_changed
 //  so that the nodes act on it now.

@@ -43,6 +43,16 @@ s_owns (buf_t *buf, const uint8_t *data, size_t len)
     return buf && data == buf->data + buf->off && len == buf->len - buf->off;
 }
 
+//  The caller's block from its start, the rest dropped (nodes/node.h).
+static bool
+s_owns_prefix (buf_t *buf, const uint8_t *data, size_t len)
+{
+    if (!buf || data != buf->data + buf->off || len > buf->len - buf->off)
+        return false;
+    buf->len = buf->off + (uint32_t) len;
+    return true;
+}
+
 //  Bytes from memory that is not the session's: copied into blocks.
 static void
 s_copy_in (session_t *self, conn_t *side, const uint8_t *data, size_t len)
@@ -83,7 +93,7 @@ s_on_data (void *ctx, node_side_t to, uint8_t *data, size_t len, unsigned flags)
     if (session_dead (self) || len == 0)
         return;
     if (to == NODE_INNER) {
-        if (s_owns (call->buf, data, len)) {
+        if (s_owns_prefix (call->buf, data, len)) {
             buf_t *buf = call->buf;
             call->buf = NULL;
             session_deliver (self, call->side, buf);
@@ -274,6 +284,38 @@ session_handover_tap (session_t *self, const node_t *scanner)
 }
 
 //  --- The API (runtime/session.h)
+
+void
+session_feed_read (session_t *self, session_side_t side, const void *data, size_t len)
+{
+    conn_t *conn = session_conn (self, side);
+    bufpool_t *pool = worker_pool (self->worker);
+    size_t cap = bufpool_block_size (pool);
+    const uint8_t *p = data;
+    while (len > 0 && !session_dead (self)) {
+        buf_t *buf = bufpool_get (pool);
+        size_t n = len < cap ? len : cap;
+        memcpy (buf->data, p, n);
+        buf->len = (uint32_t) n;
+        if (conn->nodes)
+            session_nodes_in (self, conn, buf);
+        else
+            session_deliver (self, conn, buf);
+        p += n;
+        len -= n;
+    }
+}
+
+void
+session_send_command (session_t *self, session_side_t side, uint8_t code)
+{
+    conn_t *conn = session_conn (self, side);
+    if (session_dead (self) || !conn->nodes)
+        return;
+    session_nodes_out_tail (self, conn, &code, 1, NODE_CONTROL);
+    if (!session_dead (self) && !conn->corked && !session_flush (self, conn))
+        session_kill (self, true);
+}
 
 int
 session_add_node (session_t *self, session_side_t side, node_side_t end,

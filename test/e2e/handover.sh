@@ -5,9 +5,10 @@
 # extra ports and `handover_interval: 1`. One large random file is downloaded through
 # each, both at once, while rounds of small parallel requests go through both; every
 # download must be intact, and each wormhole must have logged `handover done` meanwhile at
-# least once per 3 s of its download (and 3 times). Then wrong handover IDs on the extra ports: 16 random bytes are
-# closed at once with no byte back (and `handover refused` is logged), a short ID within
-# the 1 s read limit; the tunnels keep handing over and serving. Then a second process
+# least once per 3 s of its download (and 3 times). Then wrong handover IDs on the extra
+# ports, with `handover refused` logged: v1 closes 16 random bytes at once with no byte
+# back, and a short ID within its 1 s read limit; v2 gives both its silent treatment (no
+# byte back, still open after 3 s); the tunnels keep handing over and serving. Then a second process
 # with `handover_interval: 0`: no handover until SIGUSR1, and then one on each tunnel,
 # a running download going through it intact.
 #
@@ -18,6 +19,7 @@
 #                      alike), too short for several handovers at one a second; at 24M
 #                      each download lasts ~11 s, in bursts (curl reads at full speed,
 #                      then pauses and the tunnel backs up: handovers with full buffers).
+#   E2E_PROTOCOL       the wormholes' `protocol:`, v2 (default) or v1.
 #   HANDOVER_MIMIC     the `mimic:` value of both wormholes, default random (a new model
 #                      at each handover, so the mimic node's queue changes socket too);
 #                      ho-agg also pads its model sends with NOP frames (mimic_padding).
@@ -28,6 +30,7 @@ e2e_init "$@"
 SIZE_MIB=${HANDOVER_SIZE_MIB:-256}
 RATE=${HANDOVER_RATE:-24M}
 MIMIC=${HANDOVER_MIMIC:-random}
+PROTOCOL=${E2E_PROTOCOL:-v2}
 [[ "$SIZE_MIB" =~ ^[1-9][0-9]*$ ]] || fail "HANDOVER_SIZE_MIB must be a positive integer, not '$SIZE_MIB'"
 [[ "$RATE" =~ ^[0-9]+[kKmMgG]?$ ]] || fail "HANDOVER_RATE must be a curl --limit-rate value, not '$RATE'"
 
@@ -49,6 +52,7 @@ wormholes:
     wormhole: aggregated
     handler: socks
     key: $KEY
+    protocol: $PROTOCOL
     extra_ports: [$AX1, $AX2]
     handover_interval: $2
     mimic: $MIMIC
@@ -59,6 +63,7 @@ wormholes:
     wormhole: distributed
     handler: socks
     key: $KEY
+    protocol: $PROTOCOL
     extra_ports: [$DX1, $DX2]
     handover_interval: $2
     mimic: $MIMIC
@@ -93,12 +98,14 @@ explain_counts() {
 }
 
 # wrong_id PORT NBYTES LIMIT: connect to an extra port, send NBYTES random bytes as a
-# handover ID, and expect the peer to close within LIMIT seconds without sending a byte.
+# handover ID, and expect the peer to close within LIMIT seconds without sending a byte
+# (v1), or to send nothing and keep the connection open for LIMIT seconds (v2).
 wrong_id() {
     local out rc=0
-    out=$("$PYTHON" - "$@" 2>&1 <<'EOF'
+    out=$("$PYTHON" - "$@" "$PROTOCOL" 2>&1 <<'EOF'
 import os, socket, sys, time
 port, nbytes, limit = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+silent = sys.argv[4] == "v2"
 try:
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
 except OSError as e:
@@ -126,6 +133,12 @@ dt = time.monotonic() - t0
 if got:
     sys.exit("%d wrong ID bytes on port %d: the peer answered %d bytes %r (%s after %.2f s)"
              % (nbytes, port, len(got), got[:16], how, dt))
+if how == "timeout" and silent:
+    print("%d wrong ID bytes on port %d: still open after %.1f s, no byte back" % (nbytes, port, limit))
+    sys.exit(0)
+if silent:
+    sys.exit("%d wrong ID bytes on port %d: closed (%s) after %.2f s: v2 keeps a refused "
+             "connection open until its deadline" % (nbytes, port, how, dt))
 if how == "timeout":
     sys.exit("%d wrong ID bytes on port %d: the connection was still open after %.1f s"
              % (nbytes, port, limit))
@@ -229,9 +242,11 @@ fi
 
 # --- 2. wrong IDs on the extra ports ---------------------------------------------------------
 R0=$(log_count ms "handover refused")
-wrong_id "$AX1" 16 3
+# v2 decides once a whole first record is there (at most 16,434 bytes).
+if [[ $PROTOCOL == v2 ]]; then WRONG=20000; else WRONG=16; fi
+wrong_id "$AX1" $WRONG 3
 wait_log ms "handover refused" $((R0 + 1)) 5 || fail "no 'handover refused' line after a wrong ID on $AX1"
-wrong_id "$DX2" 16 3
+wrong_id "$DX2" $WRONG 3
 wait_log ms "handover refused" $((R0 + 2)) 5 || fail "no 'handover refused' line after a wrong ID on $DX2"
 ok "$(grep -F 'handover refused' "$E2E_TMP/ms.log" | tail -n 1 | cut -c1-160)"
 # An ID cut short: the acceptor reads 16 bytes with a 1 s limit, then closes.

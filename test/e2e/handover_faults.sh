@@ -8,7 +8,7 @@
 #       done` too), the downloads complete intact and the aggregated tunnel never drops.
 #   (b) stall: `stall-agg` (handover_interval 0) lists only a port where a Python script
 #       accepts, reads and never answers. SIGUSR1 starts a handover: the script gets the
-#       16-byte ID, `handover stalled` is logged ~3 s later, the handover connection is
+#       first flight (v2: 93..1100 bytes), `handover stalled` is logged ~3 s later, the handover connection is
 #       closed, the running download through stall-agg ends (no hang), the tunnel comes
 #       back (a new `tunnel up`) and serves new downloads; a download through fail-agg
 #       across all this is intact (only the stalled tunnel breaks).
@@ -163,7 +163,8 @@ fetch_bg b-other 60 --socks5 "127.0.0.1:$SA" "$SLOW"       # the same through fa
 sleep 1
 t_sig=$(now_ms)
 kill -USR1 "$LOCAL"
-# The ID arrives in clear: exactly 16 bytes, then silence.
+# The ID arrives in a v2 first flight of kind HANDOVER (salt, record 0 with 16..1023
+# bytes of padding: 93..1100 bytes), then silence.
 for ((i = 0; i < 50; i++)); do
     grep -q '^bytes ' "$E2E_TMP/silent.out" && break
     sleep 0.1
@@ -171,9 +172,10 @@ done
 grep -q '^accept ' "$E2E_TMP/silent.out" || fail "stall-agg: SIGUSR1 made no handover connection to the silent port within 5 s"
 sleep 0.3
 got=$(awk '$1 == "bytes" { n = $3 } END { print n + 0 }' "$E2E_TMP/silent.out")
-((got == 16)) || fail "stall-agg: the handover connection carried $got bytes before any answer (expected the 16-byte ID)"
+((got >= 93 && got <= 1100)) \
+    || fail "stall-agg: the handover connection carried $got bytes before any answer (expected a 93..1100-byte first flight)"
 t_acc=$(awk '$1 == "accept" { print $2; exit }' "$E2E_TMP/silent.out")
-ok "stall-agg: the silent port got a 16-byte ID $((t_acc - t_sig)) ms after SIGUSR1"
+ok "stall-agg: the silent port got a $got-byte first flight $((t_acc - t_sig)) ms after SIGUSR1"
 wh_wait_count local stall-agg "handover stalled" 1 10 || fail "stall-agg: no 'handover stalled' within 10 s of the silent handover"
 dt=$(($(now_ms) - t_acc))
 ((dt <= 7000)) || fail "stall-agg: 'handover stalled' only $dt ms after the handover connection (expected ~3 s)"

@@ -33,6 +33,7 @@ wormholes:
     relay: 127.0.0.1:$E
     extra_ports: [$X1, $X2]
     key: $KEY
+    protocol: v1
 EOF2
     start_config remote "$E2E_TMP/remote.yaml" "$T $X1 $X2" --role remote && break
     ((attempt < 3)) || fail "the accepting end did not start"
@@ -57,6 +58,7 @@ wormholes:
     handover_interval: 1
     mimic: {size: uniform, delay: gaussian}
     key: $KEY
+    protocol: v1
 EOF2
 start_config local "$E2E_TMP/local.yaml" "$S" --role local || fail "the dialing end did not start"
 LOCAL=$CFG_PID

@@ -5,7 +5,8 @@
 # http) and a relay to the origin, each fetching a 16 MiB random file intact; then 200
 # parallel small and medium downloads through the aggregated socks wormhole; then a slow
 # reader and a reader that never reads, while 10 other downloads through the SAME
-# aggregated tunnel finish in time.
+# aggregated tunnel finish in time. E2E_PROTOCOL: the wormholes' protocol, v2 (default)
+# or v1.
 # Usage: wormhole_modes.sh PATH/TO/mimicsocks
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -18,6 +19,7 @@ CONF="$E2E_TMP/wormholes.yaml"
 wormhole() {
     printf '  - name: %s\n    server: 127.0.0.1:%s\n    wormhole_remote: 127.0.0.1:%s\n' "$1" "$4" "$5"
     printf '    wormhole: %s\n    handler: %s\n    key: %s\n' "$2" "$3" "$KEY"
+    printf '    protocol: %s\n' "${E2E_PROTOCOL:-v2}"
     [[ -z "${6:-}" ]] || printf '    %s\n' "$6"
 }
 write_config() {

@@ -23,6 +23,7 @@ wormholes:
     wormhole: aggregated
     handler: socks
     key: $KEY
+    protocol: v1
   - name: agg-fast
     server: 127.0.0.1:$SB
     wormhole_remote: 127.0.0.1:$TB
@@ -30,12 +31,14 @@ wormholes:
     handler: socks
     probe_close_delay: [2, 3]
     key: $KEY
+    protocol: v1
   - name: dist-slow
     server: 127.0.0.1:$SC
     wormhole_remote: 127.0.0.1:$TC
     wormhole: distributed
     handler: socks
     key: $KEY
+    protocol: v1
   - name: dist-fast
     server: 127.0.0.1:$SD
     wormhole_remote: 127.0.0.1:$TD
@@ -43,6 +46,7 @@ wormholes:
     handler: socks
     probe_close_delay: [2, 3]
     key: $KEY
+    protocol: v1
 EOF
 }
 for attempt in 1 2 3; do

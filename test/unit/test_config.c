@@ -87,7 +87,9 @@ static const char *s_full =
     "    mimic: off\n"
     "    mimic_padding: FALSE\n"
     "    probe_close_delay: 86400\n"
-    "    connect_timeout: 1\n";
+    "    connect_timeout: 1\n"
+    "    protocol: v2\n"
+    "    cipher: chacha20-poly1305\n";
 
 static void
 s_check_full (const config_t *c)
@@ -140,6 +142,8 @@ s_check_full (const config_t *c)
     ck_assert_int_eq (w->probe_close_min_s, 5);
     ck_assert_int_eq (w->probe_close_max_s, 7);
     ck_assert_int_eq (w->connect_timeout_s, 600);
+    ck_assert_int_eq (w->protocol, PROTOCOL_V2);        //  the default
+    ck_assert_int_eq (w->cipher, CONFIG_AES_256_GCM);
 
     w = &c->wormholes [1];
     ck_assert_str_eq (w->name, "far.hop_2-x");
@@ -165,6 +169,8 @@ s_check_full (const config_t *c)
     ck_assert_int_eq (w->probe_close_min_s, 86400);
     ck_assert_int_eq (w->probe_close_max_s, 86400);
     ck_assert_int_eq (w->connect_timeout_s, 1);
+    ck_assert_int_eq (w->protocol, PROTOCOL_V2);
+    ck_assert_int_eq (w->cipher, CONFIG_CHACHA20_POLY1305);
 }
 
 START_TEST (test_full)
@@ -480,9 +486,16 @@ static const error_case_t s_errors [] = {
       "gaussian or exponential" },
     { W "    mimic: {size: constant, pace: fast}\n",
       "t.yaml:6:29: wormholes[0].mimic.pace: unknown key" },
-    { W "    wormhole: distributed\n    mimic_padding: yes\n",
-      "t.yaml:7:20: wormholes[0].mimic_padding: mimic_padding: true requires "
+    { W "    wormhole: distributed\n    protocol: v1\n    mimic_padding: yes\n",
+      "t.yaml:8:20: wormholes[0].mimic_padding: mimic_padding: true requires "
       "wormhole: aggregated" },
+    { W "    protocol: v3\n",
+      "t.yaml:6:15: wormholes[0].protocol: 'v3' is not v1 or v2" },
+    { W "    protocol: v1\n    cipher: aes-256-gcm\n",
+      "t.yaml:7:13: wormholes[0].cipher: protocol v1 has one cipher (AES-CTR): cipher: needs "
+      "protocol: v2" },
+    { W "    cipher: rc4\n",
+      "t.yaml:6:13: wormholes[0].cipher: 'rc4' is not aes-256-gcm or chacha20-poly1305" },
     { W "    probe_close_delay: [1, 2, 3]\n",
       "t.yaml:6:24: wormholes[0].probe_close_delay: expected [min, max] or a single number" },
     { W "    probe_close_delay: 0\n",

@@ -1,0 +1,301 @@
+/*  tunnel_wire — v1 and v2 at a tunnel's ends (see tunnel_wire.h). */
+#include "actors/tunnel_wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "nodes/cipher.h"
+#include "nodes/inband.h"
+#include "nodes/replay_filter.h"
+#include "nodes/v2_node.h"
+#include "nodes/wirecrypto.h"
+#include "runtime/handover.h"
+
+static v2_suite_t
+s_suite (const wormhole_conf_t *conf)
+{
+    return conf->cipher == CONFIG_CHACHA20_POLY1305 ? V2_CHACHA20_POLY1305 : V2_AES_256_GCM;
+}
+
+static uint64_t
+s_now (void)
+{
+    return (uint64_t) time (NULL);
+}
+
+static void
+s_send (session_t *session, session_side_t side, const void *data, size_t len)
+{
+    struct iovec iov = { (void *) data, len };
+    session_sendv (session, side, &iov, 1);
+}
+
+//  --------------------------------------------------------------------------
+//  Dialing end
+
+static int
+s_dial_v1 (session_t *session, session_side_t side, const wormhole_conf_t *conf,
+           uint8_t id0[TUNNEL_ID_SIZE])
+{
+    uint8_t iv[WIRE_IV_SIZE], hello[WIRE_HELLO_SIZE];
+    if (wire_hello_make (conf->key, conf->key_len, iv, hello) != 0)
+        return -1;
+    cipher_t *cipher = cipher_new (conf->key, conf->key_len, iv);
+    if (!cipher)
+        return -1;
+    memcpy (id0, hello + WIRE_IV_SIZE, TUNNEL_ID_SIZE);
+    s_send (session, side, hello, sizeof hello);
+    return session_add_node (session, side, NODE_OUTER, &cipher_node_class, cipher);
+}
+
+static int
+s_dial_v2 (session_t *session, session_side_t side, const wormhole_conf_t *conf)
+{
+    uint8_t cs[V2_SALT_SIZE];
+    uint8_t flight[V2_SALT_SIZE + V2_OVERHEAD + V2_HELLO_FIXED + V2_PAD_MAX];
+    v2_hello_t hello = { .kind = V2_KIND_TUNNEL, .time = s_now () };
+    v2_dir_t *tx = NULL;
+    int n = v2_random (cs, sizeof cs) == 0
+          ? v2_flight_make (s_suite (conf), conf->key, conf->key_len, cs, NULL, &hello,
+                            v2_flight_padding (), flight, sizeof flight, &tx)
+          : -1;
+    if (n < 0)
+        return -1;
+    v2_node_t *node = v2_node_new_client (s_suite (conf), conf->key, conf->key_len, cs, tx);
+    if (!node)
+        return -1;
+    s_send (session, side, flight, (size_t) n);
+    return session_add_node (session, side, NODE_OUTER, &v2_node_class, node);
+}
+
+int
+tunnel_wire_dial (session_t *session, session_side_t side, const wormhole_conf_t *conf,
+                  uint8_t id0[TUNNEL_ID_SIZE])
+{
+    memset (id0, 0, TUNNEL_ID_SIZE);
+    return tunnel_wire_v2 (conf) ? s_dial_v2 (session, side, conf)
+                                 : s_dial_v1 (session, side, conf, id0);
+}
+
+//  --------------------------------------------------------------------------
+//  Accepting end
+
+struct tunnel_wire_accept_t {
+    const wormhole_t *wormhole;
+    bool handover;
+    //  v1
+    wire_hello_parser_t *hello;
+    uint8_t id[TUNNEL_ID_SIZE];
+    size_t id_have;
+    //  v2
+    v2_flight_parser_t *flight;
+};
+
+tunnel_wire_accept_t *
+tunnel_wire_accept_new (const wormhole_t *wormhole, bool handover)
+{
+    const wormhole_conf_t *conf = wormhole->conf;
+    tunnel_wire_accept_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->wormhole = wormhole;
+    self->handover = handover;
+    if (tunnel_wire_v2 (conf))
+        self->flight = v2_flight_parser_new (s_suite (conf), conf->key, conf->key_len,
+                                             handover ? V2_KIND_HANDOVER : V2_KIND_TUNNEL, NULL);
+    else
+    if (!handover)
+        self->hello = wire_hello_parser_new (conf->key, conf->key_len);
+    if ((tunnel_wire_v2 (conf) && !self->flight) || (!tunnel_wire_v2 (conf) && !handover && !self->hello))
+        tunnel_wire_accept_destroy (&self);
+    return self;
+}
+
+void
+tunnel_wire_accept_destroy (tunnel_wire_accept_t **self_p)
+{
+    tunnel_wire_accept_t *self = *self_p;
+    if (!self)
+        return;
+    wire_hello_parser_destroy (&self->hello);
+    v2_flight_parser_destroy (&self->flight);
+    free (self);
+    *self_p = NULL;
+}
+
+//  v2: authentic is not enough; fresh too.
+static tunnel_wire_result_t
+s_check_v2 (tunnel_wire_accept_t *self, const char **why)
+{
+    const v2_hello_t *hello = v2_flight_parser_hello (self->flight);
+    uint64_t now = s_now ();
+    if (hello->time + V2_TIME_WINDOW_S < now || hello->time > now + V2_TIME_WINDOW_S) {
+        *why = "a first flight out of the time window (stale, a replay or a wrong clock)";
+        return TUNNEL_WIRE_REFUSED;
+    }
+    replay_filter_t *replay = self->wormhole->replay;
+    switch (replay ? replay_filter_check (replay, v2_flight_parser_salt (self->flight), now)
+                   : REPLAY_FULL) {
+        case REPLAY_FRESH:
+            break;
+        case REPLAY_SEEN:
+            *why = "a replayed first flight";
+            return TUNNEL_WIRE_REFUSED;
+        case REPLAY_FULL:
+            *why = "the replay filter is full (a flood of new connections?)";
+            return TUNNEL_WIRE_REFUSED;
+    }
+    if (self->handover)
+        memcpy (self->id, hello->id, TUNNEL_ID_SIZE);
+    return TUNNEL_WIRE_OK;
+}
+
+tunnel_wire_result_t
+tunnel_wire_accept_feed (tunnel_wire_accept_t *self, const uint8_t *data, size_t len,
+                         size_t *used, const char **why)
+{
+    *used = 0;
+    if (self->flight) {
+        switch (v2_flight_parser_feed (self->flight, data, len, used)) {
+            case V2_FLIGHT_NEED_MORE:
+                return TUNNEL_WIRE_NEED_MORE;
+            case V2_FLIGHT_BAD:
+                *why = "not a first flight of this wormhole (wrong key, garbage or a changed byte)";
+                return TUNNEL_WIRE_REFUSED;
+            case V2_FLIGHT_OK:
+                return s_check_v2 (self, why);
+        }
+    }
+    if (self->hello) {
+        switch (wire_hello_parser_feed (self->hello, data, len, used)) {
+            case WIRE_HELLO_NEED_MORE:
+                return TUNNEL_WIRE_NEED_MORE;
+            case WIRE_HELLO_BAD:
+                *why = "wrong hello";
+                return TUNNEL_WIRE_REFUSED;
+            case WIRE_HELLO_OK:
+                return TUNNEL_WIRE_OK;
+        }
+    }
+    //  v1 handover: the ID in clear.
+    size_t take = TUNNEL_ID_SIZE - self->id_have < len ? TUNNEL_ID_SIZE - self->id_have : len;
+    memcpy (self->id + self->id_have, data, take);
+    self->id_have += take;
+    *used = take;
+    return self->id_have < TUNNEL_ID_SIZE ? TUNNEL_WIRE_NEED_MORE : TUNNEL_WIRE_OK;
+}
+
+const uint8_t *
+tunnel_wire_accept_id (tunnel_wire_accept_t *self)
+{
+    return self->id;
+}
+
+static int
+s_install_v1 (tunnel_wire_accept_t *self, session_t *session, session_side_t side,
+              uint8_t id0[TUNNEL_ID_SIZE])
+{
+    const wormhole_conf_t *conf = self->wormhole->conf;
+    const uint8_t *iv = wire_hello_parser_iv (self->hello);
+    cipher_t *cipher = cipher_new (conf->key, conf->key_len, iv);
+    if (!cipher || wire_hmac (conf->key, conf->key_len, iv, WIRE_IV_SIZE, id0, TUNNEL_ID_SIZE) != 0) {
+        cipher_destroy (&cipher);
+        return -1;
+    }
+    return session_add_node (session, side, NODE_OUTER, &cipher_node_class, cipher);
+}
+
+static int
+s_install_v2 (tunnel_wire_accept_t *self, session_t *session, session_side_t side)
+{
+    const wormhole_conf_t *conf = self->wormhole->conf;
+    const uint8_t *cs = v2_flight_parser_salt (self->flight);
+    uint8_t ss[V2_SALT_SIZE], hk[V2_HK_SIZE];
+    uint8_t flight[V2_SALT_SIZE + V2_OVERHEAD + V2_HELLO_FIXED + V2_PAD_MAX];
+    v2_hello_t hello = { .kind = V2_KIND_SERVER, .time = s_now () };
+    v2_dir_t *tx = NULL;
+    int n = v2_random (ss, sizeof ss) == 0
+          ? v2_flight_make (s_suite (conf), conf->key, conf->key_len, ss, cs, &hello,
+                            v2_flight_padding (), flight, sizeof flight, &tx)
+          : -1;
+    if (n < 0 || v2_derive_hk (conf->key, conf->key_len, cs, ss, hk) != 0) {
+        v2_dir_destroy (&tx);
+        return -1;
+    }
+    v2_node_t *node = v2_node_new_server (tx, v2_flight_parser_take_dir (self->flight), hk);
+    OPENSSL_cleanse (hk, sizeof hk);
+    if (!node)
+        return -1;
+    s_send (session, side, flight, (size_t) n);
+    return session_add_node (session, side, NODE_OUTER, &v2_node_class, node);
+}
+
+int
+tunnel_wire_accept_install (tunnel_wire_accept_t *self, session_t *session, session_side_t side,
+                            uint8_t id0[TUNNEL_ID_SIZE])
+{
+    memset (id0, 0, TUNNEL_ID_SIZE);
+    if (self->handover)
+        return -1;
+    return self->flight ? s_install_v2 (self, session, side)
+                        : s_install_v1 (self, session, side, id0);
+}
+
+//  --------------------------------------------------------------------------
+//  Handover
+
+void
+tunnel_wire_command (session_t *session, session_side_t side, const wormhole_conf_t *conf,
+                     int cmd)
+{
+    uint8_t code = (uint8_t) cmd;
+    if (tunnel_wire_v2 (conf)) {
+        session_send_command (session, side, code);
+        return;
+    }
+    uint8_t frame[INBAND_SIZE];
+    if (inband_encode (conf->key, conf->key_len, &code, 1, frame) == 0)
+        s_send (session, side, frame, sizeof frame);
+}
+
+bool
+tunnel_wire_needs_tap (const wormhole_conf_t *conf)
+{
+    return !tunnel_wire_v2 (conf);
+}
+
+int
+tunnel_wire_handover_id (session_t *session, session_side_t side, const wormhole_conf_t *conf,
+                         uint64_t n, const uint8_t prev[TUNNEL_ID_SIZE], uint8_t id[TUNNEL_ID_SIZE])
+{
+    if (!tunnel_wire_v2 (conf))
+        return wire_next_id (conf->key, conf->key_len, prev, id);
+    v2_node_t *node = session_node (session, side, &v2_node_class);
+    return node ? v2_node_handover_id (node, n, id) : -1;
+}
+
+int
+tunnel_wire_handover_hello (const wormhole_conf_t *conf, const uint8_t id[TUNNEL_ID_SIZE],
+                            uint8_t *out, size_t cap)
+{
+    if (!tunnel_wire_v2 (conf)) {
+        if (cap < TUNNEL_ID_SIZE)
+            return -1;
+        memcpy (out, id, TUNNEL_ID_SIZE);
+        return TUNNEL_ID_SIZE;
+    }
+    uint8_t salt[V2_SALT_SIZE];
+    v2_hello_t hello = { .kind = V2_KIND_HANDOVER, .time = s_now () };
+    memcpy (hello.id, id, V2_ID_SIZE);
+    size_t pad = v2_flight_padding ();
+    if (v2_flight_size (V2_KIND_HANDOVER, pad) > cap)
+        pad = V2_PAD_MIN;
+    return v2_random (salt, sizeof salt) == 0
+         ? v2_flight_make (s_suite (conf), conf->key, conf->key_len, salt, NULL, &hello, pad,
+                           out, cap, NULL)
+         : -1;
+}
