@@ -51,6 +51,18 @@ subcommand can hang longer than its bound.
                                          distributed wormhole's dialing end (users on S): checks
                                          the hello and every handover's ID and steps, echoes
                                          the stream; a client of S checks the echo
+    capture-relay LISTEN TARGET --out F [--port-file P] [--seconds S]
+                                         a relay 127.0.0.1:LISTEN -> TARGET that writes each
+                                         connection's client->server bytes to F.1, F.2, ...
+    replay FILE HOST PORT [--bytes N] [--wait S]
+                                         send a recording again; print JSON: bytes sent and
+                                         received, how and when (ms) the peer closed
+    v2-probe KIND HOST PORT [--file F --offset O [--bit B]] [--wait S]
+                                         (probe is v1's) send random-N, zeros-N, or flipped (a
+                                         recording with one bit flipped); print the same JSON
+    bitflip-relay LISTEN TARGET OFFSET [--bit B] [--port-file P] [--seconds S]
+                                         relay both ways, flipping one bit of each connection's
+                                         server->client stream at byte OFFSET
 """
 import argparse
 import hashlib
@@ -748,6 +760,205 @@ def cmd_spec_acceptor(args):
     print("spec-acceptor: %d handovers, %d bytes echoed intact" % (st["handovers"], len(sent)))
 
 
+# -- v2 prober / replayer (docs/PROTOCOL-v2.md sections 1 and 6) ------------
+#
+# A v2 server must treat every input that is not a fresh, authentic client
+# flight alike: no byte back, the connection closed at a deadline drawn at
+# accept. These tools make such inputs and measure the treatment: bytes back
+# and the time to the close. Loopback only.
+
+def loopback_target(target):
+    """TARGET is PORT or 127.0.0.1:PORT (localhost too): (host, port)."""
+    host, _, port = target.rpartition(":")
+    if host not in ("", "127.0.0.1", "localhost"):
+        die("target %r: loopback only (127.0.0.1)" % target)
+    try:
+        return "127.0.0.1", int(port)
+    except ValueError:
+        die("target %r: not PORT or 127.0.0.1:PORT" % target)
+
+
+def relay_listener(port, port_file):
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
+    srv.listen(64)
+    if port_file:
+        write_ready_port(port_file, srv.getsockname()[1])
+    return srv
+
+
+def pump(src, dst, hook):
+    """Copies src to dst until EOF, each chunk through hook(chunk) -> bytes;
+    then half-closes dst (so a relay carries each direction's end). An
+    error ends both."""
+    try:
+        while True:
+            chunk = src.recv(65536)
+            if not chunk:
+                break
+            chunk = hook(chunk)
+            if chunk:
+                dst.sendall(chunk)
+        dst.shutdown(socket.SHUT_WR)
+    except OSError:
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def run_relay(args, hooks_for):
+    """Accepts on 127.0.0.1:LISTEN and relays each connection to TARGET;
+    hooks_for(n) gives connection n's (client->server, server->client)
+    chunk hooks. Runs until --seconds pass (or forever)."""
+    host, port = loopback_target(args.target)
+    srv = relay_listener(args.listen, args.port_file)
+    end = time.monotonic() + args.seconds if args.seconds else None
+    n = 0
+
+    def serve(conn, n):
+        try:
+            up = socket.create_connection((host, port), timeout=10)
+        except OSError:
+            conn.close()
+            return
+        up.settimeout(None)
+        conn.settimeout(None)
+        c2s, s2c = hooks_for(n)
+        t = threading.Thread(target=pump, args=(up, conn, s2c), daemon=True)
+        t.start()
+        pump(conn, up, c2s)
+        t.join()
+        conn.close()
+        up.close()
+
+    while end is None or time.monotonic() < end:
+        srv.settimeout(0.2 if end is None else max(0.01, min(0.2, end - time.monotonic())))
+        try:
+            conn, _ = srv.accept()
+        except socket.timeout:
+            continue
+        n += 1
+        threading.Thread(target=serve, args=(conn, n), daemon=True).start()
+
+
+def cmd_capture_relay(args):
+    """Relays LISTEN -> TARGET and writes each connection's client->server
+    bytes to OUT.N (N = 1, 2, ... in accept order), flushed chunk by chunk,
+    so a test can replay a flight while its tunnel is still up."""
+    def hooks_for(n):
+        path = "%s.%d" % (args.out, n)
+        open(path, "wb").close()        # the connection is there, bytes or not
+
+        def c2s(chunk):
+            with open(path, "ab") as f:
+                f.write(chunk)
+            return chunk
+        return c2s, lambda chunk: chunk
+
+    run_relay(args, hooks_for)
+
+
+def bitflip_hook(offset, bit):
+    """A server->client hook that flips bit `bit` of the stream's byte at
+    `offset` (counted from the connection's first server byte)."""
+    state = {"at": 0}
+
+    def hook(chunk):
+        start = state["at"]
+        state["at"] += len(chunk)
+        if start <= offset < state["at"]:
+            chunk = bytearray(chunk)
+            chunk[offset - start] ^= 1 << bit
+            chunk = bytes(chunk)
+        return chunk
+    return hook
+
+
+def cmd_bitflip_relay(args):
+    """Relays LISTEN <-> TARGET both ways, flipping one bit of each
+    connection's server->client stream at byte OFFSET."""
+    run_relay(args, lambda n: (lambda chunk: chunk, bitflip_hook(args.offset, args.bit)))
+
+
+def send_and_watch(host, port, data, wait):
+    """Connects, sends data (a peer that closes early is part of what we
+    measure), reads until the peer closes or `wait` seconds pass. Returns the
+    report: bytes sent and received, how the connection ended, and when
+    (ms after connecting; null if the peer kept it open)."""
+    try:
+        sock = socket.create_connection((host, port), timeout=10)
+    except ConnectionResetError:
+        return {"sent": 0, "received": 0, "how": "reset", "closed_ms": 0}
+    except OSError as e:
+        die("connect to %s:%s failed: %s" % (host, port, e))
+    start = time.monotonic()
+    err = send_tolerant(sock, data)
+    got, how = recv_until_eof(sock, start + wait, limit=1 << 24)
+    elapsed = int((time.monotonic() - start) * 1000)
+    sock.close()
+    return {"sent": 0 if err else len(data), "received": len(got), "how": how,
+            "closed_ms": elapsed if how in ("eof", "reset") else None,
+            "first_bytes": got[:16].hex(), "send_error": str(err) if err else None}
+
+
+def cmd_replay(args):
+    """Sends FILE's bytes (a capture-relay recording; --bytes N: its first N)
+    to HOST PORT again; prints the report as one JSON line."""
+    import json
+    with open(args.file, "rb") as f:
+        data = f.read()
+    if args.bytes is not None:
+        data = data[:args.bytes]
+    host, port = loopback_target("%s:%d" % (args.host, args.port))
+    report = send_and_watch(host, port, data, args.wait)
+    report["cmd"] = "replay"
+    print(json.dumps(report, sort_keys=True))
+
+
+def probe_payload(kind, args):
+    name, _, n = kind.partition("-")
+    if name in ("random", "zeros"):
+        try:
+            size = int(n)
+        except ValueError:
+            die("probe kind %r: random-N or zeros-N" % kind)
+        if name == "zeros":
+            return bytes(size)
+        data = os.urandom(size)
+        #  As payload() does: never a SOCKS version byte first.
+        if data and data[0] in (4, 5):
+            data = b"\xff" + data[1:]
+        return data
+    if kind == "flipped":
+        if args.file is None or args.offset is None:
+            die("probe flipped needs --file F --offset O")
+        with open(args.file, "rb") as f:
+            data = bytearray(f.read())
+        if args.bytes is not None:
+            data = data[:args.bytes]
+        if not 0 <= args.offset < len(data):
+            die("offset %d outside the %d recorded bytes" % (args.offset, len(data)))
+        data[args.offset] ^= 1 << args.bit
+        return bytes(data)
+    die("unknown probe kind %r (random-N, zeros-N, flipped)" % kind)
+
+
+def cmd_v2_probe(args):
+    """Sends one kind of non-client input to HOST PORT and prints the report
+    as one JSON line: random-N (N random bytes), zeros-N (N zero bytes),
+    flipped (FILE's bytes with bit --bit of byte --offset flipped)."""
+    import json
+    data = probe_payload(args.kind, args)
+    host, port = loopback_target("%s:%d" % (args.host, args.port))
+    report = send_and_watch(host, port, data, args.wait)
+    report["cmd"] = "v2-probe"
+    report["kind"] = args.kind
+    print(json.dumps(report, sort_keys=True))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -872,6 +1083,38 @@ def main():
     p.add_argument("--ready-file")
     p.add_argument("--timeout", type=float, default=15)
     p.set_defaults(fn=cmd_spec_acceptor)
+
+    for name, fn in (("capture-relay", cmd_capture_relay), ("bitflip-relay", cmd_bitflip_relay)):
+        p = sub.add_parser(name)
+        p.add_argument("listen", type=int, help="the port to listen on (0: any, see --port-file)")
+        p.add_argument("target", help="PORT or 127.0.0.1:PORT to relay to")
+        if name == "capture-relay":
+            p.add_argument("--out", required=True, help="connection N's client bytes go to OUT.N")
+        else:
+            p.add_argument("offset", type=int, help="the server->client byte to change")
+            p.add_argument("--bit", type=int, default=0, choices=range(8))
+        p.add_argument("--port-file", help="where to write the listening port once ready")
+        p.add_argument("--seconds", type=float, default=0, help="stop after S s (0: never)")
+        p.set_defaults(fn=fn)
+
+    p = sub.add_parser("replay")
+    p.add_argument("file")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("--bytes", type=int, help="only the first N recorded bytes")
+    p.add_argument("--wait", type=float, default=10, help="how long to wait for a close")
+    p.set_defaults(fn=cmd_replay)
+
+    p = sub.add_parser("v2-probe")
+    p.add_argument("kind", help="random-N, zeros-N or flipped")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("--file", help="flipped: the recorded flight")
+    p.add_argument("--bytes", type=int, help="flipped: only the first N recorded bytes")
+    p.add_argument("--offset", type=int, help="flipped: the byte to change")
+    p.add_argument("--bit", type=int, default=0, choices=range(8))
+    p.add_argument("--wait", type=float, default=10, help="how long to wait for a close")
+    p.set_defaults(fn=cmd_v2_probe)
 
     args = ap.parse_args()
     try:
