@@ -1,11 +1,11 @@
 /*  replay_filter — two generations of salts (see replay_filter.h).
 
-    Each generation is an open-addressing table of the salts' first 16 bytes
-    (random bytes: the prefix is as good a hash as any and collisions of
-    16 random bytes do not happen), twice as many slots as it may hold, so
-    probes stay short. An all-zero prefix marks a free slot; a salt whose
-    prefix is all zero is stored as ...01 (a forged one would only collide
-    with itself).
+    Each generation is an open-addressing table of 16-byte keys, the two
+    halves of each salt XORed (every bit of the salt counts; a salt only
+    gets here once its first record is authentic, so its bytes are random
+    and 128 bits do not collide), twice as many slots as it may hold, so
+    probes stay short. An all-zero key marks a free slot; a salt whose key
+    is all zero is stored as ...01.
 */
 #include "nodes/replay_filter.h"
 
@@ -81,7 +81,8 @@ static void
 s_key (const uint8_t salt[REPLAY_SALT_SIZE], uint8_t key[S_KEY])
 {
     static const uint8_t zero[S_KEY];
-    memcpy (key, salt, S_KEY);
+    for (int i = 0; i < S_KEY; i++)
+        key[i] = salt[i] ^ salt[S_KEY + i];
     if (memcmp (key, zero, S_KEY) == 0)
         key[S_KEY - 1] = 1;
 }
