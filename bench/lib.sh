@@ -284,9 +284,10 @@ for r in ratios:
     a, b = r.split("/")
     s, l = speed[a] / speed[b], med[a] / med[b]
     if target and b == base:
-        print("%-*s throughput x%.2f (target >= %.2f: %s), latency x%.2f (target <= %.2f: %s), p90 x%.2f"
+        print("%-*s throughput x%.2f (target >= %.2f: %s), latency x%.2f (target <= %.2f: %s), p90 x%.2f%s"
               % (lwidth, labels[r], s, t_speed, "met" if round(s, 2) >= t_speed else "MISSED",
-                 l, t_lat, "met" if round(l, 2) <= t_lat else "MISSED", p90(lat[a]) / p90(lat[b])))
+                 l, t_lat, "met" if round(l, 2) <= t_lat else "MISSED", p90(lat[a]) / p90(lat[b]),
+                 ", CPU/GB x%.2f" % (cpu_gb[a] / cpu_gb[b]) if a in cpu_gb and b in cpu_gb else ""))
     else:
         print("%-*s throughput x%.2f, latency x%.2f" % (lwidth, labels[r], s, l))
 if cpu:

@@ -5,11 +5,11 @@
 # nginx serves a large file (512 MiB) and a 1 KiB file. Paths, each a SOCKS5 proxy curl
 # talks to (--socks5), except direct:
 #   direct       curl straight to nginx
-#   mimic-agg    an aggregated wormhole (one tunnel carries every connection), handler
-#                socks, both ends in one mimicsocks process
-#   mimic-dist   the same as a distributed wormhole (one tunnel connection per user
+#   agg-P        an aggregated wormhole (one tunnel carries every connection) speaking
+#                protocol P (v2, v1), handler socks, both ends in one mimicsocks process
+#   dist-P       the same as a distributed wormhole (one tunnel connection per user
 #                connection)
-#   mimic-2proc  the aggregated wormhole with its ends in two processes
+#   2proc-P      the aggregated wormhole with its ends in two processes
 #                (--role local, --role remote), as in a real deployment
 #   ss-libev     ss-local -> ss-server, aes-256-gcm
 # For each of RUNS rounds, curl downloads the large file on every path (MB/s, 10^6
@@ -17,12 +17,14 @@
 # requests for the 1 KiB file on every path, each a new curl and a new connection
 # (time_total). Before timing, every path must deliver both files intact (sha256).
 # Prints the medians and the ratios mimicsocks/ss-libev against the targets:
-# throughput >= 1.5, median latency <= 1.0.
+# throughput >= 1.5, median latency <= 1.0, and the CPU time per GB of each against
+# ss-libev's.
 #
 # Usage: bench/wormhole_bench.sh [-r RUNS] [-n REQUESTS] [-s SIZE_MIB] [-w WORKERS] [-m MIMIC]
-#                                [MIMICSOCKS]
+#                                [-p PROTOCOLS] [MIMICSOCKS]
 #        (defaults: 5 runs, 200 requests, 512 MiB, workers: one per core, mimic: the
-#        config's default, build/mimicsocks); MIMIC is a `mimic:` value, e.g. off.
+#        config's default, protocols: v2, build/mimicsocks); MIMIC is a `mimic:` value,
+#        e.g. off; PROTOCOLS a comma list, e.g. v2,v1 (each adds its three paths).
 # Needs nginx (nginx-light) and ss-server/ss-local (shadowsocks-libev); if they are
 # missing it says so and runs `apt-get install -y nginx-light shadowsocks-libev` (and
 # stops the shadowsocks-libev service that installing may start; the bench runs its
@@ -35,14 +37,16 @@ BENCH=wormhole_bench
 source "$ROOT/bench/lib.sh"
 WORKERS=0
 MIMIC=""
-while getopts 'r:n:s:w:m:h' opt; do
+PROTOCOLS=v2
+while getopts 'r:n:s:w:m:p:h' opt; do
     case $opt in
         r) RUNS=$OPTARG ;;
         n) REQUESTS=$OPTARG ;;
         s) SIZE_MIB=$OPTARG ;;
         w) WORKERS=$OPTARG ;;
         m) MIMIC=$OPTARG ;;
-        *) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+        p) PROTOCOLS=$OPTARG ;;
+        *) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
@@ -69,12 +73,11 @@ bench_require curl python3 sha256sum "$NGINX" ss-server ss-local
 # --- processes ---------------------------------------------------------------------------
 bench_init
 bench_serve "$NGINX"
-read -r AGG_USER AGG_TUN DIST_USER DIST_TUN SPLIT_USER SPLIT_TUN SS_SERVER SS_LOCAL \
-    <<<"$(bench_free_ports 8)"
+read -r SS_SERVER SS_LOCAL <<<"$(bench_free_ports 2)"
 
 # One config per wormhole; each holds a fresh key and is readable by us only.
 KEY=$("$MIMICSOCKS" genkey)
-wormhole_config() {   # FILE MODE USER_PORT TUNNEL_PORT
+wormhole_config() {   # FILE MODE USER_PORT TUNNEL_PORT PROTOCOL
     (umask 077; cat >"$1" <<EOF
 log_level: info
 workers: $WORKERS
@@ -85,14 +88,12 @@ wormholes:
     wormhole: $2
     handler: socks
     key: $KEY
+    protocol: $5
 ${MIMIC:+    mimic: $MIMIC}
 EOF
     )
     "$MIMICSOCKS" check-config "$1" >/dev/null || bench_die "mimicsocks rejects its config $1"
 }
-wormhole_config "$TMP/agg.yaml" aggregated "$AGG_USER" "$AGG_TUN"
-wormhole_config "$TMP/dist.yaml" distributed "$DIST_USER" "$DIST_TUN"
-wormhole_config "$TMP/split.yaml" aggregated "$SPLIT_USER" "$SPLIT_TUN"
 
 # The aggregated local end accepts users before its tunnel is up; wait for the log line.
 wait_tunnel() {   # NAME PID
@@ -107,22 +108,44 @@ wait_tunnel() {   # NAME PID
     exit 1
 }
 
-bench_spawn mimic-agg "$MIMICSOCKS" --config "$TMP/agg.yaml"
-AGG_PID=$SPAWNED
-bench_wait_port "$AGG_USER" "$AGG_PID" mimic-agg
-wait_tunnel mimic-agg "$AGG_PID"
+# Each protocol's three paths: one process per wormhole, two for the split one.
+PATHS=(direct)
+declare -A VIA=([direct]="") CPU_PIDS=()
+RATIOS=""
+IFS=, read -r -a PROTOCOL_LIST <<<"$PROTOCOLS"
+for P in "${PROTOCOL_LIST[@]}"; do
+    [[ $P == v1 || $P == v2 ]] || bench_die "-p: '$P' is not v1 or v2"
+    read -r AGG_USER AGG_TUN DIST_USER DIST_TUN SPLIT_USER SPLIT_TUN <<<"$(bench_free_ports 6)"
+    wormhole_config "$TMP/agg-$P.yaml" aggregated "$AGG_USER" "$AGG_TUN" "$P"
+    wormhole_config "$TMP/dist-$P.yaml" distributed "$DIST_USER" "$DIST_TUN" "$P"
+    wormhole_config "$TMP/split-$P.yaml" aggregated "$SPLIT_USER" "$SPLIT_TUN" "$P"
 
-bench_spawn mimic-dist "$MIMICSOCKS" --config "$TMP/dist.yaml"
-DIST_PID=$SPAWNED
-bench_wait_port "$DIST_USER" "$DIST_PID" mimic-dist
+    bench_spawn "agg-$P" "$MIMICSOCKS" --config "$TMP/agg-$P.yaml"
+    AGG_PID=$SPAWNED
+    bench_wait_port "$AGG_USER" "$AGG_PID" "agg-$P"
+    wait_tunnel "agg-$P" "$AGG_PID"
 
-bench_spawn mimic-remote "$MIMICSOCKS" --config "$TMP/split.yaml" --role remote
-REMOTE_PID=$SPAWNED
-bench_wait_port "$SPLIT_TUN" "$REMOTE_PID" mimic-remote
-bench_spawn mimic-local "$MIMICSOCKS" --config "$TMP/split.yaml" --role local
-LOCAL_PID=$SPAWNED
-bench_wait_port "$SPLIT_USER" "$LOCAL_PID" mimic-local
-wait_tunnel mimic-local "$LOCAL_PID"
+    bench_spawn "dist-$P" "$MIMICSOCKS" --config "$TMP/dist-$P.yaml"
+    DIST_PID=$SPAWNED
+    bench_wait_port "$DIST_USER" "$DIST_PID" "dist-$P"
+
+    bench_spawn "remote-$P" "$MIMICSOCKS" --config "$TMP/split-$P.yaml" --role remote
+    REMOTE_PID=$SPAWNED
+    bench_wait_port "$SPLIT_TUN" "$REMOTE_PID" "remote-$P"
+    bench_spawn "local-$P" "$MIMICSOCKS" --config "$TMP/split-$P.yaml" --role local
+    LOCAL_PID=$SPAWNED
+    bench_wait_port "$SPLIT_USER" "$LOCAL_PID" "local-$P"
+    wait_tunnel "local-$P" "$LOCAL_PID"
+
+    PATHS+=("agg-$P" "dist-$P" "2proc-$P")
+    VIA[agg-$P]="--socks5 127.0.0.1:$AGG_USER"
+    VIA[dist-$P]="--socks5 127.0.0.1:$DIST_USER"
+    VIA[2proc-$P]="--socks5 127.0.0.1:$SPLIT_USER"
+    CPU_PIDS[agg-$P]="$AGG_PID"
+    CPU_PIDS[dist-$P]="$DIST_PID"
+    CPU_PIDS[2proc-$P]="$LOCAL_PID $REMOTE_PID"
+    RATIOS+=" agg-$P/ss-libev dist-$P/ss-libev 2proc-$P/ss-libev agg-$P/direct"
+done
 
 SS_PASSWORD=$(head -c 18 /dev/urandom | base64)
 bench_spawn ss-server ss-server -s 127.0.0.1 -p "$SS_SERVER" -k "$SS_PASSWORD" -m aes-256-gcm
@@ -132,19 +155,10 @@ bench_spawn ss-local ss-local -s 127.0.0.1 -p "$SS_SERVER" -b 127.0.0.1 -l "$SS_
     -k "$SS_PASSWORD" -m aes-256-gcm
 SS_LOCAL_PID=$SPAWNED
 bench_wait_port "$SS_LOCAL" "$SS_LOCAL_PID" ss-local
-
-PATHS=(direct mimic-agg mimic-dist mimic-2proc ss-libev)
-VIA=([direct]=""
-     [mimic-agg]="--socks5 127.0.0.1:$AGG_USER"
-     [mimic-dist]="--socks5 127.0.0.1:$DIST_USER"
-     [mimic-2proc]="--socks5 127.0.0.1:$SPLIT_USER"
-     [ss-libev]="--socks5 127.0.0.1:$SS_LOCAL")
-CPU_PIDS=([mimic-agg]="$AGG_PID"
-          [mimic-dist]="$DIST_PID"
-          [mimic-2proc]="$LOCAL_PID $REMOTE_PID"
-          [ss-libev]="$SS_LOCAL_PID $SS_SERVER_PID")
+PATHS+=(ss-libev)
+VIA[ss-libev]="--socks5 127.0.0.1:$SS_LOCAL"
+CPU_PIDS[ss-libev]="$SS_LOCAL_PID $SS_SERVER_PID"
 
 bench_check full
 bench_measure
-bench_summary "mimic-agg/ss-libev mimic-dist/ss-libev mimic-2proc/ss-libev mimic-agg/direct" \
-              "ss-libev:1.5:1.0"
+bench_summary "$RATIOS" "ss-libev:1.5:1.0"
