@@ -17,25 +17,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/baton.h"
 #include "actors/shaping.h"
+#include "actors/tunnel_end.h"
 #include "actors/wormhole.h"
 #include "nodes/cipher.h"
 #include "nodes/wirecrypto.h"
-#include "runtime/handover.h"
 #include "runtime/base/log.h"
 #include "runtime/session.h"
 
 typedef enum { R_HELLO, R_PROBE, R_INNER } r_state_t;
 
 typedef struct {
-    session_t *session;
+    tunnel_end_t end;           //  the session, the baton (NULL: no extra ports)
     const wormhole_t *wormhole;
     r_state_t state;
     wire_hello_parser_t *hello;
     const handler_class_t *inner_class;
     void *inner;
-    baton_t *baton;             //  handovers of this tunnel (NULL: no extra ports)
 } tunnel_remote_t;
 
 static int
@@ -47,21 +45,13 @@ s_probe_delay_ms (const wormhole_conf_t *conf)
     return (conf->probe_close_min_s + (int) (r % (uint32_t) (span > 0 ? span : 1))) * 1000;
 }
 
-//  A handover that could not finish: the tunnel ends.
-static void
-s_broken (void *self_)
-{
-    tunnel_remote_t *self = self_;
-    session_abort (self->session);
-}
-
 static void *
 s_create (session_t *session, const handler_conf_t *conf)
 {
     tunnel_remote_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->session = session;
+    self->end.session = session;
     self->wormhole = conf->wormhole;
     const wormhole_conf_t *wh = self->wormhole->conf;
     self->hello = wire_hello_parser_new (wh->key, wh->key_len);
@@ -82,7 +72,7 @@ s_destroy (void **self_p)
     tunnel_remote_t *self = *self_p;
     if (!self)
         return;
-    baton_destroy (&self->baton);
+    baton_destroy (&self->end.baton);
     if (self->inner)
         self->inner_class->destroy (&self->inner);
     wire_hello_parser_destroy (&self->hello);
@@ -100,8 +90,8 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
             return;
         case WIRE_HELLO_BAD:
             log_info ("wormhole %s: wrong hello from %s; staying silent", wh->name,
-                      session_peer (self->session));
-            session_trace (self->session, session_peer (self->session), "acceptor", "probe", 0);
+                      session_peer (self->end.session));
+            session_trace (self->end.session, session_peer (self->end.session), "acceptor", "probe", 0);
             self->state = R_PROBE;
             return;
         case WIRE_HELLO_OK:
@@ -109,34 +99,33 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
     }
     cipher_t *cipher = cipher_new (wh->key, wh->key_len, wire_hello_parser_iv (self->hello));
     if (!cipher) {
-        session_abort (self->session);
+        session_abort (self->end.session);
         return;
     }
-    if (session_add_node (self->session, SESSION_CLIENT, NODE_OUTER, &cipher_node_class, cipher) != 0) {
-        session_abort (self->session);
+    if (session_add_node (self->end.session, SESSION_CLIENT, NODE_OUTER, &cipher_node_class, cipher) != 0) {
+        session_abort (self->end.session);
         return;
     }
-    shaping_start (self->session, SESSION_CLIENT, wh, false);
-    session_set_timer (self->session, 0);
-    self->inner = self->inner_class->create (self->session, &self->wormhole->accept);
+    shaping_start (self->end.session, SESSION_CLIENT, wh, false);
+    session_set_timer (self->end.session, 0);
+    self->inner = self->inner_class->create (self->end.session, &self->wormhole->accept);
     if (!self->inner) {
-        session_abort (self->session);
+        session_abort (self->end.session);
         return;
     }
     self->state = R_INNER;
-    log_debug ("wormhole %s: tunnel from %s", wh->name, session_peer (self->session));
+    log_debug ("wormhole %s: tunnel from %s", wh->name, session_peer (self->end.session));
     uint8_t id0[WIRE_ID_SIZE];
     if (wire_hmac (wh->key, wh->key_len, wire_hello_parser_iv (self->hello), WIRE_IV_SIZE, id0,
                    sizeof id0) == 0) {
-        baton_owner_t owner = { s_broken, self };
-        self->baton = baton_new (self->session, SESSION_CLIENT, self->wormhole, false, id0, &owner);
+        tunnel_end_start_baton (&self->end, SESSION_CLIENT, self->wormhole, false, id0);
     }
     if (used < len) {
         //  Stream bytes that came with the hello were read before the cipher
         //  was installed: decrypt them here (the input is const).
         uint8_t *plain = malloc (len - used);
         if (!plain) {
-            session_abort (self->session);
+            session_abort (self->end.session);
             return;
         }
         cipher_apply (cipher, CIPHER_DECRYPT, data + used, plain, len - used);
@@ -168,7 +157,7 @@ s_client_eof (void *self_)
     if (self->state == R_INNER && self->inner_class->client_eof)
         self->inner_class->client_eof (self->inner);
     else
-        session_finish (self->session);
+        session_finish (self->end.session);
 }
 
 static void
@@ -186,7 +175,7 @@ s_target_data (void *self_, const uint8_t *data, size_t len)
     if (self->state == R_INNER && self->inner_class->target_data)
         self->inner_class->target_data (self->inner, data, len);
     else
-        session_abort (self->session);
+        session_abort (self->end.session);
 }
 
 static void
@@ -196,7 +185,7 @@ s_target_eof (void *self_, int err)
     if (self->state == R_INNER && self->inner_class->target_eof)
         self->inner_class->target_eof (self->inner, err);
     else
-        session_finish (self->session);
+        session_finish (self->end.session);
 }
 
 static void
@@ -214,16 +203,9 @@ s_timeout (void *self_)
     if (self->state == R_INNER && self->inner_class->timeout)
         self->inner_class->timeout (self->inner);
     else if (self->state == R_INNER)
-        session_abort (self->session);
+        session_abort (self->end.session);
     else
-        session_finish (self->session);     //  the prober's delay is over: a plain close
-}
-
-static void
-s_handover (void *self_, const handover_event_t *event)
-{
-    tunnel_remote_t *self = self_;
-    baton_event (self->baton, event);
+        session_finish (self->end.session);     //  the prober's delay is over: a plain close
 }
 
 const handler_class_t tunnel_remote_handler_class = {
@@ -237,5 +219,5 @@ const handler_class_t tunnel_remote_handler_class = {
     .target_eof = s_target_eof,
     .timeout = s_timeout,
     .drained = s_drained,
-    .handover = s_handover,
+    .handover = tunnel_end_handover,
 };
