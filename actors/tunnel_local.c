@@ -16,20 +16,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/baton.h"
 #include "actors/dialer.h"
+#include "actors/tunnel_end.h"
 #include "actors/tunnel_mux.h"
-#include "runtime/handover.h"
 #include "runtime/base/log.h"
 #include "runtime/session.h"
 
 typedef struct {
-    session_t *session;
+    tunnel_end_t end;           //  the session; distributed: its tunnel's baton
     const wormhole_t *wormhole;
     dialer_t dialer;            //  distributed mode only
     bool tunnel_ready;          //  aggregated: always; distributed: once dialed
     bool greeting_pending;      //  waiting for the user's first bytes (see s_greeting)
-    baton_t *baton;             //  distributed: handovers of this connection's tunnel
 } tunnel_local_t;
 
 //  Relay once the tunnel is ready and the first bytes have been looked at.
@@ -37,8 +35,8 @@ static void
 s_maybe_relay (tunnel_local_t *self)
 {
     if (self->tunnel_ready && !self->greeting_pending) {
-        session_pause_client (self->session, 0);
-        session_relay (self->session);
+        session_pause_client (self->end.session, 0);
+        session_relay (self->end.session);
     }
 }
 
@@ -53,8 +51,8 @@ s_greeting (tunnel_local_t *self, const uint8_t *data, size_t len)
     if (len < 2 || data[0] != 5 || len < 2u + data[1] || !memchr (data + 2, 0, data[1]))
         return;
     static const uint8_t no_auth[2] = { 5, 0 };
-    session_send_client (self->session, no_auth, sizeof no_auth);
-    session_expect_target (self->session, no_auth, sizeof no_auth);
+    session_send_client (self->end.session, no_auth, sizeof no_auth);
+    session_expect_target (self->end.session, no_auth, sizeof no_auth);
 }
 
 static void *
@@ -64,7 +62,7 @@ s_create (session_t *session, const handler_conf_t *conf)
     tunnel_local_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->session = session;
+    self->end.session = session;
     self->wormhole = wormhole;
     config_handler_type_t far = wormhole->conf->handler.kind;
     self->greeting_pending = far == CONFIG_SOCKS || far == CONFIG_SOCKS5;
@@ -91,24 +89,9 @@ s_destroy (void **self_p)
 {
     tunnel_local_t *self = *self_p;
     if (self)
-        baton_destroy (&self->baton);
+        baton_destroy (&self->end.baton);
     free (self);
     *self_p = NULL;
-}
-
-//  A handover that could not finish: this connection's tunnel is gone.
-static void
-s_broken (void *self_)
-{
-    tunnel_local_t *self = self_;
-    session_abort (self->session);
-}
-
-static void
-s_handover (void *self_, const handover_event_t *event)
-{
-    tunnel_local_t *self = self_;
-    baton_event (self->baton, event);
 }
 
 static void
@@ -117,7 +100,7 @@ s_client_data (void *self_, const uint8_t *data, size_t len)
     tunnel_local_t *self = self_;
     if (self->greeting_pending)
         s_greeting (self, data, len);
-    session_send_target (self->session, data, len);
+    session_send_target (self->end.session, data, len);
     s_maybe_relay (self);
 }
 
@@ -131,14 +114,12 @@ static void
 s_advance (tunnel_local_t *self, dialer_state_t state)
 {
     if (state == DIALER_FAILED)
-        session_abort (self->session);
+        session_abort (self->end.session);
     else if (state == DIALER_READY) {
         self->tunnel_ready = true;
-        baton_owner_t owner = { s_broken, self };
-        self->baton = baton_new (self->session, SESSION_TARGET, self->wormhole, true,
-                                 self->dialer.id0, &owner);
+        tunnel_end_start_baton (&self->end, SESSION_TARGET, self->wormhole, true, self->dialer.id0);
         if (self->greeting_pending)
-            session_pause_client (self->session, 0);    //  the proxy's wait is over
+            session_pause_client (self->end.session, 0);    //  the proxy's wait is over
         s_maybe_relay (self);
     }
 }
@@ -167,7 +148,7 @@ s_target_eof (void *self_, int err)
     (void) err;
     if (self->dialer.state == DIALER_PROXY_REPLY)
         log_warn ("wormhole %s: the proxy closed before answering", self->wormhole->conf->name);
-    session_abort (self->session);
+    session_abort (self->end.session);
 }
 
 static void
@@ -176,7 +157,7 @@ s_timeout (void *self_)
     tunnel_local_t *self = self_;
     if (self->dialer.state == DIALER_PROXY_REPLY)
         log_warn ("wormhole %s: no answer from the proxy", self->wormhole->conf->name);
-    session_abort (self->session);
+    session_abort (self->end.session);
 }
 
 const handler_class_t tunnel_local_handler_class = {
@@ -189,5 +170,5 @@ const handler_class_t tunnel_local_handler_class = {
     .target_data = s_target_data,
     .target_eof = s_target_eof,
     .timeout = s_timeout,
-    .handover = s_handover,
+    .handover = tunnel_end_handover,
 };

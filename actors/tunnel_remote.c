@@ -18,34 +18,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/baton.h"
 #include "actors/shaping.h"
-#include "actors/wormhole.h"
+#include "actors/tunnel_end.h"
 #include "actors/tunnel_wire.h"
-#include "runtime/handover.h"
+#include "actors/wormhole.h"
 #include "runtime/base/log.h"
 #include "runtime/session.h"
 
 typedef enum { R_HELLO, R_PROBE, R_INNER } r_state_t;
 
 typedef struct {
-    session_t *session;
+    tunnel_end_t end;           //  the session, the baton (NULL: no extra ports)
     const wormhole_t *wormhole;
     r_state_t state;
     tunnel_wire_accept_t *hello;
     const handler_class_t *inner_class;
     void *inner;
-    baton_t *baton;             //  handovers of this tunnel (NULL: no extra ports)
 } tunnel_remote_t;
 
-
-//  A handover that could not finish: the tunnel ends.
-static void
-s_broken (void *self_)
-{
-    tunnel_remote_t *self = self_;
-    session_abort (self->session);
-}
 
 static void *
 s_create (session_t *session, const handler_conf_t *conf)
@@ -53,7 +43,7 @@ s_create (session_t *session, const handler_conf_t *conf)
     tunnel_remote_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->session = session;
+    self->end.session = session;
     self->wormhole = conf->wormhole;
     const wormhole_conf_t *wh = self->wormhole->conf;
     self->hello = tunnel_wire_accept_new (self->wormhole, false);
@@ -74,7 +64,7 @@ s_destroy (void **self_p)
     tunnel_remote_t *self = *self_p;
     if (!self)
         return;
-    baton_destroy (&self->baton);
+    baton_destroy (&self->end.baton);
     if (self->inner)
         self->inner_class->destroy (&self->inner);
     tunnel_wire_accept_destroy (&self->hello);
@@ -93,33 +83,32 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
             return;
         case TUNNEL_WIRE_REFUSED:
             log_info ("wormhole %s: %s from %s; staying silent", wh->name, why,
-                      session_peer (self->session));
-            session_trace (self->session, session_peer (self->session), "acceptor", "probe", 0);
+                      session_peer (self->end.session));
+            session_trace (self->end.session, session_peer (self->end.session), "acceptor", "probe", 0);
             self->state = R_PROBE;
             return;
         case TUNNEL_WIRE_OK:
             break;
     }
     uint8_t id0[TUNNEL_ID_SIZE];
-    if (tunnel_wire_accept_install (self->hello, self->session, SESSION_CLIENT, id0) != 0) {
-        session_abort (self->session);
+    if (tunnel_wire_accept_install (self->hello, self->end.session, SESSION_CLIENT, id0) != 0) {
+        session_abort (self->end.session);
         return;
     }
     tunnel_wire_accept_destroy (&self->hello);
-    shaping_start (self->session, SESSION_CLIENT, wh, false);
-    session_set_timer (self->session, 0);
-    self->inner = self->inner_class->create (self->session, &self->wormhole->accept);
+    shaping_start (self->end.session, SESSION_CLIENT, wh, false);
+    session_set_timer (self->end.session, 0);
+    self->inner = self->inner_class->create (self->end.session, &self->wormhole->accept);
     if (!self->inner) {
-        session_abort (self->session);
+        session_abort (self->end.session);
         return;
     }
     self->state = R_INNER;
-    log_debug ("wormhole %s: tunnel from %s", wh->name, session_peer (self->session));
-    baton_owner_t owner = { s_broken, self };
-    self->baton = baton_new (self->session, SESSION_CLIENT, self->wormhole, false, id0, &owner);
+    log_debug ("wormhole %s: tunnel from %s", wh->name, session_peer (self->end.session));
+    tunnel_end_start_baton (&self->end, SESSION_CLIENT, self->wormhole, false, id0);
     //  Stream bytes that came with the first flight, read before the node was there.
     if (used < len)
-        session_feed_read (self->session, SESSION_CLIENT, data + used, len - used);
+        session_feed_read (self->end.session, SESSION_CLIENT, data + used, len - used);
 }
 
 static void
@@ -145,7 +134,7 @@ s_client_eof (void *self_)
     if (self->state == R_INNER && self->inner_class->client_eof)
         self->inner_class->client_eof (self->inner);
     else
-        session_finish (self->session);
+        session_finish (self->end.session);
 }
 
 static void
@@ -163,7 +152,7 @@ s_target_data (void *self_, const uint8_t *data, size_t len)
     if (self->state == R_INNER && self->inner_class->target_data)
         self->inner_class->target_data (self->inner, data, len);
     else
-        session_abort (self->session);
+        session_abort (self->end.session);
 }
 
 static void
@@ -173,7 +162,7 @@ s_target_eof (void *self_, int err)
     if (self->state == R_INNER && self->inner_class->target_eof)
         self->inner_class->target_eof (self->inner, err);
     else
-        session_finish (self->session);
+        session_finish (self->end.session);
 }
 
 static void
@@ -191,16 +180,9 @@ s_timeout (void *self_)
     if (self->state == R_INNER && self->inner_class->timeout)
         self->inner_class->timeout (self->inner);
     else if (self->state == R_INNER)
-        session_abort (self->session);
+        session_abort (self->end.session);
     else
-        session_finish (self->session);     //  the prober's delay is over: a plain close
-}
-
-static void
-s_handover (void *self_, const handover_event_t *event)
-{
-    tunnel_remote_t *self = self_;
-    baton_event (self->baton, event);
+        session_finish (self->end.session);     //  the prober's delay is over: a plain close
 }
 
 const handler_class_t tunnel_remote_handler_class = {
@@ -214,5 +196,5 @@ const handler_class_t tunnel_remote_handler_class = {
     .target_eof = s_target_eof,
     .timeout = s_timeout,
     .drained = s_drained,
-    .handover = s_handover,
+    .handover = tunnel_end_handover,
 };

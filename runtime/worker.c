@@ -20,12 +20,11 @@
 #include "runtime/actor.h"
 #include "runtime/base/log.h"
 #include "runtime/resolver.h"
+#include "runtime/session_table.h"
 #include "runtime/trace.h"
 #include "runtime/worker_priv.h"
 
 #define MAX_EVENTS 256
-#define SLOT_BITS 24
-#define SLOT_MASK ((1u << SLOT_BITS) - 1)
 
 typedef struct {
     ep_kind_t kind;         //  EP_ZMQ
@@ -42,10 +41,7 @@ struct worker_t {
     bufpool_t *pool;
     trace_t *trace;         //  records hops while somebody subscribes
     timers_t *timers;
-    session_t **slots;      //  live sessions by slot
-    uint32_t *generations;  //  bumped when a slot is reused
-    uint32_t *free_slots;
-    size_t slot_count, free_count, slot_cap;
+    session_table_t sessions;
     size_t live;
     uint64_t next_token;    //  resolver request tokens
     session_t *dead;        //  ended this turn, freed at its end
@@ -60,58 +56,6 @@ worker_endpoint (int index, char *buf, size_t buflen)
 {
     snprintf (buf, buflen, "inproc://mimicsocks-worker-%d", index);
     return buf;
-}
-
-//  --------------------------------------------------------------------------
-//  Session table
-
-static session_t *
-s_session_lookup (worker_t *self, uint64_t id)
-{
-    uint32_t slot = (uint32_t) (id & SLOT_MASK);
-    if (slot >= self->slot_count)
-        return NULL;
-    session_t *session = self->slots[slot];
-    return session && session_id (session) == id ? session : NULL;
-}
-
-static int
-s_slot_take (worker_t *self, uint64_t *id)
-{
-    uint32_t slot;
-    if (self->free_count > 0)
-        slot = self->free_slots[--self->free_count];
-    else {
-        if (self->slot_count == self->slot_cap) {
-            size_t cap = self->slot_cap ? self->slot_cap * 2 : 256;
-            if (cap > SLOT_MASK)
-                return -1;
-            session_t **slots = realloc (self->slots, cap * sizeof *slots);
-            uint32_t *gens = slots ? realloc (self->generations, cap * sizeof *gens) : NULL;
-            uint32_t *frees = gens ? realloc (self->free_slots, cap * sizeof *frees) : NULL;
-            if (slots)
-                self->slots = slots;
-            if (gens)
-                self->generations = gens;
-            if (!frees)
-                return -1;
-            self->free_slots = frees;
-            self->slot_cap = cap;
-        }
-        slot = (uint32_t) self->slot_count++;
-        self->generations[slot] = 0;
-    }
-    self->generations[slot]++;
-    *id = ((uint64_t) self->generations[slot] << 32) | slot;
-    return 0;
-}
-
-static void
-s_slot_release (worker_t *self, uint64_t id)
-{
-    uint32_t slot = (uint32_t) (id & SLOT_MASK);
-    self->slots[slot] = NULL;
-    self->free_slots[self->free_count++] = slot;
 }
 
 //  --------------------------------------------------------------------------
@@ -183,7 +127,8 @@ worker_resolve (worker_t *self, session_t *session, const char *host, uint16_t p
 {
     //  The token names the slot (to find the session) and a sequence number
     //  (so a reply to a lookup the session gave up on is recognised as stale).
-    uint64_t token = (++self->next_token << SLOT_BITS) | (session_id (session) & SLOT_MASK);
+    uint64_t token = (++self->next_token << SESSION_SLOT_BITS)
+                   | (session_id (session) & SESSION_SLOT_MASK);
     if (resolver_request (self->resolver, token, host, port) != 0)
         return 0;
     return token;
@@ -216,8 +161,8 @@ s_check_drained (worker_t *self)
 {
     if (!self->draining || self->drain_reported)
         return;
-    for (size_t i = 0; i < self->slot_count; i++) {
-        session_t *session = self->slots[i];
+    for (size_t i = 0; i < self->sessions.count; i++) {
+        session_t *session = session_table_at (&self->sessions, i);
         if (session && !session_is_background (session) && !session_is_dead (session))
             return;
     }
@@ -252,7 +197,7 @@ s_free_dead (worker_t *self)
     while (self->dead) {
         session_t *session = self->dead;
         self->dead = session_links (session)->next_dead;
-        s_slot_release (self, session_id (session));
+        session_table_release (&self->sessions, session_id (session));
         session_free (&session);
         self->live--;
     }
@@ -265,17 +210,17 @@ s_session_start (worker_t *self, int fd, const handler_conf_t *conf,
                  const stream_ops_t *ops, void *mux, uint16_t stream_id)
 {
     uint64_t id;
-    if (s_slot_take (self, &id) != 0) {
+    if (session_table_take (&self->sessions, &id) != 0) {
         log_error ("worker %d: session table full, dropping a connection", self->args.index);
         return NULL;
     }
     session_t *session = mux ? session_new_stream (self, id, conf, ops, mux, stream_id)
                              : session_new (self, id, fd, conf);
     if (!session) {
-        s_slot_release (self, id);
+        session_table_release (&self->sessions, id);
         return NULL;
     }
-    self->slots[id & SLOT_MASK] = session;
+    session_table_set (&self->sessions, id, session);
     self->live++;
     return session;
 }
@@ -307,8 +252,8 @@ s_handle_control (worker_t *self, zmsg_t *msg, const char *command)
         return;
     }
     size_t dropped = 0;
-    for (size_t i = 0; i < self->slot_count; i++) {
-        session_t *session = self->slots[i];
+    for (size_t i = 0; i < self->sessions.count; i++) {
+        session_t *session = session_table_at (&self->sessions, i);
         if (session && session_owner (session) == ptr && !session_is_dead (session)) {
             session_abort (session);
             dropped++;
@@ -331,7 +276,7 @@ s_handle_baton (worker_t *self, zmsg_t *msg)
     uint64_t id = 0;
     if (id_frame && zframe_size (id_frame) == sizeof id)
         memcpy (&id, zframe_data (id_frame), sizeof id);
-    session_t *session = fd >= 0 && rest ? s_session_lookup (self, id) : NULL;
+    session_t *session = fd >= 0 && rest ? session_table_find (&self->sessions, id) : NULL;
     if (session && !session_is_dead (session)) {
         handover_event_t event = { .kind = HANDOVER_SOCKET, .fd = fd,
                                    .data = zframe_data (rest), .len = zframe_size (rest) };
@@ -352,8 +297,8 @@ static void
 s_handle_handover (worker_t *self)
 {
     handover_event_t event = { .kind = HANDOVER_TRIGGER, .fd = -1 };
-    for (size_t i = 0; i < self->slot_count; i++) {
-        session_t *session = self->slots[i];
+    for (size_t i = 0; i < self->sessions.count; i++) {
+        session_t *session = session_table_at (&self->sessions, i);
         if (session && !session_is_dead (session))
             session_handover_event (session, &event);
     }
@@ -428,10 +373,7 @@ s_handle_resolved (worker_t *self)
     socklen_t lens[RESOLVER_MAX_ADDRS];
     size_t count = 0;
     if (resolver_reply_parse (msg, &token, &status, addrs, lens, RESOLVER_MAX_ADDRS, &count) == 0) {
-        session_t *session = NULL;
-        uint32_t slot = (uint32_t) (token & SLOT_MASK);
-        if (slot < self->slot_count)
-            session = self->slots[slot];
+        session_t *session = session_table_at (&self->sessions, token & SESSION_SLOT_MASK);
         if (session && session_awaits (session, token)) {
             session_on_resolved (session, status, addrs, lens, count);
             session_settle (session);
@@ -486,7 +428,7 @@ s_fire_timers (worker_t *self)
     uint64_t now = timers_now_ms ();
     timer_entry_t entry;
     while (timers_pop_due (self->timers, now, &entry)) {
-        session_t *session = s_session_lookup (self, entry.owner);
+        session_t *session = session_table_find (&self->sessions, entry.owner);
         if (session)
             session_timer_due (session, entry.kind, entry.deadline_ms);
     }
@@ -535,9 +477,11 @@ s_worker_destroy (worker_t **self_p)
     if (!self)
         return;
     self->corked = NULL;
-    for (size_t i = 0; i < self->slot_count; i++)
-        if (self->slots[i] && !session_is_dead (self->slots[i]))
-            worker_bury (self, self->slots[i]);
+    for (size_t i = 0; i < self->sessions.count; i++) {
+        session_t *session = session_table_at (&self->sessions, i);
+        if (session && !session_is_dead (session))
+            worker_bury (self, session);
+    }
     s_free_dead (self);
     zsock_destroy (&self->inbox);
     zsock_destroy (&self->resolver);
@@ -546,9 +490,7 @@ s_worker_destroy (worker_t **self_p)
     bufpool_destroy (&self->pool);
     trace_destroy (&self->trace);
     timers_destroy (&self->timers);
-    free (self->slots);
-    free (self->generations);
-    free (self->free_slots);
+    session_table_free (&self->sessions);
     free (self);
     *self_p = NULL;
 }

@@ -1,0 +1,391 @@
+/*  tunnel_mux_streams — the streams of an aggregated tunnel (tunnel_mux.h):
+    frames out (held behind a proxy's 200 while the tunnel dials), the
+    stream ops the streams' sessions call (runtime/stream.h), frames in
+    (the decoder's callbacks), the per-stream credits and half-closes of
+    the extension, and padding for the mimic. The tables that call the
+    actions here are in tunnel_mux.c.
+*/
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/shaping.h"
+#include "actors/tunnel_mux_priv.h"
+#include "runtime/base/log.h"
+
+//  --------------------------------------------------------------------------
+//  Frames out
+
+//  Behind a proxy, nothing of the tunnel may go out before the proxy's 200.
+static bool
+s_holding (tunnel_mux_t *self)
+{
+    return self->state == T_DIALING && self->dialer.state != DIALER_READY
+           && self->wormhole->conf->has_local_proxy;
+}
+
+void
+tunnel_mux_send_frame (tunnel_mux_t *self, const uint8_t *head, size_t head_len,
+                       const uint8_t *data, size_t len)
+{
+    if (s_holding (self)) {
+        mux_out_append (self->held, head, head_len);
+        mux_out_append (self->held, data, len);
+        return;
+    }
+    struct iovec iov[2] = { { (void *) head, head_len }, { (void *) data, len } };
+    session_cork (self->session, self->side);
+    session_sendv (self->session, self->side, iov, len ? 2 : 1);
+    //  Called from a stream's session as often as from our own: make sure the
+    //  tunnel socket is watched for writing.
+    session_settle (self->session);
+}
+
+//  A control frame in the trace: "tunnel -> stream N new" and the like.
+static void
+s_trace_frame (tunnel_mux_t *self, bool outgoing, uint16_t id, const char *kind)
+{
+    char stream[32];
+    snprintf (stream, sizeof stream, "stream %u", id);
+    session_trace (self->session, outgoing ? stream : "tunnel", outgoing ? "tunnel" : stream, kind, 0);
+}
+
+static void
+s_send_close (tunnel_mux_t *self, uint16_t id)
+{
+    uint8_t frame[MUX_CONTROL_SIZE];
+    tunnel_mux_send_frame (self, frame, mux_put_close_socket (frame, id), NULL, 0);
+}
+
+static void
+s_send_ext (tunnel_mux_t *self, const uint8_t *payload, size_t len)
+{
+    uint8_t head[4] = { MUX_CMD_NOP, EXT_MAGIC >> 8, EXT_MAGIC & 0xff, (uint8_t) len };
+    tunnel_mux_send_frame (self, head, sizeof head, payload, len);
+}
+
+void
+tunnel_mux_send_ext_hello (tunnel_mux_t *self)
+{
+    uint8_t hello[2] = { EXT_HELLO, 1 };
+    s_send_ext (self, hello, sizeof hello);
+}
+
+static void
+s_send_credit (tunnel_mux_t *self, uint16_t id, uint32_t bytes)
+{
+    uint8_t credit[7] = { EXT_CREDIT, (uint8_t) (id >> 8), (uint8_t) id, (uint8_t) (bytes >> 24),
+                          (uint8_t) (bytes >> 16), (uint8_t) (bytes >> 8), (uint8_t) bytes };
+    s_send_ext (self, credit, sizeof credit);
+}
+
+//  The stream that stopped the tunnel (a peer without credits) has caught up,
+//  or is gone: read the tunnel again.
+static void
+s_unhold (tunnel_mux_t *self)
+{
+    self->held_by = -1;
+    session_pause (self->session, self->side, 0);
+    session_settle (self->session);
+}
+
+//  --------------------------------------------------------------------------
+//  The stream ops (runtime/stream.h)
+
+static void
+s_stream_send (void *mux, uint16_t id, const uint8_t *data, size_t len)
+{
+    tunnel_mux_t *self = mux;
+    if (self->state != T_UP && self->state != T_DIALING)
+        return;
+    if (self->peer_credits)
+        self->unacked[id] += (uint32_t) len;
+    while (len > 0) {
+        size_t n = len < MUX_DATA_MAX ? len : MUX_DATA_MAX;
+        uint8_t head[MUX_HEADER_MAX];
+        size_t head_len = mux_data_header (head, id, n);
+        tunnel_mux_send_frame (self, head, head_len, data, n);
+        data += n;
+        len -= n;
+    }
+}
+
+static void
+s_stream_detach (void *mux, uint16_t id, bool notify)
+{
+    tunnel_mux_t *self = mux;
+    if (!self->streams[id])
+        return;
+    self->streams[id] = NULL;
+    self->unacked[id] = self->unreported[id] = 0;
+    if (self->held_by == id)
+        s_unhold (self);
+    if (notify && (self->state == T_UP || self->state == T_DIALING)) {
+        s_trace_frame (self, true, id, "close");
+        s_send_close (self, id);
+    }
+    if (self->muxing)
+        mux_ids_release (self->ids, id);
+}
+
+static size_t
+s_stream_queued (void *mux, uint16_t id)
+{
+    tunnel_mux_t *self = mux;
+    if (s_holding (self) || (self->peer_credits && self->unacked[id] >= STREAM_WINDOW))
+        return SIZE_MAX / 2;        //  no credit left (or no tunnel yet): the reader waits
+    return session_queued (self->session, self->side);
+}
+
+static void
+s_stream_consumed (void *mux, uint16_t id, size_t len)
+{
+    tunnel_mux_t *self = mux;
+    if (self->peer_credits) {
+        self->unreported[id] += (uint32_t) len;
+        if (self->unreported[id] >= CREDIT_STEP && self->state == T_UP) {
+            s_send_credit (self, id, self->unreported[id]);
+            self->unreported[id] = 0;
+        }
+    }
+    if (self->held_by == id && self->streams[id]
+    &&  session_stream_held (self->streams[id]) <= HOLD_LIMIT / 2)
+        s_unhold (self);
+}
+
+static bool
+s_stream_half_close (void *mux, uint16_t id)
+{
+    tunnel_mux_t *self = mux;
+    if (!self->peer_credits)
+        return false;               //  an original peer knows only CLOSE_SOCKET
+    uint8_t fin[3] = { EXT_FIN, (uint8_t) (id >> 8), (uint8_t) id };
+    s_send_ext (self, fin, sizeof fin);
+    return true;
+}
+
+static const stream_ops_t s_stream_ops = { s_stream_send, s_stream_detach, s_stream_queued,
+                                           s_stream_consumed, s_stream_half_close };
+
+//  Padding for the mimic (mimic_padding): NOP frames of what a model send
+//  lacked. An original peer ignores them as the protocol says.
+void
+tunnel_mux_pad (void *ctx, size_t missing)
+{
+    tunnel_mux_t *self = ctx;
+    if (self->state != T_UP)
+        return;
+    static const uint8_t zeros[255] = { 0 };
+    while (missing >= 4) {
+        size_t len = missing - 4 < sizeof zeros ? missing - 4 : sizeof zeros;
+        uint8_t head[4] = { MUX_CMD_NOP, 0, 0, (uint8_t) len };
+        session_pad (self->session, self->side, head, sizeof head);
+        session_pad (self->session, self->side, zeros, len);
+        missing -= 4 + len;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Frames in
+
+static int
+s_on_new (void *ctx, uint16_t id)
+{
+    tunnel_mux_t *self = ctx;
+    s_trace_frame (self, false, id, "new");
+    if (self->muxing) {
+        log_warn ("wormhole %s: the peer opened stream %u, but streams are opened here; ignored",
+                  tunnel_mux_name (self), id);
+        return MUX_CONTINUE;
+    }
+    if (self->streams[id]) {
+        session_t *old = self->streams[id];
+        self->streams[id] = NULL;
+        session_stream_eof (old, ECONNRESET);
+    }
+    //  Handshakes are not to be delayed (section 6).
+    shaping_suspend (self->session, self->side, MIMIC_SUSPEND_MS);
+    //  Registered before its handler can answer, so the answer finds its way.
+    session_t *stream = session_spawn_stream (self->session, &self->wormhole->inner,
+                                              &s_stream_ops, self, id);
+    if (stream)
+        self->streams[id] = stream;
+    else
+        s_send_close (self, id);
+    return MUX_CONTINUE;
+}
+
+static int
+s_on_close (void *ctx, uint16_t id)
+{
+    tunnel_mux_t *self = ctx;
+    s_trace_frame (self, false, id, "close");
+    session_t *stream = self->streams[id];
+    self->streams[id] = NULL;
+    if (self->muxing && stream)
+        mux_ids_release (self->ids, id);
+    if (stream)
+        session_stream_eof (stream, 0);
+    return MUX_CONTINUE;
+}
+
+static int
+s_on_data (void *ctx, uint16_t id, const uint8_t *data, size_t len)
+{
+    tunnel_mux_t *self = ctx;
+    session_t *stream = self->streams[id];
+    if (!stream)
+        return MUX_CONTINUE;    //  closed here, and the peer has not heard yet: dropped
+    session_stream_data (stream, data, len);
+    //  A peer without credits cannot be told to slow one stream down: stop
+    //  reading the tunnel while that stream's reader catches up.
+    if (!self->peer_credits && self->held_by < 0 && self->streams[id]
+    &&  session_stream_held (stream) > HOLD_LIMIT) {
+        self->held_by = id;
+        session_pause (self->session, self->side, 1);
+    }
+    return MUX_CONTINUE;
+}
+
+static int
+s_on_nop (void *ctx, uint16_t reserved, const uint8_t *data, size_t len)
+{
+    tunnel_mux_t *self = ctx;
+    if (reserved != EXT_MAGIC || len == 0)
+        return MUX_CONTINUE;            //  padding
+    if (data[0] == EXT_HELLO && len >= 2 && data[1] >= 1) {
+        if (!self->peer_credits)
+            log_debug ("wormhole %s: the peer speaks the credit extension", tunnel_mux_name (self));
+        self->peer_credits = true;
+    }
+    else if (data[0] == EXT_CREDIT && len >= 7) {
+        uint16_t id = (uint16_t) (data[1] << 8 | data[2]);
+        uint32_t bytes = (uint32_t) data[3] << 24 | (uint32_t) data[4] << 16
+                       | (uint32_t) data[5] << 8 | data[6];
+        bool was_full = self->unacked[id] >= STREAM_WINDOW;
+        self->unacked[id] -= bytes < self->unacked[id] ? bytes : self->unacked[id];
+        if (was_full && self->unacked[id] < STREAM_WINDOW && self->streams[id])
+            session_settle (self->streams[id]);
+    }
+    else if (data[0] == EXT_FIN && len >= 3) {
+        uint16_t id = (uint16_t) (data[1] << 8 | data[2]);
+        if (self->streams[id])
+            session_stream_fin (self->streams[id]);
+    }
+    return MUX_CONTINUE;
+}
+
+static const mux_callbacks_t s_callbacks = { s_on_new, s_on_close, s_on_data, s_on_nop };
+
+//  --------------------------------------------------------------------------
+//  The actions of the tables (tunnel_mux.c) that are the streams' business
+
+//  A user's session becomes a new stream (args->user; args->result 0 then).
+void
+tunnel_mux_open_stream (tunnel_mux_t *self)
+{
+    session_t *user = self->args->user;
+    int id = mux_ids_alloc (self->ids);
+    if (id < 0) {
+        log_warn ("wormhole %s: all 65536 stream ids in use; refusing %s", tunnel_mux_name (self),
+                  session_peer (user));
+        return;
+    }
+    self->streams[id] = user;
+    s_trace_frame (self, true, (uint16_t) id, "new");
+    uint8_t frame[MUX_CONTROL_SIZE];
+    tunnel_mux_send_frame (self, frame, mux_put_new_socket (frame, (uint16_t) id), NULL, 0);
+    session_attach_stream (user, SESSION_TARGET, &s_stream_ops, self, (uint16_t) id);
+    baton_user_arrived (self->baton);
+    shaping_suspend (self->session, self->side, MIMIC_SUSPEND_MS);
+    self->args->result = 0;
+}
+
+//  The tunnel's bytes (args->data, len) to the decoder; raises CORRUPT.
+void
+tunnel_mux_feed (tunnel_mux_t *self)
+{
+    self->backoff_ms = BACKOFF_MIN_MS;      //  the peer answers: the tunnel works
+    baton_heard (self->baton);
+    if (mux_decoder_feed (self->decoder, self->args->data, self->args->len, &s_callbacks, self) < 0)
+        tunnel_mux_raise (self, TE_CORRUPT);
+}
+
+//  The tunnel is gone: its streams end with it (reset), and what was
+//  learnt of the peer is forgotten.
+void
+tunnel_mux_drop_streams (tunnel_mux_t *self)
+{
+    for (size_t id = 0; id < MUX_IDS; id++) {
+        session_t *stream = self->streams[id];
+        if (stream) {
+            self->streams[id] = NULL;
+            session_stream_eof (stream, ECONNRESET);
+        }
+    }
+    mux_ids_destroy (&self->ids);
+    self->ids = mux_ids_new ();
+    mux_decoder_destroy (&self->decoder);
+    self->decoder = mux_decoder_new ();
+    mux_out_clear (self->held);
+    memset (self->unacked, 0, MUX_IDS * sizeof (uint32_t));
+    memset (self->unreported, 0, MUX_IDS * sizeof (uint32_t));
+    self->peer_credits = false;
+    if (self->held_by >= 0) {
+        self->held_by = -1;
+        session_pause (self->session, self->side, 0);
+    }
+}
+
+//  The tunnel took its queue back under the window (or the proxy's 200
+//  came): streams may read again.
+void
+tunnel_mux_resume_streams (tunnel_mux_t *self)
+{
+    for (size_t id = 0; id < MUX_IDS; id++)
+        if (self->streams[id])
+            session_settle (self->streams[id]);
+}
+
+//  The proxy said 200: the extension's hello, then the frames held back.
+void
+tunnel_mux_release_held (tunnel_mux_t *self)
+{
+    if (!self->wormhole->conf->has_local_proxy)
+        return;
+    tunnel_mux_send_ext_hello (self);
+    tunnel_mux_send_frame (self, mux_out_data (self->held), mux_out_size (self->held), NULL, 0);
+    mux_out_clear (self->held);
+    tunnel_mux_resume_streams (self);
+}
+
+//  --------------------------------------------------------------------------
+//  Setting up
+
+int
+tunnel_mux_streams_new (tunnel_mux_t *self)
+{
+    self->decoder = mux_decoder_new ();
+    self->ids = mux_ids_new ();
+    self->streams = calloc (MUX_IDS, sizeof (session_t *));
+    self->unacked = calloc (MUX_IDS, sizeof (uint32_t));
+    self->unreported = calloc (MUX_IDS, sizeof (uint32_t));
+    self->held_by = -1;
+    self->held = mux_out_new ();
+    if (!self->decoder || !self->ids || !self->streams || !self->unacked || !self->unreported)
+        return -1;
+    return 0;
+}
+
+void
+tunnel_mux_streams_free (tunnel_mux_t *self)
+{
+    mux_decoder_destroy (&self->decoder);
+    mux_ids_destroy (&self->ids);
+    free (self->streams);
+    free (self->unacked);
+    free (self->unreported);
+    mux_out_destroy (&self->held);
+}
