@@ -278,6 +278,8 @@ session_wants_read (session_t *self, conn_t *conn)
     //  A stream the peer closed still hands over what it holds (eof_pending).
     if ((conn->fd < 0 && !conn->mux && !conn->eof_pending) || conn->eof_in || conn->connecting)
         return false;
+    if (conn->failed)
+        return true;                //  to see its end (session_side_failed)
     if (conn->role == CONN_HOLD)
         return conn->in.bytes < WORKER_WINDOW;
     if (conn->role == CONN_RETIRE)

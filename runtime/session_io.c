@@ -57,8 +57,9 @@ session_flush (session_t *self, conn_t *conn)
         if (written > 0 && gated)
             conn->released -= (size_t) written < conn->released ? (size_t) written : conn->released;
         if (written < 0) {
-            log_debug ("%s: write to %s (fd %d, role %d): %s", self->peer, conn == &self->client ? "client" : conn == &self->target ? "target" : "spare", conn->fd, conn->role, strerror (errno));
-            return false;
+            int err = errno;
+            log_debug ("%s: write to %s (fd %d, role %d): %s", self->peer, conn == &self->client ? "client" : conn == &self->target ? "target" : "spare", conn->fd, conn->role, strerror (err));
+            return session_side_failed (self, conn, err);
         }
         if (conn == &self->spare)
             self->handover_progress += (uint64_t) written;
@@ -319,10 +320,33 @@ session_deliver_ahead (session_t *self, conn_t *side)
     }
 }
 
+bool
+session_side_failed (session_t *self, conn_t *conn, int err)
+{
+    if (session_dead (self))
+        return false;
+    if (conn->failed)
+        return true;
+    bool redials = self->background && self->state == SESSION_HANDSHAKE && conn == &self->target
+                && conn->fd >= 0 && self->cls->target_eof;
+    if (!redials) {
+        session_kill (self, true);
+        return false;
+    }
+    //  Nothing more is written; the read path sees the end next turn.
+    conn->failed = err ? err : EPROTO;
+    bufq_clear (&conn->out, worker_pool (self->worker));
+    conn->released = 0;
+    shutdown (conn->fd, SHUT_RDWR);
+    return true;
+}
+
 //  A socket of the session ended (FIN, or err).
 static void
 s_socket_eof (session_t *self, conn_t *conn, int err)
 {
+    if (conn->failed)
+        err = conn->failed;
     switch (conn->role) {
         case CONN_HOLD:
             //  Its bytes are not in use yet: the end waits behind them.
@@ -381,6 +405,10 @@ session_read (session_t *self, conn_t *conn)
         return;
     }
     buf->len = (uint32_t) n;
+    if (conn->failed) {
+        bufpool_put (pool, buf);            //  the end comes next
+        return;
+    }
     if (conn->role == CONN_HOLD) {
         bufq_push (&conn->in, buf);         //  in clear or not, decided when it takes over
         if (conn == &self->spare) {

@@ -153,10 +153,12 @@ s_after (session_t *self, s_call_t *call, int rc)
     if (session_dead (self))
         return;
     if (rc != 0 || call->overflow) {
-        const char *node = call->side->nodes ? node_stack_failed (call->side->nodes) : NULL;
-        log_warn ("%s: %s: the tunnel's stream is not understood; closing", self->peer,
-                  node ? node : "in-band");
-        session_kill (self, true);
+        if (!call->side->failed) {
+            const char *node = call->side->nodes ? node_stack_failed (call->side->nodes) : NULL;
+            log_warn ("%s: %s: the tunnel's stream is not understood; closing", self->peer,
+                      node ? node : "in-band");
+        }
+        session_side_failed (self, call->side, EPROTO);
         return;
     }
     for (size_t i = 0; i < call->ncmds && !session_dead (self); i++) {

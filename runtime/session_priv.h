@@ -128,6 +128,14 @@ void session_settle_spare (session_t *self);
 //  --- session_io.c
 //  Bytes toward a side: through its nodes, to its socket, parked in its queue.
 void session_send (session_t *self, conn_t *conn, const void *data, size_t len);
+
+//  A side cannot go on: its socket failed on a write (errno err) or its
+//  nodes broke on the stream (EPROTO). A redialing tunnel (a background
+//  session's target while its handler still owns the target) hears it as
+//  the target's end with err, from the read path on the next loop turn, so
+//  that it can dial again; any other session ends at once, abortively (the
+//  user sees a reset). True if the session goes on.
+bool session_side_failed (session_t *self, conn_t *conn, int err);
 //  A socket is readable.
 void session_read (session_t *self, conn_t *conn);
 //  The target's first bytes that a handler answered in advance: checked and

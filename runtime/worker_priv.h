@@ -65,6 +65,10 @@ typedef struct {
     size_t released;
     session_pad_fn *pad;    //  fills what a model send lacked (NULL: no padding)
     void *pad_ctx;
+    //  The socket failed (a write error, a stream its nodes broke on) and is
+    //  shut down: its end reaches the handler with this error from the read
+    //  path (session_side_failed). 0: it has not.
+    int failed;
 } conn_t;
 
 //  The part of a session the worker owns: its place in the worker's lists
