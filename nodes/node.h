@@ -35,7 +35,8 @@ typedef enum {
     NODE_COMMAND,       //  a command found in the stream; value: its code (in-band scanner)
     NODE_RELEASE,       //  value more bytes at the outer end may be written now (a gate)
     NODE_WAKE,          //  pump the stack again at value (ms, the driver's clock)
-    NODE_SHORTFALL      //  a scheduled send lacked value bytes: the driver may pad
+    NODE_SHORTFALL,     //  a scheduled send lacked value bytes: the driver may pad
+    NODE_ENDED          //  the peer ended its stream here, on purpose (an end record)
 } node_event_t;
 
 //  Flags of a chunk.
@@ -44,6 +45,8 @@ typedef enum {
 #define NODE_CONTROL 2u     //  a command for the node that frames the stream (its
                             //  first byte: the code); a node that frames records
                             //  seals it as a command, one that does not passes it on
+#define NODE_END 4u         //  (empty) our stream ends here, a FIN follows: a node that
+                            //  marks ends (marks_end) seals an end record
 
 typedef struct {
     //  Bytes toward `to`. data is valid only during the call; it may be the
@@ -70,6 +73,9 @@ typedef struct {
     //  Optional: true while the node decides when the bytes leaving the outer
     //  end may be written (then only the bytes it RELEASEs are).
     bool (*gates) (void *state);
+    //  The node marks the end of the stream (NODE_END, NODE_ENDED): the
+    //  outer end's FIN without the peer's end mark is a cut, not an end.
+    bool marks_end;
 } node_class_t;
 
 //  A node: its class and its state.
@@ -115,6 +121,8 @@ void node_stack_pump (node_stack_t *self, uint64_t now_ms, const node_out_t *out
 void node_stack_flush (node_stack_t *self, node_side_t toward, const node_out_t *out);
 //  True while a node gates the outer end.
 bool node_stack_gated (node_stack_t *self);
+//  True if a node marks the end of the stream (node_class_t.marks_end).
+bool node_stack_marks_end (node_stack_t *self);
 //  The name of the node that broke the stack, or NULL.
 const char *node_stack_failed (node_stack_t *self);
 

@@ -206,6 +206,15 @@ node_stack_gated (node_stack_t *self)
     return false;
 }
 
+bool
+node_stack_marks_end (node_stack_t *self)
+{
+    for (size_t i = 0; i < self->count; i++)
+        if (self->slots[i].node.cls->marks_end)
+            return true;
+    return false;
+}
+
 const char *
 node_stack_failed (node_stack_t *self)
 {

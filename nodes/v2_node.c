@@ -34,6 +34,8 @@ struct v2_node_t {
     size_t klen;
     uint8_t hk[V2_HK_SIZE];
     bool has_hk;
+    bool ended;                     //  the peer's END record came: nothing may follow
+    bool end_sent;
     uint8_t *pend;                  //  a record cut by a chunk's end (S_WIRE_MAX bytes)
     size_t pend_have;
     size_t pend_need;               //  0 until its length is known
@@ -145,11 +147,13 @@ s_read_flight (v2_node_t *self, const uint8_t *data, size_t len, size_t *used)
 
 //  What an opened record's plaintext means. *body, *body_len: DATA to deliver.
 static int
-s_plaintext (const uint8_t *p, size_t len, const node_out_t *out, const uint8_t **body,
-             size_t *body_len)
+s_plaintext (v2_node_t *self, const uint8_t *p, size_t len, const node_out_t *out,
+             const uint8_t **body, size_t *body_len)
 {
     *body = p + 1;
     *body_len = 0;
+    if (self->ended)
+        return -1;                  //  nothing after the end
     switch (p[0]) {
         case V2_DATA:
             *body_len = len - 1;
@@ -160,6 +164,12 @@ s_plaintext (const uint8_t *p, size_t len, const node_out_t *out, const uint8_t 
             if (len >= 2)
                 out->event (out->ctx, NODE_COMMAND, p[1]);
             return len >= 2 ? 0 : -1;
+        case V2_END:
+            if (len != 1)
+                return -1;          //  an end has no body
+            self->ended = true;
+            out->event (out->ctx, NODE_ENDED, 0);
+            return 0;
         default:                    //  a HELLO after record 0, an unknown type
             return -1;
     }
@@ -198,7 +208,7 @@ s_complete_pend (v2_node_t *self, const uint8_t *data, size_t len, size_t *used,
     const uint8_t *body;
     size_t body_len;
     if (v2_open (self->rx, self->pend, L) != 0
-    ||  s_plaintext (self->pend + V2_LEN_SIZE, L, out, &body, &body_len) != 0)
+    ||  s_plaintext (self, self->pend + V2_LEN_SIZE, L, out, &body, &body_len) != 0)
         return -1;
     if (body_len)
         out->data (out->ctx, NODE_INNER, (uint8_t *) body, body_len, 0);
@@ -237,7 +247,7 @@ s_records (v2_node_t *self, uint8_t *data, size_t len, const node_out_t *out)
         size_t body_len;
         uint8_t *p = data + r + V2_LEN_SIZE;
         if (v2_open (self->rx, data + r, (size_t) L) != 0
-        ||  s_plaintext (p, (size_t) L, out, &body, &body_len) != 0) {
+        ||  s_plaintext (self, p, (size_t) L, out, &body, &body_len) != 0) {
             rc = -1;
             break;
         }
@@ -301,6 +311,14 @@ s_from_inner (v2_node_t *self, const uint8_t *data, size_t len, unsigned flags,
     static const uint8_t zeros[V2_BODY_MAX];
     uint8_t type = V2_DATA;
     unsigned out_flags = 0;
+    if (self->end_sent)
+        return -1;                  //  nothing after our end
+    if (flags & NODE_END) {
+        type = V2_END;
+        len = 0;
+        self->end_sent = true;
+    }
+    else
     if (flags & NODE_CONTROL) {
         if (len == 0)
             return -1;
@@ -347,7 +365,7 @@ s_recv (void *state, node_side_t from, uint8_t *data, size_t len, unsigned flags
     v2_node_t *self = state;
     if (from == NODE_OUTER)
         return s_from_outer (self, data, len, out);
-    return len || (flags & NODE_PADDING) ? s_from_inner (self, data, len, flags, out) : 0;
+    return len || (flags & (NODE_PADDING | NODE_END)) ? s_from_inner (self, data, len, flags, out) : 0;
 }
 
 static void
@@ -360,4 +378,5 @@ const node_class_t v2_node_class = {
     .name = "v2",
     .destroy = s_destroy,
     .recv = s_recv,
+    .marks_end = true,
 };

@@ -27,7 +27,8 @@ typedef enum {
     V2_DATA = 0x00,
     V2_HELLO = 0x01,
     V2_PADDING = 0x02,
-    V2_COMMAND = 0x03
+    V2_COMMAND = 0x03,
+    V2_END = 0x04
 } v2_type_t;
 
 typedef struct v2_dir_t v2_dir_t;

@@ -383,6 +383,15 @@ session_settle (session_t *self)
                     session_kill (self, false);
                     return;
                 }
+                //  The end mark goes before the FIN (a tunnel's nodes).
+                if (session_seal_end (self, &self->client)) {
+                    if (!session_flush (self, &self->client)) {
+                        session_kill (self, true);
+                        return;
+                    }
+                    if (self->client.out.bytes > 0)
+                        break;              //  the FIN goes once it is written
+                }
                 shutdown (self->client.fd, SHUT_WR);
                 self->client.shut_done = true;
                 self->state = SESSION_LINGER;

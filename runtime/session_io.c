@@ -68,6 +68,8 @@ session_flush (session_t *self, conn_t *conn)
     //  peer would take it for a broken tunnel. It goes on the new one.
     bool old_socket = self->baton == conn && self->spare.role == CONN_HOLD;
     if (conn->out.bytes == 0 && conn->shut_pending && !conn->shut_done && !old_socket) {
+        if (session_seal_end (self, conn))
+            return session_dead (self) || session_flush (self, conn);   //  the FIN waits behind it
         shutdown (conn->fd, SHUT_WR);
         conn->shut_done = true;
     }
@@ -372,6 +374,11 @@ s_socket_eof (session_t *self, conn_t *conn, int err)
                 session_handover_tap (self, NULL);  //  what the scanner held is data, before the end
             if (session_dead (self))
                 return;
+            if (!err && session_ends_cut (conn)) {
+                log_info ("%s: the tunnel connection ended without its end record: "
+                          "passing it on as a reset", self->peer);
+                err = ECONNRESET;
+            }
             if (conn->ahead.head) {
                 conn->eof_in = true;                //  the end waits behind what was read ahead
                 conn->ahead_eof = 1 + err;

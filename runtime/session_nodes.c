@@ -138,6 +138,9 @@ s_on_event (void *ctx, node_event_t event, uint64_t value)
         case NODE_SHORTFALL:
             call->shortfall += (size_t) value;
             break;
+        case NODE_ENDED:
+            call->side->end_seen = true;
+            break;
     }
 }
 
@@ -210,6 +213,24 @@ session_nodes_out_tail (session_t *self, conn_t *side, const void *data, size_t 
         p += n;
         len -= n;
     }
+}
+
+bool
+session_seal_end (session_t *self, conn_t *conn)
+{
+    if (!conn->nodes || conn->end_sealed || !node_stack_marks_end (conn->nodes))
+        return false;
+    conn->end_sealed = true;
+    size_t room;
+    uint8_t *at = bufq_reserve (&conn->out, worker_pool (self->worker), &room);
+    session_nodes_out_room (self, conn, at, 0, NODE_END);
+    return !session_dead (self);
+}
+
+bool
+session_ends_cut (conn_t *conn)
+{
+    return conn->nodes && !conn->end_seen && node_stack_marks_end (conn->nodes);
 }
 
 bool

@@ -136,6 +136,15 @@ void session_send (session_t *self, conn_t *conn, const void *data, size_t len);
 //  that it can dial again; any other session ends at once, abortively (the
 //  user sees a reset). True if the session goes on.
 bool session_side_failed (session_t *self, conn_t *conn, int err);
+
+//  Before a side's FIN: if its nodes mark the stream's end and it has not
+//  gone yet, the end mark is queued now. True if it was (the FIN then waits
+//  until it is written).
+bool session_seal_end (session_t *self, conn_t *conn);
+
+//  True if the side's FIN would be a cut: its nodes mark ends and the
+//  peer's has not come.
+bool session_ends_cut (conn_t *conn);
 //  A socket is readable.
 void session_read (session_t *self, conn_t *conn);
 //  The target's first bytes that a handler answered in advance: checked and

@@ -69,6 +69,11 @@ typedef struct {
     //  shut down: its end reaches the handler with this error from the read
     //  path (session_side_failed). 0: it has not.
     int failed;
+    //  Its nodes mark the stream's end (node_stack_marks_end): ours went
+    //  out before our FIN (end_sealed); the peer's came (end_seen), so its
+    //  FIN is an end and not a cut.
+    bool end_sealed;
+    bool end_seen;
 } conn_t;
 
 //  The part of a session the worker owns: its place in the worker's lists

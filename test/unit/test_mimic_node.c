@@ -87,7 +87,8 @@ s_rec_event (void *ctx, node_event_t event, uint64_t value)
             rec->shortfall += (size_t) value;
             break;
         case NODE_COMMAND:
-            ck_abort_msg ("a mimic has no commands");
+        case NODE_ENDED:
+            ck_abort_msg ("a mimic has no commands and marks no ends");
     }
 }
 

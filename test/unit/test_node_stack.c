@@ -62,6 +62,7 @@ s_event_name (node_event_t event)
         case NODE_RELEASE:   return "RELEASE";
         case NODE_WAKE:      return "WAKE";
         case NODE_SHORTFALL: return "SHORTFALL";
+        case NODE_ENDED:     return "ENDED";
     }
     return "?";
 }

@@ -1190,6 +1190,56 @@ START_TEST (test_node_padding)
 }
 END_TEST
 
+START_TEST (test_node_end)
+{
+    //  NODE_END seals an END record (19 bytes); the receiver reports
+    //  NODE_ENDED and takes nothing after it; the sender seals nothing after it.
+    s_tunnel_t t;
+    s_tunnel_new (&t, _i);
+    s_tunnel_up (&t);
+    const uint8_t last[] = "the last bytes";
+    ck_assert_int_eq (s_feed (t.client, NODE_INNER, last, sizeof last, 0, &t.cout), 0);
+    size_t before = t.cs.outer_len;
+    ck_assert_int_eq (s_feed (t.client, NODE_INNER, NULL, 0, NODE_END, &t.cout), 0);
+    ck_assert_uint_eq (t.cs.outer_len, before + V2_OVERHEAD);
+    ck_assert_int_eq (s_feed (t.server, NODE_OUTER, t.cs.outer, t.cs.outer_len, 0, &t.sout), 0);
+    ck_assert_uint_eq (t.ss.inner_len, sizeof last);
+    ck_assert_mem_eq (t.ss.inner, last, sizeof last);
+    ck_assert_uint_eq (t.ss.other_events, 1);           //  NODE_ENDED
+    //  The other way round.
+    s_sink_reset (&t.ss);
+    s_sink_reset (&t.cs);
+    ck_assert_int_eq (s_feed (t.server, NODE_INNER, NULL, 0, NODE_END, &t.sout), 0);
+    size_t end_at = t.ss.outer_len;
+    //  The same END again: a record out of its number (and after the end).
+    ck_assert_int_eq (s_feed (t.client, NODE_OUTER, t.ss.outer, end_at, 0, &t.cout), 0);
+    ck_assert_uint_eq (t.cs.other_events, 1);
+    ck_assert_int_eq (s_feed (t.client, NODE_OUTER, t.ss.outer, end_at, 0, &t.cout), -1);
+    s_tunnel_destroy (&t);
+    //  Nothing is sealed after our end (the stack breaks).
+    s_tunnel_new (&t, _i);
+    s_tunnel_up (&t);
+    ck_assert_int_eq (s_feed (t.client, NODE_INNER, NULL, 0, NODE_END, &t.cout), 0);
+    ck_assert_int_eq (s_feed (t.client, NODE_INNER, last, sizeof last, 0, &t.cout), -1);
+    s_tunnel_destroy (&t);
+
+    //  A record behind an END, each authentic (records 1 and 2 of c2s,
+    //  sealed with OpenSSL here): the END is taken, the DATA is refused.
+    const v2v_suite_t *s = &V2V_SUITES[_i];
+    uint8_t wire[2 * (V2_OVERHEAD + 10)];
+    size_t n1 = s_ossl_seal (s->suite, V2V_KEYS[0].c2s, s->masks[1].nonce, s->masks[1].mask,
+                             V2_END, NULL, 0, wire);
+    size_t n2 = s_ossl_seal (s->suite, V2V_KEYS[0].c2s, s->masks[2].nonce, s->masks[2].mask,
+                             V2_DATA, (const uint8_t *) "0123456789", 10, wire + n1);
+    s_tunnel_new (&t, _i);
+    ck_assert_int_eq (s_feed (t.server, NODE_OUTER, wire, n1, 0, &t.sout), 0);
+    ck_assert_uint_eq (t.ss.other_events, 1);
+    ck_assert_int_eq (s_feed (t.server, NODE_OUTER, wire + n1, n2, 0, &t.sout), -1);
+    ck_assert_uint_eq (t.ss.inner_len, 0);
+    s_tunnel_destroy (&t);
+}
+END_TEST
+
 START_TEST (test_node_commands)
 {
     //  A NODE_CONTROL chunk is a COMMAND record: NODE_COMMAND with its code
@@ -1276,8 +1326,9 @@ START_TEST (test_node_bad_records)
         ck_assert_uint_eq (t.ss.inner_len, 0);
         s_tunnel_destroy (&t);
     }
-    //  Records 1 of c2s with types HELLO, 0x04, 0x07, 0xff, sealed with
-    //  OpenSSL here (v2_seal need not make what no sender sends).
+    //  Records 1 of c2s with types HELLO, END with a body (an end has
+    //  none), 0x07, 0xff, sealed with OpenSSL here (v2_seal need not make
+    //  what no sender sends).
     const uint8_t types[] = { V2_HELLO, 0x04, 0x07, 0xff };
     for (size_t j = 0; j < sizeof types; j++) {
         s_tunnel_t t;
@@ -1385,6 +1436,7 @@ main (void)
     tcase_add_loop_test (tc, test_node_long_chunks, 0, 2);
     tcase_add_loop_test (tc, test_node_padding, 0, 2);
     tcase_add_loop_test (tc, test_node_commands, 0, 2);
+    tcase_add_loop_test (tc, test_node_end, 0, 2);
     tcase_add_loop_test (tc, test_node_corrupt, 0, 2);
     tcase_add_loop_test (tc, test_node_bad_records, 0, 2);
     tcase_add_loop_test (tc, test_node_server_flight, 0, 2);
