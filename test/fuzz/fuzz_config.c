@@ -3,7 +3,7 @@
     Input: the text of a wormholes.yaml (not NUL-terminated).
 
     Checks: a failure gives exactly one message "fuzz.yaml:LINE:COLUMN:
-    FIELD: problem" with LINE within the text; the same text gives the
+    FIELD: problem" with LINE within the text (YAML line breaks); the same text gives the
     same result and message again, also with a tiny message buffer (cut
     short, never overrun) or none; a success has every value in range:
     keys of 16, 24 or 32 bytes, unique non-empty names that
@@ -22,9 +22,14 @@
 static void
 s_check_message (const char *err, const uint8_t *text, size_t len)
 {
+    //  YAML's line breaks, as libyaml counts them: LF, CR not before an LF,
+    //  NEL (C2 85), LS and PS (E2 80 A8/A9)
     size_t lines = 1;
     for (size_t i = 0; i < len; i++)
-        lines += text [i] == '\n';
+        lines += text [i] == '\n' || (text [i] == '\r' && (i + 1 == len || text [i + 1] != '\n'))
+              || (text [i] == 0xC2 && i + 1 < len && text [i + 1] == 0x85)
+              || (text [i] == 0xE2 && i + 2 < len && text [i + 1] == 0x80
+                  && (text [i + 2] == 0xA8 || text [i + 2] == 0xA9));
     size_t n = strlen (S_SOURCE);
     FUZZ_CHECK (strncmp (err, S_SOURCE ":", n + 1) == 0);
     const char *p = err + n + 1;

@@ -37,6 +37,10 @@ typedef struct {
     uint8_t pending [INBAND_CMD_SIZE];  //  commands of the current block still to come
     uint16_t pending_port [INBAND_CMD_SIZE];
     size_t npending, next;
+    //  where delivered data lies in the stream: in the buffer being fed, or
+    //  the held bytes (the stream's tail before it)
+    const uint8_t *feed;
+    size_t feed_len, feed_base, held_base;
 } s_ctx_t;
 
 //  The commands of a CMD as the scanner would report them; false if it
@@ -104,11 +108,25 @@ s_on_data (void *ctx, const uint8_t *data, size_t len)
     FUZZ_CHECK (!c->broken);
     FUZZ_CHECK (len >= 1);
     FUZZ_CHECK (c->next == c->npending);       //  no data inside a block's commands
-    //  a block of NOPs only is taken out without a callback
-    while (!s_matches (c, data, len)) {
+    //  the data's place in the stream: the memory being fed, or held bytes
+    size_t at;
+    if (c->feed && data >= c->feed && data < c->feed + c->feed_len) {
+        FUZZ_CHECK (data + len <= c->feed + c->feed_len);
+        at = c->feed_base + (size_t) (data - c->feed);
+    }
+    else {
+        FUZZ_CHECK (len <= INBAND_SIZE - 1);
+        at = c->held_base;
+        c->held_base += len;
+    }
+    //  what lies before it can only be blocks of NOPs, taken out silently
+    FUZZ_CHECK (at >= c->cursor);
+    while (c->cursor < at) {
         s_take_block (c);
         FUZZ_CHECK (c->npending == 0);
     }
+    FUZZ_CHECK (c->cursor == at);
+    FUZZ_CHECK (s_matches (c, data, len));
     memset (c->is_data + c->cursor, 1, len);
     c->cursor += len;
 }
@@ -146,7 +164,12 @@ s_feed (s_ctx_t *c, const uint8_t *data, size_t len)
     }
     uint8_t *copy = fuzz_dup (data, len);
     bool was_broken = c->broken;
+    c->feed = copy;
+    c->feed_len = len;
+    c->feed_base = c->len - len;
+    c->held_base = c->feed_base - inband_rx_held (c->rx);
     int rc = inband_rx_feed (c->rx, copy, len, s_on_data, s_on_command, c);
+    c->feed = NULL;
     free (copy);
     if (was_broken)
         FUZZ_CHECK (rc == -1);
@@ -198,6 +221,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                     inband_rx_set_tapping (c.rx, !inband_rx_tapping (c.rx));
                 break;
             case 7:
+                c.held_base = c.len - inband_rx_held (c.rx);
                 if (!c.broken)
                     inband_rx_flush (c.rx, s_on_data, &c);
                 if (!inband_rx_tapping (c.rx) && !c.broken)
@@ -210,6 +234,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (!c.broken) {
         bool was_tapping = inband_rx_tapping (c.rx);
         inband_rx_set_tapping (c.rx, false);
+        c.held_base = c.len - inband_rx_held (c.rx);
         inband_rx_flush (c.rx, s_on_data, &c);
         FUZZ_CHECK (inband_rx_held (c.rx) == 0);
         //  what is left are blocks of NOPs only, or nothing

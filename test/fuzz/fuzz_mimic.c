@@ -3,8 +3,9 @@
 
     Input: a header byte (bit 0: chunks queued as counts, not bytes), a
     model (size, delay, estimator and seed bytes), then operations, a byte
-    each plus their parameters: push, advance the clock (a little or a
-    lot), pump, pump at the time pump asked for, suspend, set a model (maybe
+    each plus their parameters: push (in count mode
+    also huge counts), advance the clock (a little or a
+    lot, or step it back), pump, pump at the time pump asked for, suspend, set a model (maybe
     out of range), set a random model, flush, observe, enqueue, take the
     shortfall.
 
@@ -32,6 +33,7 @@ typedef struct {
     bool counts;
     uint64_t now, created, suspend_until;
     uint8_t *pushed;                //  bytes mode: every byte pushed, in order
+    size_t pushed_cap;
     uint64_t npushed, emitted;
     uint64_t observed;
     size_t emits;                   //  emits in the current pump
@@ -80,10 +82,15 @@ s_len (fuzz_in_t *in)
 static void
 s_queue (s_ctx_t *c, size_t len, bool learn)
 {
-    if (len == 0 || c->npushed + len > S_PUSH_MAX)
+    if (len == 0 || (!c->counts && c->npushed + len > S_PUSH_MAX))
         return;
     const uint8_t *data = NULL;
     if (!c->counts) {
+        if (c->npushed + len > c->pushed_cap) {
+            c->pushed_cap = (c->npushed + len) * 2;
+            c->pushed = realloc (c->pushed, c->pushed_cap);
+            FUZZ_CHECK (c->pushed);
+        }
         for (size_t i = 0; i < len; i++)
             c->pushed [c->npushed + i] = (uint8_t) ((c->npushed + i) * 131 + ((c->npushed + i) >> 8));
         data = c->pushed + c->npushed;
@@ -151,12 +158,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (!c.m)
         c.m = mimic_new (NULL, c.now);
     FUZZ_CHECK (c.m);
-    c.pushed = c.counts ? NULL : malloc (S_PUSH_MAX);
     uint64_t next = UINT64_MAX;
 
     for (int ops = 0; fuzz_more (&in) && ops < 2000; ops++) {
         uint8_t op = fuzz_u8 (&in);
-        switch (op % 12) {
+        switch (op % 14) {
             case 0: s_queue (&c, s_len (&in), true); break;
             case 1: c.now += fuzz_u8 (&in); break;
             case 2: c.now += (uint64_t) fuzz_u8 (&in) * 100; break;
@@ -199,6 +205,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                 break;
             case 10: s_queue (&c, s_len (&in), false); break;
             case 11: (void) mimic_take_shortfall (c.m); break;
+            case 12: c.now -= fuzz_u8 (&in); break;        //  a clock that steps back
+            case 13:
+                //  counts only: a huge one (the caller holds the bytes)
+                if (c.counts)
+                    s_queue (&c, (size_t) fuzz_u32 (&in) << 8, true);
+                break;
         }
         s_check_state (&c);
     }
