@@ -21,7 +21,6 @@
 #include "test/fuzz/fuzz_common.h"
 #include "test/unit/test_keys.h"
 
-#define S_STREAM_MAX (1 << 20)
 
 typedef struct {
     inband_rx_t *rx;
@@ -31,7 +30,7 @@ typedef struct {
     bool constant;              //  tapping always on
     bool broken;
     uint8_t *stream;            //  every byte fed
-    size_t len;
+    size_t len, cap;
     size_t cursor;              //  stream bytes accounted for (data or commands)
     uint8_t *is_data;           //  per stream byte: delivered as data
     uint8_t pending [INBAND_CMD_SIZE];  //  commands of the current block still to come
@@ -156,8 +155,7 @@ s_on_command (void *ctx, inband_cmd_t cmd, uint16_t port)
 static void
 s_feed (s_ctx_t *c, const uint8_t *data, size_t len)
 {
-    if (c->len + len > S_STREAM_MAX)
-        return;
+    FUZZ_CHECK (c->len + len <= c->cap);
     if (!c->broken) {
         memcpy (c->stream + c->len, data, len);
         c->len += len;
@@ -192,8 +190,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     c.rx = inband_rx_new (c.key, c.keylen);
     FUZZ_CHECK (c.rx);
     FUZZ_CHECK (inband_rx_new (c.key, 15) == NULL);
-    c.stream = malloc (S_STREAM_MAX);
-    c.is_data = calloc (1, S_STREAM_MAX);
+    //  each input byte feeds at most 16 (a command from one op byte)
+    c.cap = size * INBAND_SIZE + INBAND_SIZE;
+    c.stream = malloc (c.cap);
+    c.is_data = calloc (1, c.cap);
     if (c.constant)
         inband_rx_set_tapping (c.rx, true);
 
