@@ -32,7 +32,7 @@ flags=(-timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
 
 if [ -d "$regressions" ] && [ -n "$(ls -A "$regressions")" ]; then
     echo "== $name: replaying $(ls "$regressions" | wc -l) regression input(s)"
-    "$harness" -runs=1 "${flags[@]}" "$regressions"/* || { echo "run_fuzz: $name: a regression input fails" >&2; exit 1; }
+    "$harness" -runs=1 "${flags[@]}" -artifact_prefix="$out/" "$regressions"/* || { echo "run_fuzz: $name: a regression input fails" >&2; exit 1; }
 fi
 
 echo "== $name: fuzzing for ${seconds}s"
