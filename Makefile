@@ -1,19 +1,29 @@
 # Makefile — set-up and everyday commands. On a fresh Debian machine:
 #
 #   make run    install what is missing, build, run with the embedded default config
-#   make test   install what is missing, build plain and ASan+UBSan, run every test in both
+#   make test   install what is missing, build plain and ASan+UBSan, run every test in both,
+#               then (with clang) a short run of each libFuzzer harness in build-fuzz
+#   make fuzz   long fuzz runs, one harness at a time (test/fuzz/README.md)
 #
 # The real build is CMake's; this file only strings the steps together.
 
 SHELL      := /bin/bash
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_JOBS ?= 2
 
 # Debian packages needed to build, test and benchmark.
 DEPS := build-essential cmake pkg-config libczmq-dev libzmq3-dev libssl-dev libyaml-dev \
-        check curl python3 nginx-light microsocks
+        check curl python3 nginx-light microsocks clang
+
+# Fuzzing (test/fuzz/README.md): make fuzz runs each harness FUZZ_SECONDS; make
+# test runs each FUZZ_SHORT_SECONDS (ctest label fuzz, after the regressions).
+FUZZ_SECONDS       ?= 600
+FUZZ_SHORT_SECONDS ?= 30
+FUZZ_HARNESSES     ?= fuzz_socks fuzz_http_request fuzz_http_response fuzz_http_framer fuzz_mux \
+                      fuzz_inband fuzz_hello fuzz_config fuzz_mimic fuzz_mimic_node
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
@@ -24,7 +34,7 @@ UBSAN_TEST_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 # The steps depend on each other's side effects (packages, build dirs): run them in order
 # even under make -j; the compilers still get -j$(JOBS).
 .NOTPARALLEL:
-.PHONY: all deps build build-asan run test bench bench-wormhole bench-mimic install clean
+.PHONY: all deps build build-asan build-fuzz fuzz run test bench bench-wormhole bench-mimic install clean
 
 all: build
 
@@ -53,6 +63,21 @@ build-asan:
 	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMIMICSOCKS_SANITIZE=ON
 	cmake --build $(BUILD_ASAN) -j$(JOBS)
 
+# The harnesses only (the rest of the tree is not built there); needs clang.
+build-fuzz:
+	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+	    -DMIMICSOCKS_FUZZ=ON -DMIMICSOCKS_FUZZ_SECONDS=$(FUZZ_SHORT_SECONDS)
+	cmake --build $(BUILD_FUZZ) --target fuzz_harnesses -j$(JOBS)
+
+# One harness at a time, each for FUZZ_SECONDS; the working corpora and any
+# crash inputs stay in $(BUILD_FUZZ)/fuzz-long/NAME/. Fails if any harness did.
+fuzz: deps build-fuzz
+	@rc=0; \
+	for h in $(FUZZ_HARNESSES); do \
+	    bash test/fuzz/run_fuzz.sh $(BUILD_FUZZ)/test/fuzz/$$h $(BUILD_FUZZ)/fuzz-long $(FUZZ_SECONDS) || rc=1; \
+	done; \
+	exit $$rc
+
 run: deps build
 	./$(BUILD)/mimicsocks --log-level info
 
@@ -64,6 +89,14 @@ test: deps build build-asan
 	echo "== tests: $(BUILD_ASAN) (ASan+UBSan, ASAN_OPTIONS=$(ASAN_TEST_OPTIONS)) =="; \
 	ASAN_OPTIONS=$(ASAN_TEST_OPTIONS) UBSAN_OPTIONS=$(UBSAN_TEST_OPTIONS) \
 	    ctest --test-dir $(BUILD_ASAN) --output-on-failure -j$(CTEST_JOBS) || rc=1; \
+	if command -v clang >/dev/null; then \
+	    echo "== tests: $(BUILD_FUZZ) (libFuzzer, $(FUZZ_SHORT_SECONDS) s a harness) =="; \
+	    $(MAKE) --no-print-directory build-fuzz && \
+	    MIMICSOCKS_FUZZ_SECONDS=$(FUZZ_SHORT_SECONDS) \
+	        ctest --test-dir $(BUILD_FUZZ) --output-on-failure -L fuzz -j$(CTEST_JOBS) || rc=1; \
+	else \
+	    echo "== tests: no clang, the fuzz runs are skipped =="; \
+	fi; \
 	exit $$rc
 
 bench: deps build
@@ -84,4 +117,4 @@ install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -1,0 +1,139 @@
+/*  fuzz_config — the config loader from a YAML string (config/config.h).
+
+    Input: the text of a wormholes.yaml (not NUL-terminated).
+
+    Checks: a failure gives exactly one message "fuzz.yaml:LINE:COLUMN:
+    FIELD: problem" with LINE within the text (YAML line breaks); the same text gives the
+    same result and message again, also with a tiny message buffer (cut
+    short, never overrun) or none; a success has every value in range:
+    keys of 16, 24 or 32 bytes, unique non-empty names that
+    config_wormhole finds, ordered handover and probe ranges, ports 1..65535,
+    extra ports present when counted, relays to wormholes that exist, no
+    standalone proxy relaying to a wormhole; config_print prints it without
+    the key (in hex, either case) and config_destroy clears the pointer.
+*/
+#include <ctype.h>
+
+#include "config/config.h"
+#include "test/fuzz/fuzz_common.h"
+
+#define S_SOURCE "fuzz.yaml"
+
+static void
+s_check_message (const char *err, const uint8_t *text, size_t len)
+{
+    //  YAML's line breaks, as libyaml counts them: LF, CR not before an LF,
+    //  NEL (C2 85), LS and PS (E2 80 A8/A9)
+    size_t lines = 1;
+    for (size_t i = 0; i < len; i++)
+        lines += text [i] == '\n' || (text [i] == '\r' && (i + 1 == len || text [i + 1] != '\n'))
+              || (text [i] == 0xC2 && i + 1 < len && text [i + 1] == 0x85)
+              || (text [i] == 0xE2 && i + 2 < len && text [i + 1] == 0x80
+                  && (text [i + 2] == 0xA8 || text [i + 2] == 0xA9));
+    size_t n = strlen (S_SOURCE);
+    FUZZ_CHECK (strncmp (err, S_SOURCE ":", n + 1) == 0);
+    const char *p = err + n + 1;
+    char *end;
+    long line = strtol (p, &end, 10);
+    FUZZ_CHECK (end > p && *end == ':' && isdigit ((unsigned char) p [0]));
+    FUZZ_CHECK (line >= 1 && (size_t) line <= lines + 1);
+    p = end + 1;
+    long column = strtol (p, &end, 10);
+    FUZZ_CHECK (end > p && column >= 1 && isdigit ((unsigned char) p [0]));
+    FUZZ_CHECK (end [0] == ':' && end [1] == ' ');
+    const char *field = end + 2, *sep = strstr (field, ": ");
+    FUZZ_CHECK (sep && sep > field);
+    FUZZ_CHECK (sep [2] != 0);
+    FUZZ_CHECK (strchr (err, '\n') == NULL);
+}
+
+static void
+s_hex (const uint8_t *key, size_t n, bool upper, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf (out + 2 * i, upper ? "%02X" : "%02x", key [i]);
+}
+
+static void
+s_check_config (config_t *c)
+{
+    FUZZ_CHECK (c->source && strcmp (c->source, S_SOURCE) == 0);
+    FUZZ_CHECK (c->workers >= 0);
+    FUZZ_CHECK ((c->proxies != NULL) == (c->proxy_count > 0));
+    FUZZ_CHECK ((c->wormholes != NULL) == (c->wormhole_count > 0));
+    for (size_t i = 0; i < c->proxy_count; i++) {
+        const proxy_conf_t *p = &c->proxies [i];
+        FUZZ_CHECK (p->listen.port >= 1 && p->listen.host [0]);
+        FUZZ_CHECK (p->handler.kind != CONFIG_RELAY_WORMHOLE);
+        if (p->handler.kind == CONFIG_RELAY)
+            FUZZ_CHECK (p->handler.relay_to.port >= 1 && p->handler.relay_to.host [0]);
+    }
+    for (size_t i = 0; i < c->wormhole_count; i++) {
+        const wormhole_conf_t *w = &c->wormholes [i];
+        FUZZ_CHECK (w->name [0] && memchr (w->name, 0, sizeof w->name));
+        FUZZ_CHECK (config_wormhole (c, w->name) == w);
+        for (size_t j = 0; j < i; j++)
+            FUZZ_CHECK (strcmp (c->wormholes [j].name, w->name) != 0);
+        FUZZ_CHECK (w->key_len == 16 || w->key_len == 24 || w->key_len == 32);
+        FUZZ_CHECK (w->server.port >= 1 && w->wormhole_remote.port >= 1);
+        FUZZ_CHECK ((w->extra_ports != NULL) == (w->extra_port_count > 0));
+        for (size_t k = 0; k < w->extra_port_count; k++)
+            FUZZ_CHECK (w->extra_ports [k] >= 1);
+        FUZZ_CHECK (w->handover_min_s >= 0 && w->handover_min_s <= w->handover_max_s);
+        FUZZ_CHECK (w->probe_close_min_s >= 0 && w->probe_close_min_s <= w->probe_close_max_s);
+        FUZZ_CHECK (w->connect_timeout_s >= 0);
+        FUZZ_CHECK (w->mode == WORMHOLE_AGGREGATED || w->mode == WORMHOLE_DISTRIBUTED);
+        if (w->handler.kind == CONFIG_RELAY_WORMHOLE)
+            FUZZ_CHECK (config_wormhole (c, w->handler.relay_wormhole) != NULL);
+        if (w->has_local_proxy)
+            FUZZ_CHECK (w->local_proxy.port >= 1);
+    }
+
+    char *printed = NULL;
+    size_t plen = 0;
+    FILE *out = open_memstream (&printed, &plen);
+    FUZZ_CHECK (out);
+    config_print (c, out);
+    fclose (out);
+    for (size_t i = 0; i < c->wormhole_count; i++) {
+        const wormhole_conf_t *w = &c->wormholes [i];
+        char hex [65];
+        s_hex (w->key, w->key_len, false, hex);
+        FUZZ_CHECK (strstr (printed, hex) == NULL);
+        s_hex (w->key, w->key_len, true, hex);
+        FUZZ_CHECK (strstr (printed, hex) == NULL);
+    }
+    free (printed);
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+    uint8_t *text = fuzz_dup (data, size);
+    char err [1024] = "";
+    config_t *c = config_parse ((const char *) text, size, S_SOURCE, err, sizeof err);
+    //  again, with a message buffer of 8 bytes and with none
+    char *small = malloc (8);
+    config_t *c2 = config_parse ((const char *) text, size, S_SOURCE, small, 8);
+    config_t *c3 = config_parse ((const char *) text, size, S_SOURCE, NULL, 0);
+    FUZZ_CHECK ((c == NULL) == (c2 == NULL) && (c == NULL) == (c3 == NULL));
+    if (!c) {
+        FUZZ_CHECK (err [0]);
+        s_check_message (err, text, size);
+        FUZZ_CHECK (memchr (small, 0, 8) && strncmp (small, err, strlen (small)) == 0);
+        char again [1024] = "";
+        config_t *c4 = config_parse ((const char *) text, size, S_SOURCE, again, sizeof again);
+        FUZZ_CHECK (c4 == NULL && strcmp (again, err) == 0);
+    }
+    else {
+        s_check_config (c);
+        FUZZ_CHECK (c2->wormhole_count == c->wormhole_count && c2->proxy_count == c->proxy_count);
+        config_destroy (&c);
+        FUZZ_CHECK (c == NULL);
+        config_destroy (&c2);
+        config_destroy (&c3);
+    }
+    free (small);
+    free (text);
+    return 0;
+}
