@@ -10,9 +10,11 @@
 #include "config/config_priv.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define MAX_FILE_SIZE    (4 * 1024 * 1024)     //  "4 MiB" in its message
@@ -298,6 +300,9 @@ config_load (const char *path, char *err, size_t errlen)
             break;
         }
     }
+    struct stat st;
+    bool shared = fstat (fileno (file), &st) == 0 && S_ISREG (st.st_mode)
+               && (st.st_mode & (S_IRWXG | S_IRWXO));
     fclose (file);
     config_t *self = NULL;
     if (problem == EFBIG)
@@ -307,6 +312,10 @@ config_load (const char *path, char *err, size_t errlen)
         s_file_error (err, errlen, path, "cannot read", strerror (problem));
     else
         self = config_parse (text, size, path, err, errlen);
+    //  The keys are only as secret as the file (ssh refuses such a key file).
+    if (self && shared && self->wormhole_count > 0)
+        log_warn ("%s: other users can read or change this file (mode %03o), and with it the "
+                  "wormholes' keys: chmod 600 %s", path, (unsigned) (st.st_mode & 0777), path);
     if (text) {
         explicit_bzero (text, capacity);
         free (text);

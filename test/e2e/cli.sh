@@ -100,6 +100,22 @@ expect_rc 0 "check-config good.yaml"
 ok "check-config good.yaml: exit 0"
 usage_case "bad --log-level" --log-level chatty check-config "$C/good.yaml"
 
+# A config with keys that other users can read gets a warning (and still works); one
+# that only its owner can read gets none.
+read -r CWS CWR <<<"$(free_ports 2)"
+printf 'wormholes:\n  - name: w\n    server: 127.0.0.1:%s\n    wormhole_remote: 127.0.0.1:%s\n    key: %s\n' \
+    "$CWS" "$CWR" "$("$MIMICSOCKS" genkey)" >"$C/keys.yaml"
+chmod 644 "$C/keys.yaml"
+run check-config "$C/keys.yaml"
+expect_rc 0 "check-config keys.yaml (mode 644)"
+grep -q "other users can read or change this file (mode 644)" "$ERR" \
+    || fail "check-config keys.yaml (mode 644): no warning about its mode: $(head -c 300 "$ERR")"
+chmod 600 "$C/keys.yaml"
+run check-config "$C/keys.yaml"
+expect_rc 0 "check-config keys.yaml (mode 600)"
+! grep -q "other users can read" "$ERR" || fail "check-config keys.yaml (mode 600) warned: $(head -c 300 "$ERR")"
+ok "a key file that others can read gets a warning, mode 600 none"
+
 if [[ -f "$REPO/docs/wormholes.example.yaml" ]]; then
     run check-config "$REPO/docs/wormholes.example.yaml"
     expect_rc 0 "check-config docs/wormholes.example.yaml"
@@ -159,17 +175,17 @@ wait_pid "$SIGINT_PID" 10
 ok "SIGINT: exit 0"
 
 # The embedded default config (socks on 1080, http on 8080), only if both ports are free.
-if port_open 127.0.0.1 1080 || port_open 127.0.0.1 8080 || port_open 127.0.0.1 41443 || port_open 127.0.0.1 41444; then
-    skip "embedded default config: 127.0.0.1:1080, :8080, :41443 or :41444 is in use on this machine"
+if port_open 127.0.0.1 1080 || port_open 127.0.0.1 8080 || port_open 127.0.0.1 18443 || port_open 127.0.0.1 18444; then
+    skip "embedded default config: 127.0.0.1:1080, :8080, :18443 or :18444 is in use on this machine"
 else
     bg default "$MIMICSOCKS"
     DEFAULT_PID=$BG_PID
     if wait_port 127.0.0.1 1080 "$DEFAULT_PID" && wait_port 127.0.0.1 8080 "$DEFAULT_PID"; then
-        # 41443/41444 lie in the ephemeral port range: a connection of another test may
-        # hold one as its local port just now, and the tunnel's listener waits for it.
-        wait_log default "tunnel listening on 127.0.0.1:4144[34]|cannot listen on 127.0.0.1:4144[34]" 2 5 || true
-        if grep -q "cannot listen on 127.0.0.1:4144[34]" "$E2E_TMP/default.log"; then
-            skip "default config: $(grep -m1 -o 'cannot listen on 127.0.0.1:4144[34][^;]*' "$E2E_TMP/default.log")"
+        # The tunnel and extra ports (18443-18447) lie below Linux's ephemeral range
+        # (32768-60999), so no other test's connection holds one as its local port.
+        wait_log default "tunnel listening on 127.0.0.1:1844[34]|cannot listen on 127.0.0.1:1844[34]" 2 5 || true
+        if grep -q "cannot listen on 127.0.0.1:1844[34]" "$E2E_TMP/default.log"; then
+            skip "default config: $(grep -m1 -o 'cannot listen on 127.0.0.1:1844[34][^;]*' "$E2E_TMP/default.log")"
         else
             fetch_check "default config: socks on 1080" "$F_SHA" 100000 --socks5 127.0.0.1:1080 "http://127.0.0.1:$H/file/f"
             fetch_check "default config: http on 8080" "$F_SHA" 100000 -x http://127.0.0.1:8080 "http://127.0.0.1:$H/file/f"
