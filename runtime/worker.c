@@ -26,9 +26,15 @@
 
 #define MAX_EVENTS 256
 
+//  A ZeroMQ socket in the epoll set. Its ZMQ_FD only signals edges: once
+//  it fired (or we sent on the socket, which can take the edge), the socket
+//  is `due` and is read until ZMQ_EVENTS says it is empty; until then it
+//  costs nothing (asking ZMQ_EVENTS is a poll and a getpid).
 typedef struct {
     ep_kind_t kind;         //  EP_ZMQ
     zsock_t *sock;
+    bool due;
+    void (*handle) (worker_t *self);
 } zmq_entry_t;
 
 struct worker_t {
@@ -129,6 +135,7 @@ worker_resolve (worker_t *self, session_t *session, const char *host, uint16_t p
     //  (so a reply to a lookup the session gave up on is recognised as stale).
     uint64_t token = (++self->next_token << SESSION_SLOT_BITS)
                    | (session_id (session) & SESSION_SLOT_MASK);
+    self->zmq_entries[2].due = true;        //  the send may have taken the socket's edge
     if (resolver_request (self->resolver, token, host, port) != 0)
         return 0;
     return token;
@@ -398,24 +405,23 @@ s_handle_pipe (worker_t *self)
     zmsg_destroy (&msg);
 }
 
-//  ZMQ_FD only signals edges, so each socket is drained until ZMQ_EVENTS says
-//  it is empty, every turn (sending on a socket can also consume its edge).
+//  The due sockets (zmq_entry_t) are read until ZMQ_EVENTS says they are
+//  empty, taking turns; a socket still due after the guard stays due.
 static void
 s_drain_zmq (worker_t *self)
 {
     for (int guard = 0; guard < 1024 && !self->terminated; guard++) {
         bool any = false;
-        if (zsock_events (self->pipe) & ZMQ_POLLIN) {
-            s_handle_pipe (self);
-            any = true;
-        }
-        if (zsock_events (self->inbox) & ZMQ_POLLIN) {
-            s_handle_accept (self);
-            any = true;
-        }
-        if (zsock_events (self->resolver) & ZMQ_POLLIN) {
-            s_handle_resolved (self);
-            any = true;
+        for (int i = 0; i < 3 && !self->terminated; i++) {
+            zmq_entry_t *entry = &self->zmq_entries[i];
+            if (!entry->due)
+                continue;
+            if (zsock_events (entry->sock) & ZMQ_POLLIN) {
+                entry->handle (self);
+                any = true;
+            }
+            else
+                entry->due = false;
         }
         if (!any)
             break;
@@ -456,8 +462,9 @@ s_worker_new (zsock_t *pipe, worker_args_t *args)
         return self;        //  s_worker_ready() says no
     }
     zsock_t *socks[3] = { pipe, self->inbox, self->resolver };
+    void (*handlers[3]) (worker_t *) = { s_handle_pipe, s_handle_accept, s_handle_resolved };
     for (int i = 0; i < 3; i++) {
-        self->zmq_entries[i] = (zmq_entry_t) { EP_ZMQ, socks[i] };
+        self->zmq_entries[i] = (zmq_entry_t) { EP_ZMQ, socks[i], true, handlers[i] };
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &self->zmq_entries[i] };
         epoll_ctl (self->epfd, EPOLL_CTL_ADD, zsock_fd (socks[i]), &ev);
     }
@@ -531,8 +538,11 @@ worker_actor (zsock_t *pipe, void *args)
         }
         for (int i = 0; i < count; i++) {
             ep_kind_t *kind = events[i].data.ptr;
-            if (*kind != EP_CONN)
-                continue;   //  ZeroMQ sockets are drained at the top of the loop
+            if (*kind != EP_CONN) {
+                //  Drained at the top of the loop.
+                ((zmq_entry_t *) events[i].data.ptr)->due = true;
+                continue;
+            }
             conn_t *conn = events[i].data.ptr;
             session_t *session = conn->session;
             if (session_is_dead (session))
