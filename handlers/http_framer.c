@@ -85,7 +85,8 @@ s_chunk_byte (http_framer_t *self, uint8_t c)
             return true;
         case HTTP_CHUNK_SIZE:
             if (hex_digit_value (c) >= 0) {
-                if (self->remaining > (UINT64_MAX >> 4))
+                //  At most 2^63 - 1, as Content-Length (http_head.c).
+                if (self->remaining > ((uint64_t) INT64_MAX >> 4))
                     return false;
                 self->remaining = (self->remaining << 4) | (uint64_t) hex_digit_value (c);
                 return true;

@@ -245,7 +245,9 @@ http_head_next_header (const uint8_t *data, size_t end, size_t *pos, http_header
 //  Header fields
 
 //  Content-Length: a list of identical decimal values ("5" or "5, 5"); all
-//  of them (across headers too) must agree. Returns false if not.
+//  of them (across headers too) must agree, and none above 2^63 - 1 (what
+//  a signed 64-bit length, an off_t, holds: a larger one would be read
+//  differently by whoever we forward it to). Returns false if not.
 static bool
 s_parse_length (const uint8_t *value, size_t len, bool *have, uint64_t *length)
 {
@@ -258,7 +260,7 @@ s_parse_length (const uint8_t *value, size_t len, bool *have, uint64_t *length)
             if (tok [i] < '0' || tok [i] > '9')
                 return false;
             unsigned d = (unsigned) (tok [i] - '0');
-            if (n > (UINT64_MAX - d) / 10)
+            if (n > ((uint64_t) INT64_MAX - d) / 10)
                 return false;
             n = n * 10 + d;
         }

@@ -302,9 +302,10 @@ START_TEST (test_request_framing)
     ck_assert_int_eq (s_req ("POST http://a.b/ HTTP/1.1\r\nContent-Length: 7, 7\r\n"
                              "content-length: 7\r\n\r\n", &req), HTTP_OK);
     ck_assert_uint_eq (req.content_length, 7);
-    ck_assert_int_eq (s_req ("POST http://a.b/ HTTP/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n",
+    //  The largest length a signed 64-bit integer holds is a length.
+    ck_assert_int_eq (s_req ("POST http://a.b/ HTTP/1.1\r\nContent-Length: 9223372036854775807\r\n\r\n",
                              &req), HTTP_OK);
-    ck_assert_uint_eq (req.content_length, UINT64_MAX);
+    ck_assert_uint_eq (req.content_length, INT64_MAX);
     ck_assert_int_eq (s_req ("POST http://a.b/ HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n", &req),
                       HTTP_OK);
     ck_assert_int_eq (req.body, HTTP_BODY_CHUNKED);
@@ -323,6 +324,8 @@ START_TEST (test_request_framing)
         "Content-Length: 1 2\r\n",
         "Content-Length: 0x10\r\n",
         "Content-Length:\r\n",
+        "Content-Length: 9223372036854775808\r\n",        //  2^63: more than an off_t holds
+        "Content-Length: 18446744073709551615\r\n",       //  2^64 - 1
         "Content-Length: 18446744073709551616\r\n",
         "Content-Length: 99999999999999999999999\r\n",
         "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
@@ -713,9 +716,9 @@ START_TEST (test_framer_chunked)
     ck_assert_int_eq (http_framer_feed (&f, (const uint8_t *) "3\nabc\n0\n\n", 9, &used),
                       HTTP_FRAME_DONE);
     ck_assert_uint_eq (used, 9);
-    //  the largest size that fits 64 bits is a size, not an error
+    //  the largest size a signed 64-bit integer holds is a size, not an error
     http_framer_init (&f, HTTP_BODY_CHUNKED, 0);
-    ck_assert_int_eq (http_framer_feed (&f, (const uint8_t *) "0FFFFFFFFFFFFFFFF\r\nab", 21, &used),
+    ck_assert_int_eq (http_framer_feed (&f, (const uint8_t *) "07FFFFFFFFFFFFFFF\r\nab", 21, &used),
                       HTTP_FRAME_MORE);
     ck_assert_uint_eq (used, 21);
 }
@@ -741,6 +744,8 @@ START_TEST (test_framer_chunked_errors)
         "0\r\n\rX",
         "0\r\nA: 1\rX",
         "1;a\x01\r\n",
+        "FFFFFFFFFFFFFFFF\r\n",         //  2^64 - 1: more than 2^63 - 1
+        "8000000000000000\r\n",         //  2^63
         NULL
     };
     for (int i = 0; bad [i]; i++) {
