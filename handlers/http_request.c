@@ -130,11 +130,44 @@ s_parse_absolute (http_request_t *self, const uint8_t *data, size_t off, size_t 
     self->path_len = (size_t) ((fragment? fragment: end) - a_end);
 }
 
+//  The method: the line's first bytes up to a space must be token bytes
+//  (else 400), at most S_METHOD_MAX of them (else 501). Checked on the
+//  line as far as it has come, so the answer is the same however the bytes
+//  were split, and garbage without a line end is not waited for until the
+//  head limit.
+static void
+s_check_method (http_request_t *self, const uint8_t *line, size_t len)
+{
+    for (size_t i = 0; i < len && line [i] != ' '; i++) {
+        if (!http_is_tchar (line [i])) {
+            s_request_fail (self, 400, "malformed request method");
+            return;
+        }
+        if (i >= S_METHOD_MAX) {
+            s_request_fail (self, 501, "unsupported request method");
+            return;
+        }
+    }
+}
+
+static void
+s_check_partial_method (http_request_t *self, const uint8_t *data)
+{
+    size_t len = self->scan.checked - self->scan.line_start;
+    const uint8_t *line = data + self->scan.line_start;
+    if (len > 0 && line [len - 1] == '\r')
+        len--;                  //  may be the start of the line end
+    s_check_method (self, line, len);
+}
+
 static void
 s_parse_request_line (http_request_t *self, const uint8_t *data)
 {
     const uint8_t *line = data + self->scan.first_line;
     size_t len = self->scan.first_line_len;
+    s_check_method (self, line, len);
+    if (self->status)
+        return;
     const uint8_t *sp1 = memchr (line, ' ', len);
     const uint8_t *sp2 = memrchr (line, ' ', len);
     if (!sp1 || sp1 == sp2 || sp1 == line || sp2 == sp1 + 1
@@ -224,28 +257,6 @@ s_parse_request_headers (http_request_t *self, const uint8_t *data)
         self->keep_alive = f.keep_alive && !f.close && !f.te.present;
 }
 
-//  An incomplete request line can already be refused by its method, so that
-//  garbage without a line end is not waited for until the head limit.
-static void
-s_check_partial_method (http_request_t *self, const uint8_t *data)
-{
-    size_t len = self->scan.checked - self->scan.line_start;
-    if (len == 0)
-        return;
-    const uint8_t *line = data + self->scan.line_start;
-    if (line [len - 1] == '\r')
-        len--;                  //  may be the start of the line end
-    for (size_t i = 0; i < len && line [i] != ' '; i++) {
-        if (!http_is_tchar (line [i])) {
-            s_request_fail (self, 400, "malformed request method");
-            return;
-        }
-        if (i >= S_METHOD_MAX) {
-            s_request_fail (self, 501, "unsupported request method");
-            return;
-        }
-    }
-}
 
 void
 http_request_init (http_request_t *self)

@@ -30,6 +30,24 @@ s_req_status (const char *text)
     return req.status;
 }
 
+//  The same text fed as the proxy reads it, one more byte each time (the
+//  buffer grows): the status once decided, 0 if it never is.
+static int
+s_req_status_bytewise (const char *text)
+{
+    http_request_t req;
+    http_request_init (&req);
+    size_t len = strlen (text);
+    for (size_t n = 1; n <= len; n++) {
+        http_result_t rc = http_request_parse (&req, (const uint8_t *) text, n);
+        if (rc == HTTP_OK)
+            return 200;
+        if (rc == HTTP_ERROR)
+            return req.status;
+    }
+    return 0;
+}
+
 static http_result_t
 s_resp (const char *text, bool is_head, http_response_t *resp)
 {
@@ -724,6 +742,34 @@ START_TEST (test_framer_chunked)
 }
 END_TEST
 
+//  A request line is answered the same however it was split (a long
+//  method used to be 501 in pieces and 400 whole when no space followed).
+START_TEST (test_request_split_alike)
+{
+    const char *texts [] = {
+        "AAAAAAAAAAAAAAAAAAAAAAAAA\r\n\r\n",
+        "GETXGETXGETXGETXGETXGETX\r\n\r\n",
+        "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR http://x/ HTTP/1.1\r\n\r\n",
+        "\r\n\r\nAAAAAAAAAAAAAAAAAAAAAAAAA\r\n\r\n",
+        "AAAAAAAAAAAAAAAAAAAA\r\n\r\n",         //  20: a method, then a bad line
+        "GET\r\n\r\n",
+        "GE T http://x/ HTTP/1.1\r\n\r\n",
+        "GET\x7f http://x/ HTTP/1.1\r\n\r\n",
+        "G\x01T http://x/ HTTP/1.1\r\n\r\n",
+        "BREW http://x/ HTTP/1.1\r\n\r\n",
+        "GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n",
+        NULL
+    };
+    for (int i = 0; texts [i]; i++) {
+        int whole = s_req_status (texts [i]), pieces = s_req_status_bytewise (texts [i]);
+        ck_assert_msg (whole == pieces, "case %d: %d whole, %d byte by byte", i, whole, pieces);
+        ck_assert_msg (whole != 0, "case %d: undecided", i);
+    }
+    ck_assert_int_eq (s_req_status (texts [0]), 501);
+    ck_assert_int_eq (s_req_status (texts [4]), 400);
+}
+END_TEST
+
 START_TEST (test_framer_chunked_errors)
 {
     const char *bad [] = {
@@ -919,6 +965,7 @@ main (void)
     TCase *tc = tcase_create ("core");
     tcase_set_timeout (tc, 60);
     tcase_add_test (tc, test_connect_forms);
+    tcase_add_test (tc, test_request_split_alike);
     tcase_add_test (tc, test_connect_errors);
     tcase_add_test (tc, test_absolute_forms);
     tcase_add_test (tc, test_absolute_errors);
