@@ -85,6 +85,23 @@ typedef struct {
     int result;                         //  TE_USER: 0 once attached, else -1
 } t_args_t;
 
+//  A stream's place: its session and its credit counts. The places come in
+//  pages of TUNNEL_STREAM_PAGE ids, made when a stream first needs one and
+//  freed when its last stream ends, so that a tunnel costs memory for the
+//  streams it carries, not for all 65536 ids (1 MiB that glibc kept after
+//  the tunnel closed).
+#define TUNNEL_STREAM_PAGE 256
+typedef struct {
+    session_t *session;
+    uint32_t unacked;           //  sent, not yet credited by the peer
+    uint32_t unreported;        //  taken here, credit not yet sent
+} tunnel_stream_t;
+
+typedef struct {
+    unsigned live;              //  places with a session
+    tunnel_stream_t at[TUNNEL_STREAM_PAGE];
+} tunnel_stream_page_t;
+
 typedef struct tunnel_mux_t {
     session_t *session;
     const wormhole_t *wormhole;
@@ -95,9 +112,7 @@ typedef struct tunnel_mux_t {
     dialer_t dialer;
     mux_decoder_t *decoder;
     mux_ids_t *ids;
-    session_t **streams;        //  by stream id
-    uint32_t *unacked;          //  by stream id: sent, not yet credited by the peer
-    uint32_t *unreported;       //  by stream id: taken here, credit not yet sent
+    tunnel_stream_page_t *pages[MUX_IDS / TUNNEL_STREAM_PAGE];     //  by stream id
     mux_out_t *held;            //  frames from streams while the proxy has not said 200
     bool peer_credits;          //  the peer speaks the credit extension
     int held_by;                //  stream that stopped the tunnel (no extension), or -1

@@ -92,6 +92,64 @@ s_unhold (tunnel_mux_t *self)
 }
 
 //  --------------------------------------------------------------------------
+//  The streams' places (tunnel_stream_t)
+
+//  The place of id; a blank one (whose changes are dropped) if its page
+//  does not exist, i.e. no stream near id is open.
+static tunnel_stream_t *
+s_place (tunnel_mux_t *self, uint16_t id)
+{
+    static __thread tunnel_stream_t blank;
+    tunnel_stream_page_t *page = self->pages[id / TUNNEL_STREAM_PAGE];
+    if (page)
+        return &page->at[id % TUNNEL_STREAM_PAGE];
+    blank = (tunnel_stream_t) { 0 };
+    return &blank;
+}
+
+static session_t *
+s_stream (tunnel_mux_t *self, uint16_t id)
+{
+    return s_place (self, id)->session;
+}
+
+//  Puts a session in id's place (NULL: the stream ended there, its counts
+//  too). -1 if its page cannot be made.
+static int
+s_set_stream (tunnel_mux_t *self, uint16_t id, session_t *session)
+{
+    tunnel_stream_page_t **page = &self->pages[id / TUNNEL_STREAM_PAGE];
+    if (!*page && !session)
+        return 0;
+    if (!*page && !(*page = calloc (1, sizeof **page)))
+        return -1;
+    tunnel_stream_t *place = &(*page)->at[id % TUNNEL_STREAM_PAGE];
+    if (!place->session && session)
+        (*page)->live++;
+    else
+    if (place->session && !session)
+        (*page)->live--;
+    *place = (tunnel_stream_t) { .session = session };
+    if ((*page)->live == 0) {
+        free (*page);
+        *page = NULL;
+    }
+    return 0;
+}
+
+//  Calls fn for each stream (one may end during the call).
+static void
+s_each_stream (tunnel_mux_t *self, void (*fn) (tunnel_mux_t *self, uint16_t id, session_t *stream))
+{
+    for (size_t p = 0; p < MUX_IDS / TUNNEL_STREAM_PAGE; p++)
+        for (size_t i = 0; i < TUNNEL_STREAM_PAGE && self->pages[p]; i++) {
+            session_t *stream = self->pages[p]->at[i].session;
+            if (stream)
+                fn (self, (uint16_t) (p * TUNNEL_STREAM_PAGE + i), stream);
+        }
+}
+
+//  --------------------------------------------------------------------------
 //  The stream ops (runtime/stream.h)
 
 static void
@@ -101,7 +159,7 @@ s_stream_send (void *mux, uint16_t id, const uint8_t *data, size_t len)
     if (self->state != T_UP && self->state != T_DIALING)
         return;
     if (self->peer_credits)
-        self->unacked[id] += (uint32_t) len;
+        s_place (self, id)->unacked += (uint32_t) len;
     while (len > 0) {
         size_t n = len < MUX_DATA_MAX ? len : MUX_DATA_MAX;
         uint8_t head[MUX_HEADER_MAX];
@@ -116,10 +174,9 @@ static void
 s_stream_detach (void *mux, uint16_t id, bool notify)
 {
     tunnel_mux_t *self = mux;
-    if (!self->streams[id])
+    if (!s_stream (self, id))
         return;
-    self->streams[id] = NULL;
-    self->unacked[id] = self->unreported[id] = 0;
+    s_set_stream (self, id, NULL);
     if (self->held_by == id)
         s_unhold (self);
     if (notify && (self->state == T_UP || self->state == T_DIALING)) {
@@ -134,7 +191,7 @@ static size_t
 s_stream_queued (void *mux, uint16_t id)
 {
     tunnel_mux_t *self = mux;
-    if (s_holding (self) || (self->peer_credits && self->unacked[id] >= STREAM_WINDOW))
+    if (s_holding (self) || (self->peer_credits && s_place (self, id)->unacked >= STREAM_WINDOW))
         return SIZE_MAX / 2;        //  no credit left (or no tunnel yet): the reader waits
     return session_queued (self->session, self->side);
 }
@@ -144,14 +201,15 @@ s_stream_consumed (void *mux, uint16_t id, size_t len)
 {
     tunnel_mux_t *self = mux;
     if (self->peer_credits) {
-        self->unreported[id] += (uint32_t) len;
-        if (self->unreported[id] >= CREDIT_STEP && self->state == T_UP) {
-            s_send_credit (self, id, self->unreported[id]);
-            self->unreported[id] = 0;
+        tunnel_stream_t *place = s_place (self, id);
+        place->unreported += (uint32_t) len;
+        if (place->unreported >= CREDIT_STEP && self->state == T_UP) {
+            s_send_credit (self, id, place->unreported);
+            place->unreported = 0;
         }
     }
-    if (self->held_by == id && self->streams[id]
-    &&  session_stream_held (self->streams[id]) <= HOLD_LIMIT / 2)
+    if (self->held_by == id && s_stream (self, id)
+    &&  session_stream_held (s_stream (self, id)) <= HOLD_LIMIT / 2)
         s_unhold (self);
 }
 
@@ -200,9 +258,9 @@ s_on_new (void *ctx, uint16_t id)
                   tunnel_mux_name (self), id);
         return MUX_CONTINUE;
     }
-    if (self->streams[id]) {
-        session_t *old = self->streams[id];
-        self->streams[id] = NULL;
+    session_t *old = s_stream (self, id);
+    if (old) {
+        s_set_stream (self, id, NULL);
         session_stream_eof (old, ECONNRESET);
     }
     //  Handshakes are not to be delayed (section 6).
@@ -210,9 +268,11 @@ s_on_new (void *ctx, uint16_t id)
     //  Registered before its handler can answer, so the answer finds its way.
     session_t *stream = session_spawn_stream (self->session, &self->wormhole->inner,
                                               &s_stream_ops, self, id);
-    if (stream)
-        self->streams[id] = stream;
-    else
+    if (stream && s_set_stream (self, id, stream) != 0) {
+        session_stream_eof (stream, ECONNRESET);
+        stream = NULL;
+    }
+    if (!stream)
         s_send_close (self, id);
     return MUX_CONTINUE;
 }
@@ -222,8 +282,8 @@ s_on_close (void *ctx, uint16_t id)
 {
     tunnel_mux_t *self = ctx;
     s_trace_frame (self, false, id, "close");
-    session_t *stream = self->streams[id];
-    self->streams[id] = NULL;
+    session_t *stream = s_stream (self, id);
+    s_set_stream (self, id, NULL);
     if (self->muxing && stream)
         mux_ids_release (self->ids, id);
     if (stream)
@@ -235,13 +295,13 @@ static int
 s_on_data (void *ctx, uint16_t id, const uint8_t *data, size_t len)
 {
     tunnel_mux_t *self = ctx;
-    session_t *stream = self->streams[id];
+    session_t *stream = s_stream (self, id);
     if (!stream)
         return MUX_CONTINUE;    //  closed here, and the peer has not heard yet: dropped
     session_stream_data (stream, data, len);
     //  A peer without credits cannot be told to slow one stream down: stop
     //  reading the tunnel while that stream's reader catches up.
-    if (!self->peer_credits && self->held_by < 0 && self->streams[id]
+    if (!self->peer_credits && self->held_by < 0 && s_stream (self, id)
     &&  session_stream_held (stream) > HOLD_LIMIT) {
         self->held_by = id;
         session_pause (self->session, self->side, 1);
@@ -264,15 +324,16 @@ s_on_nop (void *ctx, uint16_t reserved, const uint8_t *data, size_t len)
         uint16_t id = (uint16_t) (data[1] << 8 | data[2]);
         uint32_t bytes = (uint32_t) data[3] << 24 | (uint32_t) data[4] << 16
                        | (uint32_t) data[5] << 8 | data[6];
-        bool was_full = self->unacked[id] >= STREAM_WINDOW;
-        self->unacked[id] -= bytes < self->unacked[id] ? bytes : self->unacked[id];
-        if (was_full && self->unacked[id] < STREAM_WINDOW && self->streams[id])
-            session_settle (self->streams[id]);
+        tunnel_stream_t *place = s_place (self, id);
+        bool was_full = place->unacked >= STREAM_WINDOW;
+        place->unacked -= bytes < place->unacked ? bytes : place->unacked;
+        if (was_full && place->unacked < STREAM_WINDOW && place->session)
+            session_settle (place->session);
     }
     else if (data[0] == EXT_FIN && len >= 3) {
         uint16_t id = (uint16_t) (data[1] << 8 | data[2]);
-        if (self->streams[id])
-            session_stream_fin (self->streams[id]);
+        if (s_stream (self, id))
+            session_stream_fin (s_stream (self, id));
     }
     return MUX_CONTINUE;
 }
@@ -293,7 +354,12 @@ tunnel_mux_open_stream (tunnel_mux_t *self)
                   session_peer (user));
         return;
     }
-    self->streams[id] = user;
+    if (s_set_stream (self, (uint16_t) id, user) != 0) {
+        mux_ids_release (self->ids, (uint16_t) id);
+        log_warn ("wormhole %s: out of memory; refusing %s", tunnel_mux_name (self),
+                  session_peer (user));
+        return;
+    }
     s_trace_frame (self, true, (uint16_t) id, "new");
     uint8_t frame[MUX_CONTROL_SIZE];
     tunnel_mux_send_frame (self, frame, mux_put_new_socket (frame, (uint16_t) id), NULL, 0);
@@ -313,25 +379,31 @@ tunnel_mux_feed (tunnel_mux_t *self)
         tunnel_mux_raise (self, TE_CORRUPT);
 }
 
+static void
+s_reset_stream (tunnel_mux_t *self, uint16_t id, session_t *stream)
+{
+    s_set_stream (self, id, NULL);
+    session_stream_eof (stream, ECONNRESET);
+}
+
+static void
+s_settle_stream (tunnel_mux_t *self, uint16_t id, session_t *stream)
+{
+    (void) self, (void) id;
+    session_settle (stream);
+}
+
 //  The tunnel is gone: its streams end with it (reset), and what was
 //  learnt of the peer is forgotten.
 void
 tunnel_mux_drop_streams (tunnel_mux_t *self)
 {
-    for (size_t id = 0; id < MUX_IDS; id++) {
-        session_t *stream = self->streams[id];
-        if (stream) {
-            self->streams[id] = NULL;
-            session_stream_eof (stream, ECONNRESET);
-        }
-    }
+    s_each_stream (self, s_reset_stream);
     mux_ids_destroy (&self->ids);
     self->ids = mux_ids_new ();
     mux_decoder_destroy (&self->decoder);
     self->decoder = mux_decoder_new ();
     mux_out_clear (self->held);
-    memset (self->unacked, 0, MUX_IDS * sizeof (uint32_t));
-    memset (self->unreported, 0, MUX_IDS * sizeof (uint32_t));
     self->peer_credits = false;
     if (self->held_by >= 0) {
         self->held_by = -1;
@@ -344,9 +416,7 @@ tunnel_mux_drop_streams (tunnel_mux_t *self)
 void
 tunnel_mux_resume_streams (tunnel_mux_t *self)
 {
-    for (size_t id = 0; id < MUX_IDS; id++)
-        if (self->streams[id])
-            session_settle (self->streams[id]);
+    s_each_stream (self, s_settle_stream);
 }
 
 //  The proxy said 200: the extension's hello, then the frames held back.
@@ -369,12 +439,9 @@ tunnel_mux_streams_new (tunnel_mux_t *self)
 {
     self->decoder = mux_decoder_new ();
     self->ids = mux_ids_new ();
-    self->streams = calloc (MUX_IDS, sizeof (session_t *));
-    self->unacked = calloc (MUX_IDS, sizeof (uint32_t));
-    self->unreported = calloc (MUX_IDS, sizeof (uint32_t));
     self->held_by = -1;
     self->held = mux_out_new ();
-    if (!self->decoder || !self->ids || !self->streams || !self->unacked || !self->unreported)
+    if (!self->decoder || !self->ids)
         return -1;
     return 0;
 }
@@ -384,8 +451,7 @@ tunnel_mux_streams_free (tunnel_mux_t *self)
 {
     mux_decoder_destroy (&self->decoder);
     mux_ids_destroy (&self->ids);
-    free (self->streams);
-    free (self->unacked);
-    free (self->unreported);
+    for (size_t p = 0; p < MUX_IDS / TUNNEL_STREAM_PAGE; p++)
+        free (self->pages[p]);
     mux_out_destroy (&self->held);
 }

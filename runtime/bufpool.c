@@ -74,6 +74,23 @@ bufpool_put (bufpool_t *self, buf_t *buf)
     self->free_count++;
 }
 
+void
+bufpool_trim (bufpool_t *self, size_t keep)
+{
+    while (self->free_count > keep) {
+        buf_t *buf = self->free_list;
+        self->free_list = buf->next;
+        self->free_count--;
+        free (buf);
+    }
+}
+
+size_t
+bufpool_spare (bufpool_t *self)
+{
+    return self->free_count;
+}
+
 size_t
 bufpool_block_size (bufpool_t *self)
 {

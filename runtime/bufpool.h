@@ -29,6 +29,10 @@ buf_t *bufpool_get (bufpool_t *self);
 void bufpool_put (bufpool_t *self, buf_t *buf);
 
 size_t bufpool_block_size (bufpool_t *self);
+//  Frees the spare blocks but the last `keep` (after a burst).
+void bufpool_trim (bufpool_t *self, size_t keep);
+//  Spare blocks held for reuse.
+size_t bufpool_spare (bufpool_t *self);
 //  Blocks handed out and not yet returned (for tests and stats).
 size_t bufpool_in_use (bufpool_t *self);
 

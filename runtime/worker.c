@@ -10,6 +10,7 @@
 #include "runtime/worker.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -49,6 +50,8 @@ struct worker_t {
     timers_t *timers;
     session_table_t sessions;
     size_t live;
+    size_t freed;           //  sessions freed since the heap was last trimmed
+    uint64_t trimmed_at;    //  timers_now_ms of that trim
     uint64_t next_token;    //  resolver request tokens
     session_t *dead;        //  ended this turn, freed at its end
     session_t *corked;      //  to uncork at the end of this turn
@@ -198,6 +201,12 @@ s_uncork_all (worker_t *self)
     }
 }
 
+//  After many sessions ended, glibc keeps their memory for reuse (a flood
+//  of 20,000 connections left ~270 MB behind): it goes back to the system
+//  once the worker is down to half of what it freed, at most once a second.
+#define TRIM_AFTER 1024
+#define TRIM_EVERY_MS 1000
+
 static void
 s_free_dead (worker_t *self)
 {
@@ -207,6 +216,16 @@ s_free_dead (worker_t *self)
         session_table_release (&self->sessions, session_id (session));
         session_free (&session);
         self->live--;
+        self->freed++;
+    }
+    if (self->freed >= TRIM_AFTER && self->live < self->freed / 2) {
+        uint64_t now = timers_now_ms ();
+        if (now >= self->trimmed_at + TRIM_EVERY_MS) {
+            bufpool_trim (self->pool, 16);
+            malloc_trim (0);
+            self->trimmed_at = now;
+            self->freed = 0;
+        }
     }
 }
 

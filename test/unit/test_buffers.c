@@ -44,6 +44,29 @@ s_nonblocking_pair (int sv[2])
     fcntl (sv[1], F_SETFL, O_NONBLOCK);
 }
 
+START_TEST (test_pool_trim)
+{
+    bufpool_t *pool = bufpool_new (64, 8);
+    buf_t *bufs[6];
+    for (int i = 0; i < 6; i++)
+        bufs[i] = bufpool_get (pool);
+    for (int i = 0; i < 6; i++)
+        bufpool_put (pool, bufs[i]);
+    ck_assert_uint_eq (bufpool_spare (pool), 6);
+    bufpool_trim (pool, 2);
+    ck_assert_uint_eq (bufpool_spare (pool), 2);
+    bufpool_trim (pool, 5);
+    ck_assert_uint_eq (bufpool_spare (pool), 2);
+    buf_t *a = bufpool_get (pool), *b = bufpool_get (pool), *c = bufpool_get (pool);
+    ck_assert_uint_eq (bufpool_spare (pool), 0);
+    ck_assert_uint_eq (bufpool_in_use (pool), 3);
+    bufpool_put (pool, a);
+    bufpool_put (pool, b);
+    bufpool_put (pool, c);
+    bufpool_destroy (&pool);
+}
+END_TEST
+
 START_TEST (test_queue_append_and_flush_in_order)
 {
     bufpool_t *pool = bufpool_new (16, 8);
@@ -258,6 +281,7 @@ main (void)
     TCase *tc = tcase_create ("core");
     tcase_set_timeout (tc, 60);
     tcase_add_test (tc, test_pool_recycles);
+    tcase_add_test (tc, test_pool_trim);
     tcase_add_test (tc, test_queue_append_and_flush_in_order);
     tcase_add_test (tc, test_queue_flush_max);
     tcase_add_test (tc, test_queue_partial_flush_keeps_the_rest);
