@@ -20,6 +20,7 @@
 
 #include <czmq.h>
 
+#include "actors/pending.h"
 #include "actors/tunnel_wire.h"
 #include "actors/wormhole.h"
 #include "runtime/baton_registry.h"
@@ -36,6 +37,7 @@ typedef struct {
     const wormhole_t *wormhole;
     p_state_t state;
     tunnel_wire_accept_t *first;
+    pending_t pending;          //  until it is handed on
     bool any;                   //  some bytes came
 } handover_port_t;
 
@@ -54,6 +56,7 @@ s_create (session_t *session, const handler_conf_t *conf)
     }
     session_set_timer (session, tunnel_wire_v2 (self->wormhole->conf)
                                 ? wormhole_probe_delay_ms (self->wormhole->conf) : ID_LIMIT_MS);
+    pending_add (&self->pending, session, self->wormhole);
     return self;
 }
 
@@ -61,8 +64,10 @@ static void
 s_destroy (void **self_p)
 {
     handover_port_t *self = *self_p;
-    if (self)
+    if (self) {
+        pending_remove (&self->pending);
         tunnel_wire_accept_destroy (&self->first);
+    }
     free (self);
     *self_p = NULL;
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/pending.h"
 #include "actors/shaping.h"
 #include "actors/tunnel_end.h"
 #include "actors/tunnel_wire.h"
@@ -32,6 +33,7 @@ typedef struct {
     const wormhole_t *wormhole;
     r_state_t state;
     tunnel_wire_accept_t *hello;
+    pending_t pending;          //  until the first flight is accepted
     const handler_class_t *inner_class;
     void *inner;
 } tunnel_remote_t;
@@ -55,6 +57,7 @@ s_create (session_t *session, const handler_conf_t *conf)
     }
     //  A connection that never completes its first flight is treated like a prober.
     session_set_timer (session, wormhole_probe_delay_ms (wh));
+    pending_add (&self->pending, session, self->wormhole);
     return self;
 }
 
@@ -64,6 +67,7 @@ s_destroy (void **self_p)
     tunnel_remote_t *self = *self_p;
     if (!self)
         return;
+    pending_remove (&self->pending);
     baton_destroy (&self->end.baton);
     if (self->inner)
         self->inner_class->destroy (&self->inner);
@@ -90,6 +94,7 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
         case TUNNEL_WIRE_OK:
             break;
     }
+    pending_remove (&self->pending);
     uint8_t id0[TUNNEL_ID_SIZE];
     if (tunnel_wire_accept_install (self->hello, self->end.session, SESSION_CLIENT, id0) != 0) {
         session_abort (self->end.session);

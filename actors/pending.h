@@ -1,0 +1,39 @@
+/*  pending — the connections a wormhole's remote end has accepted (main port
+    or extra port) that have not proven themselves yet: no first flight of
+    ours has come on them. Silent probers can open thousands and hold them
+    for minutes (the silent treatment's deadline): so each worker keeps at
+    most PENDING_MAX of them per wormhole, and one more drops the oldest at
+    once (a reset, still without a byte sent).
+
+    The handler that owns a connection embeds a pending_t, adds it when the
+    connection is accepted and removes it once the connection is proven or
+    ends. One list per worker thread: no locks.
+*/
+#ifndef MK_PENDING_H
+#define MK_PENDING_H
+
+#include <stdbool.h>
+
+#include "actors/wormhole.h"
+#include "runtime/session.h"
+
+#define PENDING_MAX 512
+
+typedef struct pending_t {
+    struct pending_t *prev, *next;
+    session_t *session;
+    const wormhole_t *wormhole;
+    bool listed;
+} pending_t;
+
+//  The connection joins its wormhole's list (the newest); past PENDING_MAX
+//  the oldest is dropped.
+void pending_add (pending_t *self, session_t *session, const wormhole_t *wormhole);
+
+//  It leaves the list (proven, or ended); nothing if it is not in one.
+void pending_remove (pending_t *self);
+
+//  Connections pending in this thread for that wormhole (for tests).
+unsigned pending_count (const wormhole_t *wormhole);
+
+#endif
