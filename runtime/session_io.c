@@ -37,7 +37,11 @@ session_flush (session_t *self, conn_t *conn)
             if (!conn->eof_in) {
                 conn->eof_in = true;
                 bufq_clear (&conn->in, worker_pool (self->worker));
-                session_other (self, conn)->shut_pending = true;
+                //  The other side owes its FIN now, not at some later event
+                //  (a target that closed first stayed in CLOSE-WAIT).
+                conn_t *other = session_other (self, conn);
+                other->shut_pending = true;
+                return session_flush (self, other);
             }
         }
         return true;

@@ -67,3 +67,43 @@ tool spec-acceptor --port "$T" --extra "$X" --client-port "$S" --key "$KEY" --se
 n=$(log_count local "spec-local: handover done \(port $X")
 ((n >= 3)) || fail "(b) our dialing end logged $n handovers, the spec acceptor took at least 3"
 stop_mimicsocks "$LOCAL" local
+
+# --- (c) an original-like aggregated dialing end against our accepting end ------------------
+# It speaks no extension and never sends CLOSE_SOCKET; every target here closes first
+# (Connection: close). Our end must close its side of each target connection once it
+# has sent CLOSE_SOCKET: none may stay in CLOSE-WAIT (seen: all 20 did, for minutes).
+serve_random f=100000
+read -r S T <<<"$(free_ports 2)"
+cat >"$E2E_TMP/mux.yaml" <<EOF2
+wormholes:
+  - name: spec-mux
+    server: 127.0.0.1:$S
+    wormhole_remote: 127.0.0.1:$T
+    wormhole: aggregated
+    handler: socks
+    key: $KEY
+    protocol: v1
+EOF2
+start_config mux "$E2E_TMP/mux.yaml" "$T" --role remote || fail "the accepting end did not start"
+MUX=$CFG_PID
+bg muxdialer "$PYTHON" "$E2E_DIR/tools.py" spec-mux-dialer 127.0.0.1 "$T" --key "$KEY" \
+    --origin "$H" --requests 20 --hold 8
+MUXDIALER=$BG_PID
+for ((i = 0; i < 100; i++)); do
+    grep -q '^spec-mux-dialer: ' "$E2E_TMP/muxdialer.out" && break
+    kill -0 "$MUXDIALER" 2>/dev/null || break
+    sleep 0.1
+done
+grep -q '^spec-mux-dialer: ' "$E2E_TMP/muxdialer.out" \
+    || fail "(c) $(tail -n 2 "$E2E_TMP/muxdialer.log")"
+ok "(c) $(<"$E2E_TMP/muxdialer.out")"
+waiting=-1
+for ((i = 0; i < 30; i++)); do
+    waiting=$(ss -Htanp state close-wait "( dport = :$H )" 2>/dev/null | grep -c "pid=$MUX," || true)
+    ((waiting == 0)) && break
+    sleep 0.1
+done
+((waiting == 0)) || fail "(c) $waiting target connections of our accepting end stay in CLOSE-WAIT"
+ok "(c) no target connection left in CLOSE-WAIT while the tunnel stays up"
+stop_pid "$MUXDIALER"
+stop_mimicsocks "$MUX" mux

@@ -41,6 +41,12 @@ subcommand can hang longer than its bound.
                                          N bytes that decrypt to garbage (first byte 0xff, no
                                          mux command, no SOCKS version), and the peer must
                                          close within S
+    spec-mux-dialer HOST PORT --key HEX --origin PORT [--requests N]
+                                         an original aggregated (v1) dialing end: hello, then
+                                         per request NEW_SOCKET, SOCKS5 CONNECT to the origin
+                                         and a GET with Connection: close in DATA frames; no
+                                         credit or FIN extension, and never a CLOSE_SOCKET;
+                                         each response must end with the peer's CLOSE_SOCKET
     spec-dialer HOST PORT --extra P[,P] --key HEX [--handovers N] [--bytes B]
                                          a dialing end written from PROTOCOL.md alone, against
                                          a distributed wormhole that relays to an echo server:
@@ -538,6 +544,78 @@ def inband_command(key, cmd):
     """MAC(8) || CMD(8), CMD = the command byte, zero-padded (section 4)."""
     body = bytes([cmd]) + bytes(7)
     return mac(key, body, 8) + body
+
+
+
+def cmd_spec_mux_dialer(args):
+    """As the original's local end: it sends no extension and no CLOSE_SOCKET."""
+    key = bytes.fromhex(args.key)
+    iv = os.urandom(16)
+    sock = connect(args.host, args.port, 10)
+    sock.sendall(iv + mac(key, iv, 16))
+    up, down = CtrStream(key, iv), CtrStream(key, iv)
+    buf = b""
+    closed = set()
+    got = {}
+    def frames():
+        nonlocal buf
+        while True:
+            if len(buf) < 3:
+                return
+            cmd = buf[0]
+            if cmd in (1, 2):
+                yield cmd, int.from_bytes(buf[1:3], "big"), b""
+                buf = buf[3:]
+            elif cmd == 0 or cmd == 4:
+                if len(buf) < 4 or len(buf) < 4 + buf[3]:
+                    return
+                n = buf[3]
+                yield cmd, int.from_bytes(buf[1:3], "big"), buf[4:4 + n]
+                buf = buf[4 + n:]
+            elif cmd == 3:
+                if len(buf) < 5:
+                    return
+                n = int.from_bytes(buf[3:5], "big")
+                if len(buf) < 5 + n:
+                    return
+                yield cmd, int.from_bytes(buf[1:3], "big"), buf[5:5 + n]
+                buf = buf[5 + n:]
+            else:
+                die("the peer sent mux command %d" % cmd)
+    def frame(cmd, sid, payload=b""):
+        head = bytes([cmd]) + sid.to_bytes(2, "big")
+        if cmd == 3:
+            head += len(payload).to_bytes(2, "big")
+        return head + payload
+    for i in range(args.requests):
+        sid = 100 + i
+        request = (b"\x05\x01\x00" + b"\x05\x01\x00\x01\x7f\x00\x00\x01" + args.origin.to_bytes(2, "big")
+                   + b"GET /file/f HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        sock.sendall(up.apply(frame(1, sid) + frame(3, sid, request)))
+        got[sid] = b""
+        deadline = time.monotonic() + 10
+        while sid not in closed:
+            sock.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                data = sock.recv(65536)
+            except socket.timeout:
+                die("request %d: no CLOSE_SOCKET from the peer within 10 s after %d bytes"
+                    % (i, len(got[sid])))
+            if not data:
+                die("the peer closed the tunnel")
+            buf += down.apply(data)
+            for cmd, fid, payload in frames():
+                if cmd in (3, 4) and fid in got:
+                    got[fid] += payload
+                elif cmd == 2:
+                    closed.add(fid)
+        if b"HTTP/1." not in got[sid][:64]:
+            die("request %d: no HTTP response in the stream: %r" % (i, got[sid][:32]))
+    print("spec-mux-dialer: %d requests, each answered and ended by the peer's CLOSE_SOCKET"
+          % args.requests)
+    if args.hold:
+        time.sleep(args.hold)       # the tunnel stays up while the caller looks
+    sock.close()
 
 
 def tap_scan(key, buf):
@@ -1328,6 +1406,15 @@ def main():
     p.add_argument("--garbage", type=int, default=4096)
     p.add_argument("--timeout", type=float, default=10)
     p.set_defaults(fn=cmd_fake_tunnel)
+
+    p = sub.add_parser("spec-mux-dialer")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("--key", required=True)
+    p.add_argument("--origin", type=int, required=True, help="the origin's port on 127.0.0.1")
+    p.add_argument("--requests", type=int, default=20)
+    p.add_argument("--hold", type=float, default=0, help="keep the tunnel open S s after")
+    p.set_defaults(fn=cmd_spec_mux_dialer)
 
     p = sub.add_parser("spec-dialer")
     p.add_argument("host")
