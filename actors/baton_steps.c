@@ -45,7 +45,9 @@ baton_register (baton_t *self)
                             session_id (self->session)) == 0)
         self->registered = true;
     else
-        log_error ("wormhole %s: cannot register the tunnel for handovers", s_name (self));
+        log_warn ("wormhole %s: %s: its handover ID names another tunnel (a replayed hello?) "
+                  "or memory ran out: no handovers for this one", s_name (self),
+                  session_peer (self->session));
 }
 
 void

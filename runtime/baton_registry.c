@@ -47,9 +47,7 @@ baton_registry_put (const uint8_t id[BATON_ID_SIZE], int worker, uint64_t sessio
         if (s_table)
             zhashx_set_destructor (s_table, s_entry_free);
     }
-    int rc = s_table ? 0 : -1;
-    if (s_table)
-        zhashx_update (s_table, key, entry);
+    int rc = s_table ? zhashx_insert (s_table, key, entry) : -1;
     pthread_mutex_unlock (&s_lock);
     if (rc != 0)
         free (entry);

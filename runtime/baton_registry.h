@@ -16,8 +16,9 @@
 
 #define BATON_ID_SIZE 16
 
-//  id -> (worker, session); replaces what id named before. Returns 0, or -1
-//  if memory ran out.
+//  id -> (worker, session). The first to register an ID keeps it: -1 if id
+//  names a tunnel already (a replayed v1 hello computes the live tunnel's
+//  ID and must not take its handovers), or if memory ran out.
 int baton_registry_put (const uint8_t id[BATON_ID_SIZE], int worker, uint64_t session);
 
 //  Removes and returns the entry under id. Returns 0, or -1 if there is none.

@@ -198,6 +198,13 @@ session_trace (session_t *self, const char *from, const char *to, const char *ki
     snprintf (s_fake.traces + len, sizeof s_fake.traces - len, "%s%s", len ? " " : "", kind);
 }
 
+const char *
+session_peer (session_t *self)
+{
+    (void) self;
+    return "127.0.0.1:1";
+}
+
 int
 session_worker (session_t *self)
 {

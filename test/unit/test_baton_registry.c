@@ -38,17 +38,21 @@ START_TEST (test_put_take)
 }
 END_TEST
 
-START_TEST (test_replace_and_remove)
+START_TEST (test_first_keeps_and_remove)
 {
     uint8_t id[BATON_ID_SIZE];
     s_id (id, 7);
     int worker;
     uint64_t session;
     ck_assert_int_eq (baton_registry_put (id, 0, 11), 0);
-    ck_assert_int_eq (baton_registry_put (id, 1, 12), 0);     //  replaces
+    ck_assert_int_eq (baton_registry_put (id, 1, 12), -1);    //  the first keeps it
     ck_assert_uint_eq (baton_registry_size (), 1);
-    baton_registry_remove (id, 11);                            //  not its owner any more
+    baton_registry_remove (id, 12);                            //  not its owner
     ck_assert_uint_eq (baton_registry_size (), 1);
+    ck_assert_int_eq (baton_registry_take (id, &worker, &session), 0);
+    ck_assert_int_eq (worker, 0);
+    ck_assert_uint_eq (session, 11);
+    ck_assert_int_eq (baton_registry_put (id, 1, 12), 0);     //  free again once taken
     baton_registry_remove (id, 12);
     ck_assert_uint_eq (baton_registry_size (), 0);
     ck_assert_int_eq (baton_registry_take (id, &worker, &session), -1);
@@ -103,7 +107,7 @@ main (void)
     Suite *suite = suite_create ("baton_registry");
     TCase *tc = tcase_create ("core");
     tcase_add_test (tc, test_put_take);
-    tcase_add_test (tc, test_replace_and_remove);
+    tcase_add_test (tc, test_first_keeps_and_remove);
     tcase_add_test (tc, test_threads);
     suite_add_tcase (suite, tc);
     return check_run (suite);
