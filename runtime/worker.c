@@ -109,11 +109,19 @@ worker_conn_update (worker_t *self, conn_t *conn, uint32_t events)
             log_error ("worker %d: epoll add fd %d: %s", self->args.index, conn->fd, strerror (errno));
     }
     else if (events != conn->interest) {
+        bool only_out_dropped = (events | EPOLLOUT) == conn->interest;
+        if (only_out_dropped && !conn->out_idle) {
+            conn->out_kept = true;
+            return;
+        }
         if (epoll_ctl (self->epfd, EPOLL_CTL_MOD, conn->fd, &ev) == 0)
             conn->interest = events;
         else
             log_error ("worker %d: epoll mod fd %d: %s", self->args.index, conn->fd, strerror (errno));
+        conn->out_kept = conn->out_idle = false;
     }
+    else
+        conn->out_kept = conn->out_idle = false;
 }
 
 void
@@ -123,6 +131,7 @@ worker_conn_forget (worker_t *self, conn_t *conn)
         epoll_ctl (self->epfd, EPOLL_CTL_DEL, conn->fd, NULL);
     conn->registered = false;
     conn->interest = 0;
+    conn->out_kept = conn->out_idle = false;
 }
 
 void
@@ -566,6 +575,8 @@ worker_actor (zsock_t *pipe, void *args)
             session_t *session = conn->session;
             if (session_is_dead (session))
                 continue;
+            if (conn->out_kept && (events[i].events & EPOLLOUT))
+                conn->out_idle = true;      //  the next settle lets EPOLLOUT go
             session_on_io (conn, events[i].events);
             session_settle (session);
         }

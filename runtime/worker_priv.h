@@ -36,6 +36,11 @@ typedef struct {
     int fd;                 //  -1 when closed
     bool registered;        //  in the epoll set
     uint32_t interest;      //  events asked for
+    //  EPOLLOUT stays asked for once the queue is empty (out_kept) until it
+    //  fires with nothing to write (out_idle): a queue that empties and
+    //  fills again each loop turn costs no epoll_ctl pair.
+    bool out_kept;
+    bool out_idle;
     bufq_t out;             //  bytes waiting to be written to fd
     bool eof_in;            //  the peer sent FIN
     bool shut_pending;      //  send FIN once out is written
