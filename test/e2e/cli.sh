@@ -92,8 +92,10 @@ cat >"$C/good.yaml" <<EOF
 proxies:
   - listen: 127.0.0.1:$CPS
     handler: socks
+    $E2E_ALLOW_YAML
   - listen: 127.0.0.1:$CPH
     handler: http
+    $E2E_ALLOW_YAML
 EOF
 run check-config "$C/good.yaml"
 expect_rc 0 "check-config good.yaml"
@@ -149,7 +151,7 @@ stop_mimicsocks "$CONFIG_PID" config
 # Logs go to stderr only, and --log-level debug says something about a request.
 for attempt in 1 2 3; do
     P=$(free_port)
-    bg debug "$MIMICSOCKS" socks --listen "127.0.0.1:$P" --log-level debug
+    bg debug "$MIMICSOCKS" socks --listen "127.0.0.1:$P" "${E2E_ALLOW[@]}" --log-level debug
     DEBUG_PID=$BG_PID
     wait_port 127.0.0.1 "$P" "$DEBUG_PID" && break
     ((attempt < 3)) || fail "mimicsocks --log-level debug socks did not start"
@@ -163,7 +165,7 @@ ok "logs on stderr only ($(wc -l <"$E2E_TMP/debug.log") lines at debug level)"
 # SIGINT exits 0 as well (bash starts background jobs with SIGINT ignored, so undo that).
 for attempt in 1 2 3; do
     P=$(free_port)
-    bg sigint "$PYTHON" "$E2E_DIR/tools.py" exec-sigdefault "$MIMICSOCKS" http --listen "127.0.0.1:$P"
+    bg sigint "$PYTHON" "$E2E_DIR/tools.py" exec-sigdefault "$MIMICSOCKS" http --listen "127.0.0.1:$P" "${E2E_ALLOW[@]}"
     SIGINT_PID=$BG_PID
     wait_port 127.0.0.1 "$P" "$SIGINT_PID" && break
     ((attempt < 3)) || fail "mimicsocks http (for SIGINT) did not start"
