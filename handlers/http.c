@@ -32,11 +32,19 @@ static void s_process_input (http_t *self);
 
 //  Requests denied by the target rules, by every http session of the process.
 static atomic_ulong s_denied;
+//  Requests answered 407 (no or wrong credentials).
+static atomic_ulong s_auth_failed;
 
 unsigned long
 http_denied_total (void)
 {
     return atomic_load (&s_denied);
+}
+
+unsigned long
+http_auth_failed_total (void)
+{
+    return atomic_load (&s_auth_failed);
 }
 
 void
@@ -210,6 +218,21 @@ s_process_input (http_t *self)
         case HTTP_OK:
             session_set_timer (self->session, 0);
             s_format_label (&self->request.target, self->label, sizeof self->label);
+            if (!http_request_authorized (&self->request, self->in.data, self->users)) {
+                atomic_fetch_add (&s_auth_failed, 1);
+                log_info ("http %s %s %s: 407, no valid proxy credentials",
+                          session_peer (self->session), self->request.method, self->label);
+                char reply [HTTP_ERROR_MAX];
+                size_t len = http_auth_required_response (reply, sizeof reply);
+                if (self->response_started)
+                    http_abort (self);
+                else {
+                    session_send_client (self->session, reply, len);
+                    http_finish (self);
+                    session_set_timer (self->session, HTTP_ERROR_CLOSE_TIMEOUT_MS);
+                }
+                break;
+            }
             if (self->request.is_connect)
                 s_start_tunnel (self);
             else

@@ -41,11 +41,19 @@ typedef struct {
 
 //  Requests denied by the target rules, by every socks session of the process.
 static atomic_ulong s_denied;
+//  Clients that gave wrong credentials or none.
+static atomic_ulong s_auth_failed;
 
 unsigned long
 socks_denied_total (void)
 {
     return atomic_load (&s_denied);
+}
+
+unsigned long
+socks_auth_failed_total (void)
+{
+    return atomic_load (&s_auth_failed);
 }
 
 //  "socks5", "socks4" or "socks4a" for log lines
@@ -86,6 +94,7 @@ s_create (session_t *session, const handler_conf_t *conf)
         free (self);
         return NULL;
     }
+    socks_codec_require_users (self->codec, conf->users);
     self->state = H_REQUEST;
     session_set_timer (session, S_HANDSHAKE_TIMEOUT_MS);
     return self;
@@ -130,6 +139,8 @@ s_request_ready (socks_t *self)
 static void
 s_request_failed (socks_t *self, size_t reply_len)
 {
+    if (socks_codec_auth_failed (self->codec))
+        atomic_fetch_add (&s_auth_failed, 1);
     //  info, not warn: scanners and misconfigured clients are not our fault
     log_info ("socks %s: bad request: %s", session_peer (self->session),
               socks_codec_error (self->codec));
