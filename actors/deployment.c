@@ -49,6 +49,7 @@ s_config_listeners (const config_t *config, wormhole_t *const *wormholes, const 
         listeners[n].listen = config->proxies[i].listen;
         //  Cannot fail: a proxy never relays to a wormhole by name.
         handler_conf_from_config (handler, &listeners[n].handler);
+        handler_conf_warn_exposed (&config->proxies[i].listen, handler);
         snprintf (listeners[n].label, sizeof listeners[0].label, "%s proxy",
                   config_handler_name (handler->kind));
         listeners[n++].worker = -1;
@@ -130,6 +131,7 @@ s_wormhole_same (const wormhole_t *x, const wormhole_t *y)
         && a->probe_close_max_s == b->probe_close_max_s && a->connect_timeout_s == b->connect_timeout_s
         && x->inner.cls == y->inner.cls && x->inner.flags == y->inner.flags
         && s_hostport_same (&x->inner.relay_to, &y->inner.relay_to)
+        && acl_equal (x->inner.acl, y->inner.acl) && acl_users_equal (x->inner.users, y->inner.users)
         && x->run_local == y->run_local && x->run_remote == y->run_remote;
 }
 

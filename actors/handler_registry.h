@@ -13,9 +13,14 @@
 #include "config/config.h"
 #include "runtime/handler.h"
 
-//  Fills out, with trace_name the handler's word (as "socks4"). Returns -1
+//  Fills out, with trace_name the handler's word (as "socks4"); its acl and
+//  users point into in, which must live as long as out. Returns -1
 //  for a relay to another wormhole by name: only the wormholes know its
 //  address, and actors/wormhole.c turns it into a relay to that first.
 int handler_conf_from_config (const config_handler_t *in, handler_conf_t *out);
+
+//  A warning when a standalone socks or http proxy listens where other hosts
+//  reach it (not a loopback address) and asks for no credentials.
+void handler_conf_warn_exposed (const hostport_t *listen, const config_handler_t *in);
 
 #endif

@@ -24,6 +24,7 @@
 
 #define EXIT_USAGE 2
 #define MAX_LISTENERS 64
+#define MAX_RULES 64
 #define DEFAULT_DRAIN_S 3
 
 static const char *s_usage =
@@ -48,6 +49,13 @@ static const char *s_usage =
     "  mimicsocks --help | --version\n"
     "\n"
     "ADDR is host:port, 1.2.3.4:port or [v6]:port.\n"
+    "Options of socks and http (the config's allow:, deny: and users:):\n"
+    "  --allow CIDR            allow targets in CIDR (e.g. 10.0.0.0/8, fd00::/8) that the\n"
+    "                          default rules deny: loopback, private, link-local, multicast,\n"
+    "                          this host's own addresses (repeatable)\n"
+    "  --deny CIDR             deny targets in CIDR, over any --allow (repeatable)\n"
+    "  --user NAME:PASSWORD    ask for these credentials (SOCKS5 RFC 1929, HTTP Basic;\n"
+    "                          repeatable; SOCKS4 is then refused)\n"
     "Options:\n"
     "  --log-level LEVEL       error, warn, info (default) or debug; logs go to stderr\n"
     "  --workers N             data-plane worker threads (default: one per core)\n"
@@ -71,6 +79,10 @@ typedef struct {
     size_t listen_count;
     hostport_t relay_to;
     bool has_relay_to;
+    acl_cidr_t allow[MAX_RULES], deny[MAX_RULES];
+    size_t allow_count, deny_count;
+    acl_user_t users[MAX_RULES];
+    size_t user_count;
     int log_level;              //  -1: not given
     int workers;
     int connect_timeout_s;
@@ -192,6 +204,26 @@ s_parse_args (int argc, char **argv, options_t *opts)
                 return s_usage_error ("--listen: %s", err);
             opts->listen_count++;
         }
+        else if (streq (arg, "--allow") || streq (arg, "--deny")) {
+            bool allow = streq (arg, "--allow");
+            size_t *count = allow ? &opts->allow_count : &opts->deny_count;
+            if (*count == MAX_RULES)
+                return s_usage_error ("too many rules (at most %s)", "64");
+            if (acl_cidr_parse (value, allow ? &opts->allow[*count] : &opts->deny[*count], err, sizeof err))
+                return s_usage_error (allow ? "--allow: %s" : "--deny: %s", err);
+            (*count)++;
+        }
+        else if (streq (arg, "--user")) {
+            const char *colon = strchr (value, ':');
+            if (opts->user_count == MAX_RULES)
+                return s_usage_error ("too many users (at most %s)", "64");
+            if (!colon || colon == value || !colon[1] || (size_t) (colon - value) > ACL_NAME_MAX
+            ||  strlen (colon + 1) > ACL_NAME_MAX)
+                return s_usage_error ("--user: %s", "expected NAME:PASSWORD (1 to 255 bytes each)");
+            acl_user_t *user = &opts->users[opts->user_count++];
+            memcpy (user->name, value, (size_t) (colon - value));
+            strcpy (user->password, colon + 1);
+        }
         else if (streq (arg, "--to")) {
             if (hostport_parse (value, &opts->relay_to, err, sizeof err))
                 return s_usage_error ("--to: %s", err);
@@ -270,12 +302,24 @@ s_run_standalone (const options_t *opts)
         return s_usage_error ("%s needs --to HOST:PORT", "relay");
     if (kind != CONFIG_RELAY && opts->has_relay_to)
         return s_usage_error ("--to only goes with relay, not %s", opts->command);
-    config_handler_t handler = { .kind = (config_handler_type_t) kind, .relay_to = opts->relay_to };
+    bool rules = opts->allow_count || opts->deny_count || opts->user_count;
+    if (kind == CONFIG_RELAY && rules)
+        return s_usage_error ("--allow, --deny and --user are for socks and http, not %s", "relay");
+    if (kind == CONFIG_SOCKS4 && opts->user_count)
+        return s_usage_error ("--user: SOCKS4 has no passwords (use socks5, socks or http), not %s",
+                              opts->command);
+    static config_handler_t handler;
+    handler = (config_handler_t) {
+        .kind = (config_handler_type_t) kind, .relay_to = opts->relay_to,
+        .acl = { opts->allow, opts->allow_count, opts->deny, opts->deny_count },
+        .users = { opts->users, opts->user_count }
+    };
     static listener_conf_t listeners[MAX_LISTENERS];
     for (size_t i = 0; i < opts->listen_count; i++) {
         listeners[i].worker = -1;
         listeners[i].listen = opts->listen[i];
         handler_conf_from_config (&handler, &listeners[i].handler);
+        handler_conf_warn_exposed (&opts->listen[i], &handler);
         snprintf (listeners[i].label, sizeof listeners[i].label, "%s proxy",
                   config_handler_name (handler.kind));
     }
@@ -341,7 +385,7 @@ s_run_config (const options_t *opts)
 int
 main (int argc, char **argv)
 {
-    options_t opts;
+    static options_t opts;      //  (the standalone handler's rules point into it)
     int code = s_parse_args (argc, argv, &opts);
     if (code >= 0)
         return code;
@@ -365,5 +409,6 @@ main (int argc, char **argv)
             return code - 1;
     }
     app_init_process ();
+    acl_init_local ();
     return opts.command ? s_run_standalone (&opts) : s_run_config (&opts);
 }

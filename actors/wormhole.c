@@ -88,6 +88,9 @@ wormholes_new (const config_t *config, wormhole_role_t role, char *err, size_t e
         //  Cannot fail: no relay by name is left.
         handler_conf_from_config (&far, &w->inner);
         w->inner.trace_name = conf->name;
+        //  (far is a copy on the stack: the rules are the config's)
+        w->inner.acl = &conf->handler.acl;
+        w->inner.users = &conf->handler.users;
         w->accept = w->inner;
         w->handover = (handler_conf_t) { .cls = &handover_port_handler_class, .wormhole = w,
                                          .trace_name = conf->name };

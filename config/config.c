@@ -329,8 +329,12 @@ config_destroy (config_t **self_p)
     config_t *self = *self_p;
     if (!self)
         return;
-    for (size_t i = 0; i < self->wormhole_count; i++)
+    for (size_t i = 0; i < self->wormhole_count; i++) {
         free (self->wormholes [i].extra_ports);
+        config_handler_free (&self->wormholes [i].handler);
+    }
+    for (size_t i = 0; i < self->proxy_count; i++)
+        config_handler_free (&self->proxies [i].handler);
     if (self->wormholes)
         explicit_bzero (self->wormholes, self->wormhole_count * sizeof *self->wormholes);
     free (self->wormholes);

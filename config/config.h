@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "runtime/base/acl.h"
 #include "runtime/base/addr.h"
 #include "runtime/base/log.h"
 
@@ -49,10 +50,14 @@ typedef enum {
     CONFIG_RELAY_WORMHOLE   //  another wormhole's local end, by name (multi-hop)
 } config_handler_type_t;
 
+//  A socks or http handler's allow:, deny: and users: point into the
+//  config (arrays the config owns and frees); a copy of the struct shares them.
 typedef struct {
     config_handler_type_t kind;
     hostport_t relay_to;            //  CONFIG_RELAY
     char relay_wormhole [64];       //  CONFIG_RELAY_WORMHOLE
+    acl_t acl;                      //  allow: and deny: (socks, http; empty: the defaults)
+    acl_users_t users;              //  users: (socks, socks5, http; empty: no auth)
 } config_handler_t;
 
 //  A standalone proxy: a handler listening on an address, no wormhole.

@@ -69,7 +69,117 @@ s_parse_relay (ctx_t *ctx, const node_t *node, const char *field, bool allow_wor
     return 0;
 }
 
-//  handler (given as the node hnode under the key hkey, or absent: socks) and relay.
+//  allow: or deny: — a list of CIDRs.
+static int
+s_parse_cidrs (ctx_t *ctx, const node_t *node, const char *field, const acl_cidr_t **list_p,
+               size_t *count_p)
+{
+    if (node->type != NODE_SEQUENCE)
+        return config_fail (ctx, node, field,
+                            "expected a list of address/prefix such as [10.0.0.0/8, \"fd00::/8\"], got %s",
+                            config_node_kind (node));
+    if (node->count == 0)
+        return 0;
+    acl_cidr_t *list = calloc (node->count, sizeof *list);
+    if (!list)
+        return config_fail (ctx, node, field, "out of memory");
+    *list_p = list;
+    char item [FIELD_MAX];
+    for (size_t i = 0; i < node->count; i++) {
+        const node_t *entry = node->items [i];
+        config_field_item (item, sizeof item, field, i);
+        if (config_want_scalar (ctx, entry, item, "an address/prefix such as 10.0.0.0/8"))
+            return -1;
+        char problem [160];
+        if (acl_cidr_parse (entry->value, &list [i], problem, sizeof problem))
+            return config_fail (ctx, entry, item, "%s", problem);
+        *count_p = i + 1;
+    }
+    return 0;
+}
+
+static const char *const s_user_keys [] = { "name", "password", NULL };
+
+//  One field of a user: 1 to 255 bytes (RFC 1929), without NUL (and, for
+//  HTTP Basic, a name without ':').
+static int
+s_parse_user_field (ctx_t *ctx, const node_t *map, const char *path, const char *key, char *out)
+{
+    char field [FIELD_MAX];
+    const node_t *node;
+    if (config_require (ctx, map, path, key, &node)
+    ||  config_want_scalar (ctx, node, config_field (field, sizeof field, path, key), "a string"))
+        return -1;
+    if (node->length == 0 || node->length > ACL_NAME_MAX || strlen (node->value) != node->length)
+        return config_fail (ctx, node, field, "must be 1 to %d bytes", ACL_NAME_MAX);
+    if (strcmp (key, "name") == 0 && strchr (node->value, ':'))
+        return config_fail (ctx, node, field, "a user name cannot hold ':' (HTTP Basic)");
+    memcpy (out, node->value, node->length + 1);
+    return 0;
+}
+
+static int
+s_parse_users (ctx_t *ctx, const node_t *node, const char *field, acl_users_t *users)
+{
+    if (node->type != NODE_SEQUENCE)
+        return config_fail (ctx, node, field,
+                            "expected a list of {name: N, password: P}, got %s",
+                            config_node_kind (node));
+    if (node->count == 0)
+        return config_fail (ctx, node, field, "an empty list: give users, or leave users: out");
+    acl_user_t *list = calloc (node->count, sizeof *list);
+    if (!list)
+        return config_fail (ctx, node, field, "out of memory");
+    users->users = list;
+    char item [FIELD_MAX];
+    for (size_t i = 0; i < node->count; i++) {
+        const node_t *entry = node->items [i];
+        config_field_item (item, sizeof item, field, i);
+        users->count = i + 1;
+        if (config_want_mapping (ctx, entry, item)
+        ||  config_check_keys (ctx, entry, item, s_user_keys)
+        ||  s_parse_user_field (ctx, entry, item, "name", list [i].name)
+        ||  s_parse_user_field (ctx, entry, item, "password", list [i].password))
+            return -1;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp (list [j].name, list [i].name) == 0)
+                return config_fail (ctx, entry, item, "user %s is given twice",
+                                    config_echo (ctx, list [i].name));
+    }
+    return 0;
+}
+
+//  allow:, deny: and users: of a socks or http handler.
+static int
+s_parse_access (ctx_t *ctx, const node_t *map, const char *path, config_handler_t *conf)
+{
+    static const char *const keys [] = { "allow", "deny", "users", NULL };
+    char field [FIELD_MAX];
+    bool proxy = conf->kind == CONFIG_SOCKS || conf->kind == CONFIG_SOCKS4
+              || conf->kind == CONFIG_SOCKS5 || conf->kind == CONFIG_HTTP;
+    for (size_t k = 0; keys [k]; k++) {
+        const node_t *node = config_find (map, keys [k]);
+        if (!node)
+            continue;
+        config_field (field, sizeof field, path, keys [k]);
+        if (!proxy)
+            return config_fail (ctx, node, field,
+                                "only for handler socks, socks4, socks5 or http "
+                                "(a relay's target is fixed)");
+        int rc = k == 0 ? s_parse_cidrs (ctx, node, field, &conf->acl.allow, &conf->acl.allow_count)
+               : k == 1 ? s_parse_cidrs (ctx, node, field, &conf->acl.deny, &conf->acl.deny_count)
+               : s_parse_users (ctx, node, field, &conf->users);
+        if (rc)
+            return -1;
+        if (k == 2 && conf->kind == CONFIG_SOCKS4)
+            return config_fail (ctx, node, field,
+                                "SOCKS4 has no passwords: users: needs handler socks5, socks or http");
+    }
+    return 0;
+}
+
+//  handler (given as the node hnode under the key hkey, or absent: socks),
+//  relay, and a proxy handler's allow, deny and users.
 static int
 s_parse_handler (ctx_t *ctx, const node_t *map, const char *path, const char *hkey,
                  const node_t *hnode, bool allow_wormhole, config_handler_t *conf)
@@ -84,6 +194,8 @@ s_parse_handler (ctx_t *ctx, const node_t *map, const char *path, const char *hk
             return -1;
         conf->kind = (config_handler_type_t) kind;
     }
+    if (s_parse_access (ctx, map, path, conf))
+        return -1;
     const node_t *relay = config_find (map, "relay");
     config_field (field, sizeof field, path, "relay");
     if (conf->kind != CONFIG_RELAY) {
@@ -99,7 +211,9 @@ s_parse_handler (ctx_t *ctx, const node_t *map, const char *path, const char *hk
 //  ---------------------------------------------------------------------
 //  Standalone proxies
 
-static const char *const s_proxy_keys [] = { "listen", "handler", "relay", NULL };
+static const char *const s_proxy_keys [] = {
+    "listen", "handler", "relay", "allow", "deny", "users", NULL
+};
 
 int
 config_parse_proxy (ctx_t *ctx, const node_t *map, const char *path, proxy_conf_t *proxy)
@@ -126,7 +240,8 @@ config_parse_proxy (ctx_t *ctx, const node_t *map, const char *path, proxy_conf_
 static const char *const s_wormhole_keys [] = {
     "name", "server", "wormhole_remote", "wormhole", "handler", "remote_handler", "relay",
     "extra_ports", "key", "reverse", "local_proxy", "handover_interval", "mimic",
-    "mimic_padding", "probe_close_delay", "connect_timeout", "protocol", "cipher", NULL
+    "mimic_padding", "probe_close_delay", "connect_timeout", "protocol", "cipher",
+    "allow", "deny", "users", NULL
 };
 const char *const config_protocol_names [] = { "v1", "v2", NULL };
 const char *const config_cipher_names [] = { "aes-256-gcm", "chacha20-poly1305", NULL };
@@ -393,6 +508,18 @@ s_parse_wormhole_tunnel (ctx_t *ctx, const node_t *map, const char *path, wormho
                         1, MAX_CONNECT_S, &wh->connect_timeout_s))
         return -1;
     return 0;
+}
+
+void
+config_handler_free (config_handler_t *conf)
+{
+    free ((void *) conf->acl.allow);
+    free ((void *) conf->acl.deny);
+    if (conf->users.users)
+        explicit_bzero ((void *) conf->users.users, conf->users.count * sizeof conf->users.users [0]);
+    free ((void *) conf->users.users);
+    conf->acl = (acl_t) { 0 };
+    conf->users = (acl_users_t) { 0 };
 }
 
 int

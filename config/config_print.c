@@ -30,6 +30,32 @@ s_print_handler (FILE *out, const char *label, const config_handler_t *conf)
         fprintf (out, "%s%s\n", label, config_handler_name (conf->kind));
 }
 
+//  allow:, deny: and users: (the names only) of a socks or http handler.
+static void
+s_print_access (FILE *out, const char *indent, const config_handler_t *conf)
+{
+    if (conf->kind != CONFIG_SOCKS && conf->kind != CONFIG_SOCKS4
+    &&  conf->kind != CONFIG_SOCKS5 && conf->kind != CONFIG_HTTP)
+        return;
+    char text [64];
+    fprintf (out, "%sallow:", indent);
+    for (size_t i = 0; i < conf->acl.allow_count; i++)
+        fprintf (out, "%s %s", i ? "," : "", acl_cidr_format (&conf->acl.allow [i], text, sizeof text));
+    fprintf (out, "%s\n", conf->acl.allow_count ? "" : " (none: loopback, private, link-local, "
+                                                      "multicast and own addresses are denied)");
+    if (conf->acl.deny_count) {
+        fprintf (out, "%sdeny:", indent);
+        for (size_t i = 0; i < conf->acl.deny_count; i++)
+            fprintf (out, "%s %s", i ? "," : "", acl_cidr_format (&conf->acl.deny [i], text, sizeof text));
+        fprintf (out, "\n");
+    }
+    fprintf (out, "%susers:", indent);
+    for (size_t i = 0; i < conf->users.count; i++)
+        fprintf (out, "%s %s", i ? "," : "",
+                 config_showable (conf->users.users [i].name) ? conf->users.users [i].name : "(a name)");
+    fprintf (out, "%s\n", conf->users.count ? "" : " none (no authentication)");
+}
+
 static void
 s_print_range (FILE *out, const char *label, int low, int high)
 {
@@ -54,6 +80,7 @@ s_print_wormhole (FILE *out, const wormhole_conf_t *wh)
     fprintf (out, "%s\n", wh->extra_port_count ? "" : " none");
     fprintf (out, "  wormhole: %s\n", config_mode_names [wh->mode]);
     s_print_handler (out, "  handler: ", &wh->handler);
+    s_print_access (out, "  ", &wh->handler);
     fprintf (out, "  key: (%zu bytes)\n", wh->key_len);
     if (wh->protocol == PROTOCOL_V2)
         fprintf (out, "  protocol: v2, cipher %s\n", config_cipher_names [wh->cipher]);
@@ -92,6 +119,7 @@ config_print (const config_t *self, FILE *out)
         fprintf (out, "proxy (line %d):\n", proxy->line);
         s_print_hostport (out, "  listen: ", &proxy->listen);
         s_print_handler (out, "  handler: ", &proxy->handler);
+        s_print_access (out, "  ", &proxy->handler);
     }
     for (size_t i = 0; i < self->wormhole_count; i++)
         s_print_wormhole (out, &self->wormholes [i]);

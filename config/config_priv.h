@@ -100,6 +100,8 @@ int config_require (ctx_t *ctx, const node_t *map, const char *path, const char 
 int config_parse_proxy (ctx_t *ctx, const node_t *map, const char *path, proxy_conf_t *proxy);
 //  Fills in the defaults, then what the entry gives.
 int config_parse_wormhole (ctx_t *ctx, const node_t *map, const char *path, wormhole_conf_t *wh);
+//  Frees what a handler's allow:, deny: and users: hold (the passwords wiped).
+void config_handler_free (config_handler_t *conf);
 
 //  The words of the settings, in the order of their enums.
 extern const char *const config_mode_names [];

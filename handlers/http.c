@@ -12,6 +12,7 @@
 */
 #include "handlers/http.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,37 @@
 #define S_LOG_PATH_MAX 120
 
 static void s_process_input (http_t *self);
+
+//  Requests denied by the target rules, by every http session of the process.
+static atomic_ulong s_denied;
+//  Requests answered 407 (no or wrong credentials).
+static atomic_ulong s_auth_failed;
+
+unsigned long
+http_denied_total (void)
+{
+    return atomic_load (&s_denied);
+}
+
+unsigned long
+http_auth_failed_total (void)
+{
+    return atomic_load (&s_auth_failed);
+}
+
+void
+http_count_denied (void)
+{
+    atomic_fetch_add (&s_denied, 1);
+}
+
+void
+http_connect_target (http_t *self)
+{
+    target_acl_reset (&self->acl);
+    session_connect_filtered (self->session, self->target.host, self->target.port,
+                              target_acl_filter, &self->acl);
+}
 
 //  "host:port" for log lines ([v6]:port for an IPv6 literal).
 static void
@@ -96,7 +128,7 @@ s_start_tunnel (http_t *self)
     self->target = self->request.target;
     self->target_state = T_CONNECTING;
     self->state = H_TUNNEL_CONNECTING;
-    session_connect (self->session, self->target.host, self->target.port);
+    http_connect_target (self);
     //  the client may have sent its first bytes (a TLS hello) already
     if (self->in.len > 0) {
         http_send_target (self, self->in.data, self->in.len);
@@ -139,7 +171,7 @@ s_start_forward (http_t *self)
         http_drop_target (self);
         self->target = req->target;
         self->target_state = T_CONNECTING;
-        session_connect (self->session, self->target.host, self->target.port);
+        http_connect_target (self);
     }
     self->target_reused = same_origin;
     self->target_reusable = false;          //  until this response says otherwise
@@ -186,6 +218,21 @@ s_process_input (http_t *self)
         case HTTP_OK:
             session_set_timer (self->session, 0);
             s_format_label (&self->request.target, self->label, sizeof self->label);
+            if (!http_request_authorized (&self->request, self->in.data, self->users)) {
+                atomic_fetch_add (&s_auth_failed, 1);
+                log_info ("http %s %s %s: 407, no valid proxy credentials",
+                          session_peer (self->session), self->request.method, self->label);
+                char reply [HTTP_ERROR_MAX];
+                size_t len = http_auth_required_response (reply, sizeof reply);
+                if (self->response_started)
+                    http_abort (self);
+                else {
+                    session_send_client (self->session, reply, len);
+                    http_finish (self);
+                    session_set_timer (self->session, HTTP_ERROR_CLOSE_TIMEOUT_MS);
+                }
+                break;
+            }
             if (self->request.is_connect)
                 s_start_tunnel (self);
             else
@@ -200,11 +247,12 @@ s_process_input (http_t *self)
 static void *
 s_create (session_t *session, const handler_conf_t *conf)
 {
-    (void) conf;
     http_t *self = (http_t *) calloc (1, sizeof (http_t));
     if (!self)
         return NULL;
     self->session = session;
+    self->acl.acl = conf->acl;
+    self->users = conf->users;
     self->state = H_READ_HEAD;
     self->response_state = R_IDLE;
     self->target_state = T_NONE;

@@ -12,4 +12,10 @@
 
 extern const handler_class_t http_handler_class;
 
+//  Requests refused by the target rules (acl.h) since start, all http
+//  handlers of the process together.
+unsigned long http_denied_total (void);
+//  Requests answered 407 (no or wrong Proxy-Authorization).
+unsigned long http_auth_failed_total (void);
+
 #endif

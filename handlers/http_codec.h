@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runtime/base/acl.h"
 #include "runtime/base/addr.h"
 
 //  Largest request or response head (request line + headers + empty line).
@@ -124,6 +125,17 @@ http_result_t http_request_parse (http_request_t *self, const uint8_t *data, siz
 //  Returns its length, or -1 if out is too small (HTTP_REWRITE_MAX always fits).
 int http_request_rewrite (const http_request_t *self, const uint8_t *head,
                           char *out, size_t outmax);
+
+//  Whether a parsed request's Proxy-Authorization (Basic) names one of users
+//  (always true when users is NULL or empty). head is the buffer it was
+//  parsed from. Compared in constant time.
+bool http_request_authorized (const http_request_t *self, const uint8_t *head,
+                              const acl_users_t *users);
+
+//  The 407 that asks for credentials: Proxy-Authenticate: Basic
+//  realm="mimicsocks", a short body, Connection: close. Returns its length
+//  (0 if outmax is too small; HTTP_ERROR_MAX always fits).
+size_t http_auth_required_response (char *out, size_t outmax);
 
 //  --- responses (origin -> proxy) ---
 

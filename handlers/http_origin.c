@@ -56,6 +56,10 @@ s_connect_error (http_t *self, int err, char *detail, size_t size)
         snprintf (detail, size, "cannot resolve %s", self->target.host);
         return 502;
     }
+    if (err == SESSION_ERR_DENIED) {
+        snprintf (detail, size, "%s", self->acl.denied);
+        return 403;
+    }
     if (err == SESSION_ERR_TIMEOUT) {
         snprintf (detail, size, "timed out connecting to %s", self->label);
         return 504;
@@ -211,7 +215,12 @@ http_connected (void *self_, int err, const struct sockaddr *local)
     http_bytes_free (&self->pending);
     char detail [ADDR_HOST_MAX + 128];
     int status = s_connect_error (self, err, detail, sizeof detail);
-    log_warn ("http %s -> %s: %s", session_peer (self->session), self->label, detail);
+    if (status == 403) {
+        http_count_denied ();
+        log_info ("http %s -> %s: %s", session_peer (self->session), self->label, detail);
+    }
+    else
+        log_warn ("http %s -> %s: %s", session_peer (self->session), self->label, detail);
     switch (self->state) {
         case H_TUNNEL_CONNECTING:
         case H_FORWARD_REQUEST:

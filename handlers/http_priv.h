@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "handlers/http_codec.h"
+#include "handlers/target_acl.h"
 #include "runtime/handler.h"
 
 //  Bound on writing an error reply (or a last response) to a client that
@@ -65,6 +66,8 @@ typedef struct {
     http_bytes_t head;          //  origin bytes of a response head in progress
     http_bytes_t pending;       //  bytes for the origin while it is being connected
     char label [ADDR_HOST_MAX + 16];    //  "host:port" for log lines
+    target_acl_t acl;           //  the conf's target rules, and a denial
+    const acl_users_t *users;   //  the conf's proxy users (NULL or none: no auth)
 } http_t;
 
 //  --- http.c
@@ -80,6 +83,11 @@ void http_send_target (http_t *self, const uint8_t *data, size_t len);
 void http_connected (void *self_, int err, const struct sockaddr *local);
 void http_target_data (void *self_, const uint8_t *data, size_t len);
 void http_target_eof (void *self_, int err);
+
+//  Connect to self->target under the target rules.
+void http_connect_target (http_t *self);
+//  A connect denied by the rules (counted, for http_denied_total).
+void http_count_denied (void);
 
 //  --- http_end.c
 //  End now, dropping what is queued.

@@ -9,11 +9,13 @@
 #include "handlers/socks.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "handlers/socks_codec.h"
+#include "handlers/target_acl.h"
 #include "runtime/base/log.h"
 #include "runtime/handler.h"
 
@@ -34,7 +36,25 @@ typedef struct {
     h_state_t state;
     const char *protocol;       //  "socks5", "socks4", "socks4a" for log lines
     char target [300];          //  "host:port" for log lines
+    target_acl_t acl;           //  the conf's target rules, and a denial
 } socks_t;
+
+//  Requests denied by the target rules, by every socks session of the process.
+static atomic_ulong s_denied;
+//  Clients that gave wrong credentials or none.
+static atomic_ulong s_auth_failed;
+
+unsigned long
+socks_denied_total (void)
+{
+    return atomic_load (&s_denied);
+}
+
+unsigned long
+socks_auth_failed_total (void)
+{
+    return atomic_load (&s_auth_failed);
+}
 
 //  "socks5", "socks4" or "socks4a" for log lines
 static const char *
@@ -67,12 +87,14 @@ s_create (session_t *session, const handler_conf_t *conf)
     if (!self)
         return NULL;
     self->session = session;
+    self->acl.acl = conf->acl;
     self->codec = socks_codec_new ((conf->flags & SOCKS_ACCEPT_V4) != 0,
                                    (conf->flags & SOCKS_ACCEPT_V5) != 0);
     if (!self->codec) {
         free (self);
         return NULL;
     }
+    socks_codec_require_users (self->codec, conf->users);
     self->state = H_REQUEST;
     session_set_timer (session, S_HANDSHAKE_TIMEOUT_MS);
     return self;
@@ -109,12 +131,16 @@ s_request_ready (socks_t *self)
     s_format_target (request, self->target, sizeof self->target);
     log_info ("%s %s -> %s", self->protocol, session_peer (self->session), self->target);
     self->state = H_CONNECTING;
-    session_connect (self->session, request->host, request->port);
+    target_acl_reset (&self->acl);
+    session_connect_filtered (self->session, request->host, request->port,
+                              target_acl_filter, &self->acl);
 }
 
 static void
 s_request_failed (socks_t *self, size_t reply_len)
 {
+    if (socks_codec_auth_failed (self->codec))
+        atomic_fetch_add (&s_auth_failed, 1);
     //  info, not warn: scanners and misconfigured clients are not our fault
     log_info ("socks %s: bad request: %s", session_peer (self->session),
               socks_codec_error (self->codec));
@@ -186,6 +212,13 @@ s_connected (void *self_, int err, const struct sockaddr *local)
         session_set_timer (self->session, 0);
         self->state = H_RELAYING;
         session_relay (self->session);
+    }
+    else
+    if (err == SESSION_ERR_DENIED) {
+        atomic_fetch_add (&s_denied, 1);
+        log_info ("%s %s -> %s: %s", self->protocol, session_peer (self->session), self->target,
+                  self->acl.denied);
+        s_reply_failure (self, SOCKS_REP_NOT_ALLOWED);
     }
     else {
         log_warn ("%s %s -> %s: %s", self->protocol, session_peer (self->session), self->target,

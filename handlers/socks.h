@@ -15,4 +15,10 @@ extern const handler_class_t socks_handler_class;
 #define SOCKS_ACCEPT_V4 1u      //  SOCKS4 and 4a
 #define SOCKS_ACCEPT_V5 2u
 
+//  Requests refused by the target rules (acl.h) since start, all socks
+//  handlers of the process together.
+unsigned long socks_denied_total (void);
+//  Clients refused for their credentials (wrong, none, or SOCKS4 while users are set).
+unsigned long socks_auth_failed_total (void);
+
 #endif

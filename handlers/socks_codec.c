@@ -22,6 +22,11 @@ typedef enum {
     S_VERSION,          //  VER: 4 or 5
     S5_NMETHODS,        //  NMETHODS
     S5_METHODS,         //  METHODS[NMETHODS]
+    S5_AUTH_VER,        //  RFC 1929 VER (1)
+    S5_AUTH_ULEN,       //  ULEN
+    S5_AUTH_UNAME,      //  UNAME[ULEN]
+    S5_AUTH_PLEN,       //  PLEN
+    S5_AUTH_PASSWD,     //  PASSWD[PLEN]
     S5_REQUEST,         //  VER CMD RSV ATYP
     S5_NAME_LEN,        //  domain length (ATYP 3)
     S5_ADDRESS,         //  4 (IPv4), 16 (IPv6) or name-length bytes
@@ -48,6 +53,10 @@ struct _socks_codec_t {
     size_t need;                        //  size of a fixed-size field
     uint8_t atyp;                       //  SOCKS5 address type
     bool socks4a;
+    const acl_users_t *users;           //  credentials asked for (NULL: none)
+    uint8_t uname [S_NAME_MAX];         //  RFC 1929 UNAME while PASSWD comes
+    size_t uname_len;
+    bool auth_failed;
     socks_request_t request;
     char error [80];
 };
@@ -66,10 +75,25 @@ socks_codec_new (bool allow4, bool allow5)
 }
 
 void
+socks_codec_require_users (socks_codec_t *self, const acl_users_t *users)
+{
+    assert (self);
+    self->users = users && users->count > 0? users: NULL;
+}
+
+bool
+socks_codec_auth_failed (socks_codec_t *self)
+{
+    assert (self);
+    return self->auth_failed;
+}
+
+void
 socks_codec_destroy (socks_codec_t **self_p)
 {
     assert (self_p);
     if (*self_p) {
+        explicit_bzero (*self_p, sizeof (socks_codec_t));
         free (*self_p);
         *self_p = NULL;
     }
@@ -131,6 +155,13 @@ s_version (socks_codec_t *self, s_out_t *out)
         s_expect (self, S5_NMETHODS, 1);
     }
     else
+    if (version == 4 && self->allow4 && self->users) {
+        //  no password to check: refused (0x5B)
+        self->request.version = 4;
+        self->auth_failed = true;
+        s_fail (self, out, SOCKS_REP_NOT_ALLOWED, "SOCKS4 refused: this proxy asks for a password");
+    }
+    else
     if (version == 4 && self->allow4) {
         self->request.version = 4;
         s_expect (self, S4_REQUEST, 7);
@@ -156,6 +187,18 @@ s5_nmethods (socks_codec_t *self, s_out_t *out)
 static void
 s5_methods (socks_codec_t *self, s_out_t *out)
 {
+    if (self->users) {
+        if (memchr (self->field, 0x02, self->have) == NULL) {
+            self->auth_failed = true;
+            s_fail_greeting (self, out, "greeting does not offer 'username/password'");
+        }
+        else {
+            static const uint8_t user_pass [] = { 5, 0x02 };
+            s_emit (out, user_pass, sizeof user_pass);
+            s_expect (self, S5_AUTH_VER, 1);
+        }
+        return;
+    }
     if (memchr (self->field, 0x00, self->have) == NULL)
         s_fail_greeting (self, out, "greeting does not offer 'no authentication'");
     else {
@@ -163,6 +206,68 @@ s5_methods (socks_codec_t *self, s_out_t *out)
         s_emit (out, no_auth, sizeof no_auth);
         s_expect (self, S5_REQUEST, 4);
     }
+}
+
+//  RFC 1929 status: 01 00 (success) or 01 01 (failure, then close).
+static void
+s5_auth_fail (socks_codec_t *self, s_out_t *out, const char *why)
+{
+    static const uint8_t failure [] = { 1, 0x01 };
+    s_emit (out, failure, sizeof failure);
+    snprintf (self->error, sizeof self->error, "%s", why);
+    self->auth_failed = true;
+    explicit_bzero (self->field, sizeof self->field);
+    self->state = S_FAILED;
+}
+
+static void
+s5_auth_ver (socks_codec_t *self, s_out_t *out)
+{
+    if (self->field [0] != 1)
+        s5_auth_fail (self, out, "username/password version is not 1");
+    else
+        s_expect (self, S5_AUTH_ULEN, 1);
+}
+
+static void
+s5_auth_ulen (socks_codec_t *self, s_out_t *out)
+{
+    if (self->field [0] == 0)
+        s5_auth_fail (self, out, "empty user name");
+    else
+        s_expect (self, S5_AUTH_UNAME, self->field [0]);
+}
+
+static void
+s5_auth_uname (socks_codec_t *self)
+{
+    memcpy (self->uname, self->field, self->have);
+    self->uname_len = self->have;
+    s_expect (self, S5_AUTH_PLEN, 1);
+}
+
+static void
+s5_auth_passwd (socks_codec_t *self, const uint8_t *password, size_t len, s_out_t *out)
+{
+    bool good = acl_users_check (self->users, self->uname, self->uname_len, password, len);
+    explicit_bzero (self->uname, sizeof self->uname);
+    if (!good) {
+        s5_auth_fail (self, out, "wrong user name or password");
+        return;
+    }
+    explicit_bzero (self->field, sizeof self->field);
+    static const uint8_t success [] = { 1, 0x00 };
+    s_emit (out, success, sizeof success);
+    s_expect (self, S5_REQUEST, 4);
+}
+
+static void
+s5_auth_plen (socks_codec_t *self, s_out_t *out)
+{
+    if (self->field [0] == 0)
+        s5_auth_passwd (self, NULL, 0, out);        //  an empty password is never right
+    else
+        s_expect (self, S5_AUTH_PASSWD, self->field [0]);
 }
 
 static void
@@ -302,6 +407,26 @@ s_consume (socks_codec_t *self, uint8_t byte, s_out_t *out)
         case S5_METHODS:
             if (s_collect (self, byte))
                 s5_methods (self, out);
+            break;
+        case S5_AUTH_VER:
+            if (s_collect (self, byte))
+                s5_auth_ver (self, out);
+            break;
+        case S5_AUTH_ULEN:
+            if (s_collect (self, byte))
+                s5_auth_ulen (self, out);
+            break;
+        case S5_AUTH_UNAME:
+            if (s_collect (self, byte))
+                s5_auth_uname (self);
+            break;
+        case S5_AUTH_PLEN:
+            if (s_collect (self, byte))
+                s5_auth_plen (self, out);
+            break;
+        case S5_AUTH_PASSWD:
+            if (s_collect (self, byte))
+                s5_auth_passwd (self, self->field, self->have, out);
             break;
         case S5_REQUEST:
             if (s_collect (self, byte))

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "runtime/base/acl.h"
+
 typedef struct _socks_codec_t socks_codec_t;
 
 typedef enum {
@@ -35,9 +37,9 @@ enum {
     SOCKS_REP_ATYP_NOT_SUPPORTED = 8
 };
 
-//  Room socks_codec_feed needs in out: a method selection (2 bytes) followed
-//  by a SOCKS5 failure reply (10 bytes).
-#define SOCKS_FEED_OUT_MAX 12
+//  Room socks_codec_feed needs in out: a method selection (2 bytes), an
+//  RFC 1929 status (2) and a SOCKS5 failure reply (10 bytes).
+#define SOCKS_FEED_OUT_MAX 16
 //  Longest reply socks_codec_reply builds (SOCKS5 with an IPv6 address).
 #define SOCKS_REPLY_MAX 22
 
@@ -54,6 +56,17 @@ socks_codec_t *
 
 void
     socks_codec_destroy (socks_codec_t **self_p);
+
+//  Ask for a user name and password (RFC 1929) before the request: only
+//  method 0x02 is offered, wrong credentials get status 0x01 and FAIL, and
+//  SOCKS4 (which has no passwords) gets 0x5B. users must outlive the codec;
+//  NULL or none: no authentication (the default). Call before the first feed.
+void
+    socks_codec_require_users (socks_codec_t *self, const acl_users_t *users);
+
+//  Whether the codec failed on the credentials (wrong, or not offered).
+bool
+    socks_codec_auth_failed (socks_codec_t *self);
 
 //  Consume client bytes. *consumed: how many were taken (on READY the rest is
 //  the client's first data). Bytes to send back at once (SOCKS5 method

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "runtime/base/acl.h"
 #include "runtime/base/addr.h"
 
 typedef struct session_t session_t;
@@ -27,10 +28,12 @@ typedef struct handler_class_t handler_class_t;
 //  What a listener or a tunnel end gives each session it starts: the class
 //  to create and what that class needs. The runtime reads cls, trace_name
 //  and wormhole (the session's owner, for dropping a wormhole's sessions on
-//  reload); relay_to and flags are the class's own business.
+//  reload); relay_to, flags, acl and users are the class's own business.
 typedef struct {
     const handler_class_t *cls;
     hostport_t relay_to;            //  the relay class: where to connect
+    const acl_t *acl;               //  socks, http: which targets (NULL: the default rules)
+    const acl_users_t *users;       //  socks, http: the credentials asked for (NULL: none)
     const void *wormhole;           //  the tunnel classes: the wormhole_t (actors/wormhole.h)
     unsigned flags;                 //  bits defined by the class (e.g. SOCKS_ACCEPT_V4)
     const char *trace_name;         //  the wormhole or proxy, in trace records (NULL: cls->name)
@@ -39,6 +42,7 @@ typedef struct {
 //  Errors given to connected(): a positive errno from connect(), or one of these.
 #define SESSION_ERR_RESOLVE 100001  //  the name did not resolve
 #define SESSION_ERR_TIMEOUT ETIMEDOUT
+#define SESSION_ERR_DENIED  100002  //  the filter dropped every address (session_connect_filtered)
 
 struct handler_class_t {
     const char *name;
@@ -76,6 +80,16 @@ void session_send_target (session_t *self, const void *data, size_t len);
 //  connect; tries every address returned; calls handler->connected() once.
 //  A previous target connection must have been closed with session_close_target.
 void session_connect (session_t *self, const char *host, uint16_t port);
+
+//  The same, with a filter asked about every address (the literal, or each
+//  one the name resolved to) just before it is tried: false skips it. When
+//  the filter dropped every address, connected() gets SESSION_ERR_DENIED;
+//  when it dropped some and the rest failed, their error. The filter runs
+//  on the worker's thread, inside the session's own calls (it must not call
+//  the session); arg must live until connected() is called.
+typedef bool (session_filter_fn) (void *arg, const struct sockaddr *sa);
+void session_connect_filtered (session_t *self, const char *host, uint16_t port,
+                               session_filter_fn *filter, void *arg);
 
 //  Drop the target connection (e.g. an HTTP client moves to another host).
 void session_close_target (session_t *self);

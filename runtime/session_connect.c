@@ -43,6 +43,12 @@ s_connect_next (session_t *self)
     while (self->addr_next < self->addr_count) {
         size_t i = self->addr_next++;
         const struct sockaddr *sa = (const struct sockaddr *) &self->addrs[i];
+        //  Checked here, on the address about to be connected, whatever
+        //  name or literal it came from.
+        if (self->filter && !self->filter (self->filter_arg, sa)) {
+            self->addr_denied = true;
+            continue;
+        }
         int fd = socket (sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
             self->connect_err = errno;
@@ -64,7 +70,7 @@ s_connect_next (session_t *self)
         close (fd);
     }
     if (self->connect_err == 0)
-        self->connect_err = EHOSTUNREACH;
+        self->connect_err = self->addr_denied ? SESSION_ERR_DENIED : EHOSTUNREACH;
     session_arm (self, TIMER_CONNECT, 0);
 }
 
@@ -126,12 +132,22 @@ session_on_resolved (session_t *self, int status, const struct sockaddr_storage 
 void
 session_connect (session_t *self, const char *host, uint16_t port)
 {
+    session_connect_filtered (self, host, port, NULL, NULL);
+}
+
+void
+session_connect_filtered (session_t *self, const char *host, uint16_t port,
+                          session_filter_fn *filter, void *arg)
+{
     if (session_dead (self))
         return;
     if (self->target.fd >= 0 || self->resolve_token)
         session_conn_close (self, &self->target, false);
     self->addr_count = self->addr_next = 0;
     self->connect_err = 0;
+    self->filter = filter;
+    self->filter_arg = arg;
+    self->addr_denied = false;
     session_arm (self, TIMER_CONNECT, worker_connect_timeout_ms (self->worker));
     if (addr_from_literal (host, port, &self->addrs[0], &self->addr_lens[0])) {
         self->addr_count = 1;

@@ -41,6 +41,9 @@ struct session_t {
     socklen_t addr_lens[SESSION_MAX_ADDRS];
     size_t addr_count, addr_next;
     int connect_err;                //  last connect error, reported by TIMER_CONNECT when due now
+    session_filter_fn *filter;      //  session_connect_filtered: which addresses may be tried
+    void *filter_arg;
+    bool addr_denied;               //  the filter dropped an address of this connect
     uint64_t deadline[TIMER_COUNT]; //  0: not armed
     char peer[64];
     const char *name;               //  in trace records

@@ -24,12 +24,14 @@ wormholes:
     wormhole_remote: 127.0.0.1:$R1
     wormhole: distributed
     handler: socks
+    $E2E_ALLOW_YAML
     key: $(wh_key)
   - name: free
     server: 127.0.0.1:$S2
     wormhole_remote: 127.0.0.1:$R2
     wormhole: distributed
     handler: socks
+    $E2E_ALLOW_YAML
     key: $(wh_key)
 YAML
 bg ms "$MIMICSOCKS" --config "$E2E_TMP/two.yaml"

@@ -92,8 +92,10 @@ cat >"$C/good.yaml" <<EOF
 proxies:
   - listen: 127.0.0.1:$CPS
     handler: socks
+    $E2E_ALLOW_YAML
   - listen: 127.0.0.1:$CPH
     handler: http
+    $E2E_ALLOW_YAML
 EOF
 run check-config "$C/good.yaml"
 expect_rc 0 "check-config good.yaml"
@@ -149,7 +151,7 @@ stop_mimicsocks "$CONFIG_PID" config
 # Logs go to stderr only, and --log-level debug says something about a request.
 for attempt in 1 2 3; do
     P=$(free_port)
-    bg debug "$MIMICSOCKS" socks --listen "127.0.0.1:$P" --log-level debug
+    bg debug "$MIMICSOCKS" socks --listen "127.0.0.1:$P" "${E2E_ALLOW[@]}" --log-level debug
     DEBUG_PID=$BG_PID
     wait_port 127.0.0.1 "$P" "$DEBUG_PID" && break
     ((attempt < 3)) || fail "mimicsocks --log-level debug socks did not start"
@@ -163,7 +165,7 @@ ok "logs on stderr only ($(wc -l <"$E2E_TMP/debug.log") lines at debug level)"
 # SIGINT exits 0 as well (bash starts background jobs with SIGINT ignored, so undo that).
 for attempt in 1 2 3; do
     P=$(free_port)
-    bg sigint "$PYTHON" "$E2E_DIR/tools.py" exec-sigdefault "$MIMICSOCKS" http --listen "127.0.0.1:$P"
+    bg sigint "$PYTHON" "$E2E_DIR/tools.py" exec-sigdefault "$MIMICSOCKS" http --listen "127.0.0.1:$P" "${E2E_ALLOW[@]}"
     SIGINT_PID=$BG_PID
     wait_port 127.0.0.1 "$P" "$SIGINT_PID" && break
     ((attempt < 3)) || fail "mimicsocks http (for SIGINT) did not start"
@@ -187,13 +189,26 @@ else
         if grep -q "cannot listen on 127.0.0.1:1844[34]" "$E2E_TMP/default.log"; then
             skip "default config: $(grep -m1 -o 'cannot listen on 127.0.0.1:1844[34][^;]*' "$E2E_TMP/default.log")"
         else
-            fetch_check "default config: socks on 1080" "$F_SHA" 100000 --socks5 127.0.0.1:1080 "http://127.0.0.1:$H/file/f"
-            fetch_check "default config: http on 8080" "$F_SHA" 100000 -x http://127.0.0.1:8080 "http://127.0.0.1:$H/file/f"
+            # Its handlers have the default target rules, so the loopback origin is
+            # refused: by the far end's handler, through the tunnel (SOCKS5 reply 2,
+            # HTTP 403, and the denial in the log), which shows both wormholes work.
+            default_refused() {     # default_refused WHAT
+                local rc=0 code
+                ecurl 20 -o /dev/null --socks5 127.0.0.1:1080 "http://127.0.0.1:$H/file/f" 2>"$E2E_TMP/curl.err" || rc=$?
+                ((rc == 97)) && grep -q '(2)' "$E2E_TMP/curl.err" \
+                    || fail "default config: socks on 1080 $1: curl exited $rc, expected 97 with reply 2: $(head -c 300 "$E2E_TMP/curl.err")"
+                code=$(ecurl 20 -o /dev/null -w '%{http_code}' -x http://127.0.0.1:8080 "http://127.0.0.1:$H/file/f" 2>"$E2E_TMP/curl.err") || true
+                [[ "$code" == 403 ]] || fail "default config: http on 8080 $1: status $code, expected 403"
+                ok "default config $1: the loopback origin refused through both wormholes (SOCKS reply 2, HTTP 403)"
+            }
+            default_refused "(socks on 1080, http on 8080)"
+            (($(log_count default "127\.0\.0\.1:$H denied: loopback") >= 2)) \
+                || fail "default config: the far ends did not log the denials"
             # Its tunnels have extra ports: SIGUSR1 hands them over.
             kill -USR1 "$DEFAULT_PID"
             wait_log default "wormhole socks: handover done \\(port" 1 10 \
                 || fail "default config: no handover of the socks tunnel after SIGUSR1"
-            fetch_check "default config: socks after a handover" "$F_SHA" 100000 --socks5 127.0.0.1:1080 "http://127.0.0.1:$H/file/f"
+            default_refused "after a handover"
         fi
         stop_mimicsocks "$DEFAULT_PID" default
     elif kill -0 "$DEFAULT_PID" 2>/dev/null; then

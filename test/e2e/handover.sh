@@ -51,6 +51,7 @@ wormholes:
     wormhole_remote: 127.0.0.1:$AT
     wormhole: aggregated
     handler: socks
+    $E2E_ALLOW_YAML
     key: $KEY
     protocol: $PROTOCOL
     extra_ports: [$AX1, $AX2]
@@ -62,6 +63,7 @@ wormholes:
     wormhole_remote: 127.0.0.1:$DT
     wormhole: distributed
     handler: socks
+    $E2E_ALLOW_YAML
     key: $KEY
     protocol: $PROTOCOL
     extra_ports: [$DX1, $DX2]

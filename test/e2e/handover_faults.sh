@@ -76,6 +76,7 @@ wormhole() {
     wormhole_remote: 127.0.0.1:$4
     wormhole: $2
     handler: socks
+    $E2E_ALLOW_YAML
     key: $KEY
     handover_interval: $5
     extra_ports: [$6]

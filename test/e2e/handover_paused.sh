@@ -29,6 +29,7 @@ wormholes:
     wormhole_remote: 127.0.0.1:$TD
     key: $KEY
     handler: http
+    $E2E_ALLOW_YAML
     extra_ports: [$XD]
     handover_interval: 0
   - name: paused-agg
@@ -37,6 +38,7 @@ wormholes:
     wormhole_remote: 127.0.0.1:$TA
     key: $KEY
     handler: http
+    $E2E_ALLOW_YAML
     extra_ports: [$XA]
     handover_interval: 0
 YAML

@@ -81,6 +81,7 @@ wormholes:
     wormhole_remote: 127.0.0.1:$T
     wormhole: aggregated
     handler: socks
+    $E2E_ALLOW_YAML
     key: $KEY
     protocol: v1
 EOF2

@@ -11,8 +11,8 @@ serve_random big="$((8 * 1024 * 1024))" f=100000
 K1=$(wh_key); K2=$(wh_key)
 
 read -r S1 R1 S2 R2 TP <<<"$(free_ports 5)"
-W1="  - {name: one, server: 127.0.0.1:$S1, wormhole_remote: 127.0.0.1:$R1, handler: socks, key: $K1}"
-W2="  - {name: two, server: 127.0.0.1:$S2, wormhole_remote: 127.0.0.1:$R2, handler: socks, key: $K2}"
+W1="  - {name: one, server: 127.0.0.1:$S1, wormhole_remote: 127.0.0.1:$R1, handler: socks, $E2E_ALLOW_YAML, key: $K1}"
+W2="  - {name: two, server: 127.0.0.1:$S2, wormhole_remote: 127.0.0.1:$R2, handler: socks, $E2E_ALLOW_YAML, key: $K2}"
 printf 'trace: tcp://127.0.0.1:%s\nwormholes:\n%s\n%s\n' "$TP" "$W1" "$W2" >"$E2E_TMP/local.yaml"
 printf 'wormholes:\n%s\n' "$W1" >"$E2E_TMP/remote1.yaml"
 printf 'wormholes:\n%s\n' "$W2" >"$E2E_TMP/remote2.yaml"

@@ -186,14 +186,26 @@ start_echo() {
     ECHO_PORT=$(<"$pf")
 }
 
+# The origins of the tests are on loopback, which socks and http handlers deny by
+# default (docs: "Access control"): the tests open it explicitly, on the command line
+# (E2E_ALLOW, which start_mimicsocks adds for socks and http unless E2E_NO_ALLOW=1)
+# and in their configs (E2E_ALLOW_YAML, a line for an entry with a socks or http handler).
+E2E_ALLOW=(--allow 127.0.0.0/8 --allow ::1/128)
+E2E_ALLOW_YAML='allow: [127.0.0.0/8, "::1/128"]'
+
 # start_mimicsocks NAME MODE [ARGS...]: `mimicsocks MODE --listen 127.0.0.1:PORT ARGS...`
-# on a free port; sets MS_PORT and MS_PID. Another process may grab the port between
-# our probe and the bind, so a start that dies is retried on a new port.
+# on a free port (socks and http with E2E_ALLOW); sets MS_PORT and MS_PID. Another
+# process may grab the port between our probe and the bind, so a start that dies is
+# retried on a new port.
 start_mimicsocks() {
     local name=$1 mode=$2 attempt; shift 2
+    local allow=()
+    case "$mode" in
+        socks|socks4|socks5|http) [[ ${E2E_NO_ALLOW:-0} == 1 ]] || allow=("${E2E_ALLOW[@]}") ;;
+    esac
     for attempt in 1 2 3; do
         MS_PORT=$(free_port)
-        bg "$name" "$MIMICSOCKS" "$mode" --listen "127.0.0.1:$MS_PORT" "$@"
+        bg "$name" "$MIMICSOCKS" "$mode" --listen "127.0.0.1:$MS_PORT" "${allow[@]}" "$@"
         MS_PID=$BG_PID
         if wait_port 127.0.0.1 "$MS_PORT" "$MS_PID"; then
             return 0

@@ -21,6 +21,7 @@ wormholes:
     wormhole_remote: 127.0.0.1:$T
     wormhole: aggregated
     handler: socks
+    $E2E_ALLOW_YAML
     key: $KEY
     extra_ports: [$X]
     handover_interval: 0

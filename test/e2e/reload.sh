@@ -15,9 +15,9 @@ write_config() {     # write_config "keep gone" | "keep added" into $CFG
     echo "wormholes:" >>"$CFG"
     for n in $names; do
         case $n in
-            keep)  echo "  - {name: keep, server: 127.0.0.1:$S1, wormhole_remote: 127.0.0.1:$R1, handler: socks, key: $K1}" >>"$CFG" ;;
-            gone)  echo "  - {name: gone, server: 127.0.0.1:$S2, wormhole_remote: 127.0.0.1:$R2, wormhole: distributed, handler: socks, key: $K2}" >>"$CFG" ;;
-            added) echo "  - {name: added, server: 127.0.0.1:$S3, wormhole_remote: 127.0.0.1:$R3, handler: http, key: $K3}" >>"$CFG" ;;
+            keep)  echo "  - {name: keep, server: 127.0.0.1:$S1, wormhole_remote: 127.0.0.1:$R1, handler: socks, $E2E_ALLOW_YAML, key: $K1}" >>"$CFG" ;;
+            gone)  echo "  - {name: gone, server: 127.0.0.1:$S2, wormhole_remote: 127.0.0.1:$R2, wormhole: distributed, handler: socks, $E2E_ALLOW_YAML, key: $K2}" >>"$CFG" ;;
+            added) echo "  - {name: added, server: 127.0.0.1:$S3, wormhole_remote: 127.0.0.1:$R3, handler: http, $E2E_ALLOW_YAML, key: $K3}" >>"$CFG" ;;
         esac
     done
 }

@@ -36,7 +36,7 @@ if "$PYTHON" "$E2E_DIR/tools.py" has-ipv6 2>/dev/null; then
     # And the proxy itself listening on ::1.
     for attempt in 1 2 3; do
         P6=$(free_port --v6)
-        bg socks6 "$MIMICSOCKS" socks --listen "[::1]:$P6"
+        bg socks6 "$MIMICSOCKS" socks --listen "[::1]:$P6" "${E2E_ALLOW[@]}"
         SOCKS6_PID=$BG_PID
         wait_port ::1 "$P6" "$SOCKS6_PID" && break
         kill -0 "$SOCKS6_PID" 2>/dev/null && fail "mimicsocks socks on [::1]:$P6 never accepted"

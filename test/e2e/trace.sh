@@ -19,6 +19,7 @@ wormholes:
     wormhole_remote: 127.0.0.1:$R
     wormhole: aggregated
     handler: socks
+    $E2E_ALLOW_YAML
     key: $KEY
 YAML
     start_config ms "$E2E_TMP/trace.yaml" "$S $R" && break

@@ -20,6 +20,7 @@ wormholes:
     wormhole_remote: 127.0.0.1:$2
     wormhole: aggregated
     handler: socks
+    $E2E_ALLOW_YAML
     key: $KEY
     protocol: v1
     extra_ports: [$X]

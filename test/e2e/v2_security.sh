@@ -58,6 +58,7 @@ wormhole_yaml() {   # NAME MODE USERS_PORT TUNNEL_PORT EXTRA...
     wormhole_remote: 127.0.0.1:$4
     wormhole: $2
     handler: socks
+    $E2E_ALLOW_YAML
     probe_close_delay: [2, 4]
     key: $KEY
     protocol: v2

@@ -31,17 +31,17 @@ write_config() {
         echo "wormholes:"
         # aggregated -> aggregated
         wormhole hop-a aggregated "$SA" "$TA" "$KEY" "handler: relay" "relay: hop-b"
-        wormhole hop-b aggregated "$SB" "$TB" "$KEY2" "handler: socks"
+        wormhole hop-b aggregated "$SB" "$TB" "$KEY2" "handler: socks" "$E2E_ALLOW_YAML"
         # distributed -> distributed
         wormhole hop-c distributed "$SC" "$TC" "$KEY2" "remote_handler: relay" "relay: hop-d"
-        wormhole hop-d distributed "$SD" "$TD" "$KEY" "handler: socks"
+        wormhole hop-d distributed "$SD" "$TD" "$KEY" "handler: socks" "$E2E_ALLOW_YAML"
         # mixed: distributed -> aggregated; and three hops: hop-f -> hop-a -> hop-b
         wormhole hop-e distributed "$SE" "$TE" "$KEY" "handler: relay" "relay: hop-b"
         wormhole hop-f aggregated "$SF" "$TF" "$KEY2" "handler: relay" "relay: hop-a"
         # through the upstream HTTP proxy
-        wormhole via-proxy-agg aggregated "$SP" "$TP" "$KEY" "handler: socks" "local_proxy: 127.0.0.1:$PX" \
+        wormhole via-proxy-agg aggregated "$SP" "$TP" "$KEY" "handler: socks" "$E2E_ALLOW_YAML" "local_proxy: 127.0.0.1:$PX" \
             "extra_ports: [$XP]" "handover_interval: 0"
-        wormhole via-proxy-dist distributed "$SQ" "$TQ" "$KEY2" "handler: http" "local_proxy: 127.0.0.1:$PX" \
+        wormhole via-proxy-dist distributed "$SQ" "$TQ" "$KEY2" "handler: http" "$E2E_ALLOW_YAML" "local_proxy: 127.0.0.1:$PX" \
             "extra_ports: [$XQ]" "handover_interval: 0"
     } >"$CONF"
 }

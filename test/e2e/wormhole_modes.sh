@@ -20,6 +20,7 @@ wormhole() {
     printf '  - name: %s\n    server: 127.0.0.1:%s\n    wormhole_remote: 127.0.0.1:%s\n' "$1" "$4" "$5"
     printf '    wormhole: %s\n    handler: %s\n    key: %s\n' "$2" "$3" "$KEY"
     printf '    protocol: %s\n' "${E2E_PROTOCOL:-v2}"
+    [[ $3 == relay ]] || printf '    %s\n' "$E2E_ALLOW_YAML"
     [[ -z "${6:-}" ]] || printf '    %s\n' "$6"
 }
 write_config() {

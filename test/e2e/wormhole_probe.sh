@@ -22,6 +22,7 @@ wormholes:
     wormhole_remote: 127.0.0.1:$TA
     wormhole: aggregated
     handler: socks
+    $E2E_ALLOW_YAML
     key: $KEY
     protocol: v1
   - name: agg-fast
@@ -29,6 +30,7 @@ wormholes:
     wormhole_remote: 127.0.0.1:$TB
     wormhole: aggregated
     handler: socks
+    $E2E_ALLOW_YAML
     probe_close_delay: [2, 3]
     key: $KEY
     protocol: v1
@@ -37,6 +39,7 @@ wormholes:
     wormhole_remote: 127.0.0.1:$TC
     wormhole: distributed
     handler: socks
+    $E2E_ALLOW_YAML
     key: $KEY
     protocol: v1
   - name: dist-fast
@@ -44,6 +47,7 @@ wormholes:
     wormhole_remote: 127.0.0.1:$TD
     wormhole: distributed
     handler: socks
+    $E2E_ALLOW_YAML
     probe_close_delay: [2, 3]
     key: $KEY
     protocol: v1

@@ -45,6 +45,7 @@ wormholes:
     wormhole_remote: 127.0.0.1:$TS
     reverse: true
     handler: socks
+    $E2E_ALLOW_YAML
     key: $KEY
 EOF
 }

@@ -22,12 +22,14 @@ wormholes:
     wormhole_remote: 127.0.0.1:$TA
     wormhole: aggregated
     handler: socks
+    $E2E_ALLOW_YAML
     key: $KEY
   - name: dist
     server: 127.0.0.1:$SD
     wormhole_remote: 127.0.0.1:$TD
     wormhole: distributed
     handler: socks
+    $E2E_ALLOW_YAML
     key: $KEY
 EOF
 }

@@ -4,6 +4,8 @@
 #include "config/config.h"
 
 #include <check.h>
+
+#include <sys/socket.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,6 +536,25 @@ static const error_case_t s_errors [] = {
       "  - name: c\n    server: 127.0.0.1:1082\n    wormhole_remote: 127.0.0.1:8445\n"
       "    key: " KEY16 "\n    handler: relay\n    relay: b\n",
       "t.yaml:13:12: wormholes[1].relay: relay loop: b -> c -> b" },
+    //  allow:, deny:, users:
+    { W "    allow: [10.0.0.0/8, 10.0.0.1/8]\n",
+      "t.yaml:6:25: wormholes[0].allow[1]: host bits set under /8 (the network is 10.0.0.0/8)" },
+    { W "    deny: [\"fd00::/129\"]\n",
+      "t.yaml:6:12: wormholes[0].deny[0]: prefix length must be 0 to 128, not 129" },
+    { W "    deny: [300.1.1.1/32]\n",
+      "t.yaml:6:12: wormholes[0].deny[0]: '300.1.1.1' is not an IPv4 or IPv6 address" },
+    { W "    allow: 10.0.0.0/8\n",
+      "t.yaml:6:12: wormholes[0].allow: expected a list of address/prefix such as "
+      "[10.0.0.0/8, \"fd00::/8\"], got a scalar" },
+    { W "    handler: relay\n    relay: 127.0.0.1:22\n    deny: [10.0.0.0/8]\n",
+      "t.yaml:8:11: wormholes[0].deny: only for handler socks, socks4, socks5 or http "
+      "(a relay's target is fixed)" },
+    { W "    users: []\n",
+      "t.yaml:6:12: wormholes[0].users: an empty list: give users, or leave users: out" },
+    { W "    users: [{name: a, password: b, role: admin}]\n",
+      "t.yaml:6:36: wormholes[0].users[0].role: unknown key" },
+    { "proxies:\n  - listen: 127.0.0.1:1080\n    handler: socks4\n    users: [{name: a, password: b}]\n",
+      "t.yaml:4:12: proxies[0].users: SOCKS4 has no passwords: users: needs handler socks5, socks or http" },
 };
 
 START_TEST (test_error)
@@ -707,6 +728,42 @@ START_TEST (test_print)
 }
 END_TEST
 
+START_TEST (test_access)
+{
+    config_t *c = s_parse_ok (
+        "proxies:\n"
+        "  - listen: 127.0.0.1:1080\n"
+        "    handler: http\n"
+        "    allow: [10.0.0.0/8, \"fd00::/8\", 192.168.1.5/32, 127.0.0.1]\n"
+        "    deny: [10.9.0.0/16]\n"
+        "    users: [{name: alice, password: s3cret}, {name: bob, password: \"p:w\"}]\n"
+        "  - listen: 127.0.0.1:1081\n"
+        "    handler: socks\n"
+        W "    allow: [\"::1/128\"]\n");
+    const config_handler_t *h = &c->proxies [0].handler;
+    ck_assert_uint_eq (h->acl.allow_count, 4);
+    ck_assert_int_eq (h->acl.allow [1].family, AF_INET6);
+    ck_assert_int_eq (h->acl.allow [3].prefix, 32);
+    ck_assert_uint_eq (h->acl.deny_count, 1);
+    ck_assert_uint_eq (h->users.count, 2);
+    ck_assert_str_eq (h->users.users [1].password, "p:w");
+    ck_assert_uint_eq (c->proxies [1].handler.acl.allow_count, 0);
+    ck_assert_uint_eq (c->proxies [1].handler.users.count, 0);
+    ck_assert_uint_eq (c->wormholes [0].handler.acl.allow_count, 1);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    config_print (c, out);
+    fclose (out);
+    ck_assert_ptr_nonnull (strstr (text, "  allow: 10.0.0.0/8, fd00::/8, 192.168.1.5/32, 127.0.0.1/32\n"));
+    ck_assert_ptr_nonnull (strstr (text, "  deny: 10.9.0.0/16\n"));
+    ck_assert_ptr_nonnull (strstr (text, "  users: alice, bob\n"));
+    ck_assert_ptr_null (strstr (text, "s3cret"));
+    free (text);
+    config_destroy (&c);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -724,6 +781,7 @@ main (void)
     tcase_add_test (tc, test_load_file);
     tcase_add_test (tc, test_example);
     tcase_add_test (tc, test_print);
+    tcase_add_test (tc, test_access);
     suite_add_tcase (suite, tc);
     return check_run (suite);
 }

@@ -958,6 +958,70 @@ START_TEST (test_random_garbage)
 }
 END_TEST
 
+//  --- Proxy-Authorization: Basic
+
+static bool
+s_authorized (const char *head, const acl_users_t *users)
+{
+    http_request_t req;
+    http_request_init (&req);
+    ck_assert_int_eq (http_request_parse (&req, (const uint8_t *) head, strlen (head)), HTTP_OK);
+    return http_request_authorized (&req, (const uint8_t *) head, users);
+}
+
+START_TEST (test_proxy_auth)
+{
+    static acl_user_t list [] = { { "alice", "s3cret" }, { "bob", "pa:ss" } };
+    acl_users_t users = { list, 2 }, none = { 0 };
+    //  alice:s3cret = YWxpY2U6czNjcmV0, bob:pa:ss = Ym9iOnBhOnNz
+    ck_assert (s_authorized ("GET http://a/ HTTP/1.1\r\nProxy-Authorization: Basic YWxpY2U6czNjcmV0\r\n\r\n", &users));
+    ck_assert (s_authorized ("CONNECT a:443 HTTP/1.1\r\nproxy-authorization:   basic   Ym9iOnBhOnNz \r\n\r\n", &users));
+    //  without padding
+    ck_assert (s_authorized ("GET http://a/ HTTP/1.1\r\nProxy-Authorization: Basic Ym9iOnBhOnNz\r\n\r\n", &users));
+    //  missing, wrong password (alice:s3creT), unknown scheme, malformed base64, no colon
+    ck_assert (!s_authorized ("GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n", &users));
+    ck_assert (!s_authorized ("GET http://a/ HTTP/1.1\r\nProxy-Authorization: Basic YWxpY2U6czNjcmVU\r\n\r\n", &users));
+    ck_assert (!s_authorized ("GET http://a/ HTTP/1.1\r\nProxy-Authorization: Bearer YWxpY2U6czNjcmV0\r\n\r\n", &users));
+    ck_assert (!s_authorized ("GET http://a/ HTTP/1.1\r\nProxy-Authorization: Basic YWxp*2U6czNjcmV0\r\n\r\n", &users));
+    ck_assert (!s_authorized ("GET http://a/ HTTP/1.1\r\nProxy-Authorization: Basic YWxpY2U=\r\n\r\n", &users));
+    ck_assert (!s_authorized ("GET http://a/ HTTP/1.1\r\nProxy-Authorization: Basic\r\n\r\n", &users));
+    //  (the origin's Authorization is not the proxy's)
+    ck_assert (!s_authorized ("GET http://a/ HTTP/1.1\r\nAuthorization: Basic YWxpY2U6czNjcmV0\r\n\r\n", &users));
+    //  no users: everything passes
+    ck_assert (s_authorized ("GET http://a/ HTTP/1.1\r\n\r\n", &none));
+    ck_assert (s_authorized ("GET http://a/ HTTP/1.1\r\n\r\n", NULL));
+    //  the header is not forwarded to the origin
+    const char *head = "GET http://a/ HTTP/1.1\r\nProxy-Authorization: Basic YWxpY2U6czNjcmV0\r\n\r\n";
+    http_request_t req;
+    http_request_init (&req);
+    ck_assert_int_eq (http_request_parse (&req, (const uint8_t *) head, strlen (head)), HTTP_OK);
+    char out [HTTP_REWRITE_MAX];
+    int n = http_request_rewrite (&req, (const uint8_t *) head, out, sizeof out);
+    ck_assert_int_gt (n, 0);
+    out [n] = 0;
+    ck_assert_ptr_null (strcasestr (out, "Proxy-Authorization"));
+}
+END_TEST
+
+START_TEST (test_auth_required_response)
+{
+    char out [HTTP_ERROR_MAX];
+    size_t n = http_auth_required_response (out, sizeof out);
+    ck_assert_uint_gt (n, 0);
+    out [n] = 0;
+    static const char status [] = "HTTP/1.1 407 Proxy Authentication Required\r\n";
+    ck_assert (strncmp (out, status, sizeof status - 1) == 0);
+    ck_assert_ptr_nonnull (strstr (out, "\r\nProxy-Authenticate: Basic realm=\"mimicsocks\"\r\n"));
+    ck_assert_ptr_nonnull (strstr (out, "\r\nConnection: close\r\n"));
+    //  the body is as long as Content-Length says
+    const char *body = strstr (out, "\r\n\r\n") + 4;
+    unsigned len = 0;
+    ck_assert_int_eq (sscanf (strstr (out, "Content-Length: "), "Content-Length: %u", &len), 1);
+    ck_assert_uint_eq (strlen (body), len);
+    ck_assert_uint_eq (http_auth_required_response (out, 20), 0);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -985,6 +1049,8 @@ main (void)
     tcase_add_test (tc, test_framer_length);
     tcase_add_test (tc, test_error_response);
     tcase_add_test (tc, test_random_garbage);
+    tcase_add_test (tc, test_proxy_auth);
+    tcase_add_test (tc, test_auth_required_response);
     suite_add_tcase (s, tc);
     return check_run (s);
 }

@@ -614,6 +614,132 @@ START_TEST (test_rep_mapping)
 }
 END_TEST
 
+//  --- RFC 1929 username/password
+
+//  Feeds data whole, or one byte at a time, to a codec that asks for users.
+static run_t
+s_run_auth (const acl_users_t *users, const uint8_t *data, size_t len, bool bytewise,
+            bool *auth_failed)
+{
+    run_t run;
+    memset (&run, 0, sizeof run);
+    socks_codec_t *codec = socks_codec_new (true, true);
+    socks_codec_require_users (codec, users);
+    run.status = SOCKS_NEED_MORE;
+    for (size_t at = 0; at < len && run.status == SOCKS_NEED_MORE; ) {
+        size_t n = bytewise? 1: len - at;
+        uint8_t out [SOCKS_FEED_OUT_MAX];
+        size_t consumed, out_len;
+        run.status = socks_codec_feed (codec, data + at, n, &consumed, out, sizeof out, &out_len);
+        ck_assert_uint_le (out_len, SOCKS_FEED_OUT_MAX);
+        memcpy (run.out + run.out_len, out, out_len);
+        run.out_len += out_len;
+        run.consumed += consumed;
+        at += n;
+    }
+    if (run.status == SOCKS_REQUEST_READY) {
+        run.have_request = true;
+        run.request = *socks_codec_request (codec);
+    }
+    *auth_failed = socks_codec_auth_failed (codec);
+    socks_codec_destroy (&codec);
+    return run;
+}
+
+static acl_user_t s_user_list [2] = {
+    { "alice", "s3cret" }, { "bob", "hunter2" }
+};
+static const acl_users_t s_users = { s_user_list, 2 };
+
+START_TEST (test_socks5_auth)
+{
+    static const uint8_t good [] = {
+        5, 2, 0, 2,                                     //  offers none and user/pass
+        1, 5, 'a', 'l', 'i', 'c', 'e', 6, 's', '3', 'c', 'r', 'e', 't',
+        5, 1, 0, 1, 10, 0, 0, 1, 0, 80,
+        'G', 'E', 'T'                                   //  first data
+    };
+    static const uint8_t good_out [] = { 5, 2, 1, 0 };
+    for (int bytewise = 0; bytewise < 2; bytewise++) {
+        bool failed;
+        run_t run = s_run_auth (&s_users, good, sizeof good, bytewise, &failed);
+        ck_assert_int_eq (run.status, SOCKS_REQUEST_READY);
+        ck_assert_uint_eq (run.consumed, sizeof good - 3);
+        s_assert_out (&run, good_out, sizeof good_out);
+        ck_assert_str_eq (run.request.host, "10.0.0.1");
+        ck_assert (!failed);
+    }
+    //  the second user too
+    static const uint8_t bob [] = {
+        5, 1, 2, 1, 3, 'b', 'o', 'b', 7, 'h', 'u', 'n', 't', 'e', 'r', '2',
+        5, 1, 0, 3, 3, 'a', '.', 'b', 0, 22
+    };
+    bool failed;
+    run_t run = s_run_auth (&s_users, bob, sizeof bob, false, &failed);
+    ck_assert_int_eq (run.status, SOCKS_REQUEST_READY);
+    ck_assert_str_eq (run.request.host, "a.b");
+}
+END_TEST
+
+START_TEST (test_socks5_auth_failures)
+{
+    static const uint8_t auth_failed [] = { 5, 2, 1, 1 };
+    static const uint8_t wrong_password [] = {
+        5, 1, 2, 1, 5, 'a', 'l', 'i', 'c', 'e', 6, 's', '3', 'c', 'r', 'e', 'T',
+        5, 1, 0, 1, 10, 0, 0, 1, 0, 80
+    };
+    static const uint8_t other_users_password [] = {
+        5, 1, 2, 1, 5, 'a', 'l', 'i', 'c', 'e', 7, 'h', 'u', 'n', 't', 'e', 'r', '2'
+    };
+    static const uint8_t empty_password [] = { 5, 1, 2, 1, 5, 'a', 'l', 'i', 'c', 'e', 0 };
+    static const uint8_t empty_name [] = { 5, 1, 2, 1, 0 };
+    static const uint8_t bad_version [] = { 5, 1, 2, 2, 5, 'a', 'l', 'i', 'c', 'e' };
+    const struct { const uint8_t *data; size_t len; } cases [] = {
+        { wrong_password, sizeof wrong_password }, { other_users_password, sizeof other_users_password },
+        { empty_password, sizeof empty_password }, { empty_name, sizeof empty_name },
+        { bad_version, sizeof bad_version }
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++)
+        for (int bytewise = 0; bytewise < 2; bytewise++) {
+            bool failed;
+            run_t run = s_run_auth (&s_users, cases [i].data, cases [i].len, bytewise, &failed);
+            ck_assert_msg (run.status == SOCKS_FAIL, "case %zu accepted", i);
+            s_assert_out (&run, auth_failed, sizeof auth_failed);
+            ck_assert (failed);
+        }
+    //  a greeting without method 2 gets "no acceptable methods"
+    static const uint8_t no_auth_only [] = { 5, 1, 0 };
+    static const uint8_t no_methods [] = { 5, 0xFF };
+    bool failed;
+    run_t run = s_run_auth (&s_users, no_auth_only, sizeof no_auth_only, false, &failed);
+    ck_assert_int_eq (run.status, SOCKS_FAIL);
+    s_assert_out (&run, no_methods, sizeof no_methods);
+    ck_assert (failed);
+    //  SOCKS4 has no password: 0x5B
+    static const uint8_t s4_reject [] = { 0, 0x5B, 0, 0, 0, 0, 0, 0 };
+    run = s_run_auth (&s_users, s4_plain, sizeof s4_plain, false, &failed);
+    ck_assert_int_eq (run.status, SOCKS_FAIL);
+    s_assert_out (&run, s4_reject, sizeof s4_reject);
+    ck_assert (failed);
+}
+END_TEST
+
+//  No users (NULL or an empty list): "no authentication" as before.
+START_TEST (test_socks5_no_users)
+{
+    static const uint8_t offers_both [] = { 5, 2, 2, 0, 5, 1, 0, 1, 10, 0, 0, 1, 0, 80 };
+    static const uint8_t method_none [] = { 5, 0 };
+    acl_users_t none = { 0 };
+    bool failed;
+    run_t run = s_run_auth (&none, offers_both, sizeof offers_both, false, &failed);
+    ck_assert_int_eq (run.status, SOCKS_REQUEST_READY);
+    s_assert_out (&run, method_none, sizeof method_none);
+    run = s_run_auth (NULL, offers_both, sizeof offers_both, true, &failed);
+    ck_assert_int_eq (run.status, SOCKS_REQUEST_READY);
+    ck_assert (!failed);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -635,6 +761,9 @@ main (void)
     tcase_add_test (tc, test_reply_socks5);
     tcase_add_test (tc, test_reply_socks4);
     tcase_add_test (tc, test_rep_mapping);
+    tcase_add_test (tc, test_socks5_auth);
+    tcase_add_test (tc, test_socks5_auth_failures);
+    tcase_add_test (tc, test_socks5_no_users);
     tcase_set_timeout (tc, 60);
     suite_add_tcase (suite, tc);
 
