@@ -8,6 +8,7 @@ be delimited, because that is exactly what a proxy has to get right:
 
     GET|HEAD /file/NAME     a file from --dir, with Content-Length
     GET      /noclen/N      N pattern bytes, no Content-Length, then close
+                            (?rate=R: paced at R bytes/s, in 64 KiB writes)
     GET      /chunked/N     N pattern bytes, Transfer-Encoding: chunked
     GET      /slow/N        N pattern bytes with Content-Length, trickled in
                             10 parts 100 ms apart (?parts=P&ms=M to change)
@@ -81,7 +82,7 @@ class Handler(BaseHTTPRequestHandler):
             if len(parts) == 3 and parts[1] == "file":
                 return self._file(parts[2], head)
             if len(parts) == 3 and parts[1] == "noclen":
-                return self._noclen(int(parts[2]), head)
+                return self._noclen(int(parts[2]), head, int(query.get("rate", ["0"])[0]))
             if len(parts) == 3 and parts[1] == "chunked":
                 return self._chunked(int(parts[2]), head)
             if len(parts) == 3 and parts[1] == "slow":
@@ -127,7 +128,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 self.connection.sendfile(f)
 
-    def _noclen(self, n, head):
+    def _noclen(self, n, head, rate=0):
         #  Close-delimited body: the only end of the body is the end of the
         #  connection, so a proxy in between must pass that close on.
         self.close_connection = True
@@ -135,9 +136,15 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Connection", "close")
         self.end_headers()
-        if not head:
-            for chunk in pattern_chunks(n):
-                self.wfile.write(chunk)
+        if head:
+            return
+        start, sent = time.monotonic(), 0
+        for chunk in pattern_chunks(n):         # (64 KiB pieces)
+            self.wfile.write(chunk)
+            sent += len(chunk)
+            if rate > 0:
+                self.wfile.flush()
+                time.sleep(max(0.0, start + sent / rate - time.monotonic()))
 
     def _chunked(self, n, head):
         self.send_response(200)

@@ -71,6 +71,19 @@ subcommand can hang longer than its bound.
                                          relay both ways, flipping one bit of each connection's
                                          server->client (or client->server) stream at byte
                                          OFFSET; with --only N, of connection N only
+    pace FILE RATE                       copy FILE to stdout at RATE bytes/s (64 KiB writes): a
+                                         paced upload (curl -T -), as curl 7.88's --limit-rate
+                                         does not limit
+    reset-relay LISTEN TARGET [--after N [--direction c2s|s2c] [--only K]]
+                [--port-file P] [--seconds S]
+                                         relay both ways (a FIN is passed on as a FIN, a reset
+                                         as a reset); on SIGUSR1 every connection open at that
+                                         moment, and with --after the one whose DIRECTION has
+                                         carried N bytes (of connection K only, with --only), is
+                                         cut: both sides closed with SO_LINGER 0, so both get a
+                                         RST. One line per event on stdout: "accept MS N",
+                                         "reset MS N C2S S2C WHY", "end MS N C2S S2C" (MS: epoch
+                                         ms, C2S/S2C: bytes relayed so far)
     v2-flight HOST PORT --key HEX [--age S] [--kind tunnel|handover] [--expect-server [--socks]]
                                          a client first flight made here from PROTOCOL-v2.md
                                          (python3-cryptography), dated now - S; without
@@ -85,6 +98,7 @@ import argparse
 import hashlib
 import hmac
 import os
+import select
 import signal
 import socket
 import struct
@@ -979,6 +993,145 @@ def cmd_bitflip_relay(args):
     run_relay(args, hooks_for)
 
 
+class ResetRelay:
+    """The state of reset-relay: the SIGUSR1 generation and the event log."""
+
+    def __init__(self, args):
+        self.args = args
+        self.generation = 0
+        self.lock = threading.Lock()
+
+    def say(self, *fields):
+        with self.lock:
+            sys.stdout.write(" ".join(str(f) for f in fields) + "\n")
+            sys.stdout.flush()
+
+
+def hard_close(*socks):
+    """Closes with SO_LINGER 0: the peer gets a RST, not a FIN."""
+    for s in socks:
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        s.close()
+
+
+def reset_relay_serve(state, conn, up, n):
+    """One connection of reset-relay: both directions in one select loop over
+    non-blocking sockets (so that a cut never waits for a blocked send)."""
+    args = state.args
+    gen = state.generation
+    ends = {"c2s": (conn, up), "s2c": (up, conn)}
+    buf = {"c2s": bytearray(), "s2c": bytearray()}
+    count = {"c2s": 0, "s2c": 0}
+    eof = {"c2s": False, "s2c": False}
+    shut = {"c2s": False, "s2c": False}
+    for s in (conn, up):
+        s.setblocking(False)
+    state.say("accept", int(time.time() * 1000), n)
+
+    def cut(why):
+        hard_close(conn, up)
+        state.say("reset", int(time.time() * 1000), n, count["c2s"], count["s2c"], why)
+
+    while True:
+        if state.generation != gen:
+            return cut("signal")
+        if args.after and (not args.only or args.only == n) and count[args.direction] >= args.after:
+            return cut("after")
+        if shut["c2s"] and shut["s2c"]:
+            conn.close()
+            up.close()
+            state.say("end", int(time.time() * 1000), n, count["c2s"], count["s2c"])
+            return
+        rl = [ends[d][0] for d in ends if not eof[d] and len(buf[d]) < (256 << 10)]
+        wl = [ends[d][1] for d in ends if buf[d]]
+        try:
+            r, w, _ = select.select(rl, wl, [], 0.1)
+        except (OSError, ValueError):
+            return cut("select")
+        for d, (src, dst) in ends.items():
+            if src in r:
+                try:
+                    chunk = src.recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    chunk = None
+                except OSError:
+                    return cut("peer-reset")        # a reset is passed on as a reset
+                if chunk == b"":
+                    eof[d] = True
+                elif chunk:
+                    buf[d] += chunk
+                    count[d] += len(chunk)
+            if dst in w and buf[d]:
+                try:
+                    sent = dst.send(buf[d])
+                    del buf[d][:sent]
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except OSError:
+                    return cut("peer-reset")
+            if eof[d] and not buf[d] and not shut[d]:
+                try:
+                    dst.shutdown(socket.SHUT_WR)    # a FIN is passed on as a FIN
+                except OSError:
+                    pass
+                shut[d] = True
+
+
+def cmd_reset_relay(args):
+    """Relays LISTEN <-> TARGET; cuts connections with a RST to both sides on
+    SIGUSR1 (all those open) or after --after bytes in --direction."""
+    host, port = loopback_target(args.target)
+    state = ResetRelay(args)
+
+    def on_usr1(signum, frame):
+        state.generation += 1
+    signal.signal(signal.SIGUSR1, on_usr1)
+    srv = relay_listener(args.listen, args.port_file)
+    end = time.monotonic() + args.seconds if args.seconds else None
+    n = 0
+
+    def serve(conn, n):
+        try:
+            up = socket.create_connection((host, port), timeout=10)
+        except OSError:
+            hard_close(conn)
+            state.say("refused", int(time.time() * 1000), n)
+            return
+        reset_relay_serve(state, conn, up, n)
+
+    while end is None or time.monotonic() < end:
+        srv.settimeout(0.2 if end is None else max(0.01, min(0.2, end - time.monotonic())))
+        try:
+            conn, _ = srv.accept()
+        except socket.timeout:
+            continue
+        except InterruptedError:
+            continue
+        n += 1
+        threading.Thread(target=serve, args=(conn, n), daemon=True).start()
+
+
+def cmd_pace(args):
+    """FILE to stdout at RATE bytes/s; a reader that goes away ends it quietly."""
+    start, sent = time.monotonic(), 0
+    out = sys.stdout.buffer
+    with open(args.file, "rb") as f:
+        while True:
+            chunk = f.read(65536)
+            if not chunk:
+                break
+            try:
+                out.write(chunk)
+                out.flush()
+            except BrokenPipeError:
+                os._exit(0)
+            sent += len(chunk)
+            time.sleep(max(0.0, start + sent / args.rate - time.monotonic()))
+
+
 def send_and_watch(host, port, data, wait):
     """Connects, sends data (a peer that closes early is part of what we
     measure), reads until the peer closes or `wait` seconds pass. Returns the
@@ -1455,6 +1608,23 @@ def main():
         p.add_argument("--port-file", help="where to write the listening port once ready")
         p.add_argument("--seconds", type=float, default=0, help="stop after S s (0: never)")
         p.set_defaults(fn=fn)
+
+    p = sub.add_parser("pace")
+    p.add_argument("file")
+    p.add_argument("rate", type=float, help="bytes per second")
+    p.set_defaults(fn=cmd_pace)
+
+    p = sub.add_parser("reset-relay")
+    p.add_argument("listen", type=int, help="the port to listen on (0: any, see --port-file)")
+    p.add_argument("target", help="PORT or 127.0.0.1:PORT to relay to")
+    p.add_argument("--after", type=int, default=0,
+                   help="cut a connection once its DIRECTION carried N bytes (0: only on SIGUSR1)")
+    p.add_argument("--direction", choices=("s2c", "c2s"), default="s2c")
+    p.add_argument("--only", type=int, default=0,
+                   help="--after applies to connection N only (1, 2, ... in accept order; 0: all)")
+    p.add_argument("--port-file", help="where to write the listening port once ready")
+    p.add_argument("--seconds", type=float, default=0, help="stop after S s (0: never)")
+    p.set_defaults(fn=cmd_reset_relay)
 
     p = sub.add_parser("replay")
     p.add_argument("file")
