@@ -16,7 +16,7 @@ CTEST_JOBS ?= 2
 
 # Debian packages needed to build, test and benchmark.
 DEPS := build-essential cmake pkg-config libczmq-dev libzmq3-dev libssl-dev libyaml-dev \
-        check curl python3 nginx-light microsocks clang
+        check curl python3 python3-cryptography nginx-light microsocks clang
 
 # Fuzzing (test/fuzz/README.md): make fuzz runs each harness FUZZ_SECONDS; make
 # test runs each FUZZ_SHORT_SECONDS (ctest label fuzz, after the regressions).
