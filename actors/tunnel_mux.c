@@ -38,7 +38,7 @@ typedef struct {
 //  The actions of the tunnel's life (the streams' are in tunnel_mux_streams.c)
 
 static tunnel_mux_action_fn s_enter, s_dial, s_stop_timer, s_retry_late, s_dialer_connected,
-    s_read_proxy_reply, s_check_proxy_wait, s_log_up, s_start_baton, s_log_accepted,
+    s_read_proxy_reply, s_check_proxy_wait, s_check_answer, s_heard, s_log_unanswered, s_log_up, s_start_baton, s_log_accepted,
     s_log_proxy_silent, s_log_corrupt, s_log_peer_closed, s_log_tunnel_closed, s_lose,
     s_forget_baton, s_trace_down, s_close_tunnel, s_back_off, s_unregister, s_end_session,
     s_pass_to_baton, s_refuse_user;
@@ -61,18 +61,21 @@ static const t_row_t s_dialing[] = {
     { T_DIALING,  TE_USER,          { tunnel_mux_open_stream },                         T_SAME },
     //  The dialer's steps (any state, as they come) raise DIALED or DIAL_FAILED;
     //  behind a proxy, what the streams sent meanwhile leaves after its 200
+    //  The tunnel is up once the remote end has spoken on it (v1: at once; a
+    //  v2 remote answers with its first flight, a wrong key gets silence)
     { T_DIALING,  TE_DIALED,
         { tunnel_mux_release_held, s_log_up, ENTER, s_start_baton },                    T_UP },
     { T_UP,       TE_USER,          { tunnel_mux_open_stream },                         T_SAME },
-    { T_UP,       TE_TARGET_DATA,   { tunnel_mux_feed },                                T_SAME },
+    { T_UP,       TE_TARGET_DATA,   { s_heard, tunnel_mux_feed },                       T_SAME },
     { T_ANY,      TE_CONNECTED,     { s_dialer_connected },                             T_SAME },
     { T_ANY,      TE_PROXY_REPLY,   { s_read_proxy_reply },                             T_SAME },
-    { T_ANY,      TE_TIMEOUT,       { s_check_proxy_wait },                             T_SAME },
+    { T_ANY,      TE_TIMEOUT,       { s_check_proxy_wait, s_check_answer },             T_SAME },
     //  The tunnel is lost, one way or another: its streams are reset, and
     //  the next dial waits, twice as long each time (up to BACKOFF_MAX_MS)
     //  until the peer answers
     { T_ANY,      TE_DIAL_FAILED,   { s_lose },                                         T_SAME },
     { T_ANY,      TE_PROXY_SILENT,  { s_log_proxy_silent, s_lose },                     T_SAME },
+    { T_ANY,      TE_UNANSWERED,    { s_log_unanswered, s_lose },                       T_SAME },
     { T_ANY,      TE_CORRUPT,       { s_log_corrupt, s_lose },                          T_SAME },
     { T_ANY,      TE_TARGET_EOF,    { s_log_tunnel_closed, s_lose },                    T_SAME },
     { T_ANY,      TE_CLIENT_EOF,    { s_log_peer_closed, s_lose },                      T_SAME },
@@ -274,13 +277,57 @@ s_check_proxy_wait (tunnel_mux_t *self)
         tunnel_mux_raise (self, TE_PROXY_SILENT);
 }
 
+//  v2: the remote end answers a first flight at once; silence means a wrong
+//  key (or cipher, or clocks more than 30 s apart), or not a mimicsocks end.
+#define ANSWER_LIMIT_MS 10000
+
 static void
-s_log_up (tunnel_mux_t *self)
+s_tunnel_up (tunnel_mux_t *self)
 {
     char where[300];
+    self->answered = true;
     log_info ("wormhole %s: tunnel up to %s", tunnel_mux_name (self),
               dialer_describe (&self->dialer, where, sizeof where));
     session_trace (self->session, "dialer", "tunnel", "tunnel-up", 0);
+}
+
+static void
+s_log_up (tunnel_mux_t *self)
+{
+    self->answered = false;
+    if (!tunnel_wire_v2 (self->wormhole->conf)) {
+        s_tunnel_up (self);         //  an original peer says nothing until a stream does
+        return;
+    }
+    session_set_timer (self->session, ANSWER_LIMIT_MS);
+    char where[300];
+    log_debug ("wormhole %s: connected to %s; waiting for its answer", tunnel_mux_name (self),
+               dialer_describe (&self->dialer, where, sizeof where));
+}
+
+static void
+s_heard (tunnel_mux_t *self)
+{
+    if (self->answered)
+        return;
+    session_set_timer (self->session, 0);
+    s_tunnel_up (self);
+}
+
+static void
+s_check_answer (tunnel_mux_t *self)
+{
+    if (self->state == T_UP && !self->answered)
+        tunnel_mux_raise (self, TE_UNANSWERED);
+}
+
+static void
+s_log_unanswered (tunnel_mux_t *self)
+{
+    char where[300];
+    log_warn ("wormhole %s: no answer from %s within %d s: a wrong key or cipher, clocks more "
+              "than 30 s apart, or not a mimicsocks end (protocol v2)", tunnel_mux_name (self),
+              dialer_describe (&self->dialer, where, sizeof where), ANSWER_LIMIT_MS / 1000);
 }
 
 //  A handover that could not finish: dial a fresh tunnel.

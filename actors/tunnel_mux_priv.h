@@ -70,6 +70,7 @@ typedef enum {
     TE_DIALED,                  //  the dialer is done: hello sent, cipher in place
     TE_DIAL_FAILED,             //  the connect or the proxy failed (the dialer said why)
     TE_PROXY_SILENT,            //  the handler timer while the dialer waits for the proxy
+    TE_UNANSWERED,              //  the handler timer while a v2 tunnel awaits the remote's answer
     TE_CORRUPT,                 //  a frame the decoder cannot read
     TE_LOST,                    //  the tunnel is gone, for any of the reasons above
     TE_COUNT
@@ -117,6 +118,7 @@ typedef struct tunnel_mux_t {
     bool peer_credits;          //  the peer speaks the credit extension
     int held_by;                //  stream that stopped the tunnel (no extension), or -1
     int backoff_ms;
+    bool answered;              //  dialing end: the remote end has spoken on this tunnel
     baton_t *baton;             //  dialing end: handovers of the tunnel while it is up
     //  The engine (tunnel_mux.c)
     t_args_t *args;             //  of the event being handled
