@@ -2,6 +2,7 @@
 #include "actors/acceptor.h"
 
 #include <errno.h>
+#include <sys/resource.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -270,13 +271,24 @@ s_handle_listener (self_t *self, size_t index)
     for (int burst = 0; burst < ACCEPT_BURST; burst++) {
         int fd = accept4 (self->ports[index].fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                log_warn ("accept: %s; pausing new connections for %d ms", strerror (errno), BACKOFF_MS);
+            if (errno == EMFILE || errno == ENFILE) {
+                struct rlimit rl = { 0, 0 };
+                getrlimit (RLIMIT_NOFILE, &rl);
+                log_warn_limited ("accept: %s: %s (%llu); new connections wait %d ms at a time",
+                                  strerror (errno), errno == EMFILE
+                                  ? "the process's open file limit (ulimit -n / LimitNOFILE) is reached"
+                                  : "the system's open file limit is reached",
+                                  (unsigned long long) rl.rlim_cur, BACKOFF_MS);
+                self->paused_until = zclock_mono () + BACKOFF_MS;
+            }
+            else if (errno == ENOBUFS || errno == ENOMEM) {
+                log_warn_limited ("accept: %s; new connections wait %d ms at a time",
+                                  strerror (errno), BACKOFF_MS);
                 self->paused_until = zclock_mono () + BACKOFF_MS;
             }
             else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
                      && errno != ECONNABORTED && errno != EPROTO)
-                log_warn ("accept: %s", strerror (errno));
+                log_warn_limited ("accept: %s", strerror (errno));
             return;
         }
         const listener_conf_t *listener = &self->listeners[index];

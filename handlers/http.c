@@ -360,8 +360,8 @@ s_timeout (void *self_)
             break;
         case H_REQUEST_SENT:
             if (self->response_state == R_AWAIT_HEAD) {
-                log_warn ("http %s: no response from %s", session_peer (self->session),
-                          self->label);
+                log_warn_limited ("http %s: no response from %s", session_peer (self->session),
+                                  self->label);
                 http_drop_target (self);
                 http_fail (self, 504, "the origin server did not answer in time");
             }

@@ -220,7 +220,7 @@ http_connected (void *self_, int err, const struct sockaddr *local)
         log_info ("http %s -> %s: %s", session_peer (self->session), self->label, detail);
     }
     else
-        log_warn ("http %s -> %s: %s", session_peer (self->session), self->label, detail);
+        log_warn_limited ("http %s -> %s: %s", session_peer (self->session), self->label, detail);
     switch (self->state) {
         case H_TUNNEL_CONNECTING:
         case H_FORWARD_REQUEST:

@@ -221,8 +221,9 @@ s_connected (void *self_, int err, const struct sockaddr *local)
         s_reply_failure (self, SOCKS_REP_NOT_ALLOWED);
     }
     else {
-        log_warn ("%s %s -> %s: %s", self->protocol, session_peer (self->session), self->target,
-                  err == SESSION_ERR_RESOLVE? "name did not resolve": strerror (err));
+        log_warn_limited ("%s %s -> %s: %s", self->protocol, session_peer (self->session),
+                          self->target, err == SESSION_ERR_RESOLVE? "name did not resolve"
+                                                                  : strerror (err));
         s_reply_failure (self, err == SESSION_ERR_RESOLVE? SOCKS_REP_HOST_UNREACHABLE
                                                          : socks_rep_from_error (err));
     }
@@ -257,8 +258,8 @@ s_timeout (void *self_)
     socks_t *self = (socks_t *) self_;
     if (self->state == H_CONNECTING) {
         //  the client is waiting for an answer: tell it the host did not answer
-        log_warn ("%s %s -> %s: connect timed out", self->protocol,
-                  session_peer (self->session), self->target);
+        log_warn_limited ("%s %s -> %s: connect timed out", self->protocol,
+                          session_peer (self->session), self->target);
         s_reply_failure (self, socks_rep_from_error (SESSION_ERR_TIMEOUT));
         return;
     }

@@ -36,11 +36,10 @@ log_level_parse (const char *name)
     return -1;
 }
 
-void
-log_write (log_level_t level, const char *format, ...)
+//  One record: the prefix, the message and an optional suffix, in one write.
+static void
+s_write (log_level_t level, const char *suffix, const char *format, va_list args)
 {
-    if ((int) level > atomic_load (&s_level))
-        return;
     char line[1024];
     struct timeval tv;
     gettimeofday (&tv, NULL);
@@ -49,15 +48,54 @@ log_write (log_level_t level, const char *format, ...)
     int n = snprintf (line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ mimicsocks[%d] %-5s ",
                       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                       tm.tm_sec, (int) (tv.tv_usec / 1000), (int) getpid (), s_names[level]);
-    va_list args;
-    va_start (args, format);
     int m = vsnprintf (line + n, sizeof line - n - 1, format, args);
-    va_end (args);
     size_t len = (size_t) n + (m < 0 ? 0 : (size_t) m);
     if (len > sizeof line - 2)
         len = sizeof line - 2;
+    if (suffix) {
+        size_t extra = strlen (suffix);
+        if (len + extra > sizeof line - 2)
+            extra = sizeof line - 2 - len;
+        memcpy (line + len, suffix, extra);
+        len += extra;
+    }
     line[len++] = '\n';
     //  One write per record so that lines from several threads do not interleave.
     ssize_t rc = write (STDERR_FILENO, line, len);
     (void) rc;
+}
+
+void
+log_write (log_level_t level, const char *format, ...)
+{
+    if ((int) level > atomic_load (&s_level))
+        return;
+    va_list args;
+    va_start (args, format);
+    s_write (level, NULL, format, args);
+    va_end (args);
+}
+
+void
+log_write_limited (log_level_t level, log_limit_t *limit, const char *format, ...)
+{
+    if ((int) level > atomic_load (&s_level))
+        return;
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    long long now = (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
+    if (limit->last_ms && now - limit->last_ms < LOG_LIMIT_MS) {
+        limit->held++;
+        return;
+    }
+    char suffix[96] = "";
+    if (limit->held)
+        snprintf (suffix, sizeof suffix, " (and %u more like it in the last %lld ms)", limit->held,
+                  now - limit->last_ms);
+    limit->last_ms = now;
+    limit->held = 0;
+    va_list args;
+    va_start (args, format);
+    s_write (level, suffix[0] ? suffix : NULL, format, args);
+    va_end (args);
 }

@@ -18,6 +18,25 @@ int log_level_parse (const char *name);
 void log_write (log_level_t level, const char *format, ...)
     __attribute__ ((format (printf, 2, 3)));
 
+//  A call site's share of the log: at most one record per LOG_LIMIT_MS; the
+//  next record that goes out says how many were held back meanwhile, so a
+//  flood of the same failure is one line a second with a count, not one
+//  line per failure. One per call site and thread (log_limited's macros).
+#define LOG_LIMIT_MS 1000
+typedef struct {
+    long long last_ms;          //  when the last record went out (0: never)
+    unsigned held;              //  records held back since
+} log_limit_t;
+
+void log_write_limited (log_level_t level, log_limit_t *limit, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+#define log_limited(level, ...) \
+    do { static __thread log_limit_t s_limit_; \
+         log_write_limited (level, &s_limit_, __VA_ARGS__); } while (0)
+#define log_warn_limited(...) log_limited (LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_info_limited(...) log_limited (LOG_LEVEL_INFO, __VA_ARGS__)
+
 #define log_error(...) log_write (LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_write (LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_info(...)  log_write (LOG_LEVEL_INFO, __VA_ARGS__)
