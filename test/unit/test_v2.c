@@ -1228,7 +1228,7 @@ START_TEST (test_node_end)
     const v2v_suite_t *s = &V2V_SUITES[_i];
     uint8_t wire[2 * (V2_OVERHEAD + 10)];
     size_t n1 = s_ossl_seal (s->suite, V2V_KEYS[0].c2s, s->masks[1].nonce, s->masks[1].mask,
-                             V2_END, NULL, 0, wire);
+                             V2_END, (const uint8_t *) "", 0, wire);
     size_t n2 = s_ossl_seal (s->suite, V2V_KEYS[0].c2s, s->masks[2].nonce, s->masks[2].mask,
                              V2_DATA, (const uint8_t *) "0123456789", 10, wire + n1);
     s_tunnel_new (&t, _i);
