@@ -165,7 +165,8 @@ app_run (const app_conf_t *conf)
         rc = supervisor_start_child (supervisor, "acceptor", acceptor_actor, &acceptor_args);
     for (int i = 0; rc == 0 && i < workers; i++) {
         worker_args[i] = (worker_args_t) { i, RESOLVER_ENDPOINT, conf->connect_timeout_ms,
-                                           dials + dial_start[i], dial_start[i + 1] - dial_start[i] };
+                                           dials + dial_start[i], dial_start[i + 1] - dial_start[i],
+                                           conf->idle_timeout_ms };
         char name[32];
         snprintf (name, sizeof name, "worker-%d", i);
         rc = supervisor_start_child (supervisor, name, worker_actor, &worker_args[i]);

@@ -38,6 +38,7 @@ typedef struct {
     size_t dial_count;
     int workers;                        //  0: one per core (app_worker_count)
     int connect_timeout_ms;             //  0: default
+    int idle_timeout_ms;                //  a user connection without traffic; -1: never
     const char *trace_endpoint;         //  NULL: no trace publisher
     bool retry_binds;                   //  a port that cannot be bound is retried, not fatal
     app_reload_fn *reload;              //  NULL: SIGHUP is ignored

@@ -60,6 +60,9 @@ static const char *s_usage =
     "  --log-level LEVEL       error, warn, info (default) or debug; logs go to stderr\n"
     "  --workers N             data-plane worker threads (default: one per core)\n"
     "  --connect-timeout SECS  limit for connecting to a target (default 10)\n"
+    "  --idle-timeout SECS     close a user's connection after this long without a byte\n"
+    "                          either way (default 300; a fifth of it once one direction\n"
+    "                          has ended; 0: never)\n"
     "  --trace ENDPOINT        publish the message-flow trace there (ZeroMQ, e.g.\n"
     "                          tcp://127.0.0.1:5555); overrides the config's `trace:`\n"
     "  --drain-seconds N       on SIGTERM, stop accepting and give open connections up to\n"
@@ -86,6 +89,7 @@ typedef struct {
     int log_level;              //  -1: not given
     int workers;
     int connect_timeout_s;
+    int idle_timeout_s;                 //  -1: the default
     int role;                   //  wormhole_role_t
     int key_bytes;
     bool supervise;
@@ -117,6 +121,15 @@ s_parse_int (const char *text, int min, int max, int *out)
     return 0;
 }
 
+#define DEFAULT_IDLE_S 300
+
+static int
+s_idle_ms (const options_t *opts)
+{
+    int s = opts->idle_timeout_s >= 0 ? opts->idle_timeout_s : DEFAULT_IDLE_S;
+    return s > 0 ? s * 1000 : -1;       //  -1: never
+}
+
 //  Returns -1 when parsing succeeded, else the exit code to leave with.
 static int
 s_parse_args (int argc, char **argv, options_t *opts)
@@ -124,6 +137,7 @@ s_parse_args (int argc, char **argv, options_t *opts)
     memset (opts, 0, sizeof *opts);
     opts->log_level = -1;
     opts->drain_s = -1;
+    opts->idle_timeout_s = -1;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -171,6 +185,11 @@ s_parse_args (int argc, char **argv, options_t *opts)
         else if (streq (arg, "--workers")) {
             if (s_parse_int (value, 1, 64, &opts->workers))
                 return s_usage_error ("--workers: '%s' is not a number from 1 to 64", value);
+        }
+        else if (streq (arg, "--idle-timeout")) {
+            if (s_parse_int (value, 0, 86400, &opts->idle_timeout_s))
+                return s_usage_error ("--idle-timeout: '%s' is not a number of seconds from 0 to 86400", value);
+            i++;
         }
         else if (streq (arg, "--connect-timeout")) {
             if (s_parse_int (value, 1, 600, &opts->connect_timeout_s))
@@ -325,6 +344,7 @@ s_run_standalone (const options_t *opts)
     }
     app_conf_t conf = { .listeners = listeners, .listener_count = opts->listen_count,
                         .workers = opts->workers, .connect_timeout_ms = opts->connect_timeout_s * 1000,
+                        .idle_timeout_ms = s_idle_ms (opts),
                         .trace_endpoint = opts->trace,
                         .drain_ms = (opts->drain_s >= 0 ? opts->drain_s : DEFAULT_DRAIN_S) * 1000 };
     return app_run (&conf);
@@ -373,6 +393,7 @@ s_run_config (const options_t *opts)
     else {
         conf.workers = workers;
         conf.connect_timeout_ms = opts->connect_timeout_s * 1000;
+        conf.idle_timeout_ms = s_idle_ms (opts);
         conf.trace_endpoint = trace;
         conf.retry_binds = true;        //  several wormholes: one busy port must not stop the others
         conf.drain_ms = (opts->drain_s >= 0 ? opts->drain_s : DEFAULT_DRAIN_S) * 1000;

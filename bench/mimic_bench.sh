@@ -107,6 +107,7 @@ umask 077
         printf '  - name: %s\n    server: 127.0.0.1:%s\n    wormhole_remote: 127.0.0.1:%s\n' \
             "$p" "${ports[i]}" "${ports[i + 1]}"
         printf '    wormhole: aggregated\n    handler: socks\n    key: %s\n' "$KEY"
+        printf '    allow: [127.0.0.0/8]\n'       # the origin is on loopback, denied by default
         printf '    mimic: %s\n    handover_interval: %s\n' "$(mimic_of "$p")" "$(interval_of "$p")"
         [[ $(interval_of "$p") == 0 ]] || printf '    extra_ports: [%s, %s]\n' "${ports[i + 2]}" "${ports[i + 3]}"
         i=$((i + 4))

@@ -46,7 +46,8 @@ bench_serve "$NGINX"
 read -r MICRO_PORT MIMIC_PORT <<<"$(bench_free_ports 2)"
 bench_spawn microsocks microsocks -i 127.0.0.1 -p "$MICRO_PORT"
 bench_wait_port "$MICRO_PORT" "$SPAWNED" microsocks
-bench_spawn mimicsocks "$MIMICSOCKS" socks --listen "127.0.0.1:$MIMIC_PORT" --log-level warn
+bench_spawn mimicsocks "$MIMICSOCKS" socks --listen "127.0.0.1:$MIMIC_PORT" --log-level warn \
+    --allow 127.0.0.0/8                 # the origin is on loopback, denied by default
 bench_wait_port "$MIMIC_PORT" "$SPAWNED" mimicsocks
 
 PATHS=(direct microsocks mimicsocks)

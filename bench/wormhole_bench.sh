@@ -87,6 +87,7 @@ wormholes:
     wormhole_remote: 127.0.0.1:$4
     wormhole: $2
     handler: socks
+    allow: [127.0.0.0/8]                # the origin is on loopback, denied by default
     key: $KEY
     protocol: $5
 ${MIMIC:+    mimic: $MIMIC}

@@ -209,6 +209,44 @@ session_arm (session_t *self, int kind, int ms)
 
 static void session_on_timer (session_t *self, int kind);
 
+//  Idle relaying: a session that moved no byte for the worker's idle
+//  timeout ends (a fifth of it once one direction has ended: a peer that
+//  half-closed and went quiet is not waited for long). The timer is not
+//  moved on every byte: when it fires early it is armed for the rest.
+static int
+s_idle_limit (session_t *self)
+{
+    int idle = worker_idle_timeout_ms (self->worker);
+    bool half = self->client.eof_in || self->target.eof_in
+             || self->client.shut_done || self->target.shut_done;
+    return idle > 0 && half ? idle / 5 : idle;
+}
+
+void
+session_idle_restart (session_t *self)
+{
+    int limit = s_idle_limit (self);
+    if (self->state != SESSION_RELAY || limit <= 0)
+        return;
+    self->active_ms = timers_now_ms ();
+    session_arm (self, TIMER_IDLE, limit);
+}
+
+static void
+s_idle_check (session_t *self)
+{
+    int limit = s_idle_limit (self);
+    if (self->state != SESSION_RELAY || limit <= 0)
+        return;
+    uint64_t now = timers_now_ms (), quiet = now - self->active_ms;
+    if (quiet < (uint64_t) limit) {
+        session_arm (self, TIMER_IDLE, limit - (int) quiet);
+        return;
+    }
+    log_debug ("%s: no traffic for %d s; closing", self->peer, limit / 1000);
+    session_kill (self, false);
+}
+
 void
 session_timer_due (session_t *self, int kind, uint64_t deadline_ms)
 {
@@ -226,6 +264,10 @@ session_on_timer (session_t *self, int kind)
         if ((self->client.nodes && !session_flush (self, &self->client))
         ||  (self->target.nodes && !session_flush (self, &self->target)))
             session_kill (self, true);
+        return;
+    }
+    if (kind == TIMER_IDLE) {
+        s_idle_check (self);
         return;
     }
     if (kind == TIMER_HANDOVER) {
@@ -426,6 +468,10 @@ session_relay (session_t *self)
     self->state = SESSION_RELAY;
     self->client_paused = false;
     self->deadline[TIMER_HANDLER] = 0;
+    self->active_ms = timers_now_ms ();
+    int idle = s_idle_limit (self);
+    if (idle > 0)
+        session_arm (self, TIMER_IDLE, idle);
     //  An end of stream seen during the handshake is passed on now.
     if (self->client.eof_in)
         self->target.shut_pending = true;

@@ -11,6 +11,7 @@
 #include "runtime/base/log.h"
 #include "runtime/handover.h"
 #include "runtime/session_priv.h"
+#include "runtime/timers.h"
 #include "runtime/stream.h"
 #include "runtime/trace.h"
 #include "runtime/worker.h"
@@ -256,6 +257,7 @@ session_on_eof (session_t *self, conn_t *conn, int err)
             session_other (self, conn)->shut_pending = true;
             if (!session_flush (self, session_other (self, conn)))
                 session_kill (self, true);
+            session_idle_restart (self);
             break;
         case SESSION_LINGER:
             session_kill (self, false);
@@ -276,6 +278,7 @@ s_deliver_now (session_t *self, conn_t *side, buf_t *buf)
     size_t len = buf->len - buf->off;
     switch (self->state) {
         case SESSION_RELAY:
+            self->active_ms = timers_now_ms ();
             if (!session_take_expected (self, side, &data, &len) || len == 0) {
                 bufpool_put (pool, buf);
                 return;

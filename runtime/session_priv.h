@@ -20,7 +20,7 @@ typedef enum {
     SESSION_DEAD            //  waiting to be freed at the end of the loop turn
 } session_state_t;
 
-enum { TIMER_HANDLER, TIMER_CONNECT, TIMER_HANDOVER, TIMER_NODES, TIMER_COUNT };
+enum { TIMER_HANDLER, TIMER_CONNECT, TIMER_HANDOVER, TIMER_NODES, TIMER_IDLE, TIMER_COUNT };
 
 #define SESSION_MAX_ADDRS 8
 
@@ -45,6 +45,7 @@ struct session_t {
     void *filter_arg;
     bool addr_denied;               //  the filter dropped an address of this connect
     uint64_t deadline[TIMER_COUNT]; //  0: not armed
+    uint64_t active_ms;             //  RELAY: when bytes last came from either side
     char peer[64];
     const char *name;               //  in trace records
     const void *owner;              //  the wormhole it belongs to (NULL: a proxy)
@@ -139,6 +140,10 @@ void session_send (session_t *self, conn_t *conn, const void *data, size_t len);
 //  that it can dial again; any other session ends at once, abortively (the
 //  user sees a reset). True if the session goes on.
 bool session_side_failed (session_t *self, conn_t *conn, int err);
+
+//  A direction of a relaying session ended: its idle limit (now the
+//  shorter one) counts from now.
+void session_idle_restart (session_t *self);
 
 //  Before a side's FIN: if its nodes mark the stream's end and it has not
 //  gone yet, the end mark is queued now. True if it was (the FIN then waits

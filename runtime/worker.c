@@ -89,6 +89,12 @@ worker_trace (worker_t *self)
 }
 
 int
+worker_idle_timeout_ms (worker_t *self)
+{
+    return self->args.idle_timeout_ms;
+}
+
+int
 worker_connect_timeout_ms (worker_t *self)
 {
     return self->args.connect_timeout_ms > 0 ? self->args.connect_timeout_ms : 10000;

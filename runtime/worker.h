@@ -32,6 +32,7 @@ typedef struct {
     //  starts (e.g. the tunnel of an aggregated wormhole's dialing end).
     const handler_conf_t *dials;
     size_t dial_count;
+    int idle_timeout_ms;            //  a relaying session without traffic ends; <= 0: never
 } worker_args_t;
 
 #define WORKER_DRAINED "inproc://mimicsocks-drained"

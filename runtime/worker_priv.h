@@ -95,6 +95,8 @@ bufpool_t *worker_pool (worker_t *self);
 int worker_index (worker_t *self);
 struct trace_t *worker_trace (worker_t *self);
 int worker_connect_timeout_ms (worker_t *self);
+//  A relaying session without traffic this long ends (<= 0: never).
+int worker_idle_timeout_ms (worker_t *self);
 void worker_conn_update (worker_t *self, conn_t *conn, uint32_t events);
 void worker_conn_forget (worker_t *self, conn_t *conn);
 //  A timer of kind for the session with that id, due at deadline_ms; the
