@@ -1,0 +1,229 @@
+"""tools_net — tools.py's plain servers and clients: free ports, IPv6, echo
+servers and round trips, SOCKS5 clients that stall or expect a refusal, a
+held partial handshake, exec with default signals, and the v1 tunnel port
+prober."""
+
+import os
+import signal
+import socket
+import struct
+import threading
+import time
+
+from tools_common import (connect, die, recv_exact, recv_until_eof, send_tolerant, write_ready,
+                          write_ready_port)
+
+
+def cmd_free_ports(args):
+    family = socket.AF_INET6 if args.v6 else socket.AF_INET
+    host = "::1" if args.v6 else "127.0.0.1"
+    socks = []
+    for _ in range(args.n):
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.bind((host, 0))
+        socks.append(s)
+    print(" ".join(str(s.getsockname()[1]) for s in socks))
+    for s in socks:
+        s.close()
+
+
+def cmd_has_ipv6(args):
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.bind(("::1", 0))
+        s.listen(1)
+        c = socket.create_connection(("::1", s.getsockname()[1]), timeout=2)
+        c.close()
+        s.close()
+    except OSError as e:
+        die("no usable ::1: %s" % e)
+
+
+def cmd_echo_server(args):
+    family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
+    srv = socket.socket(family, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((args.bind, 0))
+    srv.listen(64)
+    write_ready_port(args.port_file, srv.getsockname()[1])
+
+    def serve(conn):
+        with conn:
+            conn.settimeout(60)
+            try:
+                while True:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    conn.sendall(chunk)
+                #  Only after the client's EOF do we end our side: that is
+                #  the half-close a relay must carry in each direction.
+                conn.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
+def cmd_halfclose_echo(args):
+    data = os.urandom(args.size)
+    sock = connect(args.host, args.port, args.timeout)
+    errors = []
+
+    def sender():
+        #  Send from a thread: the echo comes back while we are still
+        #  sending, and nobody reading it would deadlock the pipe.
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            errors.append(e)
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    got, how = recv_until_eof(sock, time.monotonic() + args.timeout, limit=args.size + 1)
+    t.join(args.timeout)
+    if errors:
+        die("sending failed: %s" % errors[0])
+    if how != "eof":
+        die("expected EOF after the echo, got %s after %d of %d bytes" % (how, len(got), args.size))
+    if got != data:
+        die("echo differs: got %d bytes, sent %d" % (len(got), len(data)))
+    print("halfclose-echo: %d bytes echoed, then EOF" % len(got))
+
+
+def cmd_echo_roundtrip(args):
+    data = os.urandom(args.size)
+    sock = connect(args.host, args.port, args.timeout)
+    errors = []
+
+    def sender():
+        try:
+            sock.sendall(data)
+        except OSError as e:
+            errors.append(e)
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    got = bytearray()
+    deadline = time.monotonic() + args.timeout
+    while len(got) < len(data):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            die("timed out after %d of %d echoed bytes" % (len(got), len(data)))
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            die("EOF after %d of %d echoed bytes%s"
+                % (len(got), len(data), " (send: %s)" % errors[0] if errors else ""))
+        got += chunk
+    t.join(args.timeout)
+    sock.close()
+    if errors:
+        die("sending failed: %s" % errors[0])
+    if bytes(got) != data:
+        die("echo differs from what was sent (%d bytes)" % len(data))
+    print("echo-roundtrip: %d bytes echoed" % len(got))
+
+
+def cmd_stall_socks5(args):
+    sock = connect("127.0.0.1", args.proxy_port, 10)
+    #  A small receive buffer makes the stall reach the proxy sooner.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    rep = socks5_handshake(sock, args.host, args.port)
+    if rep != 0:
+        die("SOCKS5 CONNECT refused (REP=%d)" % rep)
+    sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\n\r\n"
+                  % (args.path, args.host, args.port)).encode())
+    write_ready(args.ready_file)
+    time.sleep(args.hold)   # read nothing; the test kills us before this ends
+
+
+def socks5_handshake(sock, host, port):
+    """Method negotiation and CONNECT to an IPv4 literal; returns REP."""
+    sock.sendall(b"\x05\x01\x00")
+    method = recv_exact(sock, 2, "the SOCKS5 method reply")
+    if method != b"\x05\x00":
+        die("SOCKS5 method negotiation failed: %s" % method.hex())
+    sock.sendall(b"\x05\x01\x00\x01" + socket.inet_aton(host) + struct.pack("!H", port))
+    head = recv_exact(sock, 4, "the SOCKS5 reply")
+    if head[0] != 5:
+        die("malformed SOCKS5 reply %s" % head.hex())
+    if head[3] == 1:
+        rest = 4 + 2
+    elif head[3] == 4:
+        rest = 16 + 2
+    elif head[3] == 3:
+        rest = recv_exact(sock, 1, "the SOCKS5 reply")[0] + 2
+    else:
+        die("SOCKS5 reply with ATYP %d" % head[3])
+    recv_exact(sock, rest, "the SOCKS5 reply")
+    return head[1]
+
+
+def cmd_socks5_refused(args):
+    sock = connect("127.0.0.1", args.proxy_port, args.timeout)
+    rep = socks5_handshake(sock, args.host, args.port)
+    if rep == 0:
+        die("SOCKS5 CONNECT to the closed port %s:%d succeeded" % (args.host, args.port))
+    _, how = recv_until_eof(sock, time.monotonic() + args.timeout)
+    if how not in ("eof", "reset"):
+        die("REP=%d but the proxy kept the connection open (%s)" % (rep, how))
+    print("socks5-refused: REP=%d, then close" % rep)
+
+
+def cmd_hold(args):
+    sock = connect(args.host, args.port, 10)
+    send_tolerant(sock, bytes.fromhex(args.hex))
+    write_ready(args.ready_file)
+    time.sleep(args.hold)
+
+
+def cmd_exec_sigdefault(args):
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.execv(args.prog, [args.prog] + args.args)
+
+
+def cmd_probe(args):
+    start = time.monotonic()
+    sock = connect(args.host, args.port, 10)
+    sent = 0
+
+    def trickle():
+        nonlocal sent
+        if args.random:
+            err = send_tolerant(sock, os.urandom(args.random if sent == 0 else 64))
+            if err:
+                die("the peer refused the prober's bytes after %.1f s (%s)"
+                    % (time.monotonic() - start, err))
+            sent += args.random if sent == 0 else 64
+
+    #  Silence: no byte back, no close, while the prober keeps talking.
+    trickle()
+    while time.monotonic() < start + args.silent:
+        step = min(start + args.silent, time.monotonic() + 0.5)
+        got, how = recv_until_eof(sock, step, limit=0)
+        elapsed = time.monotonic() - start
+        if got:
+            die("the peer answered the prober after %.1f s: %r" % (elapsed, got[:32]))
+        if how != "timeout":
+            die("the peer closed the prober's connection after %.1f s (%s), expected "
+                "silence for %.1f s" % (elapsed, how, args.silent))
+        trickle()
+    report = "probe: sent %d bytes; silence, connection open for %.1f s" % (sent, args.silent)
+    if args.close_by is not None:
+        got, how = recv_until_eof(sock, start + args.close_by, limit=0)
+        elapsed = time.monotonic() - start
+        if got:
+            die("the peer answered the prober after %.1f s: %r" % (elapsed, got[:32]))
+        if how not in ("eof", "reset"):
+            die("the peer kept the prober's connection open for %.1f s (expected a close "
+                "by then)" % elapsed)
+        report += "; then closed by the peer (%s) %.1f s after connecting" % (how, elapsed)
+    print(report)

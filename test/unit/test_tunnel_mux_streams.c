@@ -1,0 +1,218 @@
+/*  Unit tests: the aggregated tunnel's streams (actors/tunnel_mux.h),
+    against the fake sessions (test/support/fake_mux_session.h): NEW, CLOSE
+    and DATA frames to the streams, each end's ids, the credit extension
+    (the window stops a stream, credit resumes it and is given back; a peer
+    without the extension holds the tunnel) and half-close.
+*/
+#include <check.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "actors/baton.h"
+#include "actors/dialer.h"
+#include "actors/shaping.h"
+#include "actors/tunnel_mux.h"
+#include "nodes/mux.h"
+#include "runtime/base/log.h"
+#include "runtime/handover.h"
+#include "runtime/stream.h"
+#include "test/support/check_run.h"
+#include "test/support/fake_mux_session.h"
+
+//  --------------------------------------------------------------------------
+//  Frames in: NEW, CLOSE, DATA to the streams
+
+START_TEST (test_frames_to_streams)
+{
+    fake_mux = fake_create (false);
+    ck_assert_str_eq (fake_frames (), "hello(1)");
+    ck_assert_str_eq (fake_traces (), "acceptor>tunnel:tunnel-up");
+    fake_peer_new (5);
+    ck_assert_uint_eq (fake.spawned_count, 1);
+    session_t *stream = &fake.spawned[0];
+    ck_assert_uint_eq (stream->id, 5);
+    ck_assert_ptr_eq (stream->mux, fake_mux);
+    ck_assert_int_eq (fake.suspends, 1);
+    fake_peer_data (5, "hello");
+    ck_assert_str_eq (stream->first, "hello");
+    fake_peer_data (6, "nobody");                  //  no such stream: dropped
+    ck_assert_uint_eq (stream->received, 5);
+    fake_peer_close (5);
+    ck_assert_int_eq (stream->eof, 0);
+    fake_peer_data (5, "late");
+    ck_assert_uint_eq (stream->received, 5);
+    ck_assert_str_eq (fake_traces (), "tunnel>stream 5:new tunnel>stream 5:close");
+    //  A NEW for an id in use: the old stream is reset, a new one starts.
+    fake_peer_new (7);
+    fake_peer_new (7);
+    ck_assert_int_eq (fake.spawned[1].eof, ECONNRESET);
+    ck_assert_int_eq (fake.spawned[2].eof, -1);
+    //  A stream that cannot start is closed at once.
+    fake.spawn_fails = true;
+    fake_frames ();
+    fake_peer_new (9);
+    ck_assert_str_eq (fake_frames (), "close(9)");
+    //  Our side of a stream ends: CLOSE to the peer (not if the peer closed it).
+    stream = &fake.spawned[2];
+    stream->ops->send (stream->mux, stream->id, (const uint8_t *) "abc", 3);
+    stream->ops->detach (stream->mux, stream->id, true);
+    ck_assert_str_eq (fake_frames (), "data(7,3) close(7)");
+    stream->ops->detach (stream->mux, stream->id, true);
+    ck_assert_str_eq (fake_frames (), "");
+    fake_peer_data (7, "gone");
+    ck_assert_uint_eq (stream->received, 0);
+}
+END_TEST
+
+START_TEST (test_muxing_end_ids)
+{
+    fake_mux = fake_create (true);
+    tunnel_mux_handler_class.connected (fake_mux, 0, NULL);
+    fake_frames ();
+    session_t *a = fake_attach (0);
+    session_t *b = fake_attach (1);
+    ck_assert_uint_eq (a->id, 1);
+    ck_assert_uint_eq (b->id, 2);
+    //  The peer may not open streams at this end.
+    fake_peer_new (3);
+    ck_assert_uint_eq (fake.spawned_count, 0);
+    //  The peer closes one: its id is free again.
+    fake_peer_close (1);
+    ck_assert_int_eq (a->eof, 0);
+    session_t *c = fake_attach (2);
+    ck_assert_uint_eq (c->id, 3);
+    b->ops->detach (b->mux, b->id, false);  //  the peer closed it first: no CLOSE
+    session_t *d = fake_attach (3);
+    ck_assert_uint_eq (d->id, 4);
+    ck_assert_str_eq (fake_frames (), "new(1) new(2) new(3) new(4)");
+    fake_peer_data (4, "to d");
+    ck_assert_str_eq (d->first, "to d");
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  The credit extension
+
+START_TEST (test_window_stops_credit_resumes)
+{
+    fake_dialing_up ();
+    session_t *user = fake_attach (0);
+    fake_frames ();
+    //  Without the peer's hello there is no window.
+    fake_stream_send (user, STREAM_WINDOW);
+    ck_assert_uint_eq (user->ops->queued (user->mux, user->id), 0);
+    fake_frames ();
+    fake_peer_hello ();
+    fake_stream_send (user, STREAM_WINDOW - 1);
+    ck_assert_uint_eq (user->ops->queued (user->mux, user->id), 0);
+    fake_stream_send (user, 1);
+    //  The window is full: the stream's reader stops.
+    ck_assert_uint_ge (user->ops->queued (user->mux, user->id), SIZE_MAX / 2);
+    int settles = user->settles;
+    fake_peer_credit (user->id, 1000);
+    //  Credit back: it may read again, and is told so.
+    ck_assert_uint_eq (user->ops->queued (user->mux, user->id), 0);
+    ck_assert_int_eq (user->settles, settles + 1);
+    fake_peer_credit (user->id, 500);
+    ck_assert_int_eq (user->settles, settles + 1);    //  it was not full
+    //  More credit than was sent clears the count, no more.
+    fake_peer_credit (user->id, 0xffffffffu);
+    fake_stream_send (user, STREAM_WINDOW - 1);
+    ck_assert_uint_eq (user->ops->queued (user->mux, user->id), 0);
+    //  A credit for a stream nobody has is harmless.
+    fake_peer_credit (999, 1);
+}
+END_TEST
+
+START_TEST (test_credit_given_back)
+{
+    fake_mux = fake_create (false);
+    fake_peer_hello ();
+    fake_peer_new (5);
+    session_t *stream = &fake.spawned[0];
+    fake_frames ();
+    stream->ops->consumed (stream->mux, stream->id, CREDIT_STEP - 1);
+    ck_assert_str_eq (fake_frames (), "");
+    stream->ops->consumed (stream->mux, stream->id, 10);
+    ck_assert_str_eq (fake_frames (), "credit(5,262153)");
+    stream->ops->consumed (stream->mux, stream->id, CREDIT_STEP);
+    ck_assert_str_eq (fake_frames (), "credit(5,262144)");
+}
+END_TEST
+
+START_TEST (test_no_extension_holds_the_tunnel)
+{
+    fake_mux = fake_create (false);
+    fake_peer_new (5);
+    fake_peer_new (6);
+    session_t *stream = &fake.spawned[0];
+    //  An original peer gets no credit.
+    fake_frames ();
+    stream->ops->consumed (stream->mux, stream->id, CREDIT_STEP * 2);
+    ck_assert_str_eq (fake_frames (), "");
+    //  A stream that holds too much stops the whole tunnel...
+    stream->held = HOLD_LIMIT + 1;
+    fake_peer_data (5, "x");
+    ck_assert_int_eq (fake.paused, 1);
+    //  ... until it has caught up to half of it.
+    stream->held = HOLD_LIMIT / 2 + 1;
+    stream->ops->consumed (stream->mux, stream->id, 1);
+    ck_assert_int_eq (fake.paused, 1);
+    fake.spawned[1].ops->consumed (fake.spawned[1].mux, 6, 1);   //  another stream: no
+    ck_assert_int_eq (fake.paused, 1);
+    stream->held = HOLD_LIMIT / 2;
+    int settles = fake.tunnel.settles;
+    stream->ops->consumed (stream->mux, stream->id, 1);
+    ck_assert_int_eq (fake.paused, 0);
+    ck_assert_int_gt (fake.tunnel.settles, settles);
+    //  Or until it is gone.
+    stream->held = HOLD_LIMIT + 1;
+    fake_peer_data (5, "x");
+    ck_assert_int_eq (fake.paused, 1);
+    stream->ops->detach (stream->mux, stream->id, true);
+    ck_assert_int_eq (fake.paused, 0);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Half-close
+
+START_TEST (test_fin_half_close)
+{
+    fake_dialing_up ();
+    session_t *user = fake_attach (0);
+    fake_frames ();
+    //  An original peer knows only CLOSE_SOCKET.
+    ck_assert (!user->ops->half_close (user->mux, user->id));
+    ck_assert_str_eq (fake_frames (), "");
+    fake_peer_hello ();
+    ck_assert (user->ops->half_close (user->mux, user->id));
+    ck_assert_str_eq (fake_frames (), "fin(1)");
+    //  The peer half-closes: the stream hears of it (no more bytes come) and
+    //  may still send.
+    fake_peer_fin (user->id);
+    ck_assert_int_eq (user->fins, 1);
+    ck_assert_int_eq (user->eof, -1);
+    fake_stream_send (user, 5);
+    ck_assert_str_eq (fake_frames (), "data(1,5)");
+    fake_peer_fin (77);                        //  nobody's: ignored
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *suite = suite_create ("tunnel_mux_streams");
+    TCase *frames = tcase_create ("frames");
+    tcase_add_checked_fixture (frames, fake_setup, fake_teardown);
+    tcase_add_test (frames, test_frames_to_streams);
+    tcase_add_test (frames, test_muxing_end_ids);
+    tcase_add_test (frames, test_window_stops_credit_resumes);
+    tcase_add_test (frames, test_credit_given_back);
+    tcase_add_test (frames, test_no_extension_holds_the_tunnel);
+    tcase_add_test (frames, test_fin_half_close);
+    suite_add_tcase (suite, frames);
+    return check_run (suite);
+}
