@@ -18,7 +18,7 @@ time window: the tunnel connection for proxies, the TLS connection for TLS):
     three bytes.
 Then, for each system and workload, 5-fold stratified cross-validated accuracy of a
 random forest (sklearn, 100 trees, random_state 0) separating the system's flows from
-TLS's, with all features and with the first-packet group only; and the fraction of first
+TLS's, with all features, with the first-packet group only and with everything but it; and the fraction of first
 payload packets exempt from blocking under the five exemption rules of Wu et al. (USENIX
 Security 2023) for fully encrypted traffic.
 
@@ -226,6 +226,28 @@ def rf_accuracy(xa, xb):
     return float(cross_val_score(clf, X, y, cv=cv, scoring="accuracy").mean())
 
 
+def feature_names():
+    names = ["seq%d" % i for i in range(NSEQ)] + ["gap%d" % i for i in range(NSEQ)]
+    names += ["hist_up%d" % i for i in range(16)] + ["hist_down%d" % i for i in range(16)]
+    names += ["pkts", "pkts_up", "pkts_down", "pay_pkts", "pay_up", "pay_down"]
+    names += ["bytes_up", "bytes_down", "up_ratio", "log_bytes", "duration",
+              "iat_mean", "iat_std", "iat_median", "iat_p90", "iat_max"]
+    return names + FIRST_NAMES
+
+
+def top_features(xa, xb, k=5):
+    """The k most important features (impurity) of a forest fitted on all the flows."""
+    from sklearn.ensemble import RandomForestClassifier
+    import numpy as np
+    if len(xa) < 5 or len(xb) < 5:
+        return []
+    clf = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=1)
+    clf.fit(np.array(xa + xb, dtype=float), [0] * len(xa) + [1] * len(xb))
+    names = feature_names()
+    order = sorted(range(len(names)), key=lambda i: -clf.feature_importances_[i])[:k]
+    return [[names[i], round(float(clf.feature_importances_[i]), 3)] for i in order]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("run")
@@ -259,6 +281,9 @@ def main():
                 me = [x[0] for x in rows]
                 r["rf_all"] = rf_accuracy(tl, me)
                 r["rf_first"] = rf_accuracy([x[-nfirst:] for x in tl], [x[-nfirst:] for x in me])
+                # Without the first-packet group: what sizes, directions and timing alone give away.
+                r["rf_rest"] = rf_accuracy([x[:-nfirst] for x in tl], [x[:-nfirst] for x in me])
+                r["top_features"] = top_features(tl, me)
             ex = [exemptions(x[1]) for x in rows]
             if ex:
                 r["exempt"] = sum(e["exempt"] for e in ex) / len(ex)
@@ -290,8 +315,9 @@ def main():
     def f_acc(v):
         return "-" if v is None else "%.1f %%" % (100 * v)
     lines = []
-    head = "%-13s %-11s %5s %9s %10s %8s %18s %20s" % (
-        "system", "workload", "flows", "RF all", "RF 1st pkt", "exempt", "MB/s (x off)", "latency ms (x off)")
+    head = "%-13s %-11s %5s %9s %10s %10s %8s %18s %20s" % (
+        "system", "workload", "flows", "RF all", "RF 1st pkt", "RF no 1st", "exempt", "MB/s (x off)",
+        "latency ms (x off)")
     lines.append(head)
     lines.append("-" * len(head))
     for r in results:
@@ -301,10 +327,11 @@ def main():
         lat = "-"
         if "lat_ms" in r:
             lat = "%.2f" % r["lat_ms"] + (" (x%.2f)" % r["lat_x_off"] if "lat_x_off" in r else "")
-        lines.append("%-13s %-11s %5s %9s %10s %8s %18s %20s" % (
+        lines.append("%-13s %-11s %5s %9s %10s %10s %8s %18s %20s" % (
             r["system"], r["workload"], "%d" % r["flows"],
             f_acc(r.get("rf_all")) if r["system"] != base else "(base)",
             f_acc(r.get("rf_first")) if r["system"] != base else "(base)",
+            f_acc(r.get("rf_rest")) if r["system"] != base else "(base)",
             f_acc(r.get("exempt")), mb, lat))
     lines.append("")
     lines.append("Exemption rules, fraction of first payload packets (all workloads) that each rule exempts:")
@@ -323,6 +350,12 @@ def main():
         lines.append("%-13s %5.0f%% %5.0f%% %5.0f%% %5.0f%% %5.0f%% %7.1f%% %14s %10.2f" % (
             name, *(100 * s[k] for k in ("ex1", "ex2", "ex3", "ex4", "ex5", "exempt")),
             "%d..%d" % (min(lens), max(lens)), statistics.mean(popcount(x[1]) for x in rows)))
+    lines.append("")
+    lines.append("Most important features (random forest fitted on all flows of the pair, impurity):")
+    for r in results:
+        if r.get("top_features"):
+            lines.append("  %-13s %-11s %s" % (r["system"], r["workload"],
+                                              ", ".join("%s %.2f" % tuple(t) for t in r["top_features"][:4])))
     lines.append("")
     lines += notes
     text = "\n".join(lines)
