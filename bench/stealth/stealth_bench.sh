@@ -256,6 +256,7 @@ wormholes:
     wormhole_remote: $IP_S:$tport
     wormhole: $mode
     handler: socks
+    allow: [127.0.0.0/8]
     key: $KEY
     handover_interval: 0
 EOF
