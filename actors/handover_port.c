@@ -1,16 +1,17 @@
 /*  handover_port — the handler of a connection on an extra port (PROTOCOL.md
     section 5, step 2): read the ID the connection presents (v1: 16 bytes in
-    clear, 1 s limit; v2: a first flight of kind HANDOVER,
-    docs/PROTOCOL-v2.md section 5), find the tunnel registered under it
-    (runtime/baton_registry.h) and hand the socket to the worker that owns
-    that tunnel, as a "BATON" message in its inbox. v1: an unknown ID, or too
-    few bytes in time, and the connection is closed. v2: anything but a
-    fresh flight with a registered ID gets the main port's silent treatment
-    (read and dropped, closed at a deadline drawn at accept).
+    clear; v2: a first flight of kind HANDOVER, docs/PROTOCOL-v2.md section
+    5), find the tunnel registered under it (runtime/baton_registry.h) and
+    hand the socket to the worker that owns that tunnel, as a "BATON" message
+    in its inbox. Anything else (an unknown ID, garbage, too few bytes) gets
+    the main port's silent treatment: read and dropped, closed at a deadline
+    drawn at accept, so that a prober learns nothing from an extra port
+    either (v1 used to close after exactly 1 s, or at once on the 16th byte;
+    a real dialer sends its ID at once, so nothing is lost by waiting).
 
     States:
       ID      collecting the first bytes
-      SILENT  v2, refused: discarding until the deadline
+      SILENT  refused: discarding until the deadline
       DONE    the socket is handed on, or refused
 */
 #include <stdbool.h>
@@ -28,7 +29,6 @@
 #include "runtime/session.h"
 #include "runtime/worker.h"
 
-#define ID_LIMIT_MS 1000
 
 typedef enum { P_ID, P_SILENT, P_DONE } p_state_t;
 
@@ -54,8 +54,7 @@ s_create (session_t *session, const handler_conf_t *conf)
         free (self);
         return NULL;
     }
-    session_set_timer (session, tunnel_wire_v2 (self->wormhole->conf)
-                                ? wormhole_probe_delay_ms (self->wormhole->conf) : ID_LIMIT_MS);
+    session_set_timer (session, wormhole_probe_delay_ms (self->wormhole->conf));
     pending_add (&self->pending, session, self->wormhole);
     return self;
 }
@@ -83,12 +82,7 @@ s_refuse (handover_port_t *self, const char *why, bool quiet)
         log_info ("wormhole %s: handover refused from %s: %s", self->wormhole->conf->name,
                   session_peer (self->session), why);
     session_trace (self->session, session_peer (self->session), "acceptor", "handover-refused", 0);
-    if (tunnel_wire_v2 (self->wormhole->conf)) {
-        self->state = P_SILENT;         //  the timer set at accept closes it
-        return;
-    }
-    self->state = P_DONE;
-    session_finish (self->session);     //  a plain close, nothing said
+    self->state = P_SILENT;             //  the timer set at accept closes it
 }
 
 //  The worker that owns the tunnel takes the socket and the bytes after the ID.
@@ -169,9 +163,6 @@ static void
 s_timeout (void *self_)
 {
     handover_port_t *self = self_;
-    if (self->state == P_ID && !tunnel_wire_v2 (self->wormhole->conf))
-        s_refuse (self, "no ID within 1 s", false);
-    else
     if (self->state != P_DONE) {
         self->state = P_DONE;
         session_finish (self->session);     //  the deadline drawn at accept

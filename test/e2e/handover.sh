@@ -6,9 +6,9 @@
 # each, both at once, while rounds of small parallel requests go through both; every
 # download must be intact, and each wormhole must have logged `handover done` meanwhile at
 # least once per 3 s of its download (and 3 times). Then wrong handover IDs on the extra
-# ports, with `handover refused` logged: v1 closes 16 random bytes at once with no byte
-# back, and a short ID within its 1 s read limit; v2 gives both its silent treatment (no
-# byte back, still open after 3 s); the tunnels keep handing over and serving. Then a second process
+# ports, with `handover refused` logged: both protocols give them the silent treatment
+# (no byte back, still open after 3 s; v1 used to close at once, or after 1 s), and so
+# is a short ID; the tunnels keep handing over and serving. Then a second process
 # with `handover_interval: 0`: no handover until SIGUSR1, and then one on each tunnel,
 # a running download going through it intact.
 #
@@ -100,14 +100,14 @@ explain_counts() {
 }
 
 # wrong_id PORT NBYTES LIMIT: connect to an extra port, send NBYTES random bytes as a
-# handover ID, and expect the peer to close within LIMIT seconds without sending a byte
-# (v1), or to send nothing and keep the connection open for LIMIT seconds (v2).
+# handover ID, and expect the peer to send nothing and keep the connection open for
+# LIMIT seconds (the silent treatment, whose deadline is drawn from probe_close_delay).
 wrong_id() {
     local out rc=0
     out=$("$PYTHON" - "$@" "$PROTOCOL" 2>&1 <<'EOF'
 import os, socket, sys, time
 port, nbytes, limit = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-silent = sys.argv[4] == "v2"
+silent = True           # both protocols (sys.argv[4] says which)
 try:
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
 except OSError as e:
@@ -251,7 +251,7 @@ wait_log ms "handover refused" $((R0 + 1)) 5 || fail "no 'handover refused' line
 wrong_id "$DX2" $WRONG 3
 wait_log ms "handover refused" $((R0 + 2)) 5 || fail "no 'handover refused' line after a wrong ID on $DX2"
 ok "$(grep -F 'handover refused' "$E2E_TMP/ms.log" | tail -n 1 | cut -c1-160)"
-# An ID cut short: the acceptor reads 16 bytes with a 1 s limit, then closes.
+# An ID cut short: silence as well, until the deadline.
 wrong_id "$AX2" 5 4
 # The extra-port listeners still take the real tunnels' handovers, and both wormholes serve.
 A1=$(wh_count ms ho-agg "handover done")
