@@ -76,6 +76,9 @@ typedef struct {
     //  The node marks the end of the stream (NODE_END, NODE_ENDED): the
     //  outer end's FIN without the peer's end mark is a cut, not an end.
     bool marks_end;
+    //  Optional: true while the node has not yet heard the peer prove itself
+    //  (a record layer before the peer's first flight).
+    bool (*awaits_peer) (void *state);
 } node_class_t;
 
 //  A node: its class and its state.
@@ -123,6 +126,8 @@ void node_stack_flush (node_stack_t *self, node_side_t toward, const node_out_t 
 bool node_stack_gated (node_stack_t *self);
 //  True if a node marks the end of the stream (node_class_t.marks_end).
 bool node_stack_marks_end (node_stack_t *self);
+//  True while a node awaits the peer (node_class_t.awaits_peer).
+bool node_stack_awaits_peer (node_stack_t *self);
 //  The name of the node that broke the stack, or NULL.
 const char *node_stack_failed (node_stack_t *self);
 

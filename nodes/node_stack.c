@@ -215,6 +215,17 @@ node_stack_marks_end (node_stack_t *self)
     return false;
 }
 
+bool
+node_stack_awaits_peer (node_stack_t *self)
+{
+    for (size_t i = 0; i < self->count; i++) {
+        const node_class_t *cls = self->slots[i].node.cls;
+        if (cls->awaits_peer && cls->awaits_peer (self->slots[i].node.state))
+            return true;
+    }
+    return false;
+}
+
 const char *
 node_stack_failed (node_stack_t *self)
 {

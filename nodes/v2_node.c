@@ -374,9 +374,16 @@ s_destroy (void **state_p)
     v2_node_destroy ((v2_node_t **) state_p);
 }
 
+static bool
+s_awaits_peer (void *state)
+{
+    return !v2_node_peer_known (state);
+}
+
 const node_class_t v2_node_class = {
     .name = "v2",
     .destroy = s_destroy,
     .recv = s_recv,
     .marks_end = true,
+    .awaits_peer = s_awaits_peer,
 };

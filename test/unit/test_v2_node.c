@@ -31,6 +31,8 @@ START_TEST (test_node_handover_ids)
     uint8_t id[V2_ID_SIZE], id2[V2_ID_SIZE];
     ck_assert (v2_node_peer_known (t.snode));
     ck_assert (!v2_node_peer_known (t.cnode));
+    ck_assert (!node_stack_awaits_peer (t.server));
+    ck_assert (node_stack_awaits_peer (t.client));     //  what the session's answer check asks
     ck_assert_int_eq (v2_node_handover_id (t.cnode, 1, id), -1);
     //  The server's flight byte by byte: known only after its last byte.
     for (size_t i = 0; i < t.sflight_len; i++) {
@@ -38,6 +40,7 @@ START_TEST (test_node_handover_ids)
         ck_assert_int_eq (v2t_feed (t.client, NODE_OUTER, t.sflight + i, 1, 0, &t.cout), 0);
     }
     ck_assert (v2_node_peer_known (t.cnode));
+    ck_assert (!node_stack_awaits_peer (t.client));
     ck_assert_uint_eq (t.cs.inner_len, 0);
     for (int j = 0; j < 3; j++) {
         ck_assert_int_eq (v2_node_handover_id (t.cnode, kv->id_n[j], id), 0);
