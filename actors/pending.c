@@ -1,11 +1,15 @@
 /*  pending — per-thread lists of unproven connections (see pending.h). */
 #include "actors/pending.h"
 
+#include <netinet/in.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "runtime/base/log.h"
 
 #define S_WORMHOLES 64
+#define S_STR_(x) #x
+#define S_STR(x) S_STR_ (x)
 
 typedef struct {
     const wormhole_t *wormhole;
@@ -50,10 +54,41 @@ s_unlink (s_list_t *list, pending_t *self)
         *list = (s_list_t) { 0 };
 }
 
+//  The same source address (ports aside).
+static bool
+s_same_source (const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *) a)->sin_addr.s_addr
+            == ((const struct sockaddr_in *) b)->sin_addr.s_addr;
+    if (a->ss_family == AF_INET6)
+        return memcmp (&((const struct sockaddr_in6 *) a)->sin6_addr,
+                       &((const struct sockaddr_in6 *) b)->sin6_addr, 16) == 0;
+    return false;
+}
+
+static void
+s_drop (s_list_t *list, pending_t *victim, const char *why)
+{
+    unsigned dropped = ++list->dropped;
+    const wormhole_t *wormhole = list->wormhole;
+    s_unlink (list, victim);
+    session_abort (victim->session);
+    //  One line per 1000 drops, not one per drop.
+    if (dropped == 1 || dropped % 1000 == 0)
+        log_warn ("wormhole %s: %s: dropping the oldest (%u so far)", wormhole->conf->name, why,
+                  dropped);
+}
+
 void
 pending_add (pending_t *self, session_t *session, const wormhole_t *wormhole)
 {
     *self = (pending_t) { .session = session, .wormhole = wormhole };
+    socklen_t len = sizeof self->source;
+    if (session_socket_peer (session, SESSION_CLIENT, &self->source, &len) != 0)
+        self->source.ss_family = AF_UNSPEC;
     s_list_t *list = s_list (wormhole, true);
     if (!list)
         return;             //  more wormholes than slots: not bounded, not wrong
@@ -65,16 +100,25 @@ pending_add (pending_t *self, session_t *session, const wormhole_t *wormhole)
     list->newest = self;
     self->listed = true;
     list->count++;
-    if (list->count <= PENDING_MAX)
-        return;
-    pending_t *oldest = list->oldest;
-    unsigned dropped = ++list->dropped;
-    s_unlink (list, oldest);
-    session_abort (oldest->session);
-    //  One line per 1000 drops, not one per drop.
-    if (dropped == 1 || dropped % 1000 == 0)
-        log_warn ("wormhole %s: more than %d connections without a first flight in one worker: "
-                  "dropping the oldest (%u so far)", wormhole->conf->name, PENDING_MAX, dropped);
+    //  The source's oldest, if it has too many (a scan of at most PENDING_MAX,
+    //  once per accepted connection).
+    if (self->source.ss_family != AF_UNSPEC) {
+        unsigned same = 0;
+        pending_t *its_oldest = NULL;
+        for (pending_t *p = list->newest; p; p = p->prev)
+            if (s_same_source (&p->source, &self->source)) {
+                same++;
+                its_oldest = p;
+            }
+        if (same > PENDING_PER_SOURCE) {
+            s_drop (list, its_oldest, "more than " S_STR (PENDING_PER_SOURCE)
+                    " connections without a first flight from one address in one worker");
+            return;
+        }
+    }
+    if (list->count > PENDING_MAX)
+        s_drop (list, list->oldest, "more than " S_STR (PENDING_MAX)
+                " connections without a first flight in one worker");
 }
 
 void

@@ -2,8 +2,10 @@
     or extra port) that have not proven themselves yet: no first flight of
     ours has come on them. Silent probers can open thousands and hold them
     for minutes (the silent treatment's deadline): so each worker keeps at
-    most PENDING_MAX of them per wormhole, and one more drops the oldest at
-    once (a reset, still without a byte sent).
+    most PENDING_MAX of them per wormhole, and at most PENDING_PER_SOURCE
+    from one source address; one more drops the oldest (of the wormhole, or
+    of that source) at once (a reset, still without a byte sent). A real
+    end proves itself within a round trip, so it is never among the old.
 
     The handler that owns a connection embeds a pending_t, adds it when the
     connection is accepted and removes it once the connection is proven or
@@ -13,16 +15,19 @@
 #define MK_PENDING_H
 
 #include <stdbool.h>
+#include <sys/socket.h>
 
 #include "actors/wormhole.h"
 #include "runtime/session.h"
 
 #define PENDING_MAX 512
+#define PENDING_PER_SOURCE 64
 
 typedef struct pending_t {
     struct pending_t *prev, *next;
     session_t *session;
     const wormhole_t *wormhole;
+    struct sockaddr_storage source;     //  the peer's address (its port aside)
     bool listed;
 } pending_t;
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # e2e_pending — silent connections cannot take a wormhole's remote end down: with one
 # worker, 700 connections that never send a byte are opened on the tunnel port of an
-# aggregated wormhole (protocol v2) and 100 on its extra port. Each worker keeps at most
-# 512 unproven connections per wormhole (actors/pending.h): the oldest are dropped at
-# once (a reset, no byte back), the process holds no more sockets than that bound plus
-# its own, the newest stay open and silent, and the live tunnel still serves, also
-# across a handover to the flooded extra port.
+# aggregated wormhole (protocol v2) and 100 on its extra port, from ten loopback source
+# addresses in turn, then 100 from an eleventh. Each worker keeps at most 512 unproven connections per wormhole
+# and 64 per source address (actors/pending.h): the oldest are dropped at once (a reset,
+# no byte back), no source keeps more than 64, the process holds no more sockets than
+# the bound plus its own, the newest stay open and silent, and the live tunnel still
+# serves, also across a handover to the flooded extra port.
 # Usage: pending.sh PATH/TO/mimicsocks
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -43,12 +44,16 @@ def report(line):
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 if soft < 2000:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+SOURCES = ["127.0.0.%d" % (2 + i) for i in range(10)]
+sources = []
 def flood(port, n):
     socks = []
-    for _ in range(n):
-        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    for i in range(n):
+        src = SOURCES[len(sources) % len(SOURCES)]
+        s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(src, 0))
         s.setblocking(False)
         socks.append(s)
+        sources.append(src)
         time.sleep(0.001)       # in order: the acceptor takes them oldest first
     return socks
 def ended(s):
@@ -61,10 +66,13 @@ def ended(s):
         return True                     # a reset
 main = flood(tport, 700)
 extra = flood(xport, 100)
+# Then 100 from one more source, all at once: it keeps at most 64 of them.
+SOURCES[:] = ["127.0.0.50"]
+main += flood(tport, 100)
 deadline = time.monotonic() + 5
 while time.monotonic() < deadline:
     closed = [i for i, s in enumerate(main) if ended(s)]
-    if len(closed) >= 700 - 512 - 100:
+    if len(closed) >= 800 - 512 - 100:
         break
     time.sleep(0.2)
 time.sleep(0.5)
@@ -77,19 +85,29 @@ for s in main + extra:
     except (BlockingIOError, OSError):
         pass
 fds = len(os.listdir("/proc/%d/fd" % pid))
-summary = ("closed: %d of 700 on the tunnel port (newest closed: %s), %d of 100 on the extra port; "
+kept = {}
+for s in main + extra:
+    if not ended(s):
+        src = s.getsockname()[0]
+        kept[src] = kept.get(src, 0) + 1
+summary = ("closed: %d of 800 on the tunnel port (newest closed: %s), %d of 100 on the extra port; "
       "%d bytes back; the process holds %d fds (%d before)" %
            (len(closed_main), max(closed_main) if closed_main else "-", len(closed_extra), got, fds, fds0))
+summary += "; at most %d kept per source (%d of the last 100, from one source)" % (max(kept.values(), default=0), kept.get("127.0.0.50", 0))
 problem = None
 # The list is one per wormhole and worker: 800 connections, 512 kept.
 if got:
     problem = "bytes came back to a silent connection"
-elif len(closed_main) + len(closed_extra) < 800 - 512:
-    problem = "fewer than 288 connections were dropped"
+elif len(closed_main) + len(closed_extra) < 900 - 512:
+    problem = "fewer than 388 connections were dropped"
+elif max(kept.values(), default=0) > 64:
+    problem = "a source keeps %d unproven connections (at most 64)" % max(kept.values())
 elif fds > fds0 + 512 + 16:
     problem = "the process holds more sockets than the bound"
-elif closed_main and max(closed_main) >= 400:
+elif [i for i in closed_main if 400 <= i < 700]:
     problem = "a newer connection was dropped while older ones were kept"
+elif [i - 700 for i in closed_main if i >= 700] != list(range(len([i for i in closed_main if i >= 700]))):
+    problem = "the one source's newer connections were dropped before its older ones"
 elif any(not ended(s) for s in main[:100]):
     problem = "one of the oldest connections is still open"
 report(("FAIL: %s; " % problem if problem else "ok: ") + summary)
