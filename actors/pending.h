@@ -21,7 +21,7 @@
 #include "runtime/session.h"
 
 #define PENDING_MAX 512
-#define PENDING_PER_SOURCE 64
+#define PENDING_PER_SOURCE 256
 
 typedef struct pending_t {
     struct pending_t *prev, *next;
