@@ -142,9 +142,12 @@ void session_send (session_t *self, conn_t *conn, const void *data, size_t len);
 //  user sees a reset). True if the session goes on.
 bool session_side_failed (session_t *self, conn_t *conn, int err);
 
-//  A direction of a relaying session ended: its idle limit (now the
-//  shorter one) counts from now.
+//  The idle timeout of a relaying session (runtime/session_idle.c): armed
+//  when relaying starts, restarted when a direction ends (the limit is then
+//  the shorter one), checked when TIMER_IDLE fires.
+void session_idle_start (session_t *self);
 void session_idle_restart (session_t *self);
+void session_idle_due (session_t *self);
 
 //  Before a side's FIN: if its nodes mark the stream's end and it has not
 //  gone yet, the end mark is queued now. True if it was (the FIN then waits
