@@ -290,9 +290,10 @@ baton_new (session_t *session, session_side_t side, const wormhole_t *wormhole, 
         free (self);
         return NULL;
     }
-    //  A v2 dialer learns its IDs with the server's flight: at the handover.
-    if (tunnel_wire_handover_id (session, side, conf, 1, id0, self->id) != 0
-    &&  (self->rx || !dialing)) {
+    //  ID(1) is known now, but for a v2 dialer: it learns its IDs with the
+    //  server's flight, and computes each at its handover (baton_connect).
+    bool later = tunnel_wire_v2 (conf) && dialing;
+    if (tunnel_wire_handover_id (session, side, conf, 1, id0, self->id) != 0 && !later) {
         inband_rx_destroy (&self->rx);
         free (self);
         return NULL;

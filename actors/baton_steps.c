@@ -177,9 +177,9 @@ baton_connect (baton_t *self)
     self->port = conf->extra_ports[s_random ((uint32_t) conf->extra_port_count)];
     char request[ADDR_HOST_MAX + 64];
     int n = -1;
-    //  v2's IDs are known once the server's flight has come.
-    if (self->rx || tunnel_wire_handover_id (self->session, self->side, conf, self->n, self->id,
-                                             self->id) == 0)
+    //  v1's ID(n) is chained already; v2's is known once the server's flight has come.
+    if (!tunnel_wire_v2 (conf) || tunnel_wire_handover_id (self->session, self->side, conf,
+                                                           self->n, self->id, self->id) == 0)
         n = tunnel_wire_handover_hello (conf, self->id, self->hello, sizeof self->hello);
     if (n < 0) {
         self->err = EAGAIN;

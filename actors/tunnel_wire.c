@@ -52,17 +52,34 @@ s_dial_v1 (session_t *session, session_side_t side, const wormhole_conf_t *conf,
     return session_add_node (session, side, NODE_OUTER, &cipher_node_class, cipher);
 }
 
+#define S_FLIGHT_MAX (V2_SALT_SIZE + V2_OVERHEAD + V2_HELLO_FIXED + V2_ID_SIZE + V2_PAD_MAX)
+
+//  A v2 first flight of that kind, dated now, with a fresh salt (into
+//  salt) and random padding (less if cap is short); cs for the server's,
+//  id for a handover's. *dir (if not NULL) gets the direction after it.
+//  Returns its length, or -1.
+static int
+s_flight (const wormhole_conf_t *conf, v2_kind_t kind, const uint8_t *cs, const uint8_t *id,
+          uint8_t salt[V2_SALT_SIZE], uint8_t *out, size_t cap, v2_dir_t **dir)
+{
+    v2_hello_t hello = { .kind = kind, .time = s_now () };
+    if (id)
+        memcpy (hello.id, id, V2_ID_SIZE);
+    size_t pad = v2_flight_padding ();
+    if (v2_flight_size (kind, pad) > cap)
+        pad = V2_PAD_MIN;
+    return v2_random (salt, V2_SALT_SIZE) == 0
+         ? v2_flight_make (s_suite (conf), conf->key, conf->key_len, salt, cs, &hello, pad,
+                           out, cap, dir)
+         : -1;
+}
+
 static int
 s_dial_v2 (session_t *session, session_side_t side, const wormhole_conf_t *conf)
 {
-    uint8_t cs[V2_SALT_SIZE];
-    uint8_t flight[V2_SALT_SIZE + V2_OVERHEAD + V2_HELLO_FIXED + V2_PAD_MAX];
-    v2_hello_t hello = { .kind = V2_KIND_TUNNEL, .time = s_now () };
+    uint8_t cs[V2_SALT_SIZE], flight[S_FLIGHT_MAX];
     v2_dir_t *tx = NULL;
-    int n = v2_random (cs, sizeof cs) == 0
-          ? v2_flight_make (s_suite (conf), conf->key, conf->key_len, cs, NULL, &hello,
-                            v2_flight_padding (), flight, sizeof flight, &tx)
-          : -1;
+    int n = s_flight (conf, V2_KIND_TUNNEL, NULL, NULL, cs, flight, sizeof flight, &tx);
     if (n < 0)
         return -1;
     v2_node_t *node = v2_node_new_client (s_suite (conf), conf->key, conf->key_len, cs, tx);
@@ -214,14 +231,9 @@ s_install_v2 (tunnel_wire_accept_t *self, session_t *session, session_side_t sid
 {
     const wormhole_conf_t *conf = self->wormhole->conf;
     const uint8_t *cs = v2_flight_parser_salt (self->flight);
-    uint8_t ss[V2_SALT_SIZE], hk[V2_HK_SIZE];
-    uint8_t flight[V2_SALT_SIZE + V2_OVERHEAD + V2_HELLO_FIXED + V2_PAD_MAX];
-    v2_hello_t hello = { .kind = V2_KIND_SERVER, .time = s_now () };
+    uint8_t ss[V2_SALT_SIZE], hk[V2_HK_SIZE], flight[S_FLIGHT_MAX];
     v2_dir_t *tx = NULL;
-    int n = v2_random (ss, sizeof ss) == 0
-          ? v2_flight_make (s_suite (conf), conf->key, conf->key_len, ss, cs, &hello,
-                            v2_flight_padding (), flight, sizeof flight, &tx)
-          : -1;
+    int n = s_flight (conf, V2_KIND_SERVER, cs, NULL, ss, flight, sizeof flight, &tx);
     if (n < 0 || v2_derive_hk (conf->key, conf->key_len, cs, ss, hk) != 0) {
         v2_dir_destroy (&tx);
         return -1;
@@ -289,13 +301,5 @@ tunnel_wire_handover_hello (const wormhole_conf_t *conf, const uint8_t id[TUNNEL
         return TUNNEL_ID_SIZE;
     }
     uint8_t salt[V2_SALT_SIZE];
-    v2_hello_t hello = { .kind = V2_KIND_HANDOVER, .time = s_now () };
-    memcpy (hello.id, id, V2_ID_SIZE);
-    size_t pad = v2_flight_padding ();
-    if (v2_flight_size (V2_KIND_HANDOVER, pad) > cap)
-        pad = V2_PAD_MIN;
-    return v2_random (salt, sizeof salt) == 0
-         ? v2_flight_make (s_suite (conf), conf->key, conf->key_len, salt, NULL, &hello, pad,
-                           out, cap, NULL)
-         : -1;
+    return s_flight (conf, V2_KIND_HANDOVER, NULL, id, salt, out, cap, NULL);
 }

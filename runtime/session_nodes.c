@@ -53,9 +53,11 @@ s_owns_prefix (buf_t *buf, const uint8_t *data, size_t len)
     return true;
 }
 
-//  Bytes from memory that is not the session's: copied into blocks.
+//  Bytes from memory that is not the session's: copied into blocks, each
+//  handed to take (session_deliver, or session_nodes_in to run it in).
 static void
-s_copy_in (session_t *self, conn_t *side, const uint8_t *data, size_t len)
+s_copy_in (session_t *self, conn_t *side, const uint8_t *data, size_t len,
+           void (*take) (session_t *self, conn_t *side, buf_t *buf))
 {
     bufpool_t *pool = worker_pool (self->worker);
     size_t cap = bufpool_block_size (pool);
@@ -64,7 +66,7 @@ s_copy_in (session_t *self, conn_t *side, const uint8_t *data, size_t len)
         size_t n = len < cap ? len : cap;
         memcpy (buf->data, data, n);
         buf->len = (uint32_t) n;
-        session_deliver (self, side, buf);
+        take (self, side, buf);
         data += n;
         len -= n;
     }
@@ -99,7 +101,7 @@ s_on_data (void *ctx, node_side_t to, uint8_t *data, size_t len, unsigned flags)
             session_deliver (self, call->side, buf);
         }
         else
-            s_copy_in (self, call->side, data, len);
+            s_copy_in (self, call->side, data, len, session_deliver);
     }
     else
     if (call->tail)
@@ -312,21 +314,7 @@ void
 session_feed_read (session_t *self, session_side_t side, const void *data, size_t len)
 {
     conn_t *conn = session_conn (self, side);
-    bufpool_t *pool = worker_pool (self->worker);
-    size_t cap = bufpool_block_size (pool);
-    const uint8_t *p = data;
-    while (len > 0 && !session_dead (self)) {
-        buf_t *buf = bufpool_get (pool);
-        size_t n = len < cap ? len : cap;
-        memcpy (buf->data, p, n);
-        buf->len = (uint32_t) n;
-        if (conn->nodes)
-            session_nodes_in (self, conn, buf);
-        else
-            session_deliver (self, conn, buf);
-        p += n;
-        len -= n;
-    }
+    s_copy_in (self, conn, data, len, conn->nodes ? session_nodes_in : session_deliver);
 }
 
 void

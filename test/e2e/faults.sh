@@ -539,6 +539,20 @@ for n in "${AGGS[@]}"; do
     wait_log "$LNAME" "wormhole $n: tunnel up" 1 15 || defect "4: $n: no tunnel up before 4"
 done
 
+# cut_rows CASE LABEL: the end of a cut case (4a, 4b): each cut wormhole's recovery and
+# row, then case 5: the direct wormholes' tunnels stayed up and their transfers' rows.
+cut_rows() {
+    local n
+    for n in "${CUT[@]}"; do
+        rec_wait "r$1-$n" 45
+        row "$1 $2" "$n" "${TOLD[$n]}" "${TOLD_MS[$n]}" "${UPS[$n]:--}" "$REC"
+    done
+    for n in agg agg-v1; do
+        (($(ups "$n") == UP0[$n])) || defect "5: $n: its tunnel went down and up again during $1 (it has no relay)"
+    done
+    for n in "${DIRECT[@]}"; do row "5 during $1" "$n" "${O4[$n]}" "-" "-" "-"; done
+}
+
 log "=== 4a. a RST both ways (reset-relay, SIGUSR1) during 32 MiB downloads; 5. the direct wormholes meanwhile"
 for n in "${AGGS[@]}"; do UP0[$n]=$(ups "$n"); done
 for n in "${CUT[@]}"; do
@@ -567,14 +581,7 @@ for n in "${DIRECT[@]}"; do
     judge "o4-$n" "$E2E_TMP/pat8" 30 intact "5: $n, a download during 4a's resets"
     O4[$n]=$V
 done
-for n in "${CUT[@]}"; do
-    rec_wait "r4a-$n" 45
-    row "4a RST (download)" "$n" "${TOLD[$n]}" "${TOLD_MS[$n]}" "${UPS[$n]:--}" "$REC"
-done
-for n in agg agg-v1; do
-    (($(ups "$n") == UP0[$n])) || defect "5: $n: its tunnel went down and up again during 4a (it has no relay)"
-done
-for n in "${DIRECT[@]}"; do row "5 during 4a" "$n" "${O4[$n]}" "-" "-" "-"; done
+cut_rows 4a "RST (download)"
 
 # The cut uploads go as fast as they can, three at once through each aggregated tunnel, so
 # that the local end is writing to the tunnel when the RST comes (it reads the users' sockets
@@ -616,14 +623,7 @@ for n in "${DIRECT[@]}"; do
     judge "p4-$n" "$www/up" 40 intact "5: $n, an upload during 4b's resets"
     O4[$n]=$V
 done
-for n in "${CUT[@]}"; do
-    rec_wait "r4b-$n" 45
-    row "4b RST (upload)" "$n" "${TOLD[$n]}" "${TOLD_MS[$n]}" "${UPS[$n]:--}" "$REC"
-done
-for n in agg agg-v1; do
-    (($(ups "$n") == UP0[$n])) || defect "5: $n: its tunnel went down and up again during 4b (it has no relay)"
-done
-for n in "${DIRECT[@]}"; do row "5 during 4b" "$n" "${O4[$n]}" "-" "-" "-"; done
+cut_rows 4b "RST (upload)"
 
 # --- the end ------------------------------------------------------------------------------------------
 for n in "${NAMES[@]}"; do
