@@ -3,13 +3,16 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <czmq.h>
 
+#include "actors/metrics_http.h"
 #include "runtime/baton_registry.h"
 #include "runtime/base/log.h"
+#include "runtime/metrics.h"
 #include "runtime/resolver.h"
 #include "runtime/signals.h"
 #include "runtime/supervisor.h"
@@ -143,6 +146,14 @@ app_run (const app_conf_t *conf)
                 dials[n++] = conf->dials[i].conf;
     }
     dial_start[workers] = n;
+    //  Every name is known before any session starts (the trace's names record).
+    for (size_t i = 0; i < conf->listener_count; i++) {
+        const handler_conf_t *h = &conf->listeners[i].handler;
+        metrics_register (h->trace_name ? h->trace_name : h->cls->name);
+    }
+    for (size_t i = 0; i < conf->dial_count; i++)
+        if (conf->dials[i].conf.trace_name)
+            metrics_register (conf->dials[i].conf.trace_name);
 
     resolver_args_t resolver_args = { RESOLVER_ENDPOINT, RESOLVER_THREADS, RESOLVER_QUEUE_MAX, 0 };
     worker_args_t worker_args[MAX_WORKERS];
@@ -161,12 +172,18 @@ app_run (const app_conf_t *conf)
     int rc = supervisor_start_child (supervisor, "resolver", resolver_actor, &resolver_args);
     if (rc == 0 && conf->trace_endpoint)
         rc = supervisor_start_child (supervisor, "trace", trace_actor, &trace_args);
+    metrics_http_args_t metrics_args;
+    memset (&metrics_args, 0, sizeof metrics_args);
+    if (conf->metrics)
+        metrics_args.listen = *conf->metrics;
+    if (rc == 0 && conf->metrics)
+        rc = supervisor_start_child (supervisor, "metrics", metrics_http_actor, &metrics_args);
     if (rc == 0)
         rc = supervisor_start_child (supervisor, "acceptor", acceptor_actor, &acceptor_args);
     for (int i = 0; rc == 0 && i < workers; i++) {
         worker_args[i] = (worker_args_t) { i, RESOLVER_ENDPOINT, conf->connect_timeout_ms,
                                            dials + dial_start[i], dial_start[i + 1] - dial_start[i],
-                                           conf->idle_timeout_ms };
+                                           conf->idle_timeout_ms, conf->handshake_timeout_ms };
         char name[32];
         snprintf (name, sizeof name, "worker-%d", i);
         rc = supervisor_start_child (supervisor, name, worker_actor, &worker_args[i]);

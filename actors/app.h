@@ -39,6 +39,8 @@ typedef struct {
     int workers;                        //  0: one per core (app_worker_count)
     int connect_timeout_ms;             //  0: default
     int idle_timeout_ms;                //  a user connection without traffic; -1: never
+    int handshake_timeout_ms;           //  a socks/http client's request must be complete; 0: 15 s
+    const hostport_t *metrics;          //  NULL: no metrics endpoint (actors/metrics_http.h)
     const char *trace_endpoint;         //  NULL: no trace publisher
     bool retry_binds;                   //  a port that cannot be bound is retried, not fatal
     app_reload_fn *reload;              //  NULL: SIGHUP is ignored

@@ -96,6 +96,7 @@ baton_done (baton_t *self)
         log_info ("wormhole %s: handover done (port %u, #%u)", s_name (self), self->port,
                   self->count + 1);
         session_trace (self->session, "dialer", "tunnel", "handover-done", 0);
+        session_count (self->session, METRIC_HANDOVERS_OK);
     }
     else
         log_info ("wormhole %s: handover done (accepted, #%u)", s_name (self), self->count + 1);
@@ -133,6 +134,7 @@ s_break (baton_t *self, const char *why)
     log_warn ("wormhole %s: handover %s; breaking the tunnel", s_name (self), why);
     session_trace (self->session, self->dialing ? "dialer" : "acceptor", "tunnel",
                    "handover-stalled", 0);
+    session_count (self->session, METRIC_HANDOVERS_FAILED);
     session_handover_tap (self->session, NULL);
     session_handover_drop (self->session);
     self->step_at = self->periodic_at = self->liveness_at = 0;
@@ -276,6 +278,7 @@ baton_note_lost (baton_t *self)
     log_warn ("wormhole %s: handover failed (port %u): the new connection was closed "
               "(ID refused?); staying on the current connection", s_name (self), self->port);
     session_trace (self->session, "dialer", "tunnel", "handover-failed", 0);
+    session_count (self->session, METRIC_HANDOVERS_FAILED);
     if (!self->step_at)
         self->step_at = self->now + BATON_STALL_MS;
 }
@@ -326,6 +329,7 @@ s_failed (baton_t *self, const char *why)
     log_warn ("wormhole %s: handover failed (port %u): %s; staying on the current connection",
               s_name (self), self->port, why);
     session_trace (self->session, "dialer", "tunnel", "handover-failed", 0);
+    session_count (self->session, METRIC_HANDOVERS_FAILED);
 }
 
 void

@@ -49,6 +49,7 @@ s_config_listeners (const config_t *config, wormhole_t *const *wormholes, const 
         listeners[n].listen = config->proxies[i].listen;
         //  Cannot fail: a proxy never relays to a wormhole by name.
         handler_conf_from_config (handler, &listeners[n].handler);
+        listeners[n].handler.user_facing = true;
         handler_conf_warn_exposed (&config->proxies[i].listen, handler);
         snprintf (listeners[n].label, sizeof listeners[0].label, "%s proxy",
                   config_handler_name (handler->kind));
@@ -62,7 +63,8 @@ s_config_listeners (const config_t *config, wormhole_t *const *wormholes, const 
         //  Where users connect: the local end, or the public end in reverse mode.
         if (c->reverse ? w->run_remote : w->run_local) {
             listeners[n] = (listener_conf_t) { c->server, { .cls = &tunnel_local_handler_class,
-                                                            .wormhole = w, .trace_name = c->name },
+                                                            .wormhole = w, .trace_name = c->name,
+                                                            .user_facing = true },
                                                home, "" };
             snprintf (listeners[n++].label, sizeof listeners[0].label, "wormhole '%s' users", c->name);
         }

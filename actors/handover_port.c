@@ -82,6 +82,7 @@ s_refuse (handover_port_t *self, const char *why, bool quiet)
         log_info ("wormhole %s: handover refused from %s: %s", self->wormhole->conf->name,
                   session_peer (self->session), why);
     session_trace (self->session, session_peer (self->session), "acceptor", "handover-refused", 0);
+    session_count (self->session, METRIC_PROBES);
     self->state = P_SILENT;             //  the timer set at accept closes it
 }
 

@@ -16,6 +16,7 @@
 #include "actors/deployment.h"
 #include "actors/handler_registry.h"
 #include "actors/heart.h"
+#include "actors/status.h"
 #include "actors/wormhole.h"
 #include "runtime/trace.h"
 #include "config/config.h"
@@ -43,7 +44,12 @@ static const char *s_usage =
     "      Validate FILE and print what it defines; exit 2 if it is invalid.\n"
     "  mimicsocks trace ENDPOINT [--wormhole NAME] [--stats] [--seconds N]\n"
     "      Subscribe to a running mimicsocks' trace (its --trace or `trace:` endpoint)\n"
-    "      and print one line per message hop, or per-name counters each second.\n"
+    "      and print one line per message hop, or with --stats each second per name:\n"
+    "      user bytes (counted once) and rates, connections, tunnels, handovers, probes.\n"
+    "      Exits 1 if nothing publishes there or NAME is not one of its names.\n"
+    "  mimicsocks status [ADDR | --config FILE]\n"
+    "      Each wormhole and proxy of a running mimicsocks (tunnel up since, connections,\n"
+    "      rates), read from its metrics endpoint (ADDR, or FILE's `metrics:`).\n"
     "  mimicsocks genkey [--key-bytes 16|24|32]\n"
     "      Print a new random wormhole key in hex (default 32 bytes: AES-256).\n"
     "  mimicsocks --help | --version\n"
@@ -63,8 +69,15 @@ static const char *s_usage =
     "  --idle-timeout SECS     close a user's connection after this long without a byte\n"
     "                          either way (default 300; a fifth of it once one direction\n"
     "                          has ended; 0: never)\n"
+    "  --handshake-timeout SECS  close a SOCKS or HTTP client that has not sent a complete\n"
+    "                          request by then (default 15; also an HTTP client's wait\n"
+    "                          between requests); overrides the config's `handshake_timeout:`\n"
     "  --trace ENDPOINT        publish the message-flow trace there (ZeroMQ, e.g.\n"
     "                          tcp://127.0.0.1:5555); overrides the config's `trace:`\n"
+    "  --metrics ADDR          serve Prometheus counters at http://ADDR/metrics; overrides\n"
+    "                          the config's `metrics:`\n"
+    "  --trace-public, --metrics-public  allow those endpoints on an address that is not\n"
+    "                          loopback (refused otherwise)\n"
     "  --drain-seconds N       on SIGTERM, stop accepting and give open connections up to\n"
     "                          N seconds to finish (default 3; 0: close at once; a second\n"
     "                          SIGTERM closes at once)\n"
@@ -90,6 +103,10 @@ typedef struct {
     int workers;
     int connect_timeout_s;
     int idle_timeout_s;                 //  -1: the default
+    int handshake_timeout_s;            //  0: the config's, else the default
+    hostport_t metrics;                 //  --metrics ADDR, or the status command's ADDR
+    bool has_metrics;
+    bool metrics_public, trace_public;
     int role;                   //  wormhole_role_t
     int key_bytes;
     bool supervise;
@@ -141,7 +158,7 @@ s_parse_args (int argc, char **argv, options_t *opts)
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-        char err[256];
+        char err[300];
         //  The command may come before or after the options.
         if (arg[0] != '-' && !opts->command) {
             opts->command = arg;
@@ -161,6 +178,16 @@ s_parse_args (int argc, char **argv, options_t *opts)
         }
         if (streq (arg, "--stats")) {
             opts->trace_stats = true;
+            continue;
+        }
+        if (streq (arg, "--metrics-public") || streq (arg, "--trace-public")) {
+            *(streq (arg, "--trace-public") ? &opts->trace_public : &opts->metrics_public) = true;
+            continue;
+        }
+        if (opts->command && streq (opts->command, "status") && arg[0] != '-' && !opts->has_metrics) {
+            if (hostport_parse (arg, &opts->metrics, err, sizeof err))
+                return s_usage_error ("status: %s", err);
+            opts->has_metrics = true;
             continue;
         }
         if (opts->command && streq (opts->command, "trace") && arg[0] != '-' && !opts->trace) {
@@ -189,7 +216,15 @@ s_parse_args (int argc, char **argv, options_t *opts)
         else if (streq (arg, "--idle-timeout")) {
             if (s_parse_int (value, 0, 86400, &opts->idle_timeout_s))
                 return s_usage_error ("--idle-timeout: '%s' is not a number of seconds from 0 to 86400", value);
-            i++;
+        }
+        else if (streq (arg, "--handshake-timeout")) {
+            if (s_parse_int (value, 1, 3600, &opts->handshake_timeout_s))
+                return s_usage_error ("--handshake-timeout: '%s' is not a number of seconds from 1 to 3600", value);
+        }
+        else if (streq (arg, "--metrics")) {
+            if (hostport_parse (value, &opts->metrics, err, sizeof err))
+                return s_usage_error ("--metrics: %s", err);
+            opts->has_metrics = true;
         }
         else if (streq (arg, "--connect-timeout")) {
             if (s_parse_int (value, 1, 600, &opts->connect_timeout_s))
@@ -309,6 +344,21 @@ s_check_config (const options_t *opts)
     return 0;
 }
 
+//  The trace and metrics endpoints stay on loopback unless told otherwise.
+static int
+s_check_exposure (const char *trace, bool trace_public, const hostport_t *metrics, bool metrics_public)
+{
+    if (trace && !trace_public && !acl_endpoint_is_loopback (trace))
+        return s_usage_error ("the trace endpoint %s is not on a loopback address: the message flow "
+                              "would be open to the network (--trace-public, or trace_public: true "
+                              "in the config, allows it)", trace);
+    if (metrics && !metrics_public && !acl_host_is_loopback (metrics->host))
+        return s_usage_error ("the metrics address %s is not a loopback address: the counters would "
+                              "be open to the network (--metrics-public, or metrics_public: true in "
+                              "the config, allows it)", metrics->host);
+    return -1;
+}
+
 static int
 s_run_standalone (const options_t *opts)
 {
@@ -333,11 +383,16 @@ s_run_standalone (const options_t *opts)
         .acl = { opts->allow, opts->allow_count, opts->deny, opts->deny_count },
         .users = { opts->users, opts->user_count }
     };
+    const hostport_t *metrics = opts->has_metrics ? &opts->metrics : NULL;
+    int code = s_check_exposure (opts->trace, opts->trace_public, metrics, opts->metrics_public);
+    if (code >= 0)
+        return code;
     static listener_conf_t listeners[MAX_LISTENERS];
     for (size_t i = 0; i < opts->listen_count; i++) {
         listeners[i].worker = -1;
         listeners[i].listen = opts->listen[i];
         handler_conf_from_config (&handler, &listeners[i].handler);
+        listeners[i].handler.user_facing = true;
         handler_conf_warn_exposed (&opts->listen[i], &handler);
         snprintf (listeners[i].label, sizeof listeners[i].label, "%s proxy",
                   config_handler_name (handler.kind));
@@ -345,7 +400,8 @@ s_run_standalone (const options_t *opts)
     app_conf_t conf = { .listeners = listeners, .listener_count = opts->listen_count,
                         .workers = opts->workers, .connect_timeout_ms = opts->connect_timeout_s * 1000,
                         .idle_timeout_ms = s_idle_ms (opts),
-                        .trace_endpoint = opts->trace,
+                        .handshake_timeout_ms = opts->handshake_timeout_s * 1000,
+                        .trace_endpoint = opts->trace, .metrics = metrics,
                         .drain_ms = (opts->drain_s >= 0 ? opts->drain_s : DEFAULT_DRAIN_S) * 1000 };
     return app_run (&conf);
 }
@@ -377,6 +433,15 @@ s_run_config (const options_t *opts)
     char err[256];
     int workers = app_worker_count (opts->workers ? opts->workers : config->workers);
     const char *trace = opts->trace ? opts->trace : config->trace_endpoint;
+    const hostport_t *metrics = opts->has_metrics ? &opts->metrics
+                              : config->has_metrics ? &config->metrics : NULL;
+    int checked = s_check_exposure (trace, opts->trace_public || config->trace_public, metrics,
+                                    opts->metrics_public || config->metrics_public);
+    if (checked >= 0) {
+        config_destroy (&config);
+        return checked;
+    }
+    int handshake_s = opts->handshake_timeout_s ? opts->handshake_timeout_s : config->handshake_timeout_s;
     deployment_t *deployment = deployment_new (config, opts->config_path, opts->role, workers,
                                                err, sizeof err);
     if (!deployment) {
@@ -395,11 +460,31 @@ s_run_config (const options_t *opts)
         conf.connect_timeout_ms = opts->connect_timeout_s * 1000;
         conf.idle_timeout_ms = s_idle_ms (opts);
         conf.trace_endpoint = trace;
+        conf.metrics = metrics;
+        conf.handshake_timeout_ms = handshake_s * 1000;
         conf.retry_binds = true;        //  several wormholes: one busy port must not stop the others
         conf.drain_ms = (opts->drain_s >= 0 ? opts->drain_s : DEFAULT_DRAIN_S) * 1000;
         code = app_run (&conf);
     }
     deployment_destroy (&deployment);
+    return code;
+}
+
+//  `status`: the ADDR given, or the config's `metrics:`.
+static int
+s_status (const options_t *opts)
+{
+    if (opts->has_metrics)
+        return status_run (&opts->metrics);
+    if (!opts->config_path)
+        return s_usage_error ("%s", "status needs the ADDR of a running mimicsocks' metrics "
+                              "endpoint, or --config FILE with `metrics:`");
+    config_t *config = s_load_config (opts->config_path);
+    if (!config)
+        return EXIT_USAGE;
+    int code = config->has_metrics ? status_run (&config->metrics)
+             : s_usage_error ("%s has no `metrics:` address to ask", opts->config_path);
+    config_destroy (&config);
     return code;
 }
 
@@ -421,6 +506,8 @@ main (int argc, char **argv)
             return s_usage_error ("%s", "trace needs the ENDPOINT of a running mimicsocks");
         return trace_monitor (opts.trace, opts.trace_name, opts.trace_stats, opts.trace_seconds);
     }
+    if (opts.command && streq (opts.command, "status"))
+        return s_status (&opts);
     if (opts.command && opts.config_path)
         return s_usage_error ("--config does not go with the '%s' command", opts.command);
     if (opts.supervise) {

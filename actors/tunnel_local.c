@@ -28,6 +28,7 @@ typedef struct {
     dialer_t dialer;            //  distributed mode only
     bool tunnel_ready;          //  aggregated: always; distributed: once dialed
     bool greeting_pending;      //  waiting for the user's first bytes (see s_greeting)
+    bool counted_up;            //  distributed: its tunnel is counted as up (metrics)
 } tunnel_local_t;
 
 //  Relay once the tunnel is ready and the first bytes have been looked at.
@@ -88,6 +89,8 @@ static void
 s_destroy (void **self_p)
 {
     tunnel_local_t *self = *self_p;
+    if (self && self->counted_up)
+        session_count (self->end.session, METRIC_TUNNELS_DOWN);
     if (self)
         baton_destroy (&self->end.baton);
     free (self);
@@ -117,6 +120,8 @@ s_advance (tunnel_local_t *self, dialer_state_t state)
         session_abort (self->end.session);
     else if (state == DIALER_READY) {
         self->tunnel_ready = true;
+        self->counted_up = true;
+        session_count (self->end.session, METRIC_TUNNELS_UP);
         tunnel_end_start_baton (&self->end, SESSION_TARGET, self->wormhole, true, self->dialer.id0);
         if (self->greeting_pending)
             session_pause_client (self->end.session, 0);    //  the proxy's wait is over

@@ -281,6 +281,16 @@ s_check_proxy_wait (tunnel_mux_t *self)
 //  key (or cipher, or clocks more than 30 s apart), or not a mimicsocks end.
 #define ANSWER_LIMIT_MS 10000
 
+//  The metrics' tunnel state: one down for each up.
+static void
+s_count_up (tunnel_mux_t *self, bool up)
+{
+    if (self->counted_up == up)
+        return;
+    self->counted_up = up;
+    session_count (self->session, up ? METRIC_TUNNELS_UP : METRIC_TUNNELS_DOWN);
+}
+
 static void
 s_tunnel_up (tunnel_mux_t *self)
 {
@@ -289,6 +299,7 @@ s_tunnel_up (tunnel_mux_t *self)
     log_info ("wormhole %s: tunnel up to %s", tunnel_mux_name (self),
               dialer_describe (&self->dialer, where, sizeof where));
     session_trace (self->session, "dialer", "tunnel", "tunnel-up", 0);
+    s_count_up (self, true);
 }
 
 static void
@@ -351,6 +362,7 @@ s_log_accepted (tunnel_mux_t *self)
 {
     log_info ("wormhole %s: tunnel from %s", tunnel_mux_name (self), session_peer (self->session));
     session_trace (self->session, "acceptor", "tunnel", "tunnel-up", 0);
+    s_count_up (self, true);
 }
 
 static void
@@ -397,6 +409,7 @@ static void
 s_trace_down (tunnel_mux_t *self)
 {
     session_trace (self->session, "tunnel", self->dialing ? "dialer" : "acceptor", "tunnel-down", 0);
+    s_count_up (self, false);
 }
 
 static void
@@ -493,6 +506,7 @@ s_destroy (void **self_p)
     tunnel_mux_t *self = *self_p;
     if (!self)
         return;
+    s_count_up (self, false);
     baton_destroy (&self->baton);
     tunnel_mux_drop_streams (self);
     s_registry_remove (self);

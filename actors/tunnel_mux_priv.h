@@ -119,6 +119,7 @@ typedef struct tunnel_mux_t {
     int held_by;                //  stream that stopped the tunnel (no extension), or -1
     int backoff_ms;
     bool answered;              //  dialing end: the remote end has spoken on this tunnel
+    bool counted_up;            //  counted as up in the metrics (until its tunnel-down)
     baton_t *baton;             //  dialing end: handovers of the tunnel while it is up
     //  The engine (tunnel_mux.c)
     t_args_t *args;             //  of the event being handled

@@ -68,6 +68,8 @@ s_destroy (void **self_p)
     if (!self)
         return;
     pending_remove (&self->pending);
+    if (self->state == R_INNER && self->wormhole->conf->mode == WORMHOLE_DISTRIBUTED)
+        session_count (self->end.session, METRIC_TUNNELS_DOWN);
     baton_destroy (&self->end.baton);
     if (self->inner)
         self->inner_class->destroy (&self->inner);
@@ -89,6 +91,7 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
             log_info ("wormhole %s: %s from %s; staying silent", wh->name, why,
                       session_peer (self->end.session));
             session_trace (self->end.session, session_peer (self->end.session), "acceptor", "probe", 0);
+            session_count (self->end.session, METRIC_PROBES);
             self->state = R_PROBE;
             return;
         case TUNNEL_WIRE_OK:
@@ -109,6 +112,8 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
         return;
     }
     self->state = R_INNER;
+    if (wh->mode == WORMHOLE_DISTRIBUTED)
+        session_count (self->end.session, METRIC_TUNNELS_UP);   //  (aggregated: tunnel_mux counts)
     log_debug ("wormhole %s: tunnel from %s", wh->name, session_peer (self->end.session));
     tunnel_end_start_baton (&self->end, SESSION_CLIENT, self->wormhole, false, id0);
     //  Stream bytes that came with the first flight, read before the node was there.

@@ -109,7 +109,8 @@ s_check_loops (ctx_t *ctx, const config_t *self, const node_t *list)
 //  The top level
 
 static const char *const s_top_keys [] = {
-    "log_level", "trace", "workers", "proxies", "wormholes", NULL
+    "log_level", "trace", "workers", "proxies", "wormholes",
+    "trace_public", "metrics", "metrics_public", "handshake_timeout", NULL
 };
 
 //  A list of entries, or nothing (an empty list). *count = entries.
@@ -151,7 +152,7 @@ s_parse_settings (ctx_t *ctx, const node_t *root, config_t *self)
     if ((node = config_find (root, "workers"))
     &&  config_get_int (ctx, node, "workers", 0, MAX_WORKERS, &self->workers))
         return -1;
-    return 0;
+    return config_parse_observe (ctx, root, self);
 }
 
 static int

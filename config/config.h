@@ -98,6 +98,11 @@ typedef struct {
     bool has_log_level;
     char *trace_endpoint;           //  NULL if not set
     int workers;                    //  0 = one per core
+    bool trace_public;              //  trace: may be bound on a non-loopback address
+    bool has_metrics;
+    hostport_t metrics;             //  metrics: the Prometheus endpoint (loopback unless
+    bool metrics_public;            //  metrics_public: true)
+    int handshake_timeout_s;        //  handshake_timeout: 0 = the default (15 s)
     proxy_conf_t *proxies;
     size_t proxy_count;
     wormhole_conf_t *wormholes;

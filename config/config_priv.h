@@ -98,6 +98,8 @@ int config_require (ctx_t *ctx, const node_t *map, const char *path, const char 
 //  --- config_fields.c
 
 int config_parse_proxy (ctx_t *ctx, const node_t *map, const char *path, proxy_conf_t *proxy);
+//  The top level's trace_public, metrics, metrics_public and handshake_timeout.
+int config_parse_observe (ctx_t *ctx, const node_t *root, config_t *self);
 //  Fills in the defaults, then what the entry gives.
 int config_parse_wormhole (ctx_t *ctx, const node_t *map, const char *path, wormhole_conf_t *wh);
 //  Frees what a handler's allow:, deny: and users: hold (the passwords wiped).

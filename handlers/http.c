@@ -21,8 +21,8 @@
 #include "handlers/http_priv.h"
 #include "runtime/base/log.h"
 
-//  To receive a complete request head (the first, and between requests).
-#define S_HEAD_TIMEOUT_MS 30000
+//  A complete request head (the first, and between requests) must come within
+//  the process's handshake timeout (session_handshake_timeout_ms).
 //  For the response head once the whole request has been sent.
 #define S_RESPONSE_TIMEOUT_MS 300000
 //  Longest path shown in a log line.
@@ -84,7 +84,7 @@ http_exchange_done (http_t *self)
     self->state = H_READ_HEAD;
     self->response_started = false;
     http_request_init (&self->request);
-    session_set_timer (self->session, S_HEAD_TIMEOUT_MS);
+    session_set_timer (self->session, session_handshake_timeout_ms (self->session));
     session_pause_client (self->session, 0);
     s_process_input (self);
 }
@@ -257,7 +257,7 @@ s_create (session_t *session, const handler_conf_t *conf)
     self->response_state = R_IDLE;
     self->target_state = T_NONE;
     http_request_init (&self->request);
-    session_set_timer (session, S_HEAD_TIMEOUT_MS);
+    session_set_timer (session, session_handshake_timeout_ms (session));
     return self;
 }
 
@@ -349,6 +349,8 @@ s_timeout (void *self_)
     switch (self->state) {
         case H_READ_HEAD:
             //  an idle kept connection ends quietly; half a request is cut off
+            if (self->in.len > 0 || self->target_state == T_NONE)
+                session_handshake_timed_out (self->session);
             if (self->in.len == 0) {
                 http_finish (self);
                 session_set_timer (self->session, HTTP_ERROR_CLOSE_TIMEOUT_MS);

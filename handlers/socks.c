@@ -19,7 +19,6 @@
 #include "runtime/base/log.h"
 #include "runtime/handler.h"
 
-#define S_HANDSHAKE_TIMEOUT_MS 10000
 //  Bound on writing a failure reply to a client that does not read it.
 #define S_CLOSE_TIMEOUT_MS 2000
 
@@ -96,7 +95,7 @@ s_create (session_t *session, const handler_conf_t *conf)
     }
     socks_codec_require_users (self->codec, conf->users);
     self->state = H_REQUEST;
-    session_set_timer (session, S_HANDSHAKE_TIMEOUT_MS);
+    session_set_timer (session, session_handshake_timeout_ms (session));
     return self;
 }
 
@@ -263,8 +262,10 @@ s_timeout (void *self_)
         s_reply_failure (self, socks_rep_from_error (SESSION_ERR_TIMEOUT));
         return;
     }
-    if (self->state == H_REQUEST)
+    if (self->state == H_REQUEST) {
         log_info ("socks %s: handshake timed out", session_peer (self->session));
+        session_handshake_timed_out (self->session);
+    }
     self->state = H_CLOSING;
     session_abort (self->session);
 }

@@ -13,6 +13,7 @@
 #ifndef MK_HANDLER_H
 #define MK_HANDLER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -36,7 +37,10 @@ typedef struct {
     const acl_users_t *users;       //  socks, http: the credentials asked for (NULL: none)
     const void *wormhole;           //  the tunnel classes: the wormhole_t (actors/wormhole.h)
     unsigned flags;                 //  bits defined by the class (e.g. SOCKS_ACCEPT_V4)
-    const char *trace_name;         //  the wormhole or proxy, in trace records (NULL: cls->name)
+    const char *trace_name;         //  the wormhole or proxy, in trace records and metrics
+                                    //  (NULL: cls->name)
+    bool user_facing;               //  the client is a user: its connection and bytes are
+                                    //  counted (runtime/metrics.h), once, here
 } handler_conf_t;
 
 //  Errors given to connected(): a positive errno from connect(), or one of these.
@@ -114,6 +118,13 @@ void session_set_timer (session_t *self, int ms);
 //  Stop / resume reading the client (e.g. an HTTP proxy waiting for a response
 //  before it parses the next request).
 void session_pause_client (session_t *self, int paused);
+
+//  How long a client may take to finish its request (the process's
+//  --handshake-timeout), in ms; the handler arms its timer with it.
+int session_handshake_timeout_ms (session_t *self);
+
+//  The client did not finish its request in time (counted in the metrics).
+void session_handshake_timed_out (session_t *self);
 
 //  "1.2.3.4:5678" of the client, for log lines.
 const char *session_peer (session_t *self);

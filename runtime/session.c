@@ -153,6 +153,8 @@ s_session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf
     self->owner = conf->wormhole;
     self->cls = conf->cls;
     self->name = conf->trace_name ? conf->trace_name : self->cls->name;
+    self->metrics = metrics_slot (worker_index (worker), self->name);
+    self->user_facing = conf->user_facing;
     self->handler = self->cls->create (self, conf);
     if (!self->handler) {
         log_error ("%s: cannot start a %s handler", self->peer, self->cls->name);
@@ -165,6 +167,7 @@ s_session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf
         free (self);
         return NULL;
     }
+    session_metrics_open (self);
     return self;
 }
 
@@ -187,6 +190,7 @@ session_free (session_t **self_p)
     session_t *self = *self_p;
     if (!self)
         return;
+    session_metrics_close (self);
     if (self->handler)
         self->cls->destroy (&self->handler);
     session_conn_close (self, &self->client, self->abortive);

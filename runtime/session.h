@@ -17,6 +17,7 @@
 
 #include "nodes/node.h"
 #include "runtime/handler.h"
+#include "runtime/metrics.h"
 
 typedef enum { SESSION_CLIENT, SESSION_TARGET } session_side_t;
 
@@ -79,6 +80,10 @@ void session_set_background (session_t *self);
 //  nobody subscribes.
 void session_trace (session_t *self, const char *from, const char *to, const char *kind,
                     size_t bytes);
+
+//  Counts an event in this session's name (runtime/metrics.h: a probe, a
+//  handover); METRIC_TUNNELS_UP and _DOWN also date the tunnel's state.
+void session_count (session_t *self, metric_t what);
 
 //  Settle another session's sockets after acting on it from elsewhere.
 void session_settle (session_t *self);

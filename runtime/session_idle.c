@@ -12,7 +12,7 @@
 static int
 s_idle_limit (session_t *self)
 {
-    int idle = worker_idle_timeout_ms (self->worker);
+    int idle = worker_args (self->worker)->idle_timeout_ms;
     bool half = self->client.eof_in || self->target.eof_in
              || self->client.shut_done || self->target.shut_done;
     return idle > 0 && half ? idle / 5 : idle;

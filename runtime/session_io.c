@@ -311,6 +311,7 @@ s_takes (session_t *self, conn_t *side)
 void
 session_deliver (session_t *self, conn_t *side, buf_t *buf)
 {
+    session_count_bytes (self, side, buf->len - buf->off);
     if (side->ahead.head || !s_takes (self, side))
         bufq_push (&side->ahead, buf);
     else

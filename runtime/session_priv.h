@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "runtime/handover.h"
+#include "runtime/metrics.h"
 #include "runtime/worker_priv.h"
 
 typedef enum {
@@ -48,7 +49,9 @@ struct session_t {
     uint64_t active_ms;             //  RELAY: when bytes last came from either side
     uint64_t relay_ms;              //  when RELAY began
     char peer[64];
-    const char *name;               //  in trace records
+    const char *name;               //  in trace records and metrics
+    metrics_slot_t *metrics;        //  this worker's counters for that name
+    bool user_facing;               //  the client is a user (handler_conf_t)
     const void *owner;              //  the wormhole it belongs to (NULL: a proxy)
     bool background;                //  a tunnel: a drain does not wait for it
     worker_links_t links;           //  the worker's lists (worker.c)
@@ -121,6 +124,19 @@ void session_trace_hop (session_t *self, conn_t *conn, const char *kind, size_t 
 bool session_wants_read (session_t *self, conn_t *conn);
 //  A socket's epoll interest, from its state.
 void session_watch (session_t *self, conn_t *conn);
+
+//  --- session_metrics.c
+//  A side's stream bytes (plaintext), as they reach the session: counted
+//  at the users' side only.
+static inline void
+session_count_bytes (session_t *self, conn_t *side, size_t len)
+{
+    if (self->user_facing)
+        metrics_add (self->metrics, side == &self->client ? METRIC_BYTES_UP : METRIC_BYTES_DOWN, len);
+}
+//  A session begins (after its handler was made) and ends.
+void session_metrics_open (session_t *self);
+void session_metrics_close (session_t *self);
 
 //  --- session_handover.c
 //  A handover event for the handler (a socket given to a session without

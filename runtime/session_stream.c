@@ -26,6 +26,7 @@ static void
 s_stream_deliver (session_t *self, conn_t *conn, const uint8_t *data, size_t len)
 {
     session_trace_hop (self, conn, "data", len);
+    session_count_bytes (self, conn, len);
     if (conn->mux)
         conn->mux_ops->consumed (conn->mux, conn->stream_id, len);
     switch (self->state) {

@@ -12,6 +12,7 @@
 #include "runtime/actor.h"
 #include "runtime/base/log.h"
 #include "runtime/signals.h"
+#include "runtime/metrics.h"
 #include "runtime/trace.h"
 
 //  --- Children: a thread running the child function on one end of a pipe pair
@@ -170,6 +171,7 @@ s_restart (s_sup_t *self, s_child_t *child)
         if (!self->trace)
             self->trace = trace_new ();
         trace_record (self->trace, "supervisor", child->name, "supervisor", "restart", 0);
+        metrics_restart ();
         if (s_child_launch (child) == 0)
             return;
         log_warn ("supervisor: %s failed to start", child->name);

@@ -88,10 +88,10 @@ worker_trace (worker_t *self)
     return self->trace;
 }
 
-int
-worker_idle_timeout_ms (worker_t *self)
+const worker_args_t *
+worker_args (worker_t *self)
 {
-    return self->args.idle_timeout_ms;
+    return &self->args;
 }
 
 int

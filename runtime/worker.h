@@ -33,6 +33,7 @@ typedef struct {
     const handler_conf_t *dials;
     size_t dial_count;
     int idle_timeout_ms;            //  a relaying session without traffic ends; <= 0: never
+    int handshake_timeout_ms;       //  socks/http: a request must be complete by then; 0: 15 s
 } worker_args_t;
 
 #define WORKER_DRAINED "inproc://mimicsocks-drained"

@@ -16,6 +16,7 @@
 #include "runtime/bufpool.h"
 #include "runtime/bufq.h"
 #include "runtime/timers.h"
+#include "runtime/worker.h"
 
 typedef struct worker_t worker_t;
 typedef struct session_t session_t;
@@ -95,8 +96,9 @@ bufpool_t *worker_pool (worker_t *self);
 int worker_index (worker_t *self);
 struct trace_t *worker_trace (worker_t *self);
 int worker_connect_timeout_ms (worker_t *self);
-//  A relaying session without traffic this long ends (<= 0: never).
-int worker_idle_timeout_ms (worker_t *self);
+//  What the worker was started with (its timeouts: idle_timeout_ms,
+//  handshake_timeout_ms).
+const worker_args_t *worker_args (worker_t *self);
 void worker_conn_update (worker_t *self, conn_t *conn, uint32_t events);
 void worker_conn_forget (worker_t *self, conn_t *conn);
 //  A timer of kind for the session with that id, due at deadline_ms; the

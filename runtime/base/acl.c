@@ -366,3 +366,33 @@ acl_host_is_loopback (const char *host)
             || (IN6_IS_ADDR_V4MAPPED (&a6) && a6.s6_addr [12] == 127);
     return false;
 }
+
+bool
+acl_endpoint_is_loopback (const char *endpoint)
+{
+    if (strncmp (endpoint, "ipc://", 6) == 0 || strncmp (endpoint, "inproc://", 9) == 0)
+        return true;
+    const char *at = strstr (endpoint, "://");
+    if (!at)
+        return false;
+    at += 3;
+    //  tcp://[source;]host:port: what matters is the address bound or reached
+    const char *semi = strchr (at, ';');
+    if (semi)
+        at = semi + 1;
+    char host [256];
+    const char *colon = strrchr (at, ':');
+    size_t len = colon ? (size_t) (colon - at) : strlen (at);
+    if (len >= sizeof host)
+        return false;
+    memcpy (host, at, len);
+    host [len] = 0;
+    char *path = strchr (host, '/');        //  ws://host:port/path has no ':' after the port
+    if (path)
+        *path = 0;
+    if (host [0] == '[' && len >= 2 && host [len - 1] == ']') {
+        memmove (host, host + 1, len - 2);
+        host [len - 2] = 0;
+    }
+    return acl_host_is_loopback (host);
+}

@@ -98,4 +98,8 @@ bool acl_users_check (const acl_users_t *users, const uint8_t *name, size_t name
 //  this host reaches).
 bool acl_host_is_loopback (const char *host);
 
+//  A ZeroMQ endpoint that only this host can reach: ipc://, inproc://, or
+//  tcp:// (ws://, wss://) on a loopback address ("*" and interface names are not).
+bool acl_endpoint_is_loopback (const char *endpoint);
+
 #endif
