@@ -29,6 +29,7 @@ typedef struct {
     bool tunnel_ready;          //  aggregated: always; distributed: once dialed
     bool greeting_pending;      //  waiting for the user's first bytes (see s_greeting)
     bool counted_up;            //  distributed: its tunnel is counted as up (metrics)
+    bool greeting_timed;        //  the timer waits for the first bytes (the handshake timeout)
 } tunnel_local_t;
 
 //  Relay once the tunnel is ready and the first bytes have been looked at.
@@ -49,6 +50,10 @@ static void
 s_greeting (tunnel_local_t *self, const uint8_t *data, size_t len)
 {
     self->greeting_pending = false;
+    if (self->greeting_timed) {
+        self->greeting_timed = false;
+        session_set_timer (self->end.session, 0);
+    }
     if (len < 2 || data[0] != 5 || len < 2u + data[1] || !memchr (data + 2, 0, data[1]))
         return;
     static const uint8_t no_auth[2] = { 5, 0 };
@@ -67,6 +72,13 @@ s_create (session_t *session, const handler_conf_t *conf)
     self->wormhole = wormhole;
     config_handler_type_t far = wormhole->conf->handler.kind;
     self->greeting_pending = far == CONFIG_SOCKS || far == CONFIG_SOCKS5;
+    //  Until the first bytes come nothing goes to the far end, whose handler
+    //  would time a silent client out: the wait is timed here (the timer is
+    //  the proxy dialer's when there is one).
+    if (self->greeting_pending && !wormhole->conf->has_local_proxy) {
+        self->greeting_timed = true;
+        session_set_timer (session, session_handshake_timeout_ms (session));
+    }
     if (wormhole->conf->mode == WORMHOLE_AGGREGATED) {
         if (tunnel_mux_attach (wormhole, session) != 0) {
             free (self);
@@ -110,7 +122,13 @@ s_client_data (void *self_, const uint8_t *data, size_t len)
 static void
 s_client_eof (void *self_)
 {
-    (void) self_;       //  passed on as a half-close once relaying
+    tunnel_local_t *self = self_;
+    //  Passed on as a half-close once relaying, which an end before the
+    //  first bytes must not wait for.
+    if (self->greeting_pending) {
+        s_greeting (self, NULL, 0);
+        s_maybe_relay (self);
+    }
 }
 
 static void
@@ -160,7 +178,12 @@ static void
 s_timeout (void *self_)
 {
     tunnel_local_t *self = self_;
-    if (self->dialer.state == DIALER_PROXY_REPLY)
+    if (self->greeting_timed) {
+        log_info ("wormhole %s: %s sent no request in time; closed", self->wormhole->conf->name,
+                  session_peer (self->end.session));
+        session_handshake_timed_out (self->end.session);
+    }
+    else if (self->dialer.state == DIALER_PROXY_REPLY)
         log_warn ("wormhole %s: no answer from the proxy", self->wormhole->conf->name);
     session_abort (self->end.session);
 }

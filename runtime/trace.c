@@ -8,6 +8,7 @@
 #include <sys/time.h>
 
 #include "runtime/base/log.h"
+#include "runtime/metrics.h"
 
 static atomic_int s_subscribers;
 
@@ -19,6 +20,49 @@ trace_on (void)
 
 //  --------------------------------------------------------------------------
 //  The publisher
+
+static int64_t
+s_unix_ms (void)
+{
+    struct timeval tv;
+    gettimeofday (&tv, NULL);
+    return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+//  Once a second: the names (topic TRACE_NAMES) and each name's counters
+//  (runtime/metrics.h), a record of three frames: topic, line, "stats".
+static void
+s_publish_stats (zsock_t *xpub)
+{
+    static metrics_total_t totals[METRICS_MAX_NAMES];
+    size_t count = metrics_totals (totals, METRICS_MAX_NAMES);
+    long long now = (long long) s_unix_ms ();
+    char line[METRICS_MAX_NAMES * 65 + 32];
+    int used = snprintf (line, sizeof line, "%lld names", now);
+    for (size_t i = 0; i < count && used > 0 && (size_t) used < sizeof line; i++)
+        used += snprintf (line + used, sizeof line - (size_t) used, " %.63s", totals[i].name);
+    zsock_send (xpub, "ss", TRACE_NAMES, line);
+    for (size_t i = 0; i < count; i++) {
+        const uint64_t *v = totals[i].value;
+        char stats[512];
+        snprintf (stats, sizeof stats,
+                  "%lld 0 %.63s stats up %llu down %llu open %llu total %llu tunnels %llu since %lld "
+                  "handovers %llu handover-failures %llu probes %llu handshake-timeouts %llu "
+                  "restarts %llu", now, totals[i].name,
+                  (unsigned long long) v[METRIC_BYTES_UP], (unsigned long long) v[METRIC_BYTES_DOWN],
+                  (unsigned long long) (v[METRIC_CONNS_OPENED] - v[METRIC_CONNS_CLOSED]),
+                  (unsigned long long) v[METRIC_CONNS_OPENED],
+                  (unsigned long long) (v[METRIC_TUNNELS_UP] > v[METRIC_TUNNELS_DOWN]
+                                        ? v[METRIC_TUNNELS_UP] - v[METRIC_TUNNELS_DOWN] : 0),
+                  (long long) totals[i].tunnel_since_ms / 1000,
+                  (unsigned long long) v[METRIC_HANDOVERS_OK],
+                  (unsigned long long) v[METRIC_HANDOVERS_FAILED],
+                  (unsigned long long) v[METRIC_PROBES],
+                  (unsigned long long) v[METRIC_HANDSHAKE_TIMEOUTS],
+                  (unsigned long long) metrics_restarts ());
+        zsock_send (xpub, "sss", totals[i].name, stats, "stats");
+    }
+}
 
 static void
 s_handle_subscription (zsock_t *xpub)
@@ -55,8 +99,15 @@ trace_actor (zsock_t *pipe, void *args_)
     log_info ("trace: publishing on %s", args->endpoint);
     zsock_signal (pipe, 0);
     zpoller_t *poller = zpoller_new (pipe, pull, xpub, NULL);
+    int64_t next_stats = zclock_mono () + 1000;
     while (true) {
-        void *which = zpoller_wait (poller, -1);
+        int64_t wait = next_stats - zclock_mono ();
+        void *which = zpoller_wait (poller, wait > 0 ? (int) wait : 0);
+        if (zclock_mono () >= next_stats) {
+            next_stats = zclock_mono () + 1000;
+            if (trace_on ())
+                s_publish_stats (xpub);
+        }
         if (which == pipe) {
             char *command = zstr_recv (pipe);
             bool term = !command || streq (command, "$TERM");
@@ -132,107 +183,4 @@ trace_record (trace_t *self, const char *name, const char *from, const char *to,
     zmsg_addmem (msg, line, (size_t) (n < (int) sizeof line ? n : (int) sizeof line - 1));
     if (zmsg_send (&msg, self->push) != 0)
         zmsg_destroy (&msg);
-}
-
-//  --------------------------------------------------------------------------
-//  The monitor
-
-typedef struct {
-    char name[64];
-    uint64_t records, bytes_up, bytes_down, connections, closes, errors, tunnels_up, tunnels_down,
-             probes, restarts, handovers, handover_failures;
-} s_counter_t;
-
-int
-trace_monitor (const char *endpoint, const char *name, bool stats, int seconds)
-{
-    zsock_t *sub = zsock_new (ZMQ_SUB);
-    if (!sub || zsock_connect (sub, "%s", endpoint) != 0) {
-        fprintf (stderr, "mimicsocks trace: cannot connect to %s\n", endpoint);
-        zsock_destroy (&sub);
-        return 2;
-    }
-    zsock_set_subscribe (sub, name ? name : "");
-    zsock_set_rcvtimeo (sub, 1000);
-    s_counter_t counters[64];
-    size_t counter_count = 0;
-    int64_t end = seconds > 0 ? zclock_mono () + (int64_t) seconds * 1000 : INT64_MAX;
-    int64_t next_stats = zclock_mono () + 1000;
-    while (!zsys_interrupted && zclock_mono () < end) {
-        zmsg_t *msg = zmsg_recv (sub);
-        if (msg && zmsg_size (msg) == 2) {
-            char *topic = zmsg_popstr (msg);
-            zframe_t *line = zmsg_pop (msg);
-            //  A prefix subscription also matches longer names: compare exactly.
-            if (topic && (!name || streq (topic, name))) {
-                if (!stats)
-                    printf ("%.*s\n", (int) zframe_size (line), (char *) zframe_data (line));
-                else {
-                    size_t i = 0;
-                    while (i < counter_count && strcmp (counters[i].name, topic) != 0)
-                        i++;
-                    if (i == counter_count && counter_count < 64)
-                        snprintf (counters[counter_count++].name, sizeof counters[0].name, "%s", topic);
-                    if (i < counter_count) {
-                        char from[96] = "", kind[24] = "";
-                        unsigned long long bytes = 0;
-                        char text[300];
-                        snprintf (text, sizeof text, "%.*s", (int) zframe_size (line), (char *) zframe_data (line));
-                        //  "<ms> <seq> <name> <from> -> <to> <kind> <bytes>"; from/to may hold spaces
-                        //  ("stream 3"): the kind and bytes are the last two words.
-                        sscanf (text, "%*s %*s %*s %95s", from);
-                        char *last = strrchr (text, ' ');
-                        if (last) {
-                            bytes = strtoull (last + 1, NULL, 10);
-                            *last = 0;
-                            char *kind_at = strrchr (text, ' ');
-                            if (kind_at)
-                                snprintf (kind, sizeof kind, "%s", kind_at + 1);
-                        }
-                        counters[i].records++;
-                        //  Up: from the users' side toward the far end.
-                        if (strncmp (from, "client", 6) == 0)
-                            counters[i].bytes_up += bytes;
-                        else
-                            counters[i].bytes_down += bytes;
-                        counters[i].connections += streq (kind, "new") || streq (kind, "connect");
-                        counters[i].closes += streq (kind, "close") || streq (kind, "eof");
-                        counters[i].errors += streq (kind, "error");
-                        counters[i].tunnels_up += streq (kind, "tunnel-up");
-                        counters[i].tunnels_down += streq (kind, "tunnel-down");
-                        counters[i].probes += streq (kind, "probe");
-                        counters[i].restarts += streq (kind, "restart");
-                        counters[i].handovers += streq (kind, "handover-done");
-                        counters[i].handover_failures += streq (kind, "handover-failed")
-                                                       || streq (kind, "handover-stalled");
-                    }
-                }
-            }
-            zstr_free (&topic);
-            zframe_destroy (&line);
-        }
-        zmsg_destroy (&msg);
-        if (stats && zclock_mono () >= next_stats) {
-            next_stats += 1000;
-            for (size_t i = 0; i < counter_count; i++)
-                printf ("%s: records %llu bytes-up %llu bytes-down %llu connections %llu closes %llu "
-                        "errors %llu tunnels-up %llu tunnels-down %llu probes %llu restarts %llu "
-                        "handovers %llu handover-failures %llu\n",
-                        counters[i].name, (unsigned long long) counters[i].records,
-                        (unsigned long long) counters[i].bytes_up,
-                        (unsigned long long) counters[i].bytes_down,
-                        (unsigned long long) counters[i].connections,
-                        (unsigned long long) counters[i].closes,
-                        (unsigned long long) counters[i].errors,
-                        (unsigned long long) counters[i].tunnels_up,
-                        (unsigned long long) counters[i].tunnels_down,
-                        (unsigned long long) counters[i].probes,
-                        (unsigned long long) counters[i].restarts,
-                        (unsigned long long) counters[i].handovers,
-                        (unsigned long long) counters[i].handover_failures);
-        }
-        fflush (stdout);
-    }
-    zsock_destroy (&sub);
-    return 0;
 }

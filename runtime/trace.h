@@ -10,7 +10,17 @@
     A record is two frames: the topic (the wormhole or proxy name, so a
     subscriber can filter on it) and a text line:
         <unix time ms> <seq> <name> <from> -> <to> <kind> <bytes>
-    kind: data, eof, new, close, connect, error, tunnel-up, tunnel-down, probe.
+    kind: data, eof, new, close, connect, error, tunnel-up, tunnel-down, probe,
+    handover, handover-done, handover-failed, handover-stalled, handover-refused.
+
+    Once a second, while somebody subscribes, the actor also publishes
+    - topic "$names": "<unix time ms> names NAME..." (every wormhole and proxy
+      of the process), so that a subscriber knows it reached a mimicsocks and
+      which names exist;
+    - for each name, three frames: the name, a line
+        <unix time ms> 0 <name> stats up U down D open O total T tunnels N since S
+        handovers H handover-failures F probes P handshake-timeouts X restarts R
+      (runtime/metrics.h: user bytes counted once, at the users' side), and "stats".
 */
 #ifndef MK_TRACE_H
 #define MK_TRACE_H
@@ -22,6 +32,7 @@
 #include <czmq.h>
 
 #define TRACE_INPROC "inproc://mimicsocks-trace"
+#define TRACE_NAMES "$names"
 
 typedef struct {
     const char *endpoint;       //  e.g. tcp://127.0.0.1:5555 or ipc:///run/mimicsocks.trace
@@ -41,10 +52,11 @@ void trace_record (trace_t *self, const char *name, const char *from, const char
                    const char *kind, size_t bytes);
 
 //  `mimicsocks trace ENDPOINT [--wormhole NAME] [--stats] [--seconds N]`: print
-//  the flow, or with --stats per-name counters each second: records, bytes
-//  summed over every hop (up: hops that leave a client side, i.e. toward the
-//  far end; down: the others), connections, closes, errors, tunnels up and
-//  down, probers, and (name "supervisor") restarts. Returns an exit code.
+//  the flow, or with --stats per-name counters each second from the stats
+//  records: user bytes each way (counted once) and their rates, connections,
+//  tunnels, handovers, probes, handshake timeouts, restarts, and the hop
+//  records seen. Exits 1 with a message if no mimicsocks publishes there
+//  (no names record within 4 s) or NAME is not one of its names; else 0.
 int trace_monitor (const char *endpoint, const char *name, bool stats, int seconds);
 
 #endif

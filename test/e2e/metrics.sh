@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# e2e_metrics — the Prometheus endpoint (`metrics:`) and `mimicsocks status`. One process
+# runs an aggregated and a distributed socks wormhole (both ends here, extra ports,
+# handovers on SIGUSR1 only) and a socks proxy that denies loopback targets, with
+# `metrics:` on loopback. GET /metrics (HTTP/1.1 and 1.0) answers 200 with
+# Content-Type text/plain; version=0.0.4; other paths 404, other methods 405. A
+# 1,000,000-byte download through each wormhole moves its user bytes down by the file
+# and its heads (counted once, at the users' side, not per hop), its connections by one,
+# and every connection is closed again afterwards; the tunnels are up; SIGUSR1 counts a
+# handover on the aggregated one; garbage on a tunnel port counts a probe; a loopback target through
+# the proxy counts an ACL denial. `mimicsocks status` prints each wormhole (tunnel up
+# since, connections, rates), by address and by --config; on a dead port it says so and
+# exits 1. A metrics address off loopback is refused (config and --metrics) unless
+# metrics_public: true / --metrics-public.
+# Usage: metrics.sh PATH/TO/mimicsocks
+source "$(dirname "$0")/lib.sh"
+e2e_init "$@"
+
+SIZE=1000000
+serve_random f=$SIZE big=$((64 * 1024 * 1024))
+KEY=$(wh_key)
+
+for attempt in 1 2 3; do
+    read -r AS AT AX DS DT DX PS MP <<<"$(free_ports 8)"
+    cat >"$E2E_TMP/metrics.yaml" <<YAML
+metrics: 127.0.0.1:$MP
+proxies:
+  - listen: 127.0.0.1:$PS
+    handler: socks
+wormholes:
+  - name: agg
+    server: 127.0.0.1:$AS
+    wormhole_remote: 127.0.0.1:$AT
+    wormhole: aggregated
+    handler: socks
+    $E2E_ALLOW_YAML
+    key: $KEY
+    extra_ports: [$AX]
+    handover_interval: 0
+  - name: dist
+    server: 127.0.0.1:$DS
+    wormhole_remote: 127.0.0.1:$DT
+    wormhole: distributed
+    handler: socks
+    $E2E_ALLOW_YAML
+    key: $KEY
+    extra_ports: [$DX]
+    handover_interval: 0
+YAML
+    start_config ms "$E2E_TMP/metrics.yaml" "$AS $AT $DS $DT $PS $MP" && break
+    ((attempt < 3)) || fail "mimicsocks with a metrics endpoint did not start"
+done
+PID=$CFG_PID
+URL="http://127.0.0.1:$MP/metrics"
+
+# metric NAME LABELS: the value of NAME{LABELS} (LABELS as written, e.g. name="agg").
+metric() {
+    local line
+    line=$(ecurl 5 "$URL" | grep -F "$1{$2} ") || fail "no $1{$2} in /metrics"
+    echo "${line##* }"
+}
+# wait_metric NAME LABELS VALUE: within 10 s.
+wait_metric() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ $(metric "$1" "$2") == "$3" ]] && return 0
+        sleep 0.1
+    done
+    fail "$1{$2} is $(metric "$1" "$2"), not $3, after 10 s"
+}
+
+ecurl 5 -D "$E2E_TMP/head.txt" -o "$E2E_TMP/body.txt" "$URL" || fail "GET /metrics failed"
+grep -q '^HTTP/1.1 200' "$E2E_TMP/head.txt" || fail "GET /metrics: $(head -n 1 "$E2E_TMP/head.txt")"
+grep -qi '^Content-Type: text/plain; version=0.0.4' "$E2E_TMP/head.txt" \
+    || fail "GET /metrics: no Prometheus content type: $(cat "$E2E_TMP/head.txt")"
+grep -q '^# TYPE mimicsocks_user_bytes_total counter$' "$E2E_TMP/body.txt" || fail "no TYPE line for user bytes"
+ecurl 5 --http1.0 -o /dev/null -w '%{http_code}' "$URL" | grep -q 200 || fail "HTTP/1.0 GET /metrics is not 200"
+[[ $(ecurl 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MP/other") == 404 ]] || fail "GET /other is not 404"
+[[ $(ecurl 5 -o /dev/null -w '%{http_code}' -X POST "$URL") == 405 ]] || fail "POST /metrics is not 405"
+ok "GET /metrics: 200, text/plain; version=0.0.4 (HTTP/1.1 and 1.0); 404 and 405 otherwise"
+
+for wh in agg dist; do
+    [[ $wh == agg ]] && USERS=$AS || USERS=$DS
+    # The aggregated tunnel dials at start; a distributed one with each user connection.
+    [[ $wh == agg ]] && wait_metric mimicsocks_tunnel_up "name=\"$wh\"" 1
+    wait_metric mimicsocks_connections_open "name=\"$wh\"" 0
+    DOWN0=$(metric mimicsocks_user_bytes_total "name=\"$wh\",direction=\"down\"")
+    UP0=$(metric mimicsocks_user_bytes_total "name=\"$wh\",direction=\"up\"")
+    CONNS0=$(metric mimicsocks_connections_total "name=\"$wh\"")
+    fetch_check "$wh: a $SIZE-byte download" "$F_SHA" $SIZE --socks5-hostname "127.0.0.1:$USERS" \
+        "http://127.0.0.1:$H/file/f"
+    wait_metric mimicsocks_connections_open "name=\"$wh\"" 0
+    DOWN=$(($(metric mimicsocks_user_bytes_total "name=\"$wh\",direction=\"down\"") - DOWN0))
+    UP=$(($(metric mimicsocks_user_bytes_total "name=\"$wh\",direction=\"up\"") - UP0))
+    CONNS=$(($(metric mimicsocks_connections_total "name=\"$wh\"") - CONNS0))
+    # The body, the response head and the SOCKS replies: counted once, not per hop.
+    ((DOWN >= SIZE && DOWN <= SIZE + 2048)) || fail "$wh: user bytes down moved by $DOWN for $SIZE"
+    ((UP > 0 && UP <= 2048)) || fail "$wh: user bytes up moved by $UP for one request"
+    ((CONNS == 1)) || fail "$wh: connections_total moved by $CONNS for one download"
+    ok "$wh: one download moved bytes down by $DOWN, up by $UP, connections by 1; none left open"
+done
+[[ $(metric mimicsocks_tunnels_total 'name="dist"') -ge 2 ]] || fail "dist: no tunnel counted"
+
+# A handover: SIGUSR1 hands every dialed tunnel over (agg's is there without users).
+AGG_HO0=$(metric mimicsocks_handovers_total 'name="agg",result="ok"')
+kill -USR1 "$PID"
+wait_metric mimicsocks_handovers_total 'name="agg",result="ok"' $((AGG_HO0 + 1))
+ok "SIGUSR1: agg's handover counted"
+
+# A probe: garbage on the distributed wormhole's tunnel port gets the silent treatment.
+PROBES0=$(metric mimicsocks_probes_total 'name="dist"')
+"$PYTHON" "$E2E_DIR/tools.py" probe 127.0.0.1 "$DT" --random 48 --silent 1 >"$E2E_TMP/probe.out" 2>&1 || fail "the prober: $(cat "$E2E_TMP/probe.out")"
+wait_metric mimicsocks_probes_total 'name="dist"' $((PROBES0 + 1))
+ok "a probe on dist's tunnel port counted"
+
+# An ACL denial: the proxy keeps the default rules, which deny loopback targets.
+DENIED0=$(metric mimicsocks_acl_denials_total 'handler="socks"')
+ecurl 10 -o /dev/null --socks5 "127.0.0.1:$PS" "http://127.0.0.1:$H/file/f" 2>/dev/null && fail "a loopback target was allowed"
+wait_metric mimicsocks_acl_denials_total 'handler="socks"' $((DENIED0 + 1))
+ok "a denied loopback target counted"
+
+# status, by address and by the config's metrics:, while a download at 10 MB/s runs (the
+# first seconds fill the socket buffers and the credit window at once)
+bg slow curl -q --silent --max-time 60 --limit-rate 10M -o /dev/null --socks5 "127.0.0.1:$AS" \
+    "http://127.0.0.1:$H/file/big"
+SLOW=$BG_PID
+sleep 2
+"$MIMICSOCKS" status "127.0.0.1:$MP" >"$E2E_TMP/status.out" 2>&1 || fail "status exited $?: $(cat "$E2E_TMP/status.out")"
+stop_pid "$SLOW"
+grep -A3 "^agg$" "$E2E_TMP/status.out" | grep -qE "^  rates:       up [0-9.]+ [KMG]?i?B/s, down [1-9][0-9.]* [KMG]?i?B/s" \
+    || fail "status shows no rate for agg's running download: $(cat "$E2E_TMP/status.out")"
+grep -q "^agg$" "$E2E_TMP/status.out" && grep -q "^dist$" "$E2E_TMP/status.out" \
+    || fail "status names no wormhole: $(cat "$E2E_TMP/status.out")"
+grep -q "^  tunnel:      up since 20[0-9-]* [0-9:]* UTC" "$E2E_TMP/status.out" \
+    || fail "status shows no tunnel up: $(cat "$E2E_TMP/status.out")"
+grep -qE "^  connections: [01] open, [1-9][0-9]* in all$" "$E2E_TMP/status.out" \
+    && grep -q "^  rates:       up [0-9.]* [KMG]*i*B/s, down " "$E2E_TMP/status.out" \
+    || fail "status shows no connections or rates: $(cat "$E2E_TMP/status.out")"
+ok "status: $(tr '\n' ' ' <"$E2E_TMP/status.out" | head -c 300)"
+"$MIMICSOCKS" status --config "$E2E_TMP/metrics.yaml" >"$E2E_TMP/status2.out" 2>&1 \
+    || fail "status --config exited $?: $(cat "$E2E_TMP/status2.out")"
+grep -q "^agg$" "$E2E_TMP/status2.out" || fail "status --config: $(cat "$E2E_TMP/status2.out")"
+ok "status --config FILE reads the config's metrics: address"
+DEAD=$(free_port)
+set +e
+"$MIMICSOCKS" status "127.0.0.1:$DEAD" >"$E2E_TMP/dead.out" 2>&1
+RC=$?
+set -e
+((RC == 1)) && grep -q "nothing answers at 127.0.0.1:$DEAD" "$E2E_TMP/dead.out" \
+    || fail "status on a dead port: exit $RC, $(cat "$E2E_TMP/dead.out")"
+ok "status on a dead port: exit 1, $(cat "$E2E_TMP/dead.out")"
+stop_mimicsocks "$PID" ms
+
+# A metrics address off loopback is refused unless allowed.
+sed "s|^metrics: 127.0.0.1:$MP|metrics: 0.0.0.0:$MP|" "$E2E_TMP/metrics.yaml" >"$E2E_TMP/public.yaml"
+set +e
+"$MIMICSOCKS" check-config "$E2E_TMP/public.yaml" >"$E2E_TMP/public.out" 2>&1
+RC=$?
+set -e
+((RC == 2)) && grep -q "metrics: '0.0.0.0' is not a loopback address.*metrics_public: true" "$E2E_TMP/public.out" \
+    || fail "metrics: 0.0.0.0 not refused (exit $RC): $(cat "$E2E_TMP/public.out")"
+printf 'metrics_public: true\n' >>"$E2E_TMP/public.yaml"
+"$MIMICSOCKS" check-config "$E2E_TMP/public.yaml" >/dev/null 2>&1 || fail "metrics_public: true did not allow 0.0.0.0"
+set +e
+"$MIMICSOCKS" socks --listen 127.0.0.1:1 --metrics "0.0.0.0:$MP" >"$E2E_TMP/cli.out" 2>&1
+RC=$?
+set -e
+((RC == 2)) && grep -q "not a loopback address.*--metrics-public" "$E2E_TMP/cli.out" \
+    || fail "--metrics 0.0.0.0 not refused (exit $RC): $(cat "$E2E_TMP/cli.out")"
+ok "metrics on 0.0.0.0 refused (config and --metrics) unless metrics_public: true"
+
+# The standalone proxy's --metrics.
+start_mimicsocks px socks --metrics "127.0.0.1:$MP"
+wait_log px 'metrics: serving' 1 10 || fail "socks --metrics: no endpoint"
+fetch_check "socks --metrics: a download" "$F_SHA" $SIZE --socks5 "127.0.0.1:$MS_PORT" "http://127.0.0.1:$H/file/f"
+DOWN=$(metric mimicsocks_user_bytes_total 'name="socks",direction="down"')
+((DOWN >= SIZE && DOWN <= SIZE + 1024)) || fail "socks --metrics: $DOWN bytes down for $SIZE"
+ok "socks --metrics: $DOWN bytes down for one $SIZE-byte download"
+stop_mimicsocks "$MS_PID" px
