@@ -68,7 +68,7 @@ metrics_http_answer (const char *request, size_t len, char *buf, size_t buflen)
         return len >= REQUEST_MAX ? s_error (buf, buflen, "431 Request Header Fields Too Large") : 0;
     //  The request line: METHOD SP PATH SP HTTP/1.x
     char line[256];
-    const char *eol = memchr (request, '\n', (size_t) (end - request) + 1);
+    const char *eol = memchr (request, '\n', len);
     size_t line_len = eol ? (size_t) (eol - request) : 0;
     if (line_len && request[line_len - 1] == '\r')
         line_len--;
