@@ -46,7 +46,7 @@ s_publish_stats (zsock_t *xpub)
         const uint64_t *v = totals[i].value;
         char stats[512];
         snprintf (stats, sizeof stats,
-                  "%lld 0 %.63s stats up %llu down %llu open %llu total %llu tunnels %llu since %lld "
+                  "%lld 0 %.63s stats up %llu down %llu open %llu total %llu tunnels %llu ups %llu downs %llu since %lld "
                   "handovers %llu handover-failures %llu probes %llu handshake-timeouts %llu "
                   "restarts %llu", now, totals[i].name,
                   (unsigned long long) v[METRIC_BYTES_UP], (unsigned long long) v[METRIC_BYTES_DOWN],
@@ -54,6 +54,7 @@ s_publish_stats (zsock_t *xpub)
                   (unsigned long long) v[METRIC_CONNS_OPENED],
                   (unsigned long long) (v[METRIC_TUNNELS_UP] > v[METRIC_TUNNELS_DOWN]
                                         ? v[METRIC_TUNNELS_UP] - v[METRIC_TUNNELS_DOWN] : 0),
+                  (unsigned long long) v[METRIC_TUNNELS_UP], (unsigned long long) v[METRIC_TUNNELS_DOWN],
                   (long long) totals[i].tunnel_since_ms / 1000,
                   (unsigned long long) v[METRIC_HANDOVERS_OK],
                   (unsigned long long) v[METRIC_HANDOVERS_FAILED],

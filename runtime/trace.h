@@ -18,9 +18,10 @@
       of the process), so that a subscriber knows it reached a mimicsocks and
       which names exist;
     - for each name, three frames: the name, a line
-        <unix time ms> 0 <name> stats up U down D open O total T tunnels N since S
+        <unix time ms> 0 <name> stats up U down D open O total T tunnels N ups A downs B since S
         handovers H handover-failures F probes P handshake-timeouts X restarts R
-      (runtime/metrics.h: user bytes counted once, at the users' side), and "stats".
+      (runtime/metrics.h: user bytes counted once, at the users' side; tunnels
+      up now, and how many came up and went down), and "stats".
 */
 #ifndef MK_TRACE_H
 #define MK_TRACE_H

@@ -76,12 +76,12 @@ s_on_stats (s_monitor_t *self, const char *topic, const char *line)
     if (!counter)
         return;
     long long at_ms = 0, since = 0;
-    unsigned long long up = 0, down = 0, open = 0, total = 0, tunnels = 0, handovers = 0,
-                       failures = 0, probes = 0, timeouts = 0, restarts = 0;
+    unsigned long long up = 0, down = 0, open = 0, total = 0, tunnels = 0, ups = 0, downs = 0,
+                       handovers = 0, failures = 0, probes = 0, timeouts = 0, restarts = 0;
     if (sscanf (line, "%lld %*s %*s stats up %llu down %llu open %llu total %llu tunnels %llu "
-                "since %lld handovers %llu handover-failures %llu probes %llu "
+                "ups %llu downs %llu since %lld handovers %llu handover-failures %llu probes %llu "
                 "handshake-timeouts %llu restarts %llu", &at_ms, &up, &down, &open, &total, &tunnels,
-                &since, &handovers, &failures, &probes, &timeouts, &restarts) != 12)
+                &ups, &downs, &since, &handovers, &failures, &probes, &timeouts, &restarts) != 14)
         return;
     double seconds = counter->seen ? (double) (at_ms - counter->at_ms) / 1000.0 : 0;
     char up_rate[32] = "0", down_rate[32] = "0";
@@ -94,10 +94,10 @@ s_on_stats (s_monitor_t *self, const char *topic, const char *line)
     counter->up = up;
     counter->down = down;
     printf ("%s: bytes-up %llu bytes-down %llu up-rate %s B/s down-rate %s B/s connections %llu "
-            "open %llu total tunnels-up %llu handovers %llu handover-failures %llu probes %llu "
-            "handshake-timeouts %llu restarts %llu records %llu\n", topic, up, down, up_rate,
-            down_rate, open, total, tunnels, handovers, failures, probes, timeouts, restarts,
-            (unsigned long long) counter->records);
+            "open %llu total tunnels-open %llu tunnels-up %llu tunnels-down %llu handovers %llu "
+            "handover-failures %llu probes %llu handshake-timeouts %llu restarts %llu records %llu\n",
+            topic, up, down, up_rate, down_rate, open, total, tunnels, ups, downs, handovers, failures,
+            probes, timeouts, restarts, (unsigned long long) counter->records);
 }
 
 //  One message: -1 to stop with exit code 1.
