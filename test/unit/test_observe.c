@@ -75,7 +75,8 @@ START_TEST (test_incomplete_and_bad)
     ck_assert_ptr_nonnull (strstr (s_out, " 400 "));
     //  An answer that does not fit the buffer is cut to its head, never overruns
     char small[64];
-    ck_assert_uint_le (metrics_http_answer ("GET /metrics HTTP/1.1\r\n\r\n", 27, small, sizeof small),
+    const char *request = "GET /metrics HTTP/1.1\r\n\r\n";
+    ck_assert_uint_le (metrics_http_answer (request, strlen (request), small, sizeof small),
                        sizeof small);
 }
 END_TEST
