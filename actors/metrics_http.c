@@ -129,6 +129,27 @@ s_answer (zsock_t *stream, s_client_t *client, const char *data, size_t len)
     client->deadline = zclock_mono () + REQUEST_MS;
 }
 
+//  Room for one more: the peer that has waited longest goes (so that idle
+//  connections cannot keep a scraper out).
+static void
+s_make_room (zsock_t *stream, zhashx_t *clients)
+{
+    const char *oldest_key = NULL;
+    s_client_t *oldest = NULL;
+    for (s_client_t *client = zhashx_first (clients); client; client = zhashx_next (clients))
+        if (!oldest || client->deadline < oldest->deadline) {
+            oldest = client;
+            oldest_key = zhashx_cursor (clients);
+        }
+    if (!oldest)
+        return;
+    if (!oldest->answered)
+        s_close (stream, oldest->id);
+    char *key = strdup (oldest_key);
+    zhashx_delete (clients, key);
+    free (key);
+}
+
 //  A frame from a peer: its connection (empty, first), its bytes, or its end (empty again).
 static void
 s_on_frame (zsock_t *stream, zhashx_t *clients, zframe_t *id, zframe_t *data, char *out, size_t outlen)
@@ -136,11 +157,14 @@ s_on_frame (zsock_t *stream, zhashx_t *clients, zframe_t *id, zframe_t *data, ch
     char *key = zframe_strhex (id);
     s_client_t *client = zhashx_lookup (clients, key);
     if (zframe_size (data) == 0) {
-        if (client)
+        if (client) {
             zhashx_delete (clients, key);           //  gone
-        else if (zhashx_size (clients) >= MAX_CLIENTS)
-            s_close (stream, id);                   //  too many at once
-        else if ((client = calloc (1, sizeof *client))) {
+            free (key);
+            return;
+        }
+        if (zhashx_size (clients) >= MAX_CLIENTS)
+            s_make_room (stream, clients);
+        if ((client = calloc (1, sizeof *client))) {
             client->id = zframe_dup (id);
             client->deadline = zclock_mono () + REQUEST_MS;
             zhashx_insert (clients, key, client);

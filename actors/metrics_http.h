@@ -6,7 +6,8 @@
     It serves from a ZMQ_STREAM socket under its own zpoller, so no
     data-plane worker ever waits for a scraper: a request is read as it
     comes, answered, and the connection closed. At most 64 requests are
-    read at once, each at most 4 KiB and for at most 5 s.
+    read at once (one more closes the one that has waited longest), each at
+    most 4 KiB and for at most 5 s.
 */
 #ifndef MK_METRICS_HTTP_H
 #define MK_METRICS_HTTP_H

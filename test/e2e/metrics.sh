@@ -56,7 +56,9 @@ URL="http://127.0.0.1:$MP/metrics"
 # metric NAME LABELS: the value of NAME{LABELS} (LABELS as written, e.g. name="agg").
 metric() {
     local line
-    line=$(ecurl 5 "$URL" | grep -F "$1{$2} ") || fail "no $1{$2} in /metrics"
+    ecurl 5 -o "$E2E_TMP/scrape.txt" "$URL" 2>"$E2E_TMP/scrape.err" \
+        || fail "GET /metrics failed: $(cat "$E2E_TMP/scrape.err")"
+    line=$(grep -F "$1{$2} " "$E2E_TMP/scrape.txt") || fail "no $1{$2} in /metrics"
     echo "${line##* }"
 }
 # wait_metric NAME LABELS VALUE: within 10 s.
@@ -78,6 +80,21 @@ ecurl 5 --http1.0 -o /dev/null -w '%{http_code}' "$URL" | grep -q 200 || fail "H
 [[ $(ecurl 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MP/other") == 404 ]] || fail "GET /other is not 404"
 [[ $(ecurl 5 -o /dev/null -w '%{http_code}' -X POST "$URL") == 405 ]] || fail "POST /metrics is not 405"
 ok "GET /metrics: 200, text/plain; version=0.0.4 (HTTP/1.1 and 1.0); 404 and 405 otherwise"
+# Half a request is closed after 5 s; 70 idle connections do not keep a scraper out.
+"$PYTHON" "$E2E_DIR/tools.py" expect-close 127.0.0.1 "$MP" --text 'GET /metrics HTTP/1.1\r\n' \
+    --timeout 10 >"$E2E_TMP/half.out" 2>&1 || fail "a half request stayed open: $(cat "$E2E_TMP/half.out")"
+"$PYTHON" - "$MP" >"$E2E_TMP/idle.out" 2>&1 <<'PY' || fail "a scrape past 70 idle connections: $(cat "$E2E_TMP/idle.out")"
+import socket, sys, urllib.request
+port = int(sys.argv[1])
+idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(70)]
+for sock in idle:
+    sock.sendall(b"G")
+with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as reply:
+    assert reply.status == 200 and b"mimicsocks_connections_open" in reply.read()
+for sock in idle:
+    sock.close()
+PY
+ok "a half request closed in time; a scrape served past 70 idle connections"
 
 for wh in agg dist; do
     [[ $wh == agg ]] && USERS=$AS || USERS=$DS
