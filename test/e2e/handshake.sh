@@ -26,7 +26,8 @@ closed_within() {
 }
 
 read -r MP <<<"$(free_ports 1)"
-start_mimicsocks sx socks --handshake-timeout 2 --metrics "127.0.0.1:$MP"
+# (--idle-timeout first: it used to swallow the option after it)
+start_mimicsocks sx socks --idle-timeout 300 --handshake-timeout 2 --metrics "127.0.0.1:$MP"
 closed_within "socks: half a SOCKS5 greeting" 127.0.0.1 "$MS_PORT" 1.5 6 --hex 05
 closed_within "socks: nothing at all" 127.0.0.1 "$MS_PORT" 1.5 6 --hex ""
 fetch_check "socks: a complete request is served" "$F_SHA" 100000 --socks5 "127.0.0.1:$MS_PORT" \
