@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include <czmq.h>
+
 #include "nodes/node.h"
 #include "runtime/handler.h"
 
@@ -93,5 +95,9 @@ int session_take_client_fd (session_t *self);
 //  Where the session lives: its worker's index and its id there.
 int session_worker (session_t *self);
 uint64_t session_id (session_t *self);
+
+//  Hands msg to that worker's inbox (worker.h lists the messages) without
+//  waiting and without making a socket. Takes msg; -1 if it could not go.
+int session_send_to_worker (session_t *self, int worker, zmsg_t **msg_p);
 
 #endif
