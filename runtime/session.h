@@ -86,6 +86,9 @@ void session_trace (session_t *self, const char *from, const char *to, const cha
 void session_settle (session_t *self);
 
 //  The address the socket of a side is connected to (-1 if none).
+//  Bytes that came on the socket of a side and are not read yet (0 if none or
+//  no socket).
+size_t session_socket_unread (session_t *self, session_side_t side);
 int session_socket_peer (session_t *self, session_side_t side, struct sockaddr_storage *addr,
                          socklen_t *len);
 
