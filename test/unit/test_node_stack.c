@@ -96,7 +96,7 @@ static void
 s_rec_init (s_rec_t *rec, node_out_t *out)
 {
     memset (rec, 0, sizeof *rec);
-    *out = (node_out_t) { s_rec_data, s_rec_event, rec };
+    *out = (node_out_t) { s_rec_data, s_rec_event, rec, NULL };
 }
 
 //  Feeds text (copied) at one end.
