@@ -11,9 +11,9 @@
 
     Sending, records are sealed straight into the room the driver offers
     outward (the free room at the tail of the socket's queue), in pieces
-    where a record spans two blocks; without room, into a per-thread
-    scratch buffer passed on from there, a chunk of up to 64 KiB at once.
-    The seal is the only copy then too, but for the driver's of the scratch.
+    where a record spans two blocks, so the seal is the only copy. Without
+    room they are sealed into a per-thread scratch buffer and passed on
+    from there, a chunk of up to 64 KiB at once (the driver copies that).
 */
 #include "nodes/v2_node.h"
 
