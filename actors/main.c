@@ -189,7 +189,6 @@ s_parse_args (int argc, char **argv, options_t *opts)
         else if (streq (arg, "--idle-timeout")) {
             if (s_parse_int (value, 0, 86400, &opts->idle_timeout_s))
                 return s_usage_error ("--idle-timeout: '%s' is not a number of seconds from 0 to 86400", value);
-            i++;
         }
         else if (streq (arg, "--connect-timeout")) {
             if (s_parse_int (value, 1, 600, &opts->connect_timeout_s))
@@ -285,13 +284,23 @@ s_default_config (char *err, size_t errlen)
     return config;
 }
 
+//  Loads the file (NULL: the default); on failure prints every message, one
+//  a line, and *problems (if given) counts them.
 static config_t *
-s_load_config (const char *path)
+s_load_config (const char *path, int *problems)
 {
-    char err[1024];
+    static char err[16384];
     config_t *config = path ? config_load (path, err, sizeof err) : s_default_config (err, sizeof err);
-    if (!config)
-        fprintf (stderr, "mimicsocks: %s\n", err);
+    int count = 0;
+    for (char *line = err; !config && line; ) {
+        char *end = strchr (line, '\n');
+        fprintf (stderr, "mimicsocks: %.*s\n", end ? (int) (end - line) : (int) strlen (line), line);
+        //  The last line may be "... and N more".
+        count += strncmp (line, "... and ", 8) == 0 ? atoi (line + 8) : 1;
+        line = end ? end + 1 : NULL;
+    }
+    if (problems)
+        *problems = count;
     return config;
 }
 
@@ -300,9 +309,13 @@ s_check_config (const options_t *opts)
 {
     if (!opts->config_path)
         return s_usage_error ("%s", "check-config needs a FILE");
-    config_t *config = s_load_config (opts->config_path);
-    if (!config)
+    int problems = 0;
+    config_t *config = s_load_config (opts->config_path, &problems);
+    if (!config) {
+        if (problems > 1)
+            fprintf (stderr, "mimicsocks: %s: %d problems\n", opts->config_path, problems);
         return EXIT_USAGE;
+    }
     config_print (config, stdout);
     printf ("%s: OK\n", opts->config_path);
     config_destroy (&config);
@@ -369,7 +382,7 @@ s_genkey (const options_t *opts)
 static int
 s_run_config (const options_t *opts)
 {
-    config_t *config = s_load_config (opts->config_path);
+    config_t *config = s_load_config (opts->config_path, NULL);
     if (!config)
         return EXIT_USAGE;
     if (opts->log_level < 0 && config->has_log_level)
