@@ -58,6 +58,8 @@ static const char *s_usage =
     "                          repeatable; SOCKS4 is then refused)\n"
     "Options:\n"
     "  --log-level LEVEL       error, warn, info (default) or debug; logs go to stderr\n"
+    "  --log-destinations      log the targets and URLs users reach at info too (by\n"
+    "                          default only at debug; the config's log_destinations:)\n"
     "  --workers N             data-plane worker threads (default: one per core)\n"
     "  --connect-timeout SECS  limit for connecting to a target (default 10)\n"
     "  --idle-timeout SECS     close a user's connection after this long without a byte\n"
@@ -93,6 +95,7 @@ typedef struct {
     int role;                   //  wormhole_role_t
     int key_bytes;
     bool supervise;
+    bool log_destinations;      //  --log-destinations
     int drain_s;                //  -1: default
     const char *trace;          //  --trace ENDPOINT, or the trace command's ENDPOINT
     const char *trace_name;     //  trace --wormhole NAME
@@ -161,6 +164,10 @@ s_parse_args (int argc, char **argv, options_t *opts)
         }
         if (streq (arg, "--stats")) {
             opts->trace_stats = true;
+            continue;
+        }
+        if (streq (arg, "--log-destinations")) {
+            opts->log_destinations = true;
             continue;
         }
         if (opts->command && streq (opts->command, "trace") && arg[0] != '-' && !opts->trace) {
@@ -387,6 +394,8 @@ s_run_config (const options_t *opts)
         return EXIT_USAGE;
     if (opts->log_level < 0 && config->has_log_level)
         log_set_level (config->log_level);
+    if (config->log_destinations)
+        log_show_destinations (true);
     char err[256];
     int workers = app_worker_count (opts->workers ? opts->workers : config->workers);
     const char *trace = opts->trace ? opts->trace : config->trace_endpoint;
@@ -425,6 +434,7 @@ main (int argc, char **argv)
         return code;
     if (opts.log_level >= 0)
         log_set_level (opts.log_level);
+    log_show_destinations (opts.log_destinations);
     if (opts.command && streq (opts.command, "check-config"))
         return s_check_config (&opts);
     if (opts.command && streq (opts.command, "genkey"))

@@ -163,7 +163,9 @@ s_check_loops (ctx_t *ctx, const config_t *self, const node_t *list)
 //  The top level
 
 static const char *const s_top_keys [] = {
-    "log_level", "trace", "workers", "proxies", "wormholes", NULL
+    "log_level", "trace", "workers", "proxies", "wormholes",
+    "log_destinations",
+    NULL
 };
 
 //  A list of entries, or nothing (an empty list). *count = entries.
@@ -204,6 +206,9 @@ s_parse_settings (ctx_t *ctx, const node_t *root, config_t *self)
     }
     if ((node = config_find (root, "workers"))
     &&  config_get_int (ctx, node, "workers", 0, MAX_WORKERS, &self->workers))
+        return -1;
+    if ((node = config_find (root, "log_destinations"))
+    &&  config_get_bool (ctx, node, "log_destinations", &self->log_destinations))
         return -1;
     return 0;
 }

@@ -100,6 +100,7 @@ typedef struct {
     char *source;                   //  file name (or "<default>")
     log_level_t log_level;
     bool has_log_level;
+    bool log_destinations;          //  targets and URLs at info too (else debug only)
     char *trace_endpoint;           //  NULL if not set
     int workers;                    //  0 = one per core
     proxy_conf_t *proxies;

@@ -111,6 +111,7 @@ config_print (const config_t *self, FILE *out)
     fprintf (out, "config: %s\n", self->source);
     fprintf (out, "log_level: %s%s\n", levels [self->log_level],
              self->has_log_level ? "" : " (default)");
+    fprintf (out, "log_destinations: %s\n", self->log_destinations ? "true (at info)" : "false (debug only)");
     fprintf (out, "trace: %s\n", self->trace_endpoint ? self->trace_endpoint : "off");
     if (self->workers)
         fprintf (out, "workers: %d\n", self->workers);

@@ -357,6 +357,21 @@ START_TEST (test_listen_errors)
 }
 END_TEST
 
+//  log_destinations: (top level)
+START_TEST (test_log_destinations)
+{
+    config_t *c = s_accepted ("log_destinations: true\nwormholes:\n"
+                              WH ("a", "127.0.0.1:1080", "127.0.0.1:8443"));
+    ck_assert (c->log_destinations);
+    config_destroy (&c);
+    c = s_accepted ("wormholes:\n" WH ("a", "127.0.0.1:1080", "127.0.0.1:8443"));
+    ck_assert (!c->log_destinations);
+    config_destroy (&c);
+    s_refused ("log_destinations: sometimes\nwormholes:\n" WH ("a", "127.0.0.1:1080", "127.0.0.1:8443"),
+               "t.yaml:1:19: log_destinations: 'sometimes' is not true, false, yes or no");
+}
+END_TEST
+
 int
 main (void)
 {
@@ -376,6 +391,7 @@ main (void)
     tcase_add_test (tc, test_named_form_errors);
     tcase_add_test (tc, test_listen);
     tcase_add_test (tc, test_listen_errors);
+    tcase_add_test (tc, test_log_destinations);
     suite_add_tcase (suite, tc);
     return check_run (suite);
 }
