@@ -121,6 +121,17 @@ int config_parse_proxy (ctx_t *ctx, const node_t *map, const char *path, proxy_c
 int config_parse_wormhole (ctx_t *ctx, const node_t *map, const char *path, const node_t *named,
                            wormhole_conf_t *wh);
 
+//  Names: 1 to 63 characters of A-Z a-z 0-9 _ . -
+bool config_valid_name (const char *name);
+
+//  --- config_wormhole_names.c
+
+//  wh->name: from named (the key of the named form), or the entry's name:.
+int config_parse_wormhole_name (ctx_t *ctx, const node_t *map, const char *path,
+                                const node_t *named, wormhole_conf_t *wh);
+//  listen: host:port, or an address alone for wormhole_remote's port.
+int config_parse_listen (ctx_t *ctx, const node_t *node, const char *field, wormhole_conf_t *wh);
+
 //  --- config.c
 
 //  Entry i of wormholes: (a list, or the named form: a mapping name -> settings).
