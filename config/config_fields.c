@@ -484,7 +484,8 @@ s_parse_wormhole_tunnel (ctx_t *ctx, const node_t *map, const char *path, wormho
         if (config_get_hostport (ctx, node, config_field (field, sizeof field, path, "local_proxy"),
                                  &wh->local_proxy))
             rc = -1;
-        wh->has_local_proxy = true;
+        else
+            wh->has_local_proxy = true;
     }
     if ((node = config_find (map, "handover_interval"))
     &&  s_parse_handover (ctx, node, config_field (field, sizeof field, path, "handover_interval"),
