@@ -21,7 +21,7 @@ KEY=$(wh_key)
 CONF="$E2E_TMP/wormholes.yaml"
 BIG="http://127.0.0.1:$H/file/big"
 
-for attempt in 1 2 3; do
+for attempt in 1 2 3 4 5; do
     read -r S PUB PRIV X <<<"$(free_ports 4)"
     cat >"$CONF" <<EOF
 wormholes:
@@ -50,10 +50,14 @@ EOF
         if wait_port 127.0.0.2 "$PRIV" "$REMOTE" && wait_port 127.0.0.2 "$X" "$REMOTE"; then
             break
         fi
+        # A port taken meanwhile (the remote end retries it with backoff): say by whom,
+        # then new ports.
+        log "attempt $attempt: $(grep -m 1 'cannot listen' "$E2E_TMP/remote.log" || tail -n 1 "$E2E_TMP/remote.log")"
+        command -v ss >/dev/null && log "$(ss -tanp 2>/dev/null | grep -E ":($PRIV|$X)\b" | head -n 5)"
         stop_pid "$REMOTE"
     fi
     stop_pid "$NAT1"; stop_pid "$NAT2"
-    ((attempt < 3)) || fail "the NAT relays or the remote end did not start: $(tail -n 3 "$E2E_TMP/remote.log")"
+    ((attempt < 5)) || fail "the NAT relays or the remote end did not start: $(tail -n 3 "$E2E_TMP/remote.log")"
 done
 ok "the remote end listens on listen: 127.0.0.2:$PRIV and its handover port 127.0.0.2:$X"
 
