@@ -121,8 +121,10 @@ STEALTH_ARGS ?=
 bench-stealth: deps build
 	bash bench/stealth/stealth_bench.sh $(STEALTH_ARGS) $(BUILD)/mimicsocks
 
-# The binary to $(PREFIX)/bin, the docs, example configs and systemd unit to
-# $(PREFIX)/share/doc/mimicsocks (DESTDIR works as usual).
+# The binary to $(PREFIX)/bin, the man page to $(PREFIX)/share/man/man1, the systemd
+# unit (made for this PREFIX) to $(PREFIX)/lib/systemd/system, the docs, example
+# configs and a copy of the unit to $(PREFIX)/share/doc/mimicsocks (DESTDIR works as
+# usual). ctest's `install` checks the result in a scratch prefix.
 PREFIX ?= /usr/local
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
