@@ -112,18 +112,28 @@ typedef struct {
     int64_t deadline;
 } s_client_t;
 
+//  One frame to a peer: its id, then the data. The data goes only if the id
+//  went: a peer that is gone (EHOSTUNREACH) or full (EAGAIN) refuses the id,
+//  and a data frame sent anyway would be read as the next message's id,
+//  putting every later answer out of step.
+static void
+s_send_to (zsock_t *stream, zframe_t *id, const void *data, size_t len)
+{
+    void *handle = zsock_resolve (stream);
+    if (zmq_send (handle, zframe_data (id), zframe_size (id), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        zmq_send (handle, data, len, ZMQ_DONTWAIT);
+}
+
 static void
 s_close (zsock_t *stream, zframe_t *id)
 {
-    zframe_send (&id, stream, ZFRAME_MORE | ZFRAME_REUSE);
-    zmq_send (zsock_resolve (stream), "", 0, ZMQ_DONTWAIT);    //  an empty frame closes
+    s_send_to (stream, id, "", 0);              //  an empty frame closes
 }
 
 static void
 s_answer (zsock_t *stream, s_client_t *client, const char *data, size_t len)
 {
-    zframe_send (&client->id, stream, ZFRAME_MORE | ZFRAME_REUSE);
-    zmq_send (zsock_resolve (stream), data, len, ZMQ_DONTWAIT);
+    s_send_to (stream, client->id, data, len);
     s_close (stream, client->id);
     client->answered = true;
     client->deadline = zclock_mono () + REQUEST_MS;

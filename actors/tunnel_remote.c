@@ -70,6 +70,10 @@ s_destroy (void **self_p)
     pending_remove (&self->pending);
     if (self->state == R_INNER && self->wormhole->conf->mode == WORMHOLE_DISTRIBUTED)
         session_count (self->end.session, METRIC_TUNNELS_DOWN);
+    //  A probe: a connection that never proved to be ours, whether refused,
+    //  silent until its deadline, gone before it said enough, or cut off.
+    if (self->state != R_INNER)
+        session_count (self->end.session, METRIC_PROBES);
     baton_destroy (&self->end.baton);
     if (self->inner)
         self->inner_class->destroy (&self->inner);
@@ -91,7 +95,6 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
             log_info ("wormhole %s: %s from %s; staying silent", wh->name, why,
                       session_peer (self->end.session));
             session_trace (self->end.session, session_peer (self->end.session), "acceptor", "probe", 0);
-            session_count (self->end.session, METRIC_PROBES);
             self->state = R_PROBE;
             return;
         case TUNNEL_WIRE_OK:

@@ -548,29 +548,32 @@ config_parse_wormhole (ctx_t *ctx, const node_t *map, const char *path, const no
 int
 config_parse_observe (ctx_t *ctx, const node_t *root, config_t *self)
 {
+    //  Each key on its own: one run reports every mistake.
     const node_t *node;
+    int rc = 0;
     if ((node = config_find (root, "trace_public"))
     &&  config_get_bool (ctx, node, "trace_public", &self->trace_public))
-        return -1;
+        rc = -1;
     if ((node = config_find (root, "metrics_public"))
     &&  config_get_bool (ctx, node, "metrics_public", &self->metrics_public))
-        return -1;
+        rc = -1;
     if ((node = config_find (root, "metrics"))) {
         if (config_get_hostport (ctx, node, "metrics", &self->metrics))
-            return -1;
-        self->has_metrics = true;
-        if (!self->metrics_public && !acl_host_is_loopback (self->metrics.host))
-            return config_fail (ctx, node, "metrics", "%s is not a loopback address: the counters "
-                                "would be open to the network (set metrics_public: true to allow it)",
-                                config_echo (ctx, self->metrics.host));
+            rc = -1;
+        else if (!self->metrics_public && !acl_host_is_loopback (self->metrics.host))
+            rc = config_fail (ctx, node, "metrics", "%s is not a loopback address: the counters "
+                              "would be open to the network (set metrics_public: true to allow it)",
+                              config_echo (ctx, self->metrics.host));
+        else
+            self->has_metrics = true;
     }
     if (self->trace_endpoint && !self->trace_public
     &&  !acl_endpoint_is_loopback (self->trace_endpoint))
-        return config_fail (ctx, config_find (root, "trace"), "trace", "%s is not on a loopback address: "
-                            "the message flow would be open to the network (set trace_public: true "
-                            "to allow it)", config_echo (ctx, self->trace_endpoint));
+        rc = config_fail (ctx, config_find (root, "trace"), "trace", "%s is not on a loopback address: "
+                          "the message flow would be open to the network (set trace_public: true "
+                          "to allow it)", config_echo (ctx, self->trace_endpoint));
     if ((node = config_find (root, "handshake_timeout"))
     &&  config_get_int (ctx, node, "handshake_timeout", 1, 3600, &self->handshake_timeout_s))
-        return -1;
-    return 0;
+        rc = -1;
+    return rc;
 }

@@ -135,7 +135,8 @@ static const s_family_t s_families[] = {
     { "mimicsocks_handovers_total", "counter", "Baton handovers.", "result=\"ok\"", METRIC_HANDOVERS_OK },
     { NULL, NULL, NULL, "result=\"failed\"", METRIC_HANDOVERS_FAILED },
     { "mimicsocks_probes_total", "counter",
-      "Connections given the silent treatment (not a client of ours).", NULL, METRIC_PROBES },
+      "Tunnel and handover port connections that never proved to be ours "
+      "(refused and given the silent treatment, or gone before).", NULL, METRIC_PROBES },
     { "mimicsocks_handshake_timeouts_total", "counter",
       "SOCKS/HTTP clients closed for not finishing a request in time.", NULL, METRIC_HANDSHAKE_TIMEOUTS },
 };

@@ -29,7 +29,7 @@ typedef enum {
     METRIC_BYTES_DOWN,          //  user bytes back to the users
     METRIC_TUNNELS_UP,          //  tunnel connections that came up (aggregated: per end)
     METRIC_TUNNELS_DOWN,        //  ... and went down
-    METRIC_PROBES,              //  connections given the silent treatment
+    METRIC_PROBES,              //  tunnel-port connections that never proved to be ours
     METRIC_HANDOVERS_OK,
     METRIC_HANDOVERS_FAILED,
     METRIC_HANDSHAKE_TIMEOUTS,  //  socks/http clients that did not finish a request in time
