@@ -216,6 +216,13 @@ tunnel_mux_attach (const wormhole_t *wormhole, session_t *user)
     return args.result;
 }
 
+bool
+tunnel_mux_present (const wormhole_t *wormhole)
+{
+    registry_entry_t *entry = s_registry_find (wormhole);
+    return entry && entry->mux;
+}
+
 //  --------------------------------------------------------------------------
 //  The actions
 

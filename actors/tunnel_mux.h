@@ -25,6 +25,10 @@
 //  worker. Returns -1 if there is no tunnel here (or no free stream id).
 int tunnel_mux_attach (const wormhole_t *wormhole, session_t *user);
 
+//  Whether the wormhole has a tunnel in this worker for users to attach to
+//  (a user whose stream opens later is refused at once without one).
+bool tunnel_mux_present (const wormhole_t *wormhole);
+
 extern const handler_class_t tunnel_mux_handler_class;
 
 //  The conf's flags: this end dials the tunnel (else it was accepted, and
