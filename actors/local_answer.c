@@ -200,6 +200,8 @@ s_send_rest (local_answer_t *self, session_t *session, size_t from)
 bool
 local_answer_forward (local_answer_t *self, session_t *session)
 {
+    if (self->state == A_READING)
+        self->state = A_DECIDED;        //  cut short (the user's EOF): what came passes
     if (self->state != A_DECIDED)
         return self->state == A_SENT;
     if (self->conf->protocol == PROTOCOL_V1 && self->greeting_len > 0

@@ -49,10 +49,11 @@ void
 local_answer_step_t
     local_answer_client (local_answer_t *self, session_t *session, const uint8_t *data, size_t len);
 
-//  After GO, once the stream is open: the held bytes to the session's
-//  target, and the check of the far end's answers in place. True if
-//  relaying may start; false if the far end's 05 00 is awaited first (v1):
-//  pass its bytes to local_answer_target, with the client paused meanwhile.
+//  After GO (or, before it, when the user's bytes end), once the stream is
+//  open: the held bytes to the session's target, and the check of the far
+//  end's answers in place. True if relaying may start; false if the far
+//  end's 05 00 is awaited first (v1): pass its bytes to local_answer_target,
+//  with the client paused meanwhile.
 bool
     local_answer_forward (local_answer_t *self, session_t *session);
 

@@ -25,6 +25,10 @@
 #include "runtime/base/log.h"
 #include "runtime/session.h"
 
+//  A user's handshake answered here must be complete by then (the far end's
+//  socks handler gives its own users as long).
+#define HANDSHAKE_TIMEOUT_MS 10000
+
 typedef struct {
     tunnel_end_t end;           //  the session; distributed: its tunnel's baton
     const wormhole_t *wormhole;
@@ -85,6 +89,7 @@ s_create (session_t *session, const handler_conf_t *conf)
             return NULL;
         }
         self->answering = true;
+        session_set_timer (session, HANDSHAKE_TIMEOUT_MS);
     }
     if (wormhole->conf->mode == WORMHOLE_AGGREGATED) {
         //  With an answer here, the stream opens once it is decided.
@@ -153,8 +158,10 @@ s_advance (tunnel_local_t *self, dialer_state_t state)
     else if (state == DIALER_READY) {
         self->tunnel_ready = true;
         tunnel_end_start_baton (&self->end, SESSION_TARGET, self->wormhole, true, self->dialer.id0);
-        if (self->answering)
+        if (self->answering) {
             session_pause_client (self->end.session, 0);    //  the proxy's wait is over
+            session_set_timer (self->end.session, HANDSHAKE_TIMEOUT_MS);
+        }
         s_maybe_relay (self);
     }
 }
@@ -200,6 +207,10 @@ s_timeout (void *self_)
     tunnel_local_t *self = self_;
     if (self->dialer.state == DIALER_PROXY_REPLY)
         log_warn ("wormhole %s: no answer from the proxy", self->wormhole->conf->name);
+    else
+    if (self->answer)
+        log_info ("wormhole %s: %s: no complete handshake in %d s; closing", self->wormhole->conf->name,
+                  session_peer (self->end.session), HANDSHAKE_TIMEOUT_MS / 1000);
     session_abort (self->end.session);
 }
 

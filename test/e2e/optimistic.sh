@@ -9,7 +9,9 @@
 #     modes; the refusal is logged with the far end's code;
 #   - optimistic: false: the far end's own SOCKS error (curl exit 97);
 #   - a far handler with users: the round trip stays: the right password downloads,
-#     a wrong one gets the far end's authentication failure (curl exit 97).
+#     a wrong one gets the far end's authentication failure (curl exit 97);
+#   - a handshake cut short by the user's EOF is passed on and closed; one that stalls
+#     is closed by the local end after 10 s.
 # Usage: optimistic.sh PATH/TO/mimicsocks
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -107,4 +109,9 @@ socks_error "closed-rt (optimistic: false): socks4" --socks4 "127.0.0.1:${PORT[c
 fetch_retry 10 "auth: socks5 with the right password" "$F_SHA" "$F_SIZE" \
     --socks5 "127.0.0.1:${PORT[auth]}" --proxy-user alice:s3cret "$URL"
 socks_error "auth: a wrong password" --socks5 "127.0.0.1:${PORT[auth]}" --proxy-user alice:wrong "$URL"
+# A handshake cut short by the user's EOF passes on as it is (the far end closes); one
+# that stalls is closed by the local end's handshake timer (10 s), not kept forever.
+tool expect-close 127.0.0.1 "${PORT[agg2]}" --hex 050100050100 --shut --timeout 5
+tool expect-close 127.0.0.1 "${PORT[dist1]}" --hex 050100050100 --shut --timeout 5
+tool expect-close 127.0.0.1 "${PORT[agg2]}" --hex 0501 --timeout 15
 no_sanitizer_report ms

@@ -15,8 +15,9 @@ subcommand can hang longer than its bound.
     echo-roundtrip HOST PORT SIZE        send SIZE bytes while reading, expect them back, then
                                          close (no half-close: fits an aggregated stream)
     halfclose-http HOST PORT PATH SHA    GET PATH, SHUT_WR, expect 200 with a body of that sha256
-    expect-close HOST PORT (--random N | --hex H | --text T | --line N) [--timeout S]
-                                         send the bytes, expect the peer to close within S
+    expect-close HOST PORT (--random N | --hex H | --text T | --line N) [--shut] [--timeout S]
+                                         send the bytes (then half-close, with --shut),
+                                         expect the peer to close within S
     expect-status HOST PORT CODE (--hex H | --text T) [--timeout S]
                                          send a request, expect "HTTP/1.x CODE", a complete
                                          head, and the peer to close within S
@@ -172,6 +173,7 @@ def main():
         g.add_argument("--hex")
         g.add_argument("--text", help="backslash escapes allowed, e.g. \\r\\n")
         if name == "expect-close":
+            p.add_argument("--shut", action="store_true", help="half-close after sending")
             g.add_argument("--random", type=int, metavar="N")
             g.add_argument("--line", type=int, metavar="N",
                            help="a request line with an N-byte path and no end of head")
