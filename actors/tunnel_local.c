@@ -93,7 +93,7 @@ s_create (session_t *session, const handler_conf_t *conf)
     }
     if (wormhole->conf->mode == WORMHOLE_AGGREGATED) {
         //  With an answer here, the stream opens once it is decided.
-        bool refused = self->answering ? !tunnel_mux_present (wormhole) : s_attach (self) != 0;
+        bool refused = self->answering ? !tunnel_mux_user_arrived (wormhole) : s_attach (self) != 0;
         if (refused && self->answering)
             log_info ("wormhole %s: no tunnel yet; refusing %s", wormhole->conf->name,
                       session_peer (session));

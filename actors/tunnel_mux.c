@@ -217,10 +217,13 @@ tunnel_mux_attach (const wormhole_t *wormhole, session_t *user)
 }
 
 bool
-tunnel_mux_present (const wormhole_t *wormhole)
+tunnel_mux_user_arrived (const wormhole_t *wormhole)
 {
     registry_entry_t *entry = s_registry_find (wormhole);
-    return entry && entry->mux;
+    if (!entry || !entry->mux)
+        return false;
+    baton_user_arrived (entry->mux->baton);
+    return true;
 }
 
 //  --------------------------------------------------------------------------

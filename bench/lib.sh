@@ -278,17 +278,19 @@ s_cpu_ticks() {   # PID...: user+system clock ticks of these processes, all thre
 }
 
 # bench_small_requests RUN: REQUESTS sequential 1 KiB requests on every path (times to
-# $TMP/latency.PATH), then the round's line of MB/s.
+# $TMP/latency.PATH), the paths taking turns request by request, so that the load of
+# a shared machine, which changes from second to second, falls on all of them alike;
+# then the round's line of MB/s.
 bench_small_requests() {
     local run=$1 p i t size
-    for p in "${PATHS[@]}"; do
-        for ((i = 0; i < REQUESTS; i++)); do
+    for ((i = 0; i < REQUESTS; i++)); do
+        for p in "${PATHS[@]}"; do
             # shellcheck disable=SC2086
             read -r t size < <(bcurl --max-time "$SMALL_MAX_TIME" ${VIA[$p]} -o /dev/null \
                                      -w '%{time_total} %{size_download}\n' "$SMALL_URL" || true)
             [[ "$size" == 1024 ]] || bench_die "request $((i + 1)) of run $run via $p failed (${size:-no} bytes)"
-            echo "$t"
-        done >>"$TMP/latency.$p"
+            echo "$t" >>"$TMP/latency.$p"
+        done
     done
     printf 'run %d/%d:' "$run" "$RUNS" >&2
     for p in "${PATHS[@]}"; do
