@@ -12,13 +12,16 @@
 #   rt-agg-v2, rt-dist-v2   (-o) optimistic: false: the CONNECT waits for the far end
 #   base-agg-v2, base-dist-v2  (-B BASE) another mimicsocks binary, e.g. a build from
 #                     before a change, with the same configs
+# With -d MS every proxy's two ends run in two processes with bench/delay_relay.py
+# between them, holding each chunk MS ms each way: a wide-area link (RTT 2 x MS) between
+# the user's side and the far side; the relay is Python, so read only the latencies then.
 # For each of RUNS rounds: the large download on every path (MB/s; the proxies' CPU time
 # recorded meanwhile), then REQUESTS sequential 1 KiB requests on every path, a new curl
 # and connection each (bench/lib.sh bench_measure). Every path must deliver both files
 # intact first. Prints one table: MB/s, CPU s/GB, latency median and p90, each x ss-libev.
 #
 # Usage: bench/compare.sh [-r RUNS] [-n REQUESTS] [-s SIZE_MIB] [-w WORKERS] [-o]
-#                         [-B BASE_MIMICSOCKS] [MIMICSOCKS]
+#                         [-B BASE_MIMICSOCKS] [-d DELAY_MS] [MIMICSOCKS]
 #        (defaults: 5 runs, 200 requests, 512 MiB, one worker per core, build/mimicsocks)
 # Needs nginx-light and shadowsocks-libev (installed with apt-get if missing, as
 # wormhole_bench.sh does) and tries v2ray. Not a test: nothing here fails on speed.
@@ -31,7 +34,7 @@ source "$ROOT/bench/lib.sh"
 WORKERS=0
 BASE=""
 ROUND_TRIP=0
-while getopts 'r:n:s:w:B:oh' opt; do
+while getopts 'r:n:s:w:B:d:oh' opt; do
     case $opt in
         r) RUNS=$OPTARG ;;
         n) REQUESTS=$OPTARG ;;
@@ -39,7 +42,8 @@ while getopts 'r:n:s:w:B:oh' opt; do
         w) WORKERS=$OPTARG ;;
         B) BASE=$OPTARG ;;
         o) ROUND_TRIP=1 ;;
-        *) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+        d) DELAY_MS=$OPTARG ;;
+        *) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
@@ -70,11 +74,12 @@ start_v2ray() {
                "settings": {"clients": [{"id": "$id", "alterId": 0}]}}],
  "outbounds": [{"protocol": "freedom"}]}
 JSON
+    bench_hop "$server"
     cat >"$TMP/$name-local.json" <<JSON
 {"log": {"loglevel": "warning"},
  "inbounds": [{"listen": "127.0.0.1", "port": $local_, "protocol": "socks",
                "settings": {"auth": "noauth", "udp": false}}],
- "outbounds": [{"protocol": "vmess", "settings": {"vnext": [{"address": "127.0.0.1", "port": $server,
+ "outbounds": [{"protocol": "vmess", "settings": {"vnext": [{"address": "127.0.0.1", "port": $HOP_PORT,
                 "users": [{"id": "$id", "alterId": 0, "security": "aes-128-gcm"}]}]}}]}
 JSON
     bench_spawn "$name-server" "$V2RAY" -config "$TMP/$name-server.json"

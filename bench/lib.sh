@@ -137,7 +137,8 @@ bench_start_ss() {
     bench_spawn "$name-server" ss-server -s 127.0.0.1 -p "$server" -k "$password" -m aes-256-gcm
     server_pid=$SPAWNED
     bench_wait_port "$server" "$server_pid" "$name-server"
-    bench_spawn "$name-local" ss-local -s 127.0.0.1 -p "$server" -b 127.0.0.1 -l "$local_" \
+    bench_hop "$server"
+    bench_spawn "$name-local" ss-local -s 127.0.0.1 -p "$HOP_PORT" -b 127.0.0.1 -l "$local_" \
         -k "$password" -m aes-256-gcm
     bench_wait_port "$local_" "$SPAWNED" "$name-local"
     PATHS+=("$name")
@@ -184,18 +185,43 @@ bench_wait_tunnel() {   # NAME PID
     exit 1
 }
 
+# bench_hop PORT: HOP_PORT, the port a proxy's dialing end uses to reach PORT: PORT
+# itself, or with DELAY_MS set (not 0), a bench/delay_relay.py in front of it that holds
+# each chunk DELAY_MS in each direction (a wide-area link between the two ends).
+bench_hop() {
+    HOP_PORT=$1
+    [[ -n "${DELAY_MS:-}" && "${DELAY_MS}" != 0 ]] || return 0
+    read -r HOP_PORT <<<"$(bench_free_ports 1)"
+    bench_spawn "hop-$1" python3 "$(dirname "${BASH_SOURCE[0]}")/delay_relay.py" "$HOP_PORT" "$1" "$DELAY_MS"
+    bench_wait_port "$HOP_PORT" "$SPAWNED" "hop-$1"
+}
+
 # bench_start_wormhole NAME MODE PROTOCOL [MIMIC] [EXTRA]: both ends of a socks
-# wormhole in one process ($MIMICSOCKS), as path NAME.
+# wormhole ($MIMICSOCKS) as path NAME: in one process, or, with DELAY_MS, in two
+# (--role remote, --role local) with a delay relay between them (bench_hop).
 bench_start_wormhole() {
-    local name=$1 mode=$2 protocol=$3 user tunnel
+    local name=$1 mode=$2 protocol=$3 user tunnel local_pid
     read -r user tunnel <<<"$(bench_free_ports 2)"
     bench_wormhole_config "$TMP/$name.yaml" "$mode" "$user" "$tunnel" "$protocol" "${4:-}" "${5:-}"
-    bench_spawn "$name" "$MIMICSOCKS" --config "$TMP/$name.yaml"
-    bench_wait_port "$user" "$SPAWNED" "$name"
-    [[ $mode != aggregated ]] || bench_wait_tunnel "$name" "$SPAWNED"
+    if [[ -n "${DELAY_MS:-}" && "${DELAY_MS}" != 0 ]]; then
+        bench_spawn "$name-remote" "$MIMICSOCKS" --config "$TMP/$name.yaml" --role remote
+        local remote_pid=$SPAWNED
+        bench_wait_port "$tunnel" "$remote_pid" "$name-remote"
+        bench_hop "$tunnel"
+        sed "s/wormhole_remote: 127.0.0.1:$tunnel\$/wormhole_remote: 127.0.0.1:$HOP_PORT/" \
+            "$TMP/$name.yaml" >"$TMP/$name-local.yaml"
+        chmod 600 "$TMP/$name-local.yaml"
+        bench_spawn "$name" "$MIMICSOCKS" --config "$TMP/$name-local.yaml" --role local
+        CPU_PIDS[$name]="$SPAWNED $remote_pid"
+    else
+        bench_spawn "$name" "$MIMICSOCKS" --config "$TMP/$name.yaml"
+        CPU_PIDS[$name]="$SPAWNED"
+    fi
+    local_pid=$SPAWNED
+    bench_wait_port "$user" "$local_pid" "$name"
+    [[ $mode != aggregated ]] || bench_wait_tunnel "$name" "$local_pid"
     PATHS+=("$name")
     VIA[$name]="--socks5 127.0.0.1:$user"
-    CPU_PIDS[$name]="$SPAWNED"
 }
 
 # --- the web server ---------------------------------------------------------------------
