@@ -16,7 +16,6 @@
     and the request leave in one write.
 */
 #include <stdlib.h>
-#include <string.h>
 
 #include "actors/dialer.h"
 #include "actors/local_answer.h"
