@@ -18,14 +18,23 @@ serve_random f=400000
 KEY=$(wh_key)
 CLOSED=$(free_port)         # nothing listens there
 
-for attempt in 1 2 3; do
-    read -r T S1 S2 <<<"$(free_ports 3)"
-    bg orig "$PYTHON" "$E2E_DIR/tools.py" orig-socks-remote "$T" --key "$KEY" \
-        --ready-file "$E2E_TMP/orig.ready"
-    ORIG=$BG_PID
-    wait_file "$E2E_TMP/orig.ready" "$ORIG" && break
-    ((attempt < 3)) || fail "the original-like remote end did not start: $(tail -n 3 "$E2E_TMP/orig.log")"
-done
+# Two original-like remote ends, one per wormhole (two wormholes cannot share a
+# remote port).
+start_orig() {   # NAME: sets ORIG_PORT
+    local attempt
+    for attempt in 1 2 3; do
+        ORIG_PORT=$(free_port)
+        bg "$1" "$PYTHON" "$E2E_DIR/tools.py" orig-socks-remote "$ORIG_PORT" --key "$KEY" \
+            --ready-file "$E2E_TMP/$1.ready"
+        wait_file "$E2E_TMP/$1.ready" "$BG_PID" && return 0
+        ((attempt < 3)) || fail "the original-like remote end did not start: $(tail -n 3 "$E2E_TMP/$1.log")"
+    done
+}
+start_orig orig
+T=$ORIG_PORT
+start_orig orig-rt
+T2=$ORIG_PORT
+read -r S1 S2 <<<"$(free_ports 2)"
 cat >"$E2E_TMP/local.yaml" <<EOF2
 wormholes:
   - name: orig
@@ -38,7 +47,7 @@ wormholes:
     mimic: off
   - name: orig-rt
     server: 127.0.0.1:$S2
-    wormhole_remote: 127.0.0.1:$T
+    wormhole_remote: 127.0.0.1:$T2
     wormhole: distributed
     handler: socks
     key: $KEY
