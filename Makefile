@@ -34,7 +34,7 @@ UBSAN_TEST_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 # The steps depend on each other's side effects (packages, build dirs): run them in order
 # even under make -j; the compilers still get -j$(JOBS).
 .NOTPARALLEL:
-.PHONY: all deps build build-asan build-fuzz fuzz run test bench bench-wormhole bench-mimic bench-stealth bench-conns install clean
+.PHONY: all deps build build-asan build-fuzz fuzz run test bench bench-wormhole bench-compare bench-mimic bench-stealth bench-conns install clean
 
 all: build
 
@@ -105,6 +105,12 @@ bench: deps build
 # Installs shadowsocks-libev itself if it is missing (it is not in DEPS).
 bench-wormhole: deps build
 	bash bench/wormhole_bench.sh $(BUILD)/mimicsocks
+
+# One table: both modes x v1/v2 x mimic default/off, ss-libev and v2ray (both installed
+# if missing). COMPARE_ARGS, e.g. "-d 5 -o", go to the script (bench/compare.sh -h).
+COMPARE_ARGS ?=
+bench-compare: deps build
+	bash bench/compare.sh $(COMPARE_ARGS) $(BUILD)/mimicsocks
 
 # What each mimic model and a handover every second cost, against mimic: off.
 bench-mimic: deps build

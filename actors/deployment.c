@@ -134,6 +134,7 @@ s_wormhole_same (const wormhole_t *x, const wormhole_t *y)
         && a->mimic == b->mimic && a->mimic_size == b->mimic_size && a->mimic_delay == b->mimic_delay
         && a->mimic_padding == b->mimic_padding && a->probe_close_min_s == b->probe_close_min_s
         && a->probe_close_max_s == b->probe_close_max_s && a->connect_timeout_s == b->connect_timeout_s
+        && a->optimistic == b->optimistic
         && x->inner.cls == y->inner.cls && x->inner.flags == y->inner.flags
         && s_hostport_same (&x->inner.relay_to, &y->inner.relay_to)
         && acl_equal (x->inner.acl, y->inner.acl) && acl_users_equal (x->inner.users, y->inner.users)

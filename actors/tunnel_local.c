@@ -10,13 +10,15 @@
     tunnel (actors/tunnel_mux.c), and the worker relays between the socket and
     the stream. Used at the local end, and at the public end in reverse mode.
 
-    When the far end's handler is socks, the user's first bytes are looked at
-    before relaying starts, to answer a SOCKS5 greeting at once (s_greeting).
+    When the far end's handler is socks or http, the user's handshake is
+    answered here (actors/local_answer.h) before anything goes to the far
+    end; in aggregated mode the stream is opened only then, so that its open
+    and the request leave in one write.
 */
 #include <stdlib.h>
-#include <string.h>
 
 #include "actors/dialer.h"
+#include "actors/local_answer.h"
 #include "actors/tunnel_end.h"
 #include "actors/tunnel_mux.h"
 #include "runtime/base/log.h"
@@ -26,39 +28,47 @@ typedef struct {
     tunnel_end_t end;           //  the session; distributed: its tunnel's baton
     const wormhole_t *wormhole;
     dialer_t dialer;            //  distributed mode only
-    bool tunnel_ready;          //  aggregated: always; distributed: once dialed
-    bool greeting_pending;      //  waiting for the user's first bytes (see s_greeting)
+    bool tunnel_ready;          //  aggregated: once attached; distributed: once dialed
+    local_answer_t *answer;     //  while the user's handshake is answered here, or NULL
+    bool answering;             //  ... and not decided yet (the handshake timeout runs:
+                                //  --handshake-timeout, as the far end's socks handler)
     bool counted_up;            //  distributed: its tunnel is counted as up (metrics)
-    bool greeting_timed;        //  the timer waits for the first bytes (the handshake timeout)
 } tunnel_local_t;
 
-//  Relay once the tunnel is ready and the first bytes have been looked at.
+//  Relay once the tunnel is ready and the handshake has been answered here
+//  (and, v1, the far end has taken the greeting).
 static void
 s_maybe_relay (tunnel_local_t *self)
 {
-    if (self->tunnel_ready && !self->greeting_pending) {
+    if (self->tunnel_ready && !self->answering
+    &&  !(self->answer && local_answer_waiting (self->answer))) {
         session_pause_client (self->end.session, 0);
         session_relay (self->end.session);
     }
 }
 
-//  A SOCKS5 greeting that offers "no authentication" always gets 05 00 from
-//  the remote end's socks handler (ours and the original's alike): answer it
-//  here at once and drop the remote's answer when it comes. That saves the
-//  user one round trip through the tunnel per connection.
-static void
-s_greeting (tunnel_local_t *self, const uint8_t *data, size_t len)
+//  Aggregated: the user's session becomes a stream of the tunnel.
+static int
+s_attach (tunnel_local_t *self)
 {
-    self->greeting_pending = false;
-    if (self->greeting_timed) {
-        self->greeting_timed = false;
-        session_set_timer (self->end.session, 0);
-    }
-    if (len < 2 || data[0] != 5 || len < 2u + data[1] || !memchr (data + 2, 0, data[1]))
+    if (tunnel_mux_attach (self->wormhole, self->end.session) != 0)
+        return -1;
+    self->tunnel_ready = true;
+    return 0;
+}
+
+//  The handshake is decided: open the stream, the held bytes to the far end.
+static void
+s_answered (tunnel_local_t *self)
+{
+    self->answering = false;
+    if (self->wormhole->conf->mode == WORMHOLE_AGGREGATED && s_attach (self) != 0) {
+        session_abort (self->end.session);
         return;
-    static const uint8_t no_auth[2] = { 5, 0 };
-    session_send_client (self->end.session, no_auth, sizeof no_auth);
-    session_expect_target (self->end.session, no_auth, sizeof no_auth);
+    }
+    if (!local_answer_forward (self->answer, self->end.session))
+        session_pause_client (self->end.session, 1);    //  v1: until the far end's 05 00
+    s_maybe_relay (self);
 }
 
 static void *
@@ -70,25 +80,30 @@ s_create (session_t *session, const handler_conf_t *conf)
         return NULL;
     self->end.session = session;
     self->wormhole = wormhole;
-    config_handler_type_t far = wormhole->conf->handler.kind;
-    self->greeting_pending = far == CONFIG_SOCKS || far == CONFIG_SOCKS5;
-    //  Until the first bytes come nothing goes to the far end, whose handler
-    //  would time a silent client out: the wait is timed here (the timer is
-    //  the proxy dialer's when there is one).
-    if (self->greeting_pending && !wormhole->conf->has_local_proxy) {
-        self->greeting_timed = true;
-        session_set_timer (session, session_handshake_timeout_ms (session));
-    }
-    if (wormhole->conf->mode == WORMHOLE_AGGREGATED) {
-        if (tunnel_mux_attach (wormhole, session) != 0) {
+    if (local_answer_applies (wormhole->conf)) {
+        if (!(self->answer = local_answer_new (wormhole->conf))) {
             free (self);
             return NULL;
         }
-        self->tunnel_ready = true;
+        self->answering = true;
+        session_set_timer (session, session_handshake_timeout_ms (session));
+    }
+    if (wormhole->conf->mode == WORMHOLE_AGGREGATED) {
+        //  With an answer here, the stream opens once it is decided.
+        bool refused = self->answering ? !tunnel_mux_user_arrived (wormhole) : s_attach (self) != 0;
+        if (refused && self->answering)
+            log_info ("wormhole %s: no tunnel yet; refusing %s", wormhole->conf->name,
+                      session_peer (session));
+        if (refused) {
+            local_answer_destroy (&self->answer);
+            free (self);
+            return NULL;
+        }
         s_maybe_relay (self);
         return self;
     }
     if (dialer_start (&self->dialer, session, wormhole) != 0) {
+        local_answer_destroy (&self->answer);
         free (self);
         return NULL;
     }
@@ -101,10 +116,12 @@ static void
 s_destroy (void **self_p)
 {
     tunnel_local_t *self = *self_p;
-    if (self && self->counted_up)
-        session_count (self->end.session, METRIC_TUNNELS_DOWN);
-    if (self)
+    if (self) {
+        if (self->counted_up)
+            session_count (self->end.session, METRIC_TUNNELS_DOWN);
         baton_destroy (&self->end.baton);
+        local_answer_destroy (&self->answer);
+    }
     free (self);
     *self_p = NULL;
 }
@@ -113,22 +130,23 @@ static void
 s_client_data (void *self_, const uint8_t *data, size_t len)
 {
     tunnel_local_t *self = self_;
-    if (self->greeting_pending)
-        s_greeting (self, data, len);
+    if (self->answering) {
+        if (local_answer_client (self->answer, self->end.session, data, len) == LOCAL_ANSWER_GO)
+            s_answered (self);
+        return;
+    }
     session_send_target (self->end.session, data, len);
     s_maybe_relay (self);
 }
 
+//  Passed on as a half-close once relaying; a handshake cut short passes
+//  as it is.
 static void
 s_client_eof (void *self_)
 {
     tunnel_local_t *self = self_;
-    //  Passed on as a half-close once relaying, which an end before the
-    //  first bytes must not wait for.
-    if (self->greeting_pending) {
-        s_greeting (self, NULL, 0);
-        s_maybe_relay (self);
-    }
+    if (self->answering)
+        s_answered (self);
 }
 
 static void
@@ -141,8 +159,10 @@ s_advance (tunnel_local_t *self, dialer_state_t state)
         self->counted_up = true;
         session_count (self->end.session, METRIC_TUNNELS_UP);
         tunnel_end_start_baton (&self->end, SESSION_TARGET, self->wormhole, true, self->dialer.id0);
-        if (self->greeting_pending)
+        if (self->answering) {
             session_pause_client (self->end.session, 0);    //  the proxy's wait is over
+            session_set_timer (self->end.session, session_handshake_timeout_ms (self->end.session));
+        }
         s_maybe_relay (self);
     }
 }
@@ -159,6 +179,14 @@ static void
 s_target_data (void *self_, const uint8_t *data, size_t len)
 {
     tunnel_local_t *self = self_;
+    if (self->answer && local_answer_waiting (self->answer)) {
+        int rc = local_answer_target (self->answer, self->end.session, data, len);
+        if (rc < 0)
+            session_abort (self->end.session);
+        else if (rc > 0)
+            s_maybe_relay (self);
+        return;
+    }
     s_advance (self, dialer_target_data (&self->dialer, data, len));
 }
 
@@ -178,13 +206,15 @@ static void
 s_timeout (void *self_)
 {
     tunnel_local_t *self = self_;
-    if (self->greeting_timed) {
-        log_info ("wormhole %s: %s sent no request in time; closed", self->wormhole->conf->name,
-                  session_peer (self->end.session));
+    if (self->dialer.state == DIALER_PROXY_REPLY)
+        log_warn ("wormhole %s: no answer from the proxy", self->wormhole->conf->name);
+    else
+    if (self->answer) {
+        log_info ("wormhole %s: %s: no complete handshake in %d s; closing", self->wormhole->conf->name,
+                  session_peer (self->end.session),
+                  session_handshake_timeout_ms (self->end.session) / 1000);
         session_handshake_timed_out (self->end.session);
     }
-    else if (self->dialer.state == DIALER_PROXY_REPLY)
-        log_warn ("wormhole %s: no answer from the proxy", self->wormhole->conf->name);
     session_abort (self->end.session);
 }
 

@@ -68,26 +68,6 @@ rss_kb() {   # PID...: summed VmRSS in KiB
     echo "$total"
 }
 
-KEY=$("$MIMICSOCKS" genkey)
-wormhole_config() {   # FILE MODE USER_PORT TUNNEL_PORT PROTOCOL
-    (umask 077; cat >"$1" <<EOF2
-log_level: warn
-workers: $WORKERS
-wormholes:
-  - name: bench
-    server: 127.0.0.1:$3
-    wormhole_remote: 127.0.0.1:$4
-    wormhole: $2
-    handler: socks
-    allow: [127.0.0.0/8]                # the echo server is on loopback, denied by default
-    key: $KEY
-    protocol: $5
-${MIMIC:+    mimic: $MIMIC}
-EOF2
-    )
-    "$MIMICSOCKS" check-config "$1" >/dev/null || bench_die "mimicsocks rejects its config $1"
-}
-
 # start_path NAME: the path's processes; sets PROXY (host:port) and PROXY_PIDS.
 start_path() {
     local name=$1 user tun mode proto
@@ -96,7 +76,7 @@ start_path() {
             proto=${name#*-}
             [[ $name == agg-* ]] && mode=aggregated || mode=distributed
             read -r user tun <<<"$(bench_free_ports 2)"
-            wormhole_config "$TMP/$name.yaml" "$mode" "$user" "$tun" "$proto"
+            bench_wormhole_config "$TMP/$name.yaml" "$mode" "$user" "$tun" "$proto"
             bench_spawn "$name-remote" "$MIMICSOCKS" --config "$TMP/$name.yaml" --role remote --drain-seconds 0
             local remote=$SPAWNED
             bench_wait_port "$tun" "$remote" "$name-remote"

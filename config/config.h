@@ -93,6 +93,7 @@ typedef struct {
     bool mimic_padding;
     int probe_close_min_s, probe_close_max_s;
     int connect_timeout_s;
+    bool optimistic;                //  the local end answers a CONNECT itself (actors/local_answer.h)
     int line;                       //  line of the entry, for messages
 } wormhole_conf_t;
 

@@ -242,7 +242,7 @@ static const char *const s_wormhole_keys [] = {
     "name", "server", "wormhole_remote", "listen", "wormhole", "handler", "remote_handler", "relay",
     "extra_ports", "key", "reverse", "local_proxy", "handover_interval", "mimic",
     "mimic_padding", "probe_close_delay", "connect_timeout", "protocol", "cipher",
-    "allow", "deny", "users", NULL
+    "allow", "deny", "users", "optimistic", NULL
 };
 const char *const config_protocol_names [] = { "v1", "v2", NULL };
 const char *const config_cipher_names [] = { "aes-256-gcm", "chacha20-poly1305", NULL };
@@ -270,6 +270,7 @@ s_wormhole_defaults (wormhole_conf_t *wh)
     wh->probe_close_min_s = 60;
     wh->probe_close_max_s = 3000;
     wh->connect_timeout_s = 10;
+    wh->optimistic = true;
 }
 
 //  Never puts the key text in a message, not even a part of it.
@@ -510,6 +511,10 @@ s_parse_wormhole_tunnel (ctx_t *ctx, const node_t *map, const char *path, wormho
     if ((node = config_find (map, "connect_timeout"))
     &&  config_get_int (ctx, node, config_field (field, sizeof field, path, "connect_timeout"),
                         1, MAX_CONNECT_S, &wh->connect_timeout_s))
+        rc = -1;
+    if ((node = config_find (map, "optimistic"))
+    &&  config_get_bool (ctx, node, config_field (field, sizeof field, path, "optimistic"),
+                         &wh->optimistic))
         rc = -1;
     return rc;
 }

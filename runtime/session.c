@@ -446,12 +446,10 @@ session_relay (session_t *self)
 }
 
 void
-session_expect_target (session_t *self, const void *data, size_t len)
+session_check_answer (session_t *self, session_answer_fn *check, void *ctx)
 {
-    if (len > sizeof self->expect)
-        len = sizeof self->expect;
-    memcpy (self->expect, data, len);
-    self->expect_len = len;
+    self->answer = check;
+    self->answer_ctx = ctx;
 }
 
 void

@@ -35,10 +35,15 @@ void session_cork (session_t *self, session_side_t side);
 //  Bytes queued toward a side and not yet written.
 size_t session_queued (session_t *self, session_side_t side);
 
-//  The handler has answered the client in advance with what the target will
-//  say first (at most 8 bytes): drop those bytes when they come, and end the
-//  session if the target says anything else. Relaying only.
-void session_expect_target (session_t *self, const void *data, size_t len);
+//  The handler has answered the client in advance (actors/local_answer.c):
+//  the target's first bytes are the far end's own answer, which check takes
+//  and drops. check returns 0 (all of data was the answer, and more is to
+//  come), 1 (the answer ends after *taken bytes; the rest is the target's) or
+//  -1 (the far end refused: the session ends with a reset, as it does when
+//  the target ends before the answer is complete). Relaying only; ctx must
+//  live as long as the session.
+typedef int (session_answer_fn) (void *ctx, const uint8_t *data, size_t len, size_t *taken);
+void session_check_answer (session_t *self, session_answer_fn *check, void *ctx);
 
 //  Adds a node at one end of the side's node stack (nodes/node.h), which
 //  the session owns (and the node's state with it, if its class has a

@@ -2,8 +2,9 @@
 # e2e_handshake — the handshake timeout (--handshake-timeout, `handshake_timeout:`): a
 # SOCKS or HTTP client that connects and never completes its request is closed after
 # that long (2 s here; the defaults before were 10 s for SOCKS and 30 s for HTTP), on a
-# standalone proxy and through a wormhole (its far end's socks handler times a request
-# begun; its local end, which waits for the first bytes, a client that says nothing),
+# standalone proxy and through a wormhole (its local end, which answers the handshake
+# itself, times a client that stops halfway or says nothing; so does the far end's
+# socks handler where the local end passes the handshake on),
 # and counted in mimicsocks_handshake_timeouts_total; a client that completes its
 # request in time is served.
 # Usage: handshake.sh PATH/TO/mimicsocks
@@ -43,7 +44,7 @@ fetch_check "http: a complete request is served" "$F_SHA" 100000 --proxy "http:/
     "http://127.0.0.1:$H/file/f"
 stop_mimicsocks "$MS_PID" hx
 
-# A wormhole: the far end's socks handler times the user out through the tunnel.
+# A wormhole: its local end times the user out (the far end's handler would too).
 KEY=$(wh_key)
 for attempt in 1 2 3; do
     read -r S R <<<"$(free_ports 2)"
@@ -62,7 +63,7 @@ YAML
     ((attempt < 3)) || fail "the wormhole did not start"
 done
 closed_within "wormhole: half a SOCKS5 greeting" 127.0.0.1 "$S" 1.5 6 --hex 05
-closed_within "wormhole: nothing at all (the local end times it)" 127.0.0.1 "$S" 1.5 6 --hex ""
+closed_within "wormhole: nothing at all" 127.0.0.1 "$S" 1.5 6 --hex ""
 fetch_check "wormhole: a complete request is served" "$F_SHA" 100000 --socks5 "127.0.0.1:$S" \
     "http://127.0.0.1:$H/file/f"
 stop_mimicsocks "$CFG_PID" wh

@@ -91,7 +91,8 @@ static const char *s_full =
     "    probe_close_delay: 86400\n"
     "    connect_timeout: 1\n"
     "    protocol: v2\n"
-    "    cipher: chacha20-poly1305\n";
+    "    cipher: chacha20-poly1305\n"
+    "    optimistic: no\n";
 
 static void
 s_check_full (const config_t *c)
@@ -144,6 +145,7 @@ s_check_full (const config_t *c)
     ck_assert_int_eq (w->probe_close_min_s, 5);
     ck_assert_int_eq (w->probe_close_max_s, 7);
     ck_assert_int_eq (w->connect_timeout_s, 600);
+    ck_assert (w->optimistic);                          //  the default
     ck_assert_int_eq (w->protocol, PROTOCOL_V2);        //  the default
     ck_assert_int_eq (w->cipher, CONFIG_AES_256_GCM);
 
@@ -171,6 +173,7 @@ s_check_full (const config_t *c)
     ck_assert_int_eq (w->probe_close_min_s, 86400);
     ck_assert_int_eq (w->probe_close_max_s, 86400);
     ck_assert_int_eq (w->connect_timeout_s, 1);
+    ck_assert (!w->optimistic);
     ck_assert_int_eq (w->protocol, PROTOCOL_V2);
     ck_assert_int_eq (w->cipher, CONFIG_CHACHA20_POLY1305);
 }
@@ -222,6 +225,7 @@ START_TEST (test_defaults)
     ck_assert_int_eq (w->probe_close_min_s, 60);
     ck_assert_int_eq (w->probe_close_max_s, 3000);
     ck_assert_int_eq (w->connect_timeout_s, 10);
+    ck_assert (w->optimistic);
     config_destroy (&c);
 }
 END_TEST
