@@ -11,7 +11,9 @@
     the stream. Used at the local end, and at the public end in reverse mode.
 
     When the far end's handler is socks, the user's first bytes are looked at
-    before relaying starts, to answer a SOCKS5 greeting at once (s_greeting).
+    before relaying starts, to answer a SOCKS5 greeting at once (s_greeting);
+    after a greeting answered so, the request too: a UDP ASSOCIATE is served
+    by actors/tunnel_udp.c.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 #include "actors/dialer.h"
 #include "actors/tunnel_end.h"
 #include "actors/tunnel_mux.h"
+#include "actors/tunnel_udp.h"
 #include "runtime/base/log.h"
 #include "runtime/session.h"
 
@@ -28,13 +31,14 @@ typedef struct {
     dialer_t dialer;            //  distributed mode only
     bool tunnel_ready;          //  aggregated: always; distributed: once dialed
     bool greeting_pending;      //  waiting for the user's first bytes (see s_greeting)
+    tunnel_udp_t *udp;          //  after a greeting answered here: the request (tunnel_udp.h)
 } tunnel_local_t;
 
 //  Relay once the tunnel is ready and the first bytes have been looked at.
 static void
 s_maybe_relay (tunnel_local_t *self)
 {
-    if (self->tunnel_ready && !self->greeting_pending) {
+    if (self->tunnel_ready && !self->greeting_pending && !self->udp) {
         session_pause_client (self->end.session, 0);
         session_relay (self->end.session);
     }
@@ -43,16 +47,29 @@ s_maybe_relay (tunnel_local_t *self)
 //  A SOCKS5 greeting that offers "no authentication" always gets 05 00 from
 //  the remote end's socks handler (ours and the original's alike): answer it
 //  here at once and drop the remote's answer when it comes. That saves the
-//  user one round trip through the tunnel per connection.
-static void
+//  user one round trip through the tunnel per connection. Returns the
+//  greeting's length if it was answered here, else 0.
+static size_t
 s_greeting (tunnel_local_t *self, const uint8_t *data, size_t len)
 {
     self->greeting_pending = false;
     if (len < 2 || data[0] != 5 || len < 2u + data[1] || !memchr (data + 2, 0, data[1]))
-        return;
+        return 0;
     static const uint8_t no_auth[2] = { 5, 0 };
     session_send_client (self->end.session, no_auth, sizeof no_auth);
     session_expect_target (self->end.session, no_auth, sizeof no_auth);
+    return 2u + data[1];
+}
+
+//  The user's bytes after a greeting answered here: tunnel_udp looks for a
+//  UDP ASSOCIATE; anything else it passes on, and relaying starts.
+static void
+s_udp_client_data (tunnel_local_t *self, const uint8_t *data, size_t len)
+{
+    if (tunnel_udp_client_data (self->udp, data, len) == TUNNEL_UDP_NOT_UDP) {
+        tunnel_udp_destroy (&self->udp);
+        s_maybe_relay (self);
+    }
 }
 
 static void *
@@ -88,8 +105,10 @@ static void
 s_destroy (void **self_p)
 {
     tunnel_local_t *self = *self_p;
-    if (self)
+    if (self) {
         baton_destroy (&self->end.baton);
+        tunnel_udp_destroy (&self->udp);
+    }
     free (self);
     *self_p = NULL;
 }
@@ -98,8 +117,20 @@ static void
 s_client_data (void *self_, const uint8_t *data, size_t len)
 {
     tunnel_local_t *self = self_;
-    if (self->greeting_pending)
-        s_greeting (self, data, len);
+    if (self->greeting_pending) {
+        size_t greeting = s_greeting (self, data, len);
+        if (greeting > 0 && (self->udp = tunnel_udp_new (self->end.session))) {
+            session_send_target (self->end.session, data, greeting);
+            data += greeting;
+            len -= greeting;
+            if (len == 0)
+                return;
+        }
+    }
+    if (self->udp) {
+        s_udp_client_data (self, data, len);
+        return;
+    }
     session_send_target (self->end.session, data, len);
     s_maybe_relay (self);
 }
@@ -107,7 +138,11 @@ s_client_data (void *self_, const uint8_t *data, size_t len)
 static void
 s_client_eof (void *self_)
 {
-    (void) self_;       //  passed on as a half-close once relaying
+    tunnel_local_t *self = self_;
+    //  a UDP association ends with its TCP connection (RFC 1928)
+    if (self->udp && tunnel_udp_taken (self->udp))
+        session_abort (self->end.session);
+    //  otherwise passed on as a half-close once relaying
 }
 
 static void
@@ -136,6 +171,10 @@ static void
 s_target_data (void *self_, const uint8_t *data, size_t len)
 {
     tunnel_local_t *self = self_;
+    if (self->udp && self->tunnel_ready) {
+        tunnel_udp_target_data (self->udp, data, len);
+        return;
+    }
     s_advance (self, dialer_target_data (&self->dialer, data, len));
 }
 
@@ -157,7 +196,18 @@ s_timeout (void *self_)
     tunnel_local_t *self = self_;
     if (self->dialer.state == DIALER_PROXY_REPLY)
         log_warn ("wormhole %s: no answer from the proxy", self->wormhole->conf->name);
+    else
+    if (self->udp && !tunnel_udp_idle (self->udp))
+        return;
     session_abort (self->end.session);
+}
+
+static void
+s_udp_datagram (void *self_, int port, const struct sockaddr *from, const uint8_t *data, size_t len)
+{
+    tunnel_local_t *self = self_;
+    if (self->udp)
+        tunnel_udp_datagram (self->udp, port, from, data, len);
 }
 
 const handler_class_t tunnel_local_handler_class = {
@@ -171,4 +221,5 @@ const handler_class_t tunnel_local_handler_class = {
     .target_eof = s_target_eof,
     .timeout = s_timeout,
     .handover = tunnel_end_handover,
+    .udp_datagram = s_udp_datagram,
 };

@@ -59,6 +59,7 @@ struct session_t {
     void *tap;                      //  the scanner borrowed into a side's stack (NULL: none)
     conn_t *tap_side;               //  ... that side
     uint64_t handover_progress;     //  bytes written on an old socket after the switch
+    struct session_udp_t *udp;      //  datagram sockets (session_udp.c); NULL: none
 };
 
 
@@ -121,6 +122,14 @@ void session_trace_hop (session_t *self, conn_t *conn, const char *kind, size_t 
 bool session_wants_read (session_t *self, conn_t *conn);
 //  A socket's epoll interest, from its state.
 void session_watch (session_t *self, conn_t *conn);
+
+//  --- session_udp.c
+//  A datagram socket is readable; the lookup with that token was the UDP one.
+void session_udp_on_io (conn_t *conn);
+bool session_udp_awaits (session_t *self, uint64_t token);
+bool session_udp_resolved (session_t *self, uint64_t token, int status,
+                           const struct sockaddr_storage *addrs, const socklen_t *lens, size_t count);
+void session_udp_free (session_t *self);
 
 //  --- session_handover.c
 //  A handover event for the handler (a socket given to a session without

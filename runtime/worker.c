@@ -416,7 +416,7 @@ s_handle_resolved (worker_t *self)
     if (resolver_reply_parse (msg, &token, &status, addrs, lens, RESOLVER_MAX_ADDRS, &count) == 0) {
         session_t *session = session_table_at (&self->sessions, token & SESSION_SLOT_MASK);
         if (session && session_awaits (session, token)) {
-            session_on_resolved (session, status, addrs, lens, count);
+            session_on_resolved (session, token, status, addrs, lens, count);
             session_settle (session);
         }
     }
@@ -572,7 +572,7 @@ worker_actor (zsock_t *pipe, void *args)
         }
         for (int i = 0; i < count; i++) {
             ep_kind_t *kind = events[i].data.ptr;
-            if (*kind != EP_CONN) {
+            if (*kind == EP_ZMQ) {
                 //  Drained at the top of the loop.
                 ((zmq_entry_t *) events[i].data.ptr)->due = true;
                 continue;

@@ -21,7 +21,8 @@ typedef struct worker_t worker_t;
 typedef struct session_t session_t;
 
 //  What an epoll entry points at: every pointee starts with this tag.
-typedef enum { EP_ZMQ, EP_CONN } ep_kind_t;
+//  EP_UDP: a session's datagram socket (runtime/session_udp.c), a conn_t too.
+typedef enum { EP_ZMQ, EP_CONN, EP_UDP } ep_kind_t;
 
 //  What a socket's bytes are, during a handover (otherwise always STREAM).
 typedef enum {
@@ -127,7 +128,7 @@ void session_free (session_t **self_p);
 void session_on_io (conn_t *conn, uint32_t events);
 //  A timer of the session came due; it ignores one it cancelled or re-armed.
 void session_timer_due (session_t *self, int kind, uint64_t deadline_ms);
-void session_on_resolved (session_t *self, int status, const struct sockaddr_storage *addrs,
+void session_on_resolved (session_t *self, uint64_t token, int status, const struct sockaddr_storage *addrs,
                           const socklen_t *lens, size_t count);
 //  Called after every event, timer or reply: settles state and epoll interest.
 void session_settle (session_t *self);

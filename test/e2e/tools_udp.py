@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""tools_udp — SOCKS5 UDP ASSOCIATE for the end-to-end tests (stdlib only).
+
+    dns-server --port-file F [--bind ADDR]
+        a tiny DNS responder: answers every A query with 192.0.2.53 (the
+        question echoed, one answer, TTL 60); runs until killed
+    udp-dns PROXYPORT TARGET TPORT [--proxy-host H] [--name N] [--queries K]
+            [--expect-none] [--after-close]
+        greeting, UDP ASSOCIATE, then K real DNS queries for N through the relay
+        to TARGET:TPORT (an IPv4 literal or a name); each answer must come back
+        with a SOCKS UDP header naming the DNS server and the exact answer bytes.
+        --expect-none: no answer may come (a denied target). --after-close: then
+        close the TCP connection and check the association is gone (a datagram
+        to its port gets no answer).
+
+Exits 0 with a line on stdout, or 1 with a reason on stderr. Every socket has
+a timeout.
+"""
+
+import argparse
+import ipaddress
+import os
+import socket
+import struct
+import sys
+import time
+
+ANSWER_IP = "192.0.2.53"
+
+
+def die(msg):
+    print(msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def dns_query(qid, name):
+    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.rstrip(".").split("."):
+        q += bytes([len(label)]) + label.encode()
+    return q + b"\x00" + struct.pack(">HH", 1, 1)
+
+
+def dns_answer(query):
+    """The answer our server gives to a query: the same bytes the client expects."""
+    qid, = struct.unpack(">H", query[:2])
+    end = 12
+    while query[end] != 0:
+        end += 1 + query[end]
+    question = query[12:end + 5]
+    head = struct.pack(">HHHHHH", qid, 0x8180, 1, 1, 0, 0)
+    answer = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton(ANSWER_IP)
+    return head + question + answer
+
+
+def cmd_dns_server(args):
+    family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    if family == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)    # "::" takes IPv4 too
+    s.bind((args.bind, 0))
+    tmp = args.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(s.getsockname()[1]))
+    os.rename(tmp, args.port_file)
+    while True:
+        data, peer = s.recvfrom(65535)
+        try:
+            s.sendto(dns_answer(data), peer)
+        except (IndexError, struct.error):
+            pass        # not a query: no answer
+
+
+def recv_exact(s, n):
+    got = b""
+    while len(got) < n:
+        chunk = s.recv(n - len(got))
+        if not chunk:
+            die("the proxy closed the control connection (after %d bytes)" % len(got))
+        got += chunk
+    return got
+
+
+def socks_header(host, port):
+    try:
+        ip = ipaddress.ip_address(host)
+        atyp = b"\x01" if ip.version == 4 else b"\x04"
+        return b"\x00\x00\x00" + atyp + ip.packed + struct.pack(">H", port)
+    except ValueError:
+        name = host.encode()
+        return b"\x00\x00\x00\x03" + bytes([len(name)]) + name + struct.pack(">H", port)
+
+
+def associate(proxy_host, proxy_port):
+    tcp = socket.create_connection((proxy_host, proxy_port), timeout=10)
+    tcp.sendall(b"\x05\x01\x00")
+    if recv_exact(tcp, 2) != b"\x05\x00":
+        die("the proxy refused the greeting")
+    # DST 0.0.0.0:0: the client does not know its UDP address yet
+    tcp.sendall(b"\x05\x03\x00\x01\x00\x00\x00\x00\x00\x00")
+    head = recv_exact(tcp, 4)
+    if head[1] != 0:
+        die("UDP ASSOCIATE refused: REP %d" % head[1])
+    alen = {1: 4, 4: 16}.get(head[3])
+    if alen is None:
+        die("UDP ASSOCIATE: a reply with ATYP %d" % head[3])
+    addr = recv_exact(tcp, alen)
+    port, = struct.unpack(">H", recv_exact(tcp, 2))
+    host = str(ipaddress.ip_address(addr))
+    if host in ("0.0.0.0", "::"):
+        host = proxy_host
+    return tcp, (host, port)
+
+
+def cmd_udp_dns(args):
+    tcp, relay = associate(args.proxy_host, args.proxy_port)
+    family = socket.AF_INET6 if ":" in relay[0] else socket.AF_INET
+    udp = socket.socket(family, socket.SOCK_DGRAM)
+    udp.settimeout(3)
+    udp.connect(relay)
+    header = socks_header(args.target, args.tport)
+    good = 0
+    for i in range(args.queries):
+        query = dns_query(0x4000 + i, args.name)
+        udp.send(header + query)
+        try:
+            reply = udp.recv(65535)
+        except socket.timeout:
+            if args.expect_none:
+                continue
+            die("query %d: no answer through the relay %s:%d" % (i, relay[0], relay[1]))
+        except ConnectionRefusedError:
+            die("query %d: the relay's port %d is closed" % (i, relay[1]))
+        if args.expect_none:
+            die("query %d: an answer came although the target should be denied" % i)
+        if reply[:4] not in (b"\x00\x00\x00\x01", b"\x00\x00\x00\x04"):
+            die("query %d: a reply without a SOCKS UDP header: %r" % (i, reply[:10]))
+        alen = 4 if reply[3] == 1 else 16
+        src = str(ipaddress.ip_address(reply[4:4 + alen]))
+        sport, = struct.unpack(">H", reply[4 + alen:6 + alen])
+        if sport != args.tport:
+            die("query %d: the reply names port %d, not the DNS server's %d" % (i, sport, args.tport))
+        if not args.target[0].isalpha() and src != str(ipaddress.ip_address(args.target)):
+            die("query %d: the reply names %s, not %s" % (i, src, args.target))
+        if reply[6 + alen:] != dns_answer(query):
+            die("query %d: wrong answer bytes %r" % (i, reply[6 + alen:]))
+        good += 1
+    what = "%d of %d DNS answers for %s via %s:%d" % (good, args.queries, args.name,
+                                                      args.target, args.tport)
+    if args.after_close:
+        tcp.close()
+        time.sleep(0.5)
+        udp.settimeout(1.5)
+        for _ in range(3):
+            try:
+                udp.send(header + dns_query(0x7777, args.name))
+                udp.recv(65535)
+            except ConnectionRefusedError:
+                break           # the relay's port is closed
+            except socket.timeout:
+                continue
+            die("the association still relays after its TCP connection closed")
+        what += "; the association ended with its TCP connection"
+    print(what)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    d = sub.add_parser("dns-server")
+    d.add_argument("--port-file", required=True)
+    d.add_argument("--bind", default="127.0.0.1")
+    u = sub.add_parser("udp-dns")
+    u.add_argument("proxy_port", type=int)
+    u.add_argument("target")
+    u.add_argument("tport", type=int)
+    u.add_argument("--proxy-host", default="127.0.0.1")
+    u.add_argument("--name", default="www.example.test")
+    u.add_argument("--queries", type=int, default=3)
+    u.add_argument("--expect-none", action="store_true")
+    u.add_argument("--after-close", action="store_true")
+    args = p.parse_args()
+    {"dns-server": cmd_dns_server, "udp-dns": cmd_udp_dns}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# e2e_udp — SOCKS5 UDP ASSOCIATE (RFC 1928 section 7): a python client sends real DNS
+# queries through the association to a tiny DNS responder on loopback and checks each
+# answer's SOCKS UDP header and bytes. Standalone (`mimicsocks socks`): to an IPv4
+# literal, to a name (localhost, through the resolver), over IPv6 where the host has
+# it; the association ends when its TCP connection closes, and after --idle-timeout;
+# without E2E_ALLOW the loopback target is denied (no answer, the denial logged).
+# Through aggregated and distributed wormholes whose far handler is socks, in the
+# protocol of E2E_PROTOCOL (v2 by default, or v1), both the literal and the name.
+# Usage: udp.sh PATH/TO/mimicsocks
+source "$(dirname "$0")/lib.sh"
+e2e_init "$@"
+
+udp() { "$PYTHON" "$E2E_DIR/tools_udp.py" "$@"; }
+udp_ok() {
+    local out rc=0
+    out=$(udp udp-dns "$@" 2>&1) || rc=$?
+    ((rc == 0)) || fail "udp-dns $*: $out"
+    ok "$out"
+}
+
+# The DNS responder on "::" takes IPv4 and IPv6 (a name may resolve to either).
+pf="$E2E_TMP/dns.port"
+bind=127.0.0.1
+if "$PYTHON" "$E2E_DIR/tools.py" has-ipv6 2>/dev/null; then bind="::"; fi
+bg dns "$PYTHON" "$E2E_DIR/tools_udp.py" dns-server --port-file "$pf" --bind "$bind"
+wait_file "$pf" "$BG_PID" || fail "the DNS responder did not start"
+DNS=$(<"$pf")
+
+# --- standalone -------------------------------------------------------------------------
+if [[ "${E2E_PROTOCOL:-v2}" == v2 ]]; then
+    start_mimicsocks ms socks --idle-timeout 3
+    udp_ok "$MS_PORT" 127.0.0.1 "$DNS" --queries 5
+    udp_ok "$MS_PORT" localhost "$DNS" --name dns.example.test
+    udp_ok "$MS_PORT" 127.0.0.1 "$DNS" --after-close
+    # idle: an association without datagrams ends (its TCP connection is closed)
+    out=$("$PYTHON" - "$MS_PORT" <<'EOF2'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"\x05\x01\x00\x05\x03\x00\x01\x00\x00\x00\x00\x00\x00")
+got = b""
+while len(got) < 12:
+    chunk = s.recv(12 - len(got))
+    if not chunk:
+        sys.exit("closed before the reply")
+    got += chunk
+if got[1] != 0:
+    sys.exit("refused: %r" % got)
+t0 = time.monotonic()
+s.settimeout(8)
+try:
+    if s.recv(1):
+        sys.exit("bytes on the control connection")
+except socket.timeout:
+    sys.exit("the idle association was not ended within 8 s")
+except ConnectionResetError:
+    pass
+dt = time.monotonic() - t0
+if not 2 <= dt <= 6:
+    sys.exit("the idle association ended after %.1f s (expected ~3 s)" % dt)
+print("an idle association ended after %.1f s" % dt)
+EOF2
+) || fail "idle: $out"
+    ok "$out"
+    if "$PYTHON" "$E2E_DIR/tools.py" has-ipv6 2>/dev/null; then
+        MS6=$(free_port --v6)
+        bg ms6 "$MIMICSOCKS" socks --listen "[::1]:$MS6" "${E2E_ALLOW[@]}"
+        wait_port ::1 "$MS6" "$BG_PID" || fail "mimicsocks on [::1] did not start"
+        udp_ok "$MS6" ::1 "$DNS" --proxy-host ::1
+        stop_mimicsocks "$BG_PID" ms6
+    else
+        skip "no IPv6 on this host"
+    fi
+    stop_mimicsocks "$MS_PID" ms
+
+    # the default rules deny loopback targets: no answer, and the denial is logged
+    E2E_NO_ALLOW=1 start_mimicsocks deny socks
+    udp_ok "$MS_PORT" 127.0.0.1 "$DNS" --expect-none --queries 2
+    udp_ok "$MS_PORT" localhost "$DNS" --expect-none --queries 2
+    (($(log_count deny "udp .*denied: loopback") >= 1)) || fail "no denial in the log"
+    ok "loopback datagrams denied by the default rules, and logged"
+    stop_mimicsocks "$MS_PID" deny
+fi
+
+# --- through wormholes ------------------------------------------------------------------
+KEY=$(wh_key)
+CONF="$E2E_TMP/wormholes.yaml"
+wormhole() {
+    printf '  - name: %s\n    server: 127.0.0.1:%s\n    wormhole_remote: 127.0.0.1:%s\n' "$1" "$3" "$4"
+    printf '    wormhole: %s\n    handler: socks\n    key: %s\n' "$2" "$KEY"
+    printf '    protocol: %s\n    %s\n' "${E2E_PROTOCOL:-v2}" "$E2E_ALLOW_YAML"
+}
+for attempt in 1 2 3; do
+    read -r AS AT DS DT <<<"$(free_ports 4)"
+    { echo "wormholes:"
+      wormhole agg aggregated "$AS" "$AT"
+      wormhole dist distributed "$DS" "$DT"
+    } >"$CONF"
+    start_config wh "$CONF" "$AS $AT $DS $DT" --role both && break
+    ((attempt < 3)) || fail "mimicsocks --config did not start"
+done
+wait_log wh "tunnel up" 1 || fail "the aggregated tunnel did not come up"
+for mode in agg dist; do
+    if [[ $mode == agg ]]; then P=$AS; else P=$DS; fi
+    udp_ok "$P" 127.0.0.1 "$DNS" --queries 5
+    udp_ok "$P" localhost "$DNS" --name dns.example.test
+    udp_ok "$P" 127.0.0.1 "$DNS" --after-close
+done
+# TCP through the same local ends still relays (the request is looked at, then passed on)
+echo hello >"$E2E_TMP/hello"
+start_httpd origin "$E2E_TMP"
+fetch_check "agg: socks5 CONNECT still relays" "$(sha_of "$E2E_TMP/hello")" 6 \
+    --socks5 "127.0.0.1:$AS" "http://127.0.0.1:$HTTPD_PORT/file/hello"
+fetch_check "dist: socks5-hostname CONNECT still relays" "$(sha_of "$E2E_TMP/hello")" 6 \
+    --socks5-hostname "127.0.0.1:$DS" "http://localhost:$HTTPD_PORT/file/hello"
+stop_mimicsocks "$CFG_PID" wh
