@@ -42,6 +42,7 @@ typedef struct {
     char target [300];          //  "host:port" for log lines
     target_acl_t acl;           //  the conf's target rules, and a denial
     socks_udp_t *udp;           //  H_UDP only
+    bool behind_wormhole;       //  SOCKS_BEHIND_WORMHOLE
 } socks_t;
 
 //  Requests denied by the target rules, by every socks session of the process.
@@ -93,6 +94,7 @@ s_create (session_t *session, const handler_conf_t *conf)
         return NULL;
     self->session = session;
     self->acl.acl = conf->acl;
+    self->behind_wormhole = (conf->flags & SOCKS_BEHIND_WORMHOLE) != 0;
     self->codec = socks_codec_new ((conf->flags & SOCKS_ACCEPT_V4) != 0,
                                    (conf->flags & SOCKS_ACCEPT_V5) != 0);
     if (!self->codec) {
@@ -135,8 +137,9 @@ static void
 s_udp_start (socks_t *self, const socks_request_t *request)
 {
     struct sockaddr_storage bound;
-    int rep;
-    self->udp = socks_udp_new (self->session, self->acl.acl, request, &bound, &rep);
+    int rep = SOCKS_REP_CMD_NOT_SUPPORTED;
+    if (!(self->behind_wormhole && request->command == SOCKS_CMD_UDP_ASSOCIATE))
+        self->udp = socks_udp_new (self->session, self->acl.acl, request, &bound, &rep);
     log_info ("socks5 udp %s: association %s", session_peer (self->session),
               self->udp ? "started" : "refused");
     if (!self->udp) {

@@ -7,9 +7,11 @@
     udp-dns PROXYPORT TARGET TPORT [--proxy-host H] [--name N] [--queries K]
             [--expect-none] [--after-close]
         greeting, UDP ASSOCIATE, then K real DNS queries for N through the relay
-        to TARGET:TPORT (an IPv4 literal or a name); each answer must come back
+        to TARGET:TPORT (an IPv4 literal or a name; --user NAME:PASSWORD logs in
+        first, --expect-rep R expects the association refused); each answer must come back
         with a SOCKS UDP header naming the DNS server and the exact answer bytes.
-        --expect-none: no answer may come (a denied target). --after-close: then
+        --expect-none: no answer may come (a denied target). --stranger A: then a
+        query from address A (not the client's) must get no answer. --after-close: then
         close the TCP connection and check the association is gone (a datagram
         to its port gets no answer).
 
@@ -90,16 +92,28 @@ def socks_header(host, port):
         return b"\x00\x00\x00\x03" + bytes([len(name)]) + name + struct.pack(">H", port)
 
 
-def associate(proxy_host, proxy_port):
+def associate(proxy_host, proxy_port, user=None, expect_rep=0):
     tcp = socket.create_connection((proxy_host, proxy_port), timeout=10)
-    tcp.sendall(b"\x05\x01\x00")
-    if recv_exact(tcp, 2) != b"\x05\x00":
-        die("the proxy refused the greeting")
+    if user:
+        name, password = user.encode().split(b":", 1)
+        tcp.sendall(b"\x05\x01\x02")
+        if recv_exact(tcp, 2) != b"\x05\x02":
+            die("the proxy did not take username/password")
+        tcp.sendall(b"\x01" + bytes([len(name)]) + name + bytes([len(password)]) + password)
+        if recv_exact(tcp, 2) != b"\x01\x00":
+            die("the proxy refused the credentials")
+    else:
+        tcp.sendall(b"\x05\x01\x00")
+        if recv_exact(tcp, 2) != b"\x05\x00":
+            die("the proxy refused the greeting")
     # DST 0.0.0.0:0: the client does not know its UDP address yet
     tcp.sendall(b"\x05\x03\x00\x01\x00\x00\x00\x00\x00\x00")
     head = recv_exact(tcp, 4)
-    if head[1] != 0:
-        die("UDP ASSOCIATE refused: REP %d" % head[1])
+    if head[1] != expect_rep:
+        die("UDP ASSOCIATE: REP %d (expected %d)" % (head[1], expect_rep))
+    if expect_rep != 0:
+        print("UDP ASSOCIATE refused with REP %d, as expected" % expect_rep)
+        sys.exit(0)
     alen = {1: 4, 4: 16}.get(head[3])
     if alen is None:
         die("UDP ASSOCIATE: a reply with ATYP %d" % head[3])
@@ -112,7 +126,7 @@ def associate(proxy_host, proxy_port):
 
 
 def cmd_udp_dns(args):
-    tcp, relay = associate(args.proxy_host, args.proxy_port)
+    tcp, relay = associate(args.proxy_host, args.proxy_port, args.user, args.expect_rep)
     family = socket.AF_INET6 if ":" in relay[0] else socket.AF_INET
     udp = socket.socket(family, socket.SOCK_DGRAM)
     udp.settimeout(3)
@@ -146,6 +160,20 @@ def cmd_udp_dns(args):
         good += 1
     what = "%d of %d DNS answers for %s via %s:%d" % (good, args.queries, args.name,
                                                       args.target, args.tport)
+    if args.stranger:
+        # another address (127.0.0.2 is loopback too) may not use the association
+        other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        other.bind((args.stranger, 0))
+        other.settimeout(1)
+        other.sendto(header + dns_query(0x6666, args.name), relay)
+        for s in (other, udp):
+            s.settimeout(1)
+            try:
+                s.recv(65535)
+                die("a datagram from %s was relayed" % args.stranger)
+            except socket.timeout:
+                pass
+        what += "; a datagram from %s was dropped" % args.stranger
     if args.after_close:
         tcp.close()
         time.sleep(0.5)
@@ -178,6 +206,9 @@ def main():
     u.add_argument("--queries", type=int, default=3)
     u.add_argument("--expect-none", action="store_true")
     u.add_argument("--after-close", action="store_true")
+    u.add_argument("--stranger", help="then send from this address: must be dropped")
+    u.add_argument("--user", help="NAME:PASSWORD (RFC 1929)")
+    u.add_argument("--expect-rep", type=int, default=0, help="expect this refusal")
     args = p.parse_args()
     {"dns-server": cmd_dns_server, "udp-dns": cmd_udp_dns}[args.cmd](args)
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # e2e_udp — SOCKS5 UDP ASSOCIATE (RFC 1928 section 7): a python client sends real DNS
 # queries through the association to a tiny DNS responder on loopback and checks each
-# answer's SOCKS UDP header and bytes. Standalone (`mimicsocks socks`): to an IPv4
+# answer's SOCKS UDP header and bytes, and that a datagram from another address
+# (127.0.0.2) is not relayed. Standalone (`mimicsocks socks`): to an IPv4
 # literal, to a name (localhost, through the resolver), over IPv6 where the host has
 # it; the association ends when its TCP connection closes, and after --idle-timeout;
 # without E2E_ALLOW the loopback target is denied (no answer, the denial logged).
 # Through aggregated and distributed wormholes whose far handler is socks, in the
-# protocol of E2E_PROTOCOL (v2 by default, or v1), both the literal and the name.
+# protocol of E2E_PROTOCOL (v2 by default, or v1), both the literal and the name; a
+# greeting the local end leaves to the far end (username/password) gets REP 7 for UDP;
+# CONNECT through the same local ends still relays.
 # Usage: udp.sh PATH/TO/mimicsocks
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -30,21 +33,24 @@ DNS=$(<"$pf")
 # --- standalone -------------------------------------------------------------------------
 if [[ "${E2E_PROTOCOL:-v2}" == v2 ]]; then
     start_mimicsocks ms socks --idle-timeout 3
-    udp_ok "$MS_PORT" 127.0.0.1 "$DNS" --queries 5
+    udp_ok "$MS_PORT" 127.0.0.1 "$DNS" --queries 5 --stranger 127.0.0.2
     udp_ok "$MS_PORT" localhost "$DNS" --name dns.example.test
     udp_ok "$MS_PORT" 127.0.0.1 "$DNS" --after-close
+    stop_mimicsocks "$MS_PID" ms
+    start_mimicsocks ms socks --user alice:s3cret --idle-timeout 3
+    udp_ok "$MS_PORT" 127.0.0.1 "$DNS" --user alice:s3cret
     # idle: an association without datagrams ends (its TCP connection is closed)
     out=$("$PYTHON" - "$MS_PORT" <<'EOF2'
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-s.sendall(b"\x05\x01\x00\x05\x03\x00\x01\x00\x00\x00\x00\x00\x00")
+s.sendall(b"\x05\x01\x02\x01\x05alice\x06s3cret\x05\x03\x00\x01\x00\x00\x00\x00\x00\x00")
 got = b""
-while len(got) < 12:
-    chunk = s.recv(12 - len(got))
+while len(got) < 14:
+    chunk = s.recv(14 - len(got))
     if not chunk:
         sys.exit("closed before the reply")
     got += chunk
-if got[1] != 0:
+if got[:4] != b"\x05\x02\x01\x00" or got[5] != 0:
     sys.exit("refused: %r" % got)
 t0 = time.monotonic()
 s.settimeout(8)
@@ -91,21 +97,27 @@ wormhole() {
     printf '    protocol: %s\n    %s\n' "${E2E_PROTOCOL:-v2}" "$E2E_ALLOW_YAML"
 }
 for attempt in 1 2 3; do
-    read -r AS AT DS DT <<<"$(free_ports 4)"
+    read -r AS AT DS DT US UT <<<"$(free_ports 6)"
     { echo "wormholes:"
       wormhole agg aggregated "$AS" "$AT"
       wormhole dist distributed "$DS" "$DT"
+      wormhole auth distributed "$US" "$UT"
+      printf '    users: [{name: alice, password: s3cret}]\n'
     } >"$CONF"
-    start_config wh "$CONF" "$AS $AT $DS $DT" --role both && break
+    start_config wh "$CONF" "$AS $AT $DS $DT $US $UT" --role both && break
     ((attempt < 3)) || fail "mimicsocks --config did not start"
 done
 wait_log wh "tunnel up" 1 || fail "the aggregated tunnel did not come up"
 for mode in agg dist; do
     if [[ $mode == agg ]]; then P=$AS; else P=$DS; fi
-    udp_ok "$P" 127.0.0.1 "$DNS" --queries 5
+    udp_ok "$P" 127.0.0.1 "$DNS" --queries 5 --stranger 127.0.0.2
     udp_ok "$P" localhost "$DNS" --name dns.example.test
     udp_ok "$P" 127.0.0.1 "$DNS" --after-close
 done
+# A greeting the local end does not answer (username/password): the UDP ASSOCIATE
+# reaches the far end as it came, which cannot bind next to the user: REP 7
+out=$(udp udp-dns "$US" 127.0.0.1 "$DNS" --user alice:s3cret --expect-rep 7 2>&1) || fail "auth: $out"
+ok "auth: $out"
 # TCP through the same local ends still relays (the request is looked at, then passed on)
 echo hello >"$E2E_TMP/hello"
 start_httpd origin "$E2E_TMP"
