@@ -142,7 +142,13 @@ s_client_eof (void *self_)
     //  a UDP association ends with its TCP connection (RFC 1928)
     if (self->udp && tunnel_udp_taken (self->udp))
         session_abort (self->end.session);
-    //  otherwise passed on as a half-close once relaying
+    else
+    if (self->udp) {
+        tunnel_udp_pass_on (self->udp);
+        tunnel_udp_destroy (&self->udp);
+        s_maybe_relay (self);
+    }
+    //  passed on as a half-close once relaying
 }
 
 static void

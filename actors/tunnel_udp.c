@@ -103,6 +103,14 @@ s_fail (tunnel_udp_t *self, int rep, const char *why)
     session_finish (self->session);
 }
 
+void
+tunnel_udp_pass_on (tunnel_udp_t *self)
+{
+    session_send_target (self->session, self->held, self->held_len);
+    self->held_len = 0;
+    session_pause (self->session, SESSION_TARGET, 0);
+}
+
 tunnel_udp_sniff_t
 tunnel_udp_client_data (tunnel_udp_t *self, const uint8_t *data, size_t len)
 {
@@ -117,11 +125,10 @@ tunnel_udp_client_data (tunnel_udp_t *self, const uint8_t *data, size_t len)
         self->held_len += len;
         return TUNNEL_UDP_MORE;
     }
-    session_pause (self->session, SESSION_TARGET, 0);
     const socks_request_t *request = socks_codec_request (self->codec);
     if (!request || request->command != SOCKS_CMD_UDP_ASSOCIATE) {
         //  CONNECT, or something the far end is to judge: pass it on as it came
-        session_send_target (self->session, self->held, self->held_len);
+        tunnel_udp_pass_on (self);
         session_send_target (self->session, data, len);
         return TUNNEL_UDP_NOT_UDP;
     }
@@ -129,6 +136,7 @@ tunnel_udp_client_data (tunnel_udp_t *self, const uint8_t *data, size_t len)
     if (request->host_is_name
     ||  !addr_from_literal (request->host, request->port, &self->expect, &expect_len))
         memset (&self->expect, 0, sizeof self->expect);
+    session_pause (self->session, SESSION_TARGET, 0);
     static const uint8_t ask[10] = { 5, SOCKS_CMD_UDP_STREAM, 0, 1, 0, 0, 0, 0, 0, 0 };
     session_send_target (self->session, ask, sizeof ask);
     self->state = S_ASKED;

@@ -40,6 +40,11 @@ void
 tunnel_udp_sniff_t
     tunnel_udp_client_data (tunnel_udp_t *self, const uint8_t *data, size_t len);
 
+//  Not taken, and the user ended its stream: what was held goes to the
+//  tunnel as it came (then relay, which passes the end on).
+void
+    tunnel_udp_pass_on (tunnel_udp_t *self);
+
 //  True once the request was a UDP ASSOCIATE.
 bool
     tunnel_udp_taken (tunnel_udp_t *self);

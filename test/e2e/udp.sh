@@ -40,7 +40,7 @@ if [[ "${E2E_PROTOCOL:-v2}" == v2 ]]; then
     start_mimicsocks ms socks --user alice:s3cret --idle-timeout 3
     udp_ok "$MS_PORT" 127.0.0.1 "$DNS" --user alice:s3cret
     # idle: an association without datagrams ends (its TCP connection is closed)
-    out=$("$PYTHON" - "$MS_PORT" <<'EOF2'
+    out=$("$PYTHON" - "$MS_PORT" 2>&1 <<'EOF2'
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
 s.sendall(b"\x05\x01\x02\x01\x05alice\x06s3cret\x05\x03\x00\x01\x00\x00\x00\x00\x00\x00")
@@ -118,6 +118,31 @@ done
 # reaches the far end as it came, which cannot bind next to the user: REP 7
 out=$(udp udp-dns "$US" 127.0.0.1 "$DNS" --user alice:s3cret --expect-rep 7 2>&1) || fail "auth: $out"
 ok "auth: $out"
+# A user that ends its stream inside its request: what the local end held goes on,
+# with the end, and the far end closes at once (not at its 10 s handshake timer)
+for P in "$AS" "$DS"; do
+    out=$("$PYTHON" - "$P" 2>&1 <<'EOF2'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"\x05\x01\x00")
+if s.recv(2) != b"\x05\x00":
+    sys.exit("no answer to the greeting")
+s.sendall(b"\x05\x03\x00")
+s.shutdown(socket.SHUT_WR)
+t0 = time.monotonic()
+s.settimeout(5)
+try:
+    while s.recv(100):
+        pass
+except socket.timeout:
+    sys.exit("still open 5 s after the user's end")
+except ConnectionResetError:
+    pass
+print("a request cut by the user's end: closed after %.1f s" % (time.monotonic() - t0))
+EOF2
+) || fail "cut request on :$P: $out"
+    ok "$out"
+done
 # TCP through the same local ends still relays (the request is looked at, then passed on)
 echo hello >"$E2E_TMP/hello"
 start_httpd origin "$E2E_TMP"
