@@ -34,7 +34,7 @@ UBSAN_TEST_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 # The steps depend on each other's side effects (packages, build dirs): run them in order
 # even under make -j; the compilers still get -j$(JOBS).
 .NOTPARALLEL:
-.PHONY: all deps build build-asan build-fuzz fuzz run test bench bench-wormhole bench-mimic bench-stealth install clean
+.PHONY: all deps build build-asan build-fuzz fuzz run test bench bench-wormhole bench-mimic bench-stealth bench-udp install clean
 
 all: build
 
@@ -109,6 +109,10 @@ bench-wormhole: deps build
 # What each mimic model and a handover every second cost, against mimic: off.
 bench-mimic: deps build
 	bash bench/mimic_bench.sh $(BUILD)/mimicsocks
+
+# Datagram round trips through UDP ASSOCIATE: direct, standalone socks, both wormhole modes.
+bench-udp: build
+	bash bench/udp_bench.sh $(BUILD)/mimicsocks
 
 # Can a classifier tell the tunnel from TLS? Needs root (network namespaces); installs
 # tcpdump, python3-sklearn and shadowsocks-libev if they are missing. STEALTH_ARGS, e.g.

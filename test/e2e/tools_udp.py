@@ -14,6 +14,9 @@
         query from address A (not the client's) must get no answer. --after-close: then
         close the TCP connection and check the association is gone (a datagram
         to its port gets no answer).
+    rtt PROXYPORT TARGET TPORT [--queries N]
+        the median round trip (microseconds) of N sequential DNS queries through
+        the association (PROXYPORT 0: straight to the server); for bench/udp_bench.sh
 
 Exits 0 with a line on stdout, or 1 with a reason on stderr. Every socket has
 a timeout.
@@ -191,6 +194,32 @@ def cmd_udp_dns(args):
     print(what)
 
 
+def cmd_rtt(args):
+    """Median round trip of sequential DNS queries, in microseconds."""
+    if args.proxy_port == 0:
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.connect((args.target, args.tport))
+        header = b""
+    else:
+        tcp, relay = associate(args.proxy_host, args.proxy_port)
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.connect(relay)
+        header = socks_header(args.target, args.tport)
+    udp.settimeout(3)
+    times = []
+    for i in range(args.queries):
+        query = header + dns_query(i & 0xFFFF, "bench.example.test")
+        t0 = time.perf_counter()
+        udp.send(query)
+        try:
+            udp.recv(65535)
+        except socket.timeout:
+            die("query %d: no answer" % i)
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    print("%.1f" % (times[len(times) // 2] * 1e6))
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -209,8 +238,14 @@ def main():
     u.add_argument("--stranger", help="then send from this address: must be dropped")
     u.add_argument("--user", help="NAME:PASSWORD (RFC 1929)")
     u.add_argument("--expect-rep", type=int, default=0, help="expect this refusal")
+    r = sub.add_parser("rtt")
+    r.add_argument("proxy_port", type=int, help="0: straight to the target")
+    r.add_argument("target")
+    r.add_argument("tport", type=int)
+    r.add_argument("--proxy-host", default="127.0.0.1")
+    r.add_argument("--queries", type=int, default=1000)
     args = p.parse_args()
-    {"dns-server": cmd_dns_server, "udp-dns": cmd_udp_dns}[args.cmd](args)
+    {"dns-server": cmd_dns_server, "udp-dns": cmd_udp_dns, "rtt": cmd_rtt}[args.cmd](args)
 
 
 if __name__ == "__main__":
