@@ -153,6 +153,9 @@ s_associate (tunnel_udp_t *self)
         s_fail (self, SOCKS_REP_GENERAL_FAILURE, "no control connection address");
         return;
     }
+    //  a dual-stack listener's IPv4 client gets an IPv4 socket and reply
+    socks_udp_unmap (&local);
+    socks_udp_unmap (&self->peer);
     if (local.ss_family == AF_INET)
         ((struct sockaddr_in *) &local)->sin_port = 0;
     else

@@ -338,6 +338,9 @@ s_open_user (socks_udp_t *self, const socks_request_t *request, struct sockaddr_
     if (session_client_address (self->session, true, &local) != 0
     ||  session_client_address (self->session, false, &self->peer) != 0)
         return -1;
+    //  a dual-stack listener's IPv4 client gets an IPv4 socket and reply
+    socks_udp_unmap (&local);
+    socks_udp_unmap (&self->peer);
     if (local.ss_family == AF_INET)
         ((struct sockaddr_in *) &local)->sin_port = 0;
     else

@@ -186,3 +186,15 @@ socks_udp_source_ok (const struct sockaddr *peer, const struct sockaddr *expect,
     bool any_ip = memcmp (a, zero, 16) == 0 || memcmp (a, mapped_zero, 16) == 0;
     return (any_ip || memcmp (a, b, 16) == 0) && (ap == 0 || ap == bp);
 }
+
+void
+socks_udp_unmap (struct sockaddr_storage *sa)
+{
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) sa;
+    if (sa->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED (&in6->sin6_addr))
+        return;
+    struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = in6->sin6_port };
+    memcpy (&in.sin_addr, in6->sin6_addr.s6_addr + 12, 4);
+    memset (sa, 0, sizeof *sa);
+    memcpy (sa, &in, sizeof in);
+}

@@ -62,6 +62,11 @@ bool
     socks_udp_source_ok (const struct sockaddr *peer, const struct sockaddr *expect,
                          const struct sockaddr *from);
 
+//  An IPv4-mapped IPv6 address (a dual-stack listener's IPv4 peer) as the
+//  IPv4 one, in place; any other address is left as it is.
+void
+    socks_udp_unmap (struct sockaddr_storage *sa);
+
 //  The stream framing. The deframer collects one frame at a time; its
 //  buffer is the caller's (SOCKS_UDP_FRAME_MAX bytes).
 typedef struct {

@@ -232,6 +232,24 @@ START_TEST (test_source)
 }
 END_TEST
 
+START_TEST (test_unmap)
+{
+    struct sockaddr_storage mapped = s_addr ("::ffff:10.0.0.5", 1080);
+    socks_udp_unmap (&mapped);
+    ck_assert_int_eq (mapped.ss_family, AF_INET);
+    struct sockaddr_in *in = (struct sockaddr_in *) &mapped;
+    ck_assert_uint_eq (ntohs (in->sin_port), 1080);
+    ck_assert_uint_eq (ntohl (in->sin_addr.s_addr), 0x0A000005);
+    struct sockaddr_storage v6 = s_addr ("2001:db8::5", 1), copy = v6;
+    socks_udp_unmap (&v6);
+    ck_assert_mem_eq (&v6, &copy, sizeof v6);
+    struct sockaddr_storage v4 = s_addr ("10.0.0.5", 2);
+    copy = v4;
+    socks_udp_unmap (&v4);
+    ck_assert_mem_eq (&v4, &copy, sizeof v4);
+}
+END_TEST
+
 typedef struct {
     uint8_t got[4][300];
     size_t len[4];
@@ -373,6 +391,7 @@ main (void)
     tcase_add_test (tc, test_garbage);
     tcase_add_test (tc, test_build);
     tcase_add_test (tc, test_source);
+    tcase_add_test (tc, test_unmap);
     tcase_add_test (tc, test_framing_splits);
     tcase_add_test (tc, test_framing_zero);
     tcase_add_test (tc, test_framing_max);
