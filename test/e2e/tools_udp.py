@@ -161,6 +161,7 @@ def cmd_udp_dns(args):
         if reply[6 + alen:] != dns_answer(query):
             die("query %d: wrong answer bytes %r" % (i, reply[6 + alen:]))
         good += 1
+        time.sleep(args.interval)
     what = "%d of %d DNS answers for %s via %s:%d" % (good, args.queries, args.name,
                                                       args.target, args.tport)
     if args.stranger:
@@ -235,6 +236,7 @@ def main():
     u.add_argument("--queries", type=int, default=3)
     u.add_argument("--expect-none", action="store_true")
     u.add_argument("--after-close", action="store_true")
+    u.add_argument("--interval", type=float, default=0, help="seconds between queries")
     u.add_argument("--stranger", help="then send from this address: must be dropped")
     u.add_argument("--user", help="NAME:PASSWORD (RFC 1929)")
     u.add_argument("--expect-rep", type=int, default=0, help="expect this refusal")

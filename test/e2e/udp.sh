@@ -7,7 +7,8 @@
 # it; the association ends when its TCP connection closes, and after --idle-timeout;
 # without E2E_ALLOW the loopback target is denied (no answer, the denial logged).
 # Through aggregated and distributed wormholes whose far handler is socks, in the
-# protocol of E2E_PROTOCOL (v2 by default, or v1), both the literal and the name; a
+# protocol of E2E_PROTOCOL (v2 by default, or v1), both the literal and the name, and
+# across the tunnels' handovers (one a second); a
 # greeting the local end leaves to the far end (username/password) gets REP 7 for UDP;
 # CONNECT through the same local ends still relays.
 # Usage: udp.sh PATH/TO/mimicsocks
@@ -91,16 +92,19 @@ fi
 # --- through wormholes ------------------------------------------------------------------
 KEY=$(wh_key)
 CONF="$E2E_TMP/wormholes.yaml"
+# wormhole NAME MODE USERS_PORT TUNNEL_PORT [EXTRA_PORT]: with an extra port, a
+# handover every second
 wormhole() {
     printf '  - name: %s\n    server: 127.0.0.1:%s\n    wormhole_remote: 127.0.0.1:%s\n' "$1" "$3" "$4"
     printf '    wormhole: %s\n    handler: socks\n    key: %s\n' "$2" "$KEY"
     printf '    protocol: %s\n    %s\n' "${E2E_PROTOCOL:-v2}" "$E2E_ALLOW_YAML"
+    [[ -z "${5:-}" ]] || printf '    extra_ports: [%s]\n    handover_interval: 1\n' "$5"
 }
 for attempt in 1 2 3; do
-    read -r AS AT DS DT US UT <<<"$(free_ports 6)"
+    read -r AS AT AX DS DT DX US UT <<<"$(free_ports 8)"
     { echo "wormholes:"
-      wormhole agg aggregated "$AS" "$AT"
-      wormhole dist distributed "$DS" "$DT"
+      wormhole agg aggregated "$AS" "$AT" "$AX"
+      wormhole dist distributed "$DS" "$DT" "$DX"
       wormhole auth distributed "$US" "$UT"
       printf '    users: [{name: alice, password: s3cret}]\n'
     } >"$CONF"
@@ -113,6 +117,12 @@ for mode in agg dist; do
     udp_ok "$P" 127.0.0.1 "$DNS" --queries 5 --stranger 127.0.0.2
     udp_ok "$P" localhost "$DNS" --name dns.example.test
     udp_ok "$P" 127.0.0.1 "$DNS" --after-close
+    # an association lives across its tunnel's handovers (one a second)
+    before=$(log_count wh "wormhole $mode: handover done")
+    udp_ok "$P" 127.0.0.1 "$DNS" --queries 150 --interval 0.02
+    after=$(log_count wh "wormhole $mode: handover done")
+    ((after >= before + 2)) || fail "$mode: $((after - before)) handovers during the association"
+    ok "$mode: $((after - before)) handovers during the association, every answer right"
 done
 # A greeting the local end does not answer (username/password): the UDP ASSOCIATE
 # reaches the far end as it came, which cannot bind next to the user: REP 7
