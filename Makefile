@@ -23,7 +23,7 @@ DEPS := build-essential cmake pkg-config libczmq-dev libzmq3-dev libssl-dev liby
 FUZZ_SECONDS       ?= 600
 FUZZ_SHORT_SECONDS ?= 30
 FUZZ_HARNESSES     ?= fuzz_socks fuzz_socks_udp fuzz_http_request fuzz_http_response fuzz_http_framer fuzz_mux \
-                      fuzz_inband fuzz_hello fuzz_config fuzz_mimic fuzz_mimic_node
+                      fuzz_inband fuzz_hello fuzz_v2_flight fuzz_v2_node fuzz_config fuzz_mimic fuzz_mimic_node
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
@@ -34,7 +34,7 @@ UBSAN_TEST_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 # The steps depend on each other's side effects (packages, build dirs): run them in order
 # even under make -j; the compilers still get -j$(JOBS).
 .NOTPARALLEL:
-.PHONY: all deps build build-asan build-fuzz fuzz run test bench bench-wormhole bench-mimic bench-stealth bench-udp install clean
+.PHONY: all deps build build-asan build-fuzz fuzz run test bench bench-wormhole bench-compare bench-mimic bench-stealth bench-conns bench-udp install clean
 
 all: build
 
@@ -106,6 +106,12 @@ bench: deps build
 bench-wormhole: deps build
 	bash bench/wormhole_bench.sh $(BUILD)/mimicsocks
 
+# One table: both modes x v1/v2 x mimic default/off, ss-libev and v2ray (both installed
+# if missing). COMPARE_ARGS, e.g. "-d 5 -o", go to the script (bench/compare.sh -h).
+COMPARE_ARGS ?=
+bench-compare: deps build
+	bash bench/compare.sh $(COMPARE_ARGS) $(BUILD)/mimicsocks
+
 # What each mimic model and a handover every second cost, against mimic: off.
 bench-mimic: deps build
 	bash bench/mimic_bench.sh $(BUILD)/mimicsocks
@@ -114,6 +120,10 @@ bench-mimic: deps build
 bench-udp: build
 	bash bench/udp_bench.sh $(BUILD)/mimicsocks
 
+# Memory per held connection at 10,000 and 50,000 (where the fd limit allows).
+bench-conns: deps build
+	bash bench/conns_bench.sh -n 10000,50000 $(BUILD)/mimicsocks
+
 # Can a classifier tell the tunnel from TLS? Needs root (network namespaces); installs
 # tcpdump, python3-sklearn and shadowsocks-libev if they are missing. STEALTH_ARGS, e.g.
 # "-n 20", go to the script (bench/stealth/stealth_bench.sh -h).
@@ -121,8 +131,10 @@ STEALTH_ARGS ?=
 bench-stealth: deps build
 	bash bench/stealth/stealth_bench.sh $(STEALTH_ARGS) $(BUILD)/mimicsocks
 
-# The binary to $(PREFIX)/bin, the docs, example configs and systemd unit to
-# $(PREFIX)/share/doc/mimicsocks (DESTDIR works as usual).
+# The binary to $(PREFIX)/bin, the man page to $(PREFIX)/share/man/man1, the systemd
+# unit (made for this PREFIX) to $(PREFIX)/lib/systemd/system, the docs, example
+# configs and a copy of the unit to $(PREFIX)/share/doc/mimicsocks (DESTDIR works as
+# usual). ctest's `install` checks the result in a scratch prefix.
 PREFIX ?= /usr/local
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)

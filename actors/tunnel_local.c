@@ -10,66 +10,92 @@
     tunnel (actors/tunnel_mux.c), and the worker relays between the socket and
     the stream. Used at the local end, and at the public end in reverse mode.
 
-    When the far end's handler is socks, the user's first bytes are looked at
-    before relaying starts, to answer a SOCKS5 greeting at once (s_greeting);
-    after a greeting answered so, the request too: a UDP ASSOCIATE is served
-    by actors/tunnel_udp.c.
+    When the far end's handler is socks or http, the user's handshake is
+    answered here (actors/local_answer.h) before anything goes to the far
+    end; in aggregated mode the stream is opened only then, so that its open
+    and the request leave in one write. A SOCKS5 UDP ASSOCIATE decided so
+    becomes an association carried on the stream (actors/tunnel_udp.h).
 */
 #include <stdlib.h>
-#include <string.h>
 
 #include "actors/dialer.h"
+#include "actors/local_answer.h"
 #include "actors/tunnel_end.h"
 #include "actors/tunnel_mux.h"
 #include "actors/tunnel_udp.h"
 #include "runtime/base/log.h"
 #include "runtime/session.h"
 
+//  A user's handshake answered here must be complete by then (the far end's
+//  socks handler gives its own users as long).
+#define HANDSHAKE_TIMEOUT_MS 10000
+
 typedef struct {
     tunnel_end_t end;           //  the session; distributed: its tunnel's baton
     const wormhole_t *wormhole;
     dialer_t dialer;            //  distributed mode only
-    bool tunnel_ready;          //  aggregated: always; distributed: once dialed
-    bool greeting_pending;      //  waiting for the user's first bytes (see s_greeting)
-    tunnel_udp_t *udp;          //  after a greeting answered here: the request (tunnel_udp.h)
+    bool tunnel_ready;          //  aggregated: once attached; distributed: once dialed
+    local_answer_t *answer;     //  while the user's handshake is answered here, or NULL
+    bool answering;             //  ... and not decided yet
+    tunnel_udp_t *udp;          //  a UDP association instead of a relay, or NULL
 } tunnel_local_t;
 
-//  Relay once the tunnel is ready and the first bytes have been looked at.
+//  Relay once the tunnel is ready and the handshake has been answered here
+//  (and, v1, the far end has taken the greeting).
 static void
 s_maybe_relay (tunnel_local_t *self)
 {
-    if (self->tunnel_ready && !self->greeting_pending && !self->udp) {
+    if (self->tunnel_ready && !self->answering && !self->udp
+    &&  !(self->answer && local_answer_waiting (self->answer))) {
         session_pause_client (self->end.session, 0);
         session_relay (self->end.session);
     }
 }
 
-//  A SOCKS5 greeting that offers "no authentication" always gets 05 00 from
-//  the remote end's socks handler (ours and the original's alike): answer it
-//  here at once and drop the remote's answer when it comes. That saves the
-//  user one round trip through the tunnel per connection. Returns the
-//  greeting's length if it was answered here, else 0.
-static size_t
-s_greeting (tunnel_local_t *self, const uint8_t *data, size_t len)
+//  Aggregated: the user's session becomes a stream of the tunnel.
+static int
+s_attach (tunnel_local_t *self)
 {
-    self->greeting_pending = false;
-    if (len < 2 || data[0] != 5 || len < 2u + data[1] || !memchr (data + 2, 0, data[1]))
-        return 0;
-    static const uint8_t no_auth[2] = { 5, 0 };
-    session_send_client (self->end.session, no_auth, sizeof no_auth);
-    session_expect_target (self->end.session, no_auth, sizeof no_auth);
-    return 2u + data[1];
+    if (tunnel_mux_attach (self->wormhole, self->end.session) != 0)
+        return -1;
+    self->tunnel_ready = true;
+    return 0;
 }
 
-//  The user's bytes after a greeting answered here: tunnel_udp looks for a
-//  UDP ASSOCIATE; anything else it passes on, and relaying starts.
+//  The handshake is decided: open the stream, the held bytes to the far end.
 static void
-s_udp_client_data (tunnel_local_t *self, const uint8_t *data, size_t len)
+s_answered (tunnel_local_t *self)
 {
-    if (tunnel_udp_client_data (self->udp, data, len) == TUNNEL_UDP_NOT_UDP) {
-        tunnel_udp_destroy (&self->udp);
-        s_maybe_relay (self);
+    self->answering = false;
+    if (self->wormhole->conf->mode == WORMHOLE_AGGREGATED && s_attach (self) != 0) {
+        session_abort (self->end.session);
+        return;
     }
+    if (!local_answer_forward (self->answer, self->end.session))
+        session_pause_client (self->end.session, 1);    //  v1: until the far end's 05 00
+    s_maybe_relay (self);
+}
+
+//  Decided on a UDP ASSOCIATE whose greeting was answered here: the
+//  association's datagrams go on the stream, which is never relayed.
+static bool
+s_udp_decided (tunnel_local_t *self)
+{
+    const uint8_t *greeting;
+    size_t greeting_len;
+    const socks_request_t *request = local_answer_udp (self->answer, &greeting, &greeting_len);
+    if (!request)
+        return false;
+    self->answering = false;
+    if (self->wormhole->conf->mode == WORMHOLE_AGGREGATED && s_attach (self) != 0) {
+        session_abort (self->end.session);
+        return true;
+    }
+    self->udp = tunnel_udp_new (self->end.session, greeting, greeting_len, request);
+    local_answer_destroy (&self->answer);
+    if (!self->udp)
+        session_abort (self->end.session);
+    return true;
 }
 
 static void *
@@ -81,18 +107,30 @@ s_create (session_t *session, const handler_conf_t *conf)
         return NULL;
     self->end.session = session;
     self->wormhole = wormhole;
-    config_handler_type_t far = wormhole->conf->handler.kind;
-    self->greeting_pending = far == CONFIG_SOCKS || far == CONFIG_SOCKS5;
-    if (wormhole->conf->mode == WORMHOLE_AGGREGATED) {
-        if (tunnel_mux_attach (wormhole, session) != 0) {
+    if (local_answer_applies (wormhole->conf)) {
+        if (!(self->answer = local_answer_new (wormhole->conf))) {
             free (self);
             return NULL;
         }
-        self->tunnel_ready = true;
+        self->answering = true;
+        session_set_timer (session, HANDSHAKE_TIMEOUT_MS);
+    }
+    if (wormhole->conf->mode == WORMHOLE_AGGREGATED) {
+        //  With an answer here, the stream opens once it is decided.
+        bool refused = self->answering ? !tunnel_mux_user_arrived (wormhole) : s_attach (self) != 0;
+        if (refused && self->answering)
+            log_info ("wormhole %s: no tunnel yet; refusing %s", wormhole->conf->name,
+                      session_peer (session));
+        if (refused) {
+            local_answer_destroy (&self->answer);
+            free (self);
+            return NULL;
+        }
         s_maybe_relay (self);
         return self;
     }
     if (dialer_start (&self->dialer, session, wormhole) != 0) {
+        local_answer_destroy (&self->answer);
         free (self);
         return NULL;
     }
@@ -107,6 +145,7 @@ s_destroy (void **self_p)
     tunnel_local_t *self = *self_p;
     if (self) {
         baton_destroy (&self->end.baton);
+        local_answer_destroy (&self->answer);
         tunnel_udp_destroy (&self->udp);
     }
     free (self);
@@ -117,38 +156,29 @@ static void
 s_client_data (void *self_, const uint8_t *data, size_t len)
 {
     tunnel_local_t *self = self_;
-    if (self->greeting_pending) {
-        size_t greeting = s_greeting (self, data, len);
-        if (greeting > 0 && (self->udp = tunnel_udp_new (self->end.session))) {
-            session_send_target (self->end.session, data, greeting);
-            data += greeting;
-            len -= greeting;
-            if (len == 0)
-                return;
-        }
-    }
-    if (self->udp) {
-        s_udp_client_data (self, data, len);
+    if (self->udp)
+        return;         //  TCP bytes have no meaning on a UDP association's connection
+    if (self->answering) {
+        if (local_answer_client (self->answer, self->end.session, data, len) == LOCAL_ANSWER_GO
+        &&  !s_udp_decided (self))
+            s_answered (self);
         return;
     }
     session_send_target (self->end.session, data, len);
     s_maybe_relay (self);
 }
 
+//  Passed on as a half-close once relaying; a handshake cut short passes
+//  as it is.
 static void
 s_client_eof (void *self_)
 {
     tunnel_local_t *self = self_;
-    //  a UDP association ends with its TCP connection (RFC 1928)
-    if (self->udp && tunnel_udp_taken (self->udp))
-        session_abort (self->end.session);
+    if (self->udp)
+        session_abort (self->end.session);      //  RFC 1928: the association ends with it
     else
-    if (self->udp) {
-        tunnel_udp_pass_on (self->udp);
-        tunnel_udp_destroy (&self->udp);
-        s_maybe_relay (self);
-    }
-    //  passed on as a half-close once relaying
+    if (self->answering)
+        s_answered (self);
 }
 
 static void
@@ -159,8 +189,10 @@ s_advance (tunnel_local_t *self, dialer_state_t state)
     else if (state == DIALER_READY) {
         self->tunnel_ready = true;
         tunnel_end_start_baton (&self->end, SESSION_TARGET, self->wormhole, true, self->dialer.id0);
-        if (self->greeting_pending)
+        if (self->answering) {
             session_pause_client (self->end.session, 0);    //  the proxy's wait is over
+            session_set_timer (self->end.session, HANDSHAKE_TIMEOUT_MS);
+        }
         s_maybe_relay (self);
     }
 }
@@ -179,6 +211,14 @@ s_target_data (void *self_, const uint8_t *data, size_t len)
     tunnel_local_t *self = self_;
     if (self->udp && self->tunnel_ready) {
         tunnel_udp_target_data (self->udp, data, len);
+        return;
+    }
+    if (self->answer && local_answer_waiting (self->answer)) {
+        int rc = local_answer_target (self->answer, self->end.session, data, len);
+        if (rc < 0)
+            session_abort (self->end.session);
+        else if (rc > 0)
+            s_maybe_relay (self);
         return;
     }
     s_advance (self, dialer_target_data (&self->dialer, data, len));
@@ -203,8 +243,14 @@ s_timeout (void *self_)
     if (self->dialer.state == DIALER_PROXY_REPLY)
         log_warn ("wormhole %s: no answer from the proxy", self->wormhole->conf->name);
     else
-    if (self->udp && !tunnel_udp_idle (self->udp))
-        return;
+    if (self->udp) {
+        if (!tunnel_udp_idle (self->udp))
+            return;
+    }
+    else
+    if (self->answer)
+        log_info ("wormhole %s: %s: no complete handshake in %d s; closing", self->wormhole->conf->name,
+                  session_peer (self->end.session), HANDSHAKE_TIMEOUT_MS / 1000);
     session_abort (self->end.session);
 }
 

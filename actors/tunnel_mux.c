@@ -216,6 +216,16 @@ tunnel_mux_attach (const wormhole_t *wormhole, session_t *user)
     return args.result;
 }
 
+bool
+tunnel_mux_user_arrived (const wormhole_t *wormhole)
+{
+    registry_entry_t *entry = s_registry_find (wormhole);
+    if (!entry || !entry->mux)
+        return false;
+    baton_user_arrived (entry->mux->baton);
+    return true;
+}
+
 //  --------------------------------------------------------------------------
 //  The actions
 

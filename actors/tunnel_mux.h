@@ -25,6 +25,12 @@
 //  worker. Returns -1 if there is no tunnel here (or no free stream id).
 int tunnel_mux_attach (const wormhole_t *wormhole, session_t *user);
 
+//  A user whose stream opens only once its handshake is answered at this
+//  end (actors/local_answer.h) has connected: false if the wormhole has no
+//  tunnel in this worker (the user is refused at once, as by attach); else
+//  the tunnel's liveness check counts the user from now on.
+bool tunnel_mux_user_arrived (const wormhole_t *wormhole);
+
 extern const handler_class_t tunnel_mux_handler_class;
 
 //  The conf's flags: this end dials the tunnel (else it was accepted, and

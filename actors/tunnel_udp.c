@@ -18,7 +18,6 @@
 #define S_ANSWER_MAX (2 + SOCKS_REPLY_MAX)
 
 typedef enum {
-    S_SNIFFING,         //  reading the user's request
     S_ASKED,            //  SOCKS_CMD_UDP_STREAM sent; reading the far end's answers
     S_ASSOCIATED,       //  datagrams both ways
     S_FAILED            //  the user has its failure reply; the session finishes
@@ -27,9 +26,6 @@ typedef enum {
 struct tunnel_udp_t {
     session_t *session;
     s_state_t state;
-    socks_codec_t *codec;               //  parses the request
-    uint8_t held[SOCKS_UDP_HEADER_MAX]; //  the request so far (S_SNIFFING)
-    size_t held_len;
     uint8_t answer[S_ANSWER_MAX];       //  the far end's answers so far (S_ASKED)
     size_t answer_len;
     struct sockaddr_storage peer;       //  the control connection's peer
@@ -51,27 +47,22 @@ s_now_ms (void)
 }
 
 tunnel_udp_t *
-tunnel_udp_new (session_t *session)
+tunnel_udp_new (session_t *session, const uint8_t *greeting, size_t greeting_len,
+                const socks_request_t *request)
 {
     tunnel_udp_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->session = session;
-    self->codec = socks_codec_new (false, true);
-    if (!self->codec) {
-        free (self);
-        return NULL;
-    }
-    socks_codec_allow_udp (self->codec);
-    //  the greeting was answered already: let the codec see one too
-    static const uint8_t greeting[3] = { 5, 1, 0 };
-    uint8_t out[SOCKS_FEED_OUT_MAX];
-    size_t consumed, out_len;
-    socks_codec_feed (self->codec, greeting, sizeof greeting, &consumed, out, sizeof out, &out_len);
+    self->state = S_ASKED;
     socks_udp_deframer_init (&self->deframer, self->frame_buf);
-    //  The far end's answer to the greeting must wait until the request is
-    //  judged: relaying drops it (session_expect_target), an association reads it.
-    session_pause (session, SESSION_TARGET, 1);
+    socklen_t expect_len;
+    if (request->host_is_name
+    ||  !addr_from_literal (request->host, request->port, &self->expect, &expect_len))
+        memset (&self->expect, 0, sizeof self->expect);     //  a name: nothing we can check
+    static const uint8_t ask[10] = { 5, SOCKS_CMD_UDP_STREAM, 0, 1, 0, 0, 0, 0, 0, 0 };
+    session_send_target (session, greeting, greeting_len);
+    session_send_target (session, ask, sizeof ask);
     return self;
 }
 
@@ -81,66 +72,30 @@ tunnel_udp_destroy (tunnel_udp_t **self_p)
     tunnel_udp_t *self = *self_p;
     if (!self)
         return;
-    socks_codec_destroy (&self->codec);
     free (self);
     *self_p = NULL;
 }
 
-bool
-tunnel_udp_taken (tunnel_udp_t *self)
+//  A SOCKS5 reply: 05 REP 00 and the address, laid out as a UDP header is.
+static size_t
+s_reply (int rep, const struct sockaddr *bound, uint8_t *out)
 {
-    return self->state != S_SNIFFING;
+    struct sockaddr_in none = { .sin_family = AF_INET };
+    size_t len = socks_udp_header_build (bound ? bound : (struct sockaddr *) &none, out,
+                                         SOCKS_UDP_REPLY_HEADER_MAX);
+    out[0] = 5;
+    out[1] = (uint8_t) rep;
+    return len;
 }
 
 static void
 s_fail (tunnel_udp_t *self, int rep, const char *why)
 {
     log_info ("socks5 udp %s: through the wormhole: %s", session_peer (self->session), why);
-    uint8_t reply[SOCKS_REPLY_MAX];
-    size_t len = socks_codec_reply (self->codec, rep, NULL, reply, sizeof reply);
-    session_send_client (self->session, reply, len);
+    uint8_t reply[SOCKS_UDP_REPLY_HEADER_MAX];
+    session_send_client (self->session, reply, s_reply (rep, NULL, reply));
     self->state = S_FAILED;
     session_finish (self->session);
-}
-
-void
-tunnel_udp_pass_on (tunnel_udp_t *self)
-{
-    session_send_target (self->session, self->held, self->held_len);
-    self->held_len = 0;
-    session_pause (self->session, SESSION_TARGET, 0);
-}
-
-tunnel_udp_sniff_t
-tunnel_udp_client_data (tunnel_udp_t *self, const uint8_t *data, size_t len)
-{
-    if (self->state != S_SNIFFING)
-        return TUNNEL_UDP_TAKEN;    //  TCP bytes have no meaning on a UDP association
-    uint8_t out[SOCKS_FEED_OUT_MAX];
-    size_t consumed, out_len;
-    socks_status_t status = socks_codec_feed (self->codec, data, len, &consumed,
-                                              out, sizeof out, &out_len);
-    if (status == SOCKS_NEED_MORE && self->held_len + len <= sizeof self->held) {
-        memcpy (self->held + self->held_len, data, len);
-        self->held_len += len;
-        return TUNNEL_UDP_MORE;
-    }
-    const socks_request_t *request = socks_codec_request (self->codec);
-    if (!request || request->command != SOCKS_CMD_UDP_ASSOCIATE) {
-        //  CONNECT, or something the far end is to judge: pass it on as it came
-        tunnel_udp_pass_on (self);
-        session_send_target (self->session, data, len);
-        return TUNNEL_UDP_NOT_UDP;
-    }
-    socklen_t expect_len;
-    if (request->host_is_name
-    ||  !addr_from_literal (request->host, request->port, &self->expect, &expect_len))
-        memset (&self->expect, 0, sizeof self->expect);
-    session_pause (self->session, SESSION_TARGET, 0);
-    static const uint8_t ask[10] = { 5, SOCKS_CMD_UDP_STREAM, 0, 1, 0, 0, 0, 0, 0, 0 };
-    session_send_target (self->session, ask, sizeof ask);
-    self->state = S_ASKED;
-    return TUNNEL_UDP_TAKEN;
 }
 
 //  The far end agreed: the user's socket, and the reply that names it.
@@ -164,10 +119,9 @@ s_associate (tunnel_udp_t *self)
         s_fail (self, SOCKS_REP_GENERAL_FAILURE, "cannot open the user's UDP socket");
         return;
     }
-    uint8_t reply[SOCKS_REPLY_MAX];
-    size_t len = socks_codec_reply (self->codec, SOCKS_REP_SUCCEEDED, (struct sockaddr *) &bound,
-                                    reply, sizeof reply);
-    session_send_client (self->session, reply, len);
+    uint8_t reply[SOCKS_UDP_REPLY_HEADER_MAX];
+    session_send_client (self->session, reply,
+                         s_reply (SOCKS_REP_SUCCEEDED, (struct sockaddr *) &bound, reply));
     int limit = session_idle_limit_ms (self->session);
     self->idle_ms = limit > 0 ? limit : S_IDLE_DEFAULT_MS;
     self->active_ms = s_now_ms ();

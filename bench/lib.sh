@@ -109,6 +109,121 @@ bench_wait_port() {   # PORT PID NAME
     exit 1
 }
 
+# --- the proxies compared: ss-libev, mimicsocks wormholes -------------------------------
+
+# bench_need_ss: nginx and ss-server/ss-local, installed if missing (and the
+# shadowsocks-libev service that installing may start, stopped: benches run their own).
+# Sets NGINX.
+bench_need_ss() {
+    NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+    if [[ ! -x "$NGINX" ]] || ! command -v ss-server >/dev/null || ! command -v ss-local >/dev/null; then
+        bench_install "nginx and/or shadowsocks-libev are" nginx-light shadowsocks-libev
+        NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+        if command -v systemctl >/dev/null && systemctl is-active --quiet shadowsocks-libev 2>/dev/null; then
+            echo "$BENCH: stopping the shadowsocks-libev service that apt-get started" >&2
+            systemctl stop shadowsocks-libev || true
+        elif [[ -x /etc/init.d/shadowsocks-libev ]]; then
+            /etc/init.d/shadowsocks-libev stop >/dev/null 2>&1 || true
+        fi
+    fi
+    bench_require curl python3 sha256sum "$NGINX" ss-server ss-local
+}
+
+# bench_start_ss NAME: ss-local -> ss-server (aes-256-gcm, a fresh password) as path NAME.
+bench_start_ss() {
+    local name=$1 server local_ password server_pid
+    read -r server local_ <<<"$(bench_free_ports 2)"
+    password=$(head -c 18 /dev/urandom | base64)
+    bench_spawn "$name-server" ss-server -s 127.0.0.1 -p "$server" -k "$password" -m aes-256-gcm
+    server_pid=$SPAWNED
+    bench_wait_port "$server" "$server_pid" "$name-server"
+    bench_hop "$server"
+    bench_spawn "$name-local" ss-local -s 127.0.0.1 -p "$HOP_PORT" -b 127.0.0.1 -l "$local_" \
+        -k "$password" -m aes-256-gcm
+    bench_wait_port "$local_" "$SPAWNED" "$name-local"
+    PATHS+=("$name")
+    VIA[$name]="--socks5 127.0.0.1:$local_"
+    CPU_PIDS[$name]="$SPAWNED $server_pid"
+}
+
+# bench_wormhole_config FILE MODE USER_PORT TUNNEL_PORT PROTOCOL [MIMIC] [EXTRA]: one
+# socks wormhole with a fresh key (MIMICSOCKS genkey; readable by us only), checked.
+# WORKERS (0: one per core) and MIMIC (a `mimic:` value; empty: the default) apply;
+# EXTRA is one more line of the wormhole's entry (e.g. "optimistic: false").
+bench_wormhole_config() {
+    local key mimic=${6:-${MIMIC:-}} extra=${7:-}
+    key=$("$MIMICSOCKS" genkey)
+    (umask 077; cat >"$1" <<EOF
+log_level: info
+workers: ${WORKERS:-0}
+wormholes:
+  - name: bench
+    server: 127.0.0.1:$3
+    wormhole_remote: 127.0.0.1:$4
+    wormhole: $2
+    handler: socks
+    allow: [127.0.0.0/8]                # the origin is on loopback, denied by default
+    key: $key
+    protocol: $5
+${mimic:+    mimic: $mimic}
+${extra:+    $extra}
+EOF
+    )
+    "$MIMICSOCKS" check-config "$1" >/dev/null || bench_die "mimicsocks rejects its config $1"
+}
+
+# The aggregated local end accepts users before its tunnel is up; wait for the log line.
+bench_wait_tunnel() {   # NAME PID
+    local i
+    for ((i = 0; i < 100; i++)); do
+        grep -q 'tunnel up' "$TMP/$1.log" && return 0
+        kill -0 "$2" 2>/dev/null || { echo "$BENCH: $1 exited:" >&2; tail -n 5 "$TMP/$1.log" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "$BENCH: $1 did not log 'tunnel up' within 10 s:" >&2
+    tail -n 5 "$TMP/$1.log" >&2
+    exit 1
+}
+
+# bench_hop PORT: HOP_PORT, the port a proxy's dialing end uses to reach PORT: PORT
+# itself, or with DELAY_MS set (not 0), a bench/delay_relay.py in front of it that holds
+# each chunk DELAY_MS in each direction (a wide-area link between the two ends).
+bench_hop() {
+    HOP_PORT=$1
+    [[ -n "${DELAY_MS:-}" && "${DELAY_MS}" != 0 ]] || return 0
+    read -r HOP_PORT <<<"$(bench_free_ports 1)"
+    bench_spawn "hop-$1" python3 "$(dirname "${BASH_SOURCE[0]}")/delay_relay.py" "$HOP_PORT" "$1" "$DELAY_MS"
+    bench_wait_port "$HOP_PORT" "$SPAWNED" "hop-$1"
+}
+
+# bench_start_wormhole NAME MODE PROTOCOL [MIMIC] [EXTRA]: both ends of a socks
+# wormhole ($MIMICSOCKS) as path NAME: in one process, or, with DELAY_MS, in two
+# (--role remote, --role local) with a delay relay between them (bench_hop).
+bench_start_wormhole() {
+    local name=$1 mode=$2 protocol=$3 user tunnel local_pid
+    read -r user tunnel <<<"$(bench_free_ports 2)"
+    bench_wormhole_config "$TMP/$name.yaml" "$mode" "$user" "$tunnel" "$protocol" "${4:-}" "${5:-}"
+    if [[ -n "${DELAY_MS:-}" && "${DELAY_MS}" != 0 ]]; then
+        bench_spawn "$name-remote" "$MIMICSOCKS" --config "$TMP/$name.yaml" --role remote
+        local remote_pid=$SPAWNED
+        bench_wait_port "$tunnel" "$remote_pid" "$name-remote"
+        bench_hop "$tunnel"
+        sed "s/wormhole_remote: 127.0.0.1:$tunnel\$/wormhole_remote: 127.0.0.1:$HOP_PORT/" \
+            "$TMP/$name.yaml" >"$TMP/$name-local.yaml"
+        chmod 600 "$TMP/$name-local.yaml"
+        bench_spawn "$name" "$MIMICSOCKS" --config "$TMP/$name-local.yaml" --role local
+        CPU_PIDS[$name]="$SPAWNED $remote_pid"
+    else
+        bench_spawn "$name" "$MIMICSOCKS" --config "$TMP/$name.yaml"
+        CPU_PIDS[$name]="$SPAWNED"
+    fi
+    local_pid=$SPAWNED
+    bench_wait_port "$user" "$local_pid" "$name"
+    [[ $mode != aggregated ]] || bench_wait_tunnel "$name" "$local_pid"
+    PATHS+=("$name")
+    VIA[$name]="--socks5 127.0.0.1:$user"
+}
+
 # --- the web server ---------------------------------------------------------------------
 
 # bench_serve: nginx on 127.0.0.1 serving a SIZE_MIB MiB file (BIG_URL) and a 1 KiB
@@ -189,17 +304,19 @@ s_cpu_ticks() {   # PID...: user+system clock ticks of these processes, all thre
 }
 
 # bench_small_requests RUN: REQUESTS sequential 1 KiB requests on every path (times to
-# $TMP/latency.PATH), then the round's line of MB/s.
+# $TMP/latency.PATH), the paths taking turns request by request, so that the load of
+# a shared machine, which changes from second to second, falls on all of them alike;
+# then the round's line of MB/s.
 bench_small_requests() {
     local run=$1 p i t size
-    for p in "${PATHS[@]}"; do
-        for ((i = 0; i < REQUESTS; i++)); do
+    for ((i = 0; i < REQUESTS; i++)); do
+        for p in "${PATHS[@]}"; do
             # shellcheck disable=SC2086
             read -r t size < <(bcurl --max-time "$SMALL_MAX_TIME" ${VIA[$p]} -o /dev/null \
                                      -w '%{time_total} %{size_download}\n' "$SMALL_URL" || true)
             [[ "$size" == 1024 ]] || bench_die "request $((i + 1)) of run $run via $p failed (${size:-no} bytes)"
-            echo "$t"
-        done >>"$TMP/latency.$p"
+            echo "$t" >>"$TMP/latency.$p"
+        done
     done
     printf 'run %d/%d:' "$run" "$RUNS" >&2
     for p in "${PATHS[@]}"; do
@@ -294,5 +411,49 @@ if cpu:
     print()
     print("proxy CPU: user+system CPU time of the proxy processes (all their threads) during the")
     print("download, in % of one core; CPU s/GB: the same per 10^9 bytes moved. Medians over the runs.")
+EOF
+}
+# bench_ratio_table BASE: one row per path: MB/s, proxy CPU s/GB, per-request latency
+# median and p90, each with its ratio to path BASE (medians over the runs; "-" where a
+# path has no figure, e.g. direct's CPU).
+bench_ratio_table() {
+    python3 - "$TMP" "$RUNS" "$REQUESTS" "$SIZE_MIB" "${PATHS[*]}" "$1" <<'EOF'
+import os, statistics, sys
+tmp, runs, requests, size, paths, base = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5].split(), sys.argv[6]
+def values(kind, p):
+    path = "%s/%s.%s" % (tmp, kind, p)
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [float(line) for line in f if line.strip()]
+def p90(xs):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(0.9 * len(xs)))]
+fig = {}
+for p in paths:
+    speeds, lat, cpus = values("speed", p), values("latency", p), values("cpu", p)
+    fig[p] = {
+        "mbs": statistics.median(speeds) / 1e6,
+        "cpu": statistics.median(c / 100 / (s / 1e9) for c, s in zip(cpus, speeds)) if cpus else None,
+        "med": statistics.median(lat) * 1000,
+        "p90": p90(lat) * 1000,
+    }
+def cell(p, key, fmt):
+    v, b = fig[p][key], fig[base][key]
+    if v is None:
+        return "%8s %7s" % ("-", "")
+    return "%8s %7s" % (fmt % v, "x%.2f" % (v / b) if b else "")
+width = max([10] + [len(p) for p in paths])
+print()
+print("%d runs, interleaved: %s MiB download (median MB/s; proxy CPU s per 10^9 bytes), %d x 1 KiB"
+      % (runs, size, requests))
+print("requests per run (curl time_total, a new connection each; median and p90 in ms); x: over %s"
+      % base)
+print()
+print("%-*s %8s %7s %8s %7s %8s %7s %8s %7s" % (width, "path", "MB/s", "x", "CPU s/GB", "x",
+                                              "lat. med", "x", "lat. p90", "x"))
+for p in paths:
+    print("%-*s %s %s %s %s" % (width, p, cell(p, "mbs", "%.0f"), cell(p, "cpu", "%.2f"),
+                                cell(p, "med", "%.3f"), cell(p, "p90", "%.3f")))
 EOF
 }

@@ -56,58 +56,11 @@ MIMICSOCKS=${1:-$ROOT/build/mimicsocks}
 SMALL_MAX_TIME=30
 
 # --- tools ----------------------------------------------------------------------------
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-if [[ ! -x "$NGINX" ]] || ! command -v ss-server >/dev/null || ! command -v ss-local >/dev/null; then
-    bench_install "nginx and/or shadowsocks-libev are" nginx-light shadowsocks-libev
-    NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-    # The package starts a system-wide ss-server; this bench runs its own.
-    if command -v systemctl >/dev/null && systemctl is-active --quiet shadowsocks-libev 2>/dev/null; then
-        echo "wormhole_bench: stopping the shadowsocks-libev service that apt-get started" >&2
-        systemctl stop shadowsocks-libev || true
-    elif [[ -x /etc/init.d/shadowsocks-libev ]]; then
-        /etc/init.d/shadowsocks-libev stop >/dev/null 2>&1 || true
-    fi
-fi
-bench_require curl python3 sha256sum "$NGINX" ss-server ss-local
+bench_need_ss
 
 # --- processes ---------------------------------------------------------------------------
 bench_init
 bench_serve "$NGINX"
-read -r SS_SERVER SS_LOCAL <<<"$(bench_free_ports 2)"
-
-# One config per wormhole; each holds a fresh key and is readable by us only.
-KEY=$("$MIMICSOCKS" genkey)
-wormhole_config() {   # FILE MODE USER_PORT TUNNEL_PORT PROTOCOL
-    (umask 077; cat >"$1" <<EOF
-log_level: info
-workers: $WORKERS
-wormholes:
-  - name: bench
-    server: 127.0.0.1:$3
-    wormhole_remote: 127.0.0.1:$4
-    wormhole: $2
-    handler: socks
-    allow: [127.0.0.0/8]                # the origin is on loopback, denied by default
-    key: $KEY
-    protocol: $5
-${MIMIC:+    mimic: $MIMIC}
-EOF
-    )
-    "$MIMICSOCKS" check-config "$1" >/dev/null || bench_die "mimicsocks rejects its config $1"
-}
-
-# The aggregated local end accepts users before its tunnel is up; wait for the log line.
-wait_tunnel() {   # NAME PID
-    local i
-    for ((i = 0; i < 100; i++)); do
-        grep -q 'tunnel up' "$TMP/$1.log" && return 0
-        kill -0 "$2" 2>/dev/null || { echo "wormhole_bench: $1 exited:" >&2; tail -n 5 "$TMP/$1.log" >&2; exit 1; }
-        sleep 0.1
-    done
-    echo "wormhole_bench: $1 did not log 'tunnel up' within 10 s:" >&2
-    tail -n 5 "$TMP/$1.log" >&2
-    exit 1
-}
 
 # Each protocol's three paths: one process per wormhole, two for the split one.
 PATHS=(direct)
@@ -116,49 +69,26 @@ RATIOS=""
 IFS=, read -r -a PROTOCOL_LIST <<<"$PROTOCOLS"
 for P in "${PROTOCOL_LIST[@]}"; do
     [[ $P == v1 || $P == v2 ]] || bench_die "-p: '$P' is not v1 or v2"
-    read -r AGG_USER AGG_TUN DIST_USER DIST_TUN SPLIT_USER SPLIT_TUN <<<"$(bench_free_ports 6)"
-    wormhole_config "$TMP/agg-$P.yaml" aggregated "$AGG_USER" "$AGG_TUN" "$P"
-    wormhole_config "$TMP/dist-$P.yaml" distributed "$DIST_USER" "$DIST_TUN" "$P"
-    wormhole_config "$TMP/split-$P.yaml" aggregated "$SPLIT_USER" "$SPLIT_TUN" "$P"
+    bench_start_wormhole "agg-$P" aggregated "$P"
+    bench_start_wormhole "dist-$P" distributed "$P"
 
-    bench_spawn "agg-$P" "$MIMICSOCKS" --config "$TMP/agg-$P.yaml"
-    AGG_PID=$SPAWNED
-    bench_wait_port "$AGG_USER" "$AGG_PID" "agg-$P"
-    wait_tunnel "agg-$P" "$AGG_PID"
-
-    bench_spawn "dist-$P" "$MIMICSOCKS" --config "$TMP/dist-$P.yaml"
-    DIST_PID=$SPAWNED
-    bench_wait_port "$DIST_USER" "$DIST_PID" "dist-$P"
-
+    read -r SPLIT_USER SPLIT_TUN <<<"$(bench_free_ports 2)"
+    bench_wormhole_config "$TMP/split-$P.yaml" aggregated "$SPLIT_USER" "$SPLIT_TUN" "$P"
     bench_spawn "remote-$P" "$MIMICSOCKS" --config "$TMP/split-$P.yaml" --role remote
     REMOTE_PID=$SPAWNED
     bench_wait_port "$SPLIT_TUN" "$REMOTE_PID" "remote-$P"
     bench_spawn "local-$P" "$MIMICSOCKS" --config "$TMP/split-$P.yaml" --role local
     LOCAL_PID=$SPAWNED
     bench_wait_port "$SPLIT_USER" "$LOCAL_PID" "local-$P"
-    wait_tunnel "local-$P" "$LOCAL_PID"
+    bench_wait_tunnel "local-$P" "$LOCAL_PID"
 
-    PATHS+=("agg-$P" "dist-$P" "2proc-$P")
-    VIA[agg-$P]="--socks5 127.0.0.1:$AGG_USER"
-    VIA[dist-$P]="--socks5 127.0.0.1:$DIST_USER"
+    PATHS+=("2proc-$P")
     VIA[2proc-$P]="--socks5 127.0.0.1:$SPLIT_USER"
-    CPU_PIDS[agg-$P]="$AGG_PID"
-    CPU_PIDS[dist-$P]="$DIST_PID"
     CPU_PIDS[2proc-$P]="$LOCAL_PID $REMOTE_PID"
     RATIOS+=" agg-$P/ss-libev dist-$P/ss-libev 2proc-$P/ss-libev agg-$P/direct"
 done
 
-SS_PASSWORD=$(head -c 18 /dev/urandom | base64)
-bench_spawn ss-server ss-server -s 127.0.0.1 -p "$SS_SERVER" -k "$SS_PASSWORD" -m aes-256-gcm
-SS_SERVER_PID=$SPAWNED
-bench_wait_port "$SS_SERVER" "$SS_SERVER_PID" ss-server
-bench_spawn ss-local ss-local -s 127.0.0.1 -p "$SS_SERVER" -b 127.0.0.1 -l "$SS_LOCAL" \
-    -k "$SS_PASSWORD" -m aes-256-gcm
-SS_LOCAL_PID=$SPAWNED
-bench_wait_port "$SS_LOCAL" "$SS_LOCAL_PID" ss-local
-PATHS+=(ss-libev)
-VIA[ss-libev]="--socks5 127.0.0.1:$SS_LOCAL"
-CPU_PIDS[ss-libev]="$SS_LOCAL_PID $SS_SERVER_PID"
+bench_start_ss ss-libev
 
 bench_check full
 bench_measure

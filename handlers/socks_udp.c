@@ -99,7 +99,7 @@ s_send_target (socks_udp_t *self, struct sockaddr_storage *to, uint16_t port,
     if (!acl_check (self->acl, (struct sockaddr *) to, why, sizeof why)) {
         char at[64], line[180];
         snprintf (line, sizeof line, "%s denied: %s",
-                  addr_format ((struct sockaddr *) to, at, sizeof at), why);
+                  log_dest (addr_format ((struct sockaddr *) to, at, sizeof at)), why);
         s_deny (self, line);
         return;
     }
@@ -184,7 +184,7 @@ socks_udp_resolved (socks_udp_t *self, int status, const struct sockaddr_storage
     self->cache_next = (self->cache_next + 1) % S_CACHE_MAX;
     memset (entry, 0, sizeof *entry);
     memcpy (entry->host, host, sizeof host);
-    snprintf (entry->why, sizeof entry->why, "%s did not resolve", host);
+    snprintf (entry->why, sizeof entry->why, "%s did not resolve", log_dest (host));
     for (size_t i = 0; status == 0 && i < count && !entry->allowed; i++) {
         char why[96];
         if (acl_check (self->acl, (const struct sockaddr *) &addrs[i], why, sizeof why)) {
@@ -194,8 +194,8 @@ socks_udp_resolved (socks_udp_t *self, int status, const struct sockaddr_storage
         else
         if (i == 0) {
             char at[64];
-            snprintf (entry->why, sizeof entry->why, "%s (%s) denied: %s", host,
-                      addr_format ((const struct sockaddr *) &addrs[i], at, sizeof at), why);
+            snprintf (entry->why, sizeof entry->why, "%s (%s) denied: %s", log_dest (host),
+                      log_dest (addr_format ((const struct sockaddr *) &addrs[i], at, sizeof at)), why);
         }
     }
     //  a failed lookup is not kept: the next datagram asks again

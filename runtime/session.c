@@ -447,12 +447,10 @@ session_relay (session_t *self)
 }
 
 void
-session_expect_target (session_t *self, const void *data, size_t len)
+session_check_answer (session_t *self, session_answer_fn *check, void *ctx)
 {
-    if (len > sizeof self->expect)
-        len = sizeof self->expect;
-    memcpy (self->expect, data, len);
-    self->expect_len = len;
+    self->answer = check;
+    self->answer_ctx = ctx;
 }
 
 void
@@ -530,6 +528,12 @@ int
 session_worker (session_t *self)
 {
     return worker_index (self->worker);
+}
+
+int
+session_send_to_worker (session_t *self, int worker, zmsg_t **msg_p)
+{
+    return worker_send_to (self->worker, worker, msg_p);
 }
 
 uint64_t

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include <czmq.h>
+
 #include "nodes/node.h"
 #include "runtime/handler.h"
 
@@ -32,10 +34,15 @@ void session_cork (session_t *self, session_side_t side);
 //  Bytes queued toward a side and not yet written.
 size_t session_queued (session_t *self, session_side_t side);
 
-//  The handler has answered the client in advance with what the target will
-//  say first (at most 8 bytes): drop those bytes when they come, and end the
-//  session if the target says anything else. Relaying only.
-void session_expect_target (session_t *self, const void *data, size_t len);
+//  The handler has answered the client in advance (actors/local_answer.c):
+//  the target's first bytes are the far end's own answer, which check takes
+//  and drops. check returns 0 (all of data was the answer, and more is to
+//  come), 1 (the answer ends after *taken bytes; the rest is the target's) or
+//  -1 (the far end refused: the session ends with a reset, as it does when
+//  the target ends before the answer is complete). Relaying only; ctx must
+//  live as long as the session.
+typedef int (session_answer_fn) (void *ctx, const uint8_t *data, size_t len, size_t *taken);
+void session_check_answer (session_t *self, session_answer_fn *check, void *ctx);
 
 //  Adds a node at one end of the side's node stack (nodes/node.h), which
 //  the session owns (and the node's state with it, if its class has a
@@ -84,6 +91,9 @@ void session_trace (session_t *self, const char *from, const char *to, const cha
 void session_settle (session_t *self);
 
 //  The address the socket of a side is connected to (-1 if none).
+//  Bytes that came on the socket of a side and are not read yet (0 if none or
+//  no socket).
+size_t session_socket_unread (session_t *self, session_side_t side);
 int session_socket_peer (session_t *self, session_side_t side, struct sockaddr_storage *addr,
                          socklen_t *len);
 
@@ -93,5 +103,9 @@ int session_take_client_fd (session_t *self);
 //  Where the session lives: its worker's index and its id there.
 int session_worker (session_t *self);
 uint64_t session_id (session_t *self);
+
+//  Hands msg to that worker's inbox (worker.h lists the messages) without
+//  waiting and without making a socket. Takes msg; -1 if it could not go.
+int session_send_to_worker (session_t *self, int worker, zmsg_t **msg_p);
 
 #endif

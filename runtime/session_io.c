@@ -210,24 +210,27 @@ s_forward (session_t *self, conn_t *to, buf_t *buf)
 //  --------------------------------------------------------------------------
 //  Reading
 
-//  The target's first bytes that a handler answered in advance: check and
-//  drop them. False (and the session is ended) if the target said otherwise.
+//  The target's first bytes, which are the answer a handler gave the client
+//  in advance: checked and dropped. False (and the session is reset) if the
+//  far end refused.
 bool
 session_take_expected (session_t *self, conn_t *conn, const uint8_t **data, size_t *len)
 {
-    if (conn != &self->target || self->expect_len == 0)
+    if (conn != &self->target || !self->answer)
         return true;
-    size_t n = *len < self->expect_len ? *len : self->expect_len;
-    if (memcmp (*data, self->expect, n) != 0) {
-        log_info ("%s: the target's answer differs from the one given in advance; closing",
-                  self->peer);
+    size_t taken = *len;
+    int rc = self->answer (self->answer_ctx, *data, *len, &taken);
+    if (rc < 0) {
+        log_info ("%s: the far end refused what was answered in advance; resetting", self->peer);
         session_kill (self, true);
         return false;
     }
-    memmove (self->expect, self->expect + n, self->expect_len - n);
-    self->expect_len -= n;
-    *data += n;
-    *len -= n;
+    if (rc > 0)
+        self->answer = NULL;
+    else
+        taken = *len;
+    *data += taken;
+    *len -= taken;
     return true;
 }
 
@@ -250,8 +253,9 @@ session_on_eof (session_t *self, conn_t *conn, int err)
                 session_kill (self, false);
             break;
         case SESSION_RELAY:
-            if (err) {
-                session_kill (self, true);            //  pass the reset on
+            //  A reset is passed on; so is an end before the answer given in advance.
+            if (err || (conn == &self->target && self->answer)) {
+                session_kill (self, true);
                 break;
             }
             session_other (self, conn)->shut_pending = true;

@@ -33,8 +33,8 @@ struct session_t {
     void *handler;
     bool client_paused;
     bool target_paused;
-    uint8_t expect[8];              //  bytes the target must send first (dropped)
-    size_t expect_len;
+    session_answer_fn *answer;      //  checks the target's first bytes (session_check_answer)
+    void *answer_ctx;
     bool abortive;                  //  close with RST (a reset is passed on)
     uint64_t resolve_token;         //  0 unless a lookup is in flight
     struct sockaddr_storage addrs[SESSION_MAX_ADDRS];

@@ -15,8 +15,9 @@ subcommand can hang longer than its bound.
     echo-roundtrip HOST PORT SIZE        send SIZE bytes while reading, expect them back, then
                                          close (no half-close: fits an aggregated stream)
     halfclose-http HOST PORT PATH SHA    GET PATH, SHUT_WR, expect 200 with a body of that sha256
-    expect-close HOST PORT (--random N | --hex H | --text T | --line N) [--timeout S]
-                                         send the bytes, expect the peer to close within S
+    expect-close HOST PORT (--random N | --hex H | --text T | --line N) [--shut] [--timeout S]
+                                         send the bytes (then half-close, with --shut),
+                                         expect the peer to close within S
     expect-status HOST PORT CODE (--hex H | --text T) [--timeout S]
                                          send a request, expect "HTTP/1.x CODE", a complete
                                          head, and the peer to close within S
@@ -24,6 +25,9 @@ subcommand can hang longer than its bound.
                                          open a SOCKS5 tunnel, request PATH, read nothing
     socks5-refused PROXYPORT HOST PORT   CONNECT to a closed port: expect a complete
                                          SOCKS5 reply with REP != 0, then close
+    socks5-optimistic PROXYPORT HOST PORT --expect reset|data
+                                         REP 0 with BND 0.0.0.0:0 at once (a wormhole's local
+                                         end), then a request: a reset, or an answer
     hold HOST PORT --hex H --ready-file F [--hold S]
                                          send a partial handshake and hold the connection
     exec-sigdefault PROG ARGS...         exec PROG with SIGINT/SIGTERM at their defaults
@@ -52,6 +56,11 @@ subcommand can hang longer than its bound.
                                          a distributed wormhole that relays to an echo server:
                                          N handovers (naive scanner, the four steps), bytes in
                                          flight across each, every byte echoed back intact
+    orig-socks-remote PORT --key HEX [--ready-file F]
+                                         the original Erlang remote end of a distributed v1
+                                         socks wormhole as it behaves (cited in tools_v1.py):
+                                         a greeting and a request in one read leave the
+                                         request unread, and 1 s later the connection ends
     spec-acceptor --port P --extra X --client-port S --key HEX [--seconds T] [--min-handovers N]
                                          an accepting end written from PROTOCOL.md alone, for a
                                          distributed wormhole's dialing end (users on S): checks
@@ -108,9 +117,10 @@ from tools_common import die
 from tools_http import cmd_expect_close, cmd_expect_status, cmd_halfclose_http
 from tools_net import (cmd_echo_roundtrip, cmd_echo_server, cmd_exec_sigdefault, cmd_free_ports,
                        cmd_halfclose_echo, cmd_has_ipv6, cmd_hold, cmd_probe, cmd_socks5_refused,
-                       cmd_stall_socks5)
+                       cmd_socks5_optimistic, cmd_stall_socks5)
 from tools_relay import cmd_bitflip_relay, cmd_capture_relay, cmd_pace, cmd_reset_relay
-from tools_v1 import cmd_fake_tunnel, cmd_spec_acceptor, cmd_spec_dialer, cmd_spec_mux_dialer
+from tools_v1 import (cmd_fake_tunnel, cmd_orig_socks_remote, cmd_spec_acceptor, cmd_spec_dialer,
+                      cmd_spec_mux_dialer)
 from tools_v2 import cmd_replay, cmd_v2_flight, cmd_v2_open, cmd_v2_probe
 
 
@@ -163,6 +173,7 @@ def main():
         g.add_argument("--hex")
         g.add_argument("--text", help="backslash escapes allowed, e.g. \\r\\n")
         if name == "expect-close":
+            p.add_argument("--shut", action="store_true", help="half-close after sending")
             g.add_argument("--random", type=int, metavar="N")
             g.add_argument("--line", type=int, metavar="N",
                            help="a request line with an N-byte path and no end of head")
@@ -184,6 +195,14 @@ def main():
     p.add_argument("port", type=int)
     p.add_argument("--timeout", type=float, default=10)
     p.set_defaults(fn=cmd_socks5_refused)
+
+    p = sub.add_parser("socks5-optimistic")
+    p.add_argument("proxy_port", type=int)
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("--expect", choices=("reset", "data"), required=True)
+    p.add_argument("--timeout", type=float, default=10)
+    p.set_defaults(fn=cmd_socks5_optimistic)
 
     p = sub.add_parser("hold")
     p.add_argument("host")
@@ -247,6 +266,12 @@ def main():
     p.add_argument("--ready-file")
     p.add_argument("--timeout", type=float, default=15)
     p.set_defaults(fn=cmd_spec_acceptor)
+
+    p = sub.add_parser("orig-socks-remote")
+    p.add_argument("port", type=int, help="the main port (wormhole_remote)")
+    p.add_argument("--key", required=True, help="the wormhole key in hex")
+    p.add_argument("--ready-file")
+    p.set_defaults(fn=cmd_orig_socks_remote)
 
     for name, fn in (("capture-relay", cmd_capture_relay), ("bitflip-relay", cmd_bitflip_relay)):
         p = sub.add_parser(name)

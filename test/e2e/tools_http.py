@@ -48,6 +48,8 @@ def cmd_expect_close(args):
     except OSError as e:
         die("connect to %s:%s failed: %s" % (args.host, args.port, e))
     err = send_tolerant(sock, data)
+    if args.shut and not err:
+        sock.shutdown(socket.SHUT_WR)
     got, how = recv_until_eof(sock, time.monotonic() + args.timeout, limit=1 << 20)
     if how not in ("eof", "reset"):
         die("peer kept the connection open (%s after %.1f s, %d bytes received)"

@@ -227,3 +227,28 @@ def cmd_probe(args):
                 "by then)" % elapsed)
         report += "; then closed by the peer (%s) %.1f s after connecting" % (how, elapsed)
     print(report)
+
+
+def cmd_socks5_optimistic(args):
+    """A SOCKS5 CONNECT answered at once by a wormhole's local end: REP 0
+    with BND 0.0.0.0:0 (the local end's own answer, not the far end's), then
+    a request; --expect reset: the far end refuses, and the connection must
+    end with a reset (not a FIN, not silence); --expect data: an answer."""
+    sock = connect("127.0.0.1", args.proxy_port, args.timeout)
+    sock.sendall(b"\x05\x01\x00")
+    if recv_exact(sock, 2, "the SOCKS5 method reply") != b"\x05\x00":
+        die("SOCKS5 method negotiation failed")
+    sock.sendall(b"\x05\x01\x00\x01" + socket.inet_aton(args.host) + struct.pack("!H", args.port))
+    reply = recv_exact(sock, 10, "the SOCKS5 reply")
+    if reply != b"\x05\x00\x00\x01" + bytes(6):
+        die("the SOCKS5 reply is %s, not the local end's 05 00 00 01 0.0.0.0:0" % reply.hex())
+    err = send_tolerant(sock, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    got, how = recv_until_eof(sock, time.monotonic() + args.timeout, limit=0)
+    if args.expect == "reset":
+        if got or (how != "reset" and not isinstance(err, ConnectionResetError)):
+            die("expected a reset after the far end's refusal, got %d bytes and %s" % (len(got), how))
+        print("socks5-optimistic: REP 0 at once, then a reset")
+    else:
+        if not got:
+            die("no answer through the optimistic CONNECT (%s)" % how)
+        print("socks5-optimistic: REP 0 at once, then %d bytes" % len(got))

@@ -407,3 +407,132 @@ def cmd_spec_acceptor(args):
         if len(echoed) > len(sent) or bytes(echoed) != bytes(sent[:len(echoed)]):
             die("the echoed bytes differ from the ones sent (after %d handovers)" % st["handovers"])
     print("spec-acceptor: %d handovers, %d bytes echoed intact" % (st["handovers"], len(sent)))
+
+
+def cmd_orig_socks_remote(args):
+    """The original Erlang remote end of a distributed v1 wormhole with
+    handler socks, as it really behaves (github foldl/mimicsocks):
+      - mimicsocks_wormhole_remote.erl:76-90, 172-173 and
+        mimicsocks_remote.erl:63-64: after the hello, every TCP read of the
+        tunnel, decrypted, is one message to the handler (the hello's own
+        read included, for the bytes behind the hello);
+      - mimicsocks_remote_socks.erl:101-108: wait_auth decodes the greeting
+        from the buffer and the message, answers 05 00 and keeps what follows
+        (Rest) as the buffer for wait_req, but does not decode it until the
+        next message comes: a greeting and request in one message leave the
+        request unread; 186-188: 1 s without a message in wait_req ends the
+        connection (?TIMEOUT, line 16);
+      - 150-181: wait_req connects to the target, sends it what follows the
+        request, answers 05 00 00 + the requested address (ATYP, ADDR, PORT),
+        or 05 01 00 + that address and closes when the connect fails;
+      - 191-197: then relays both ways; 211-216: either side's close ends it.
+    Serves connections until killed; --ready-file once listening."""
+    key = bytes.fromhex(args.key)
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", args.port))
+    listener.listen(64)
+    if args.ready_file:
+        write_ready(args.ready_file)
+    import threading
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=s_orig_socks_conn, args=(conn, key), daemon=True).start()
+
+
+def s_orig_socks_request(buf):
+    """decode_socks5_req (mimicsocks_remote_socks.erl:267-287): (target bytes,
+    host, port, rest), None if incomplete; dies on what the original rejects."""
+    if len(buf) < 4:
+        return None
+    if buf[0] != 5 or buf[1] != 1:
+        raise ValueError("not a SOCKS5 CONNECT: %s" % buf[:4].hex())
+    atyp = buf[3]
+    if atyp == 1:
+        end = 4 + 4 + 2
+        host = socket.inet_ntoa(buf[4:8]) if len(buf) >= end else None
+    elif atyp == 4:
+        end = 4 + 16 + 2
+        host = socket.inet_ntop(socket.AF_INET6, buf[4:20]) if len(buf) >= end else None
+    elif atyp == 3:
+        if len(buf) < 5:
+            return None
+        end = 5 + buf[4] + 2
+        host = buf[5:5 + buf[4]].decode("latin-1") if len(buf) >= end else None
+    else:
+        raise ValueError("bad atype %d" % atyp)
+    if len(buf) < end:
+        return None
+    port = int.from_bytes(buf[end - 2:end], "big")
+    return buf[3:end], host, port, buf[end:]
+
+
+def s_orig_socks_conn(conn, key):
+    import select
+    target = None
+    try:
+        conn.settimeout(10)
+        first = conn.recv(65536)
+        while len(first) < 32:
+            more = conn.recv(65536)
+            if not more:
+                return
+            first += more
+        iv = first[:16]
+        if mac(key, iv, 16) != first[16:32]:
+            return                      # a wrong hello: the original goes silent (bad_key)
+        rx, tx = CtrStream(key, iv), CtrStream(key, iv)
+        messages = [rx.apply(first[32:])] if len(first) > 32 else []
+        state, buf, deadline = "wait_auth", b"", None
+        while True:
+            if not messages:
+                socks = [conn] + ([target] if target else [])
+                wait = 30 if deadline is None else max(0, deadline - time.monotonic())
+                r, _, _ = select.select(socks, [], [], wait)
+                if not r:
+                    return              # wait_req's timeout (or an idle test): stop
+                if target in r:
+                    d = target.recv(65536)
+                    if not d:
+                        return
+                    conn.sendall(tx.apply(d))
+                if conn in r:
+                    d = conn.recv(65536)
+                    if not d:
+                        return
+                    messages.append(rx.apply(d))
+                continue
+            msg = messages.pop(0)
+            if state == "data":
+                target.sendall(msg)
+                continue
+            buf += msg
+            if state == "wait_auth":
+                if len(buf) < 2 or len(buf) < 2 + buf[1]:
+                    continue
+                if buf[0] != 5:
+                    return
+                conn.sendall(tx.apply(b"\x05\x00"))
+                buf = buf[2 + buf[1]:]      # Rest: kept, not decoded until the next message
+                state, deadline = "wait_req", time.monotonic() + 1.0
+                continue
+            req = s_orig_socks_request(buf)
+            if req is None:
+                deadline = time.monotonic() + 1.0
+                continue
+            addr, host, port, rest = req
+            try:
+                target = socket.create_connection((host, port), timeout=5)
+            except OSError:
+                conn.sendall(tx.apply(b"\x05\x01\x00" + addr))
+                return
+            if rest:
+                target.sendall(rest)
+            conn.sendall(tx.apply(b"\x05\x00\x00" + addr))
+            state, buf, deadline = "data", b"", None
+    except (OSError, ValueError):
+        return
+    finally:
+        conn.close()
+        if target:
+            target.close()
