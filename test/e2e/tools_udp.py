@@ -109,6 +109,19 @@ def associate(proxy_host, proxy_port, user=None, expect_rep=0):
         tcp.sendall(b"\x05\x01\x00")
         if recv_exact(tcp, 2) != b"\x05\x00":
             die("the proxy refused the greeting")
+    if expect_rep < 0:
+        # a refusal without a reply: the connection is closed or reset
+        tcp.sendall(b"\x05\x03\x00\x01\x00\x00\x00\x00\x00\x00")
+        try:
+            got = tcp.recv(100)
+        except ConnectionResetError:
+            got = b""
+        except socket.timeout:
+            die("the control connection is still open after 10 s")
+        if got:
+            die("a reply %r came, where the connection should have closed" % got[:12])
+        print("UDP ASSOCIATE: the control connection was closed without a reply, as expected")
+        sys.exit(0)
     # DST 0.0.0.0:0: the client does not know its UDP address yet
     tcp.sendall(b"\x05\x03\x00\x01\x00\x00\x00\x00\x00\x00")
     head = recv_exact(tcp, 4)
@@ -239,7 +252,7 @@ def main():
     u.add_argument("--interval", type=float, default=0, help="seconds between queries")
     u.add_argument("--stranger", help="then send from this address: must be dropped")
     u.add_argument("--user", help="NAME:PASSWORD (RFC 1929)")
-    u.add_argument("--expect-rep", type=int, default=0, help="expect this refusal")
+    u.add_argument("--expect-rep", type=int, default=0, help="expect this refusal (-1: a close without a reply)")
     r = sub.add_parser("rtt")
     r.add_argument("proxy_port", type=int, help="0: straight to the target")
     r.add_argument("target")

@@ -10,7 +10,8 @@
 # protocol of E2E_PROTOCOL (v2 by default, or v1), both the literal and the name, and
 # across the tunnels' handovers (one a second); a
 # greeting the local end leaves to the far end (username/password) gets REP 7 for UDP;
-# CONNECT through the same local ends still relays.
+# CONNECT through the same local ends still relays; v1 only: against the original-like
+# remote end (tools.py orig-socks-remote) the association is refused by a close.
 # Usage: udp.sh PATH/TO/mimicsocks
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -161,3 +162,20 @@ fetch_check "agg: socks5 CONNECT still relays" "$(sha_of "$E2E_TMP/hello")" 6 \
 fetch_check "dist: socks5-hostname CONNECT still relays" "$(sha_of "$E2E_TMP/hello")" 6 \
     --socks5-hostname "127.0.0.1:$DS" "http://localhost:$HTTPD_PORT/file/hello"
 stop_mimicsocks "$CFG_PID" wh
+
+# v1 against the original Erlang remote end as it behaves (tools.py orig-socks-remote):
+# its socks handler serves CONNECT only and closes on CMD 0x83, so the user's
+# connection is closed without a reply
+if [[ "${E2E_PROTOCOL:-v2}" == v1 ]]; then
+    OP=$(free_port)
+    bg orig "$PYTHON" "$E2E_DIR/tools.py" orig-socks-remote "$OP" --key "$KEY" \
+        --ready-file "$E2E_TMP/orig.ready"
+    wait_file "$E2E_TMP/orig.ready" "$BG_PID" || fail "the original-like remote did not start"
+    OS=$(free_port)
+    printf 'wormholes:\n  - name: orig\n    server: 127.0.0.1:%s\n    wormhole_remote: 127.0.0.1:%s\n    wormhole: distributed\n    handler: socks\n    key: %s\n    protocol: v1\n' \
+        "$OS" "$OP" "$KEY" >"$E2E_TMP/orig.yaml"
+    start_config local "$E2E_TMP/orig.yaml" "$OS" --role local || fail "the local end did not start"
+    out=$(udp udp-dns "$OS" 127.0.0.1 "$DNS" --expect-rep -1 2>&1) || fail "original remote: $out"
+    ok "original remote: $out"
+    stop_mimicsocks "$CFG_PID" local
+fi
