@@ -15,6 +15,7 @@
 #include "runtime/session.h"
 #include "runtime/bufpool.h"
 #include "runtime/bufq.h"
+#include "runtime/session_table.h"
 #include "runtime/timers.h"
 
 typedef struct worker_t worker_t;
@@ -94,6 +95,17 @@ typedef struct {
 //  Worker services used by sessions.
 bufpool_t *worker_pool (worker_t *self);
 int worker_index (worker_t *self);
+
+//  --- For the inbox's handlers (worker_inbox.c)
+//  One inbox message, taken (destroyed).
+void worker_inbox_handle (worker_t *self, zmsg_t **msg_p);
+//  A session for an accepted socket (fd) or one that dials by itself (-1),
+//  in a fresh slot; NULL if none can be had.
+session_t *worker_session_start (worker_t *self, int fd, const handler_conf_t *conf);
+//  The worker's session table.
+session_table_t *worker_sessions (worker_t *self);
+//  "DRAIN": report once no user connection is left.
+void worker_drain (worker_t *self);
 //  Sends msg to that worker's inbox through the socket made at start (never
 //  waits: -1 if its queue is full or there is no such worker). Takes msg.
 int worker_send_to (worker_t *self, int index, zmsg_t **msg_p);
