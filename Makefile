@@ -22,7 +22,7 @@ DEPS := build-essential cmake pkg-config libczmq-dev libzmq3-dev libssl-dev liby
 # test runs each FUZZ_SHORT_SECONDS (ctest label fuzz, after the regressions).
 FUZZ_SECONDS       ?= 600
 FUZZ_SHORT_SECONDS ?= 30
-FUZZ_HARNESSES     ?= fuzz_socks fuzz_http_request fuzz_http_response fuzz_http_framer fuzz_mux \
+FUZZ_HARNESSES     ?= fuzz_socks fuzz_socks_udp fuzz_http_request fuzz_http_response fuzz_http_framer fuzz_mux \
                       fuzz_inband fuzz_hello fuzz_v2_flight fuzz_v2_node fuzz_config fuzz_mimic fuzz_mimic_node
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
@@ -34,7 +34,7 @@ UBSAN_TEST_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 # The steps depend on each other's side effects (packages, build dirs): run them in order
 # even under make -j; the compilers still get -j$(JOBS).
 .NOTPARALLEL:
-.PHONY: all deps build build-asan build-fuzz fuzz run test bench bench-wormhole bench-compare bench-mimic bench-stealth bench-conns install clean
+.PHONY: all deps build build-asan build-fuzz fuzz run test bench bench-wormhole bench-compare bench-mimic bench-stealth bench-conns bench-udp install clean
 
 all: build
 
@@ -115,6 +115,10 @@ bench-compare: deps build
 # What each mimic model and a handover every second cost, against mimic: off.
 bench-mimic: deps build
 	bash bench/mimic_bench.sh $(BUILD)/mimicsocks
+
+# Datagram round trips through UDP ASSOCIATE: direct, standalone socks, both wormhole modes.
+bench-udp: build
+	bash bench/udp_bench.sh $(BUILD)/mimicsocks
 
 # Memory per held connection at 10,000 and 50,000 (where the fd limit allows).
 bench-conns: deps build

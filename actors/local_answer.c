@@ -14,7 +14,6 @@
 
 //  A handshake longer than this is not read here: it passes as it is.
 #define HOLD_MAX 16384
-#define SOCKS_CMD_CONNECT 1
 
 typedef enum { A_SOCKS, A_HTTP } a_kind_t;
 
@@ -62,6 +61,8 @@ local_answer_new (const wormhole_conf_t *conf)
         free (self);
         return NULL;
     }
+    if (self->codec && far != CONFIG_SOCKS4)
+        socks_codec_allow_udp (self->codec);    //  UDP ASSOCIATE: actors/tunnel_udp.c
     return self;
 }
 
@@ -218,6 +219,18 @@ local_answer_forward (local_answer_t *self, session_t *session)
     }
     s_send_rest (self, session, 0);
     return true;
+}
+
+const socks_request_t *
+local_answer_udp (local_answer_t *self, const uint8_t **greeting, size_t *greeting_len)
+{
+    const socks_request_t *request = self->codec ? socks_codec_request (self->codec) : NULL;
+    if (self->state != A_DECIDED || !request || request->command != SOCKS_CMD_UDP_ASSOCIATE
+    ||  self->greeting_len == 0)
+        return NULL;
+    *greeting = self->held;
+    *greeting_len = self->greeting_len;
+    return request;
 }
 
 bool

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "handlers/socks_codec.h"
 #include "runtime/session.h"
 
 typedef struct _local_answer_t local_answer_t;
@@ -48,6 +49,12 @@ void
 //  session's client) as far as can be done here, and held.
 local_answer_step_t
     local_answer_client (local_answer_t *self, session_t *session, const uint8_t *data, size_t len);
+
+//  After GO: if the request was a SOCKS5 UDP ASSOCIATE whose greeting was
+//  answered here, the request and the greeting's bytes (held, valid until
+//  destroy), for actors/tunnel_udp.c; NULL otherwise (nothing was sent).
+const socks_request_t *
+    local_answer_udp (local_answer_t *self, const uint8_t **greeting, size_t *greeting_len);
 
 //  After GO (or, before it, when the user's bytes end), once the stream is
 //  open: the held bytes to the session's target, and the check of the far

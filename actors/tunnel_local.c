@@ -13,7 +13,8 @@
     When the far end's handler is socks or http, the user's handshake is
     answered here (actors/local_answer.h) before anything goes to the far
     end; in aggregated mode the stream is opened only then, so that its open
-    and the request leave in one write.
+    and the request leave in one write. A SOCKS5 UDP ASSOCIATE decided so
+    becomes an association carried on the stream (actors/tunnel_udp.h).
 */
 #include <stdlib.h>
 
@@ -21,6 +22,7 @@
 #include "actors/local_answer.h"
 #include "actors/tunnel_end.h"
 #include "actors/tunnel_mux.h"
+#include "actors/tunnel_udp.h"
 #include "runtime/base/log.h"
 #include "runtime/session.h"
 
@@ -33,6 +35,7 @@ typedef struct {
     bool answering;             //  ... and not decided yet (the handshake timeout runs:
                                 //  --handshake-timeout, as the far end's socks handler)
     bool counted_up;            //  distributed: its tunnel is counted as up (metrics)
+    tunnel_udp_t *udp;          //  a UDP association instead of a relay, or NULL
 } tunnel_local_t;
 
 //  Relay once the tunnel is ready and the handshake has been answered here
@@ -40,7 +43,7 @@ typedef struct {
 static void
 s_maybe_relay (tunnel_local_t *self)
 {
-    if (self->tunnel_ready && !self->answering
+    if (self->tunnel_ready && !self->answering && !self->udp
     &&  !(self->answer && local_answer_waiting (self->answer))) {
         session_pause_client (self->end.session, 0);
         session_relay (self->end.session);
@@ -69,6 +72,28 @@ s_answered (tunnel_local_t *self)
     if (!local_answer_forward (self->answer, self->end.session))
         session_pause_client (self->end.session, 1);    //  v1: until the far end's 05 00
     s_maybe_relay (self);
+}
+
+//  Decided on a UDP ASSOCIATE whose greeting was answered here: the
+//  association's datagrams go on the stream, which is never relayed.
+static bool
+s_udp_decided (tunnel_local_t *self)
+{
+    const uint8_t *greeting;
+    size_t greeting_len;
+    const socks_request_t *request = local_answer_udp (self->answer, &greeting, &greeting_len);
+    if (!request)
+        return false;
+    self->answering = false;
+    if (self->wormhole->conf->mode == WORMHOLE_AGGREGATED && s_attach (self) != 0) {
+        session_abort (self->end.session);
+        return true;
+    }
+    self->udp = tunnel_udp_new (self->end.session, greeting, greeting_len, request);
+    local_answer_destroy (&self->answer);
+    if (!self->udp)
+        session_abort (self->end.session);
+    return true;
 }
 
 static void *
@@ -121,6 +146,7 @@ s_destroy (void **self_p)
             session_count (self->end.session, METRIC_TUNNELS_DOWN);
         baton_destroy (&self->end.baton);
         local_answer_destroy (&self->answer);
+        tunnel_udp_destroy (&self->udp);
     }
     free (self);
     *self_p = NULL;
@@ -130,8 +156,11 @@ static void
 s_client_data (void *self_, const uint8_t *data, size_t len)
 {
     tunnel_local_t *self = self_;
+    if (self->udp)
+        return;         //  TCP bytes have no meaning on a UDP association's connection
     if (self->answering) {
-        if (local_answer_client (self->answer, self->end.session, data, len) == LOCAL_ANSWER_GO)
+        if (local_answer_client (self->answer, self->end.session, data, len) == LOCAL_ANSWER_GO
+        &&  !s_udp_decided (self))
             s_answered (self);
         return;
     }
@@ -145,6 +174,9 @@ static void
 s_client_eof (void *self_)
 {
     tunnel_local_t *self = self_;
+    if (self->udp)
+        session_abort (self->end.session);      //  RFC 1928: the association ends with it
+    else
     if (self->answering)
         s_answered (self);
 }
@@ -179,6 +211,10 @@ static void
 s_target_data (void *self_, const uint8_t *data, size_t len)
 {
     tunnel_local_t *self = self_;
+    if (self->udp && self->tunnel_ready) {
+        tunnel_udp_target_data (self->udp, data, len);
+        return;
+    }
     if (self->answer && local_answer_waiting (self->answer)) {
         int rc = local_answer_target (self->answer, self->end.session, data, len);
         if (rc < 0)
@@ -209,6 +245,11 @@ s_timeout (void *self_)
     if (self->dialer.state == DIALER_PROXY_REPLY)
         log_warn ("wormhole %s: no answer from the proxy", self->wormhole->conf->name);
     else
+    if (self->udp) {
+        if (!tunnel_udp_idle (self->udp))
+            return;
+    }
+    else
     if (self->answer) {
         log_info ("wormhole %s: %s: no complete handshake in %d s; closing", self->wormhole->conf->name,
                   session_peer (self->end.session),
@@ -216,6 +257,14 @@ s_timeout (void *self_)
         session_handshake_timed_out (self->end.session);
     }
     session_abort (self->end.session);
+}
+
+static void
+s_udp_datagram (void *self_, int port, const struct sockaddr *from, const uint8_t *data, size_t len)
+{
+    tunnel_local_t *self = self_;
+    if (self->udp)
+        tunnel_udp_datagram (self->udp, port, from, data, len);
 }
 
 const handler_class_t tunnel_local_handler_class = {
@@ -229,4 +278,5 @@ const handler_class_t tunnel_local_handler_class = {
     .target_eof = s_target_eof,
     .timeout = s_timeout,
     .handover = tunnel_end_handover,
+    .udp_datagram = s_udp_datagram,
 };

@@ -198,6 +198,24 @@ s_timeout (void *self_)
         session_finish (self->end.session);     //  the prober's delay is over: a plain close
 }
 
+//  A UDP association of the inner socks handler (SOCKS_CMD_UDP_STREAM).
+static void
+s_udp_datagram (void *self_, int port, const struct sockaddr *from, const uint8_t *data, size_t len)
+{
+    tunnel_remote_t *self = self_;
+    if (self->state == R_INNER && self->inner_class->udp_datagram)
+        self->inner_class->udp_datagram (self->inner, port, from, data, len);
+}
+
+static void
+s_udp_resolved (void *self_, int status, const struct sockaddr_storage *addrs,
+                const socklen_t *lens, size_t count)
+{
+    tunnel_remote_t *self = self_;
+    if (self->state == R_INNER && self->inner_class->udp_resolved)
+        self->inner_class->udp_resolved (self->inner, status, addrs, lens, count);
+}
+
 const handler_class_t tunnel_remote_handler_class = {
     .name = "tunnel-remote",
     .create = s_create,
@@ -210,4 +228,6 @@ const handler_class_t tunnel_remote_handler_class = {
     .timeout = s_timeout,
     .drained = s_drained,
     .handover = tunnel_end_handover,
+    .udp_datagram = s_udp_datagram,
+    .udp_resolved = s_udp_resolved,
 };

@@ -13,6 +13,7 @@
 
 #include "actors/handler_registry.h"
 #include "actors/tunnel_mux.h"
+#include "handlers/socks.h"
 
 int
 wormhole_role_parse (const char *name)
@@ -91,6 +92,8 @@ wormholes_new (const config_t *config, wormhole_role_t role, char *err, size_t e
         //  (far is a copy on the stack: the rules are the config's)
         w->inner.acl = &conf->handler.acl;
         w->inner.users = &conf->handler.users;
+        if (w->inner.cls == &socks_handler_class)
+            w->inner.flags |= SOCKS_BEHIND_WORMHOLE;
         w->accept = w->inner;
         w->handover = (handler_conf_t) { .cls = &handover_port_handler_class, .wormhole = w,
                                          .trace_name = conf->name };

@@ -1,10 +1,12 @@
-/*  socks — the SOCKS4/4a/5 CONNECT handler.
+/*  socks — the SOCKS4/4a/5 CONNECT and SOCKS5 UDP ASSOCIATE handler.
 
     Feeds the client's bytes to socks_codec until the CONNECT request is
     complete, connects to the target, answers with the socket's local address
     and hands the connection to the worker's relay. The handshake timer runs
     from the first byte to the connect result, so a client that never finishes
     its request (or a target that never answers) cannot hold a session open.
+    A UDP ASSOCIATE (or our SOCKS_CMD_UDP_STREAM, from a wormhole's local
+    end) hands the session to socks_udp until the client's connection ends.
 */
 #include "handlers/socks.h"
 
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "handlers/socks_codec.h"
+#include "handlers/socks_udp.h"
 #include "handlers/target_acl.h"
 #include "runtime/base/log.h"
 #include "runtime/handler.h"
@@ -26,6 +29,7 @@ typedef enum {
     H_REQUEST,          //  reading the greeting and request
     H_CONNECTING,       //  session_connect() called, waiting for connected()
     H_RELAYING,         //  session_relay() called; the worker owns the bytes
+    H_UDP,              //  a UDP association: socks_udp has the datagrams
     H_CLOSING           //  failed: finishing or aborted
 } h_state_t;
 
@@ -36,6 +40,8 @@ typedef struct {
     const char *protocol;       //  "socks5", "socks4", "socks4a" for log lines
     char target [300];          //  "host:port" for log lines
     target_acl_t acl;           //  the conf's target rules, and a denial
+    socks_udp_t *udp;           //  H_UDP only
+    bool behind_wormhole;       //  SOCKS_BEHIND_WORMHOLE
 } socks_t;
 
 //  Requests denied by the target rules, by every socks session of the process.
@@ -87,6 +93,7 @@ s_create (session_t *session, const handler_conf_t *conf)
         return NULL;
     self->session = session;
     self->acl.acl = conf->acl;
+    self->behind_wormhole = (conf->flags & SOCKS_BEHIND_WORMHOLE) != 0;
     self->codec = socks_codec_new ((conf->flags & SOCKS_ACCEPT_V4) != 0,
                                    (conf->flags & SOCKS_ACCEPT_V5) != 0);
     if (!self->codec) {
@@ -94,6 +101,7 @@ s_create (session_t *session, const handler_conf_t *conf)
         return NULL;
     }
     socks_codec_require_users (self->codec, conf->users);
+    socks_codec_allow_udp (self->codec);
     self->state = H_REQUEST;
     session_set_timer (session, session_handshake_timeout_ms (session));
     return self;
@@ -105,6 +113,7 @@ s_destroy (void **self_p)
     if (*self_p) {
         socks_t *self = (socks_t *) *self_p;
         socks_codec_destroy (&self->codec);
+        socks_udp_destroy (&self->udp);
         free (self);
         *self_p = NULL;
     }
@@ -122,12 +131,37 @@ s_reply_failure (socks_t *self, int rep)
     session_set_timer (self->session, S_CLOSE_TIMEOUT_MS);
 }
 
+//  UDP ASSOCIATE: the reply names the socket the client sends its datagrams to.
+static void
+s_udp_start (socks_t *self, const socks_request_t *request)
+{
+    struct sockaddr_storage bound;
+    int rep = SOCKS_REP_CMD_NOT_SUPPORTED;
+    if (!(self->behind_wormhole && request->command == SOCKS_CMD_UDP_ASSOCIATE))
+        self->udp = socks_udp_new (self->session, self->acl.acl, request, &bound, &rep);
+    log_info ("socks5 udp %s: association %s", session_peer (self->session),
+              self->udp ? "started" : "refused");
+    if (!self->udp) {
+        s_reply_failure (self, rep);
+        return;
+    }
+    uint8_t reply [SOCKS_REPLY_MAX];
+    size_t len = socks_codec_reply (self->codec, SOCKS_REP_SUCCEEDED, (struct sockaddr *) &bound,
+                                    reply, sizeof reply);
+    session_send_client (self->session, reply, len);
+    self->state = H_UDP;
+}
+
 static void
 s_request_ready (socks_t *self)
 {
     const socks_request_t *request = socks_codec_request (self->codec);
     self->protocol = s_protocol (request);
     s_format_target (request, self->target, sizeof self->target);
+    if (request->command != SOCKS_CMD_CONNECT) {
+        s_udp_start (self, request);
+        return;
+    }
     log_dest_info ("%s %s -> %s", self->protocol, session_peer (self->session), self->target);
     self->state = H_CONNECTING;
     target_acl_reset (&self->acl);
@@ -159,6 +193,11 @@ s_client_data (void *self_, const uint8_t *data, size_t len)
         session_send_target (self->session, data, len);
         return;
     }
+    if (self->state == H_UDP && socks_udp_client_data (self->udp, data, len) != 0) {
+        log_info ("socks5 udp %s: bad datagram framing", session_peer (self->session));
+        self->state = H_CLOSING;
+        session_abort (self->session);
+    }
     if (self->state != H_REQUEST)
         return;
 
@@ -178,6 +217,9 @@ s_client_data (void *self_, const uint8_t *data, size_t len)
         case SOCKS_REQUEST_READY:
             s_request_ready (self);
             //  (checked again in case the connect result came at once)
+            if (consumed < len && self->state == H_UDP)
+                s_client_data (self, data + consumed, len - consumed);
+            else
             if (consumed < len && self->state != H_CLOSING)
                 session_send_target (self->session, data + consumed, len - consumed);
             break;
@@ -190,6 +232,12 @@ s_client_eof (void *self_)
     socks_t *self = (socks_t *) self_;
     if (self->state == H_REQUEST) {
         log_info ("socks %s: client closed before its request", session_peer (self->session));
+        self->state = H_CLOSING;
+        session_abort (self->session);
+    }
+    if (self->state == H_UDP) {
+        //  RFC 1928: the association lives as long as its TCP connection
+        log_info ("socks5 udp %s: association ended", session_peer (self->session));
         self->state = H_CLOSING;
         session_abort (self->session);
     }
@@ -255,6 +303,12 @@ static void
 s_timeout (void *self_)
 {
     socks_t *self = (socks_t *) self_;
+    if (self->state == H_UDP) {
+        if (!socks_udp_idle (self->udp))
+            return;
+        log_info ("socks5 udp %s: association idle, ended", session_peer (self->session));
+    }
+    else
     if (self->state == H_CONNECTING) {
         //  the client is waiting for an answer: tell it the host did not answer
         log_warn_limited ("%s %s -> %s: connect timed out", self->protocol,
@@ -270,6 +324,24 @@ s_timeout (void *self_)
     session_abort (self->session);
 }
 
+static void
+s_udp_datagram (void *self_, int port, const struct sockaddr *from, const uint8_t *data,
+                size_t len)
+{
+    socks_t *self = (socks_t *) self_;
+    if (self->state == H_UDP)
+        socks_udp_datagram (self->udp, port, from, data, len);
+}
+
+static void
+s_udp_resolved (void *self_, int status, const struct sockaddr_storage *addrs,
+                const socklen_t *lens, size_t count)
+{
+    socks_t *self = (socks_t *) self_;
+    if (self->state == H_UDP)
+        socks_udp_resolved (self->udp, status, addrs, lens, count);
+}
+
 const handler_class_t socks_handler_class = {
     .name = "socks",
     .create = s_create,
@@ -279,5 +351,7 @@ const handler_class_t socks_handler_class = {
     .connected = s_connected,
     .target_data = s_target_data,
     .target_eof = s_target_eof,
-    .timeout = s_timeout
+    .timeout = s_timeout,
+    .udp_datagram = s_udp_datagram,
+    .udp_resolved = s_udp_resolved
 };

@@ -14,6 +14,10 @@ extern const handler_class_t socks_handler_class;
 //  takes both, socks4 and socks5 one each).
 #define SOCKS_ACCEPT_V4 1u      //  SOCKS4 and 4a
 #define SOCKS_ACCEPT_V5 2u
+//  Set by a wormhole for its far end's handler: the client is a tunnel, not
+//  a socket next to the user, so a UDP association must come as
+//  SOCKS_CMD_UDP_STREAM (a plain UDP ASSOCIATE gets "command not supported").
+#define SOCKS_BEHIND_WORMHOLE 4u
 
 //  Requests refused by the target rules (acl.h) since start, all socks
 //  handlers of the process together.

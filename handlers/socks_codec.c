@@ -57,6 +57,7 @@ struct _socks_codec_t {
     uint8_t uname [S_NAME_MAX];         //  RFC 1929 UNAME while PASSWD comes
     size_t uname_len;
     bool auth_failed;
+    bool allow_udp;
     socks_request_t request;
     char error [80];
 };
@@ -72,6 +73,12 @@ socks_codec_new (bool allow4, bool allow5)
     self->state = S_VERSION;
     self->need = 1;
     return self;
+}
+
+void
+socks_codec_allow_udp (socks_codec_t *self)
+{
+    self->allow_udp = true;
 }
 
 void
@@ -276,10 +283,12 @@ s5_request (socks_codec_t *self, s_out_t *out)
     uint8_t ver = self->field [0], cmd = self->field [1];
     uint8_t rsv = self->field [2], atyp = self->field [3];
     self->atyp = atyp;
+    self->request.command = cmd;
+    bool udp = cmd == SOCKS_CMD_UDP_ASSOCIATE || cmd == SOCKS_CMD_UDP_STREAM;
     if (ver != 5 || rsv != 0)
         s_fail (self, out, SOCKS_REP_GENERAL_FAILURE, "malformed request header");
     else
-    if (cmd != 1)
+    if (cmd != SOCKS_CMD_CONNECT && !(self->allow_udp && udp))
         s_fail (self, out, SOCKS_REP_CMD_NOT_SUPPORTED, "command not supported (only CONNECT)");
     else
     if (atyp == 1)
@@ -330,7 +339,8 @@ static void
 s5_port (socks_codec_t *self, s_out_t *out)
 {
     self->request.port = (uint16_t) (self->field [0] << 8 | self->field [1]);
-    if (self->request.port == 0)
+    //  a UDP association's DST is where the client will send from: 0 is "any"
+    if (self->request.port == 0 && self->request.command == SOCKS_CMD_CONNECT)
         s_fail (self, out, SOCKS_REP_GENERAL_FAILURE, "port 0");
     else
         self->state = S_DONE;
@@ -343,6 +353,7 @@ s4_request (socks_codec_t *self, s_out_t *out)
     uint8_t cd = f [0];
     self->request.port = (uint16_t) (f [1] << 8 | f [2]);
     const uint8_t *ip = f + 3;
+    self->request.command = SOCKS_CMD_CONNECT;
     if (cd != 1)
         s_fail (self, out, SOCKS_REP_CMD_NOT_SUPPORTED, "command not supported (only CONNECT)");
     else
@@ -506,8 +517,7 @@ s5_reply (int rep, const struct sockaddr *bound, uint8_t *out, size_t cap)
     const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *) bound;
     bool ipv6 = rep == SOCKS_REP_SUCCEEDED && bound && bound->sa_family == AF_INET6;
     bool ipv4 = rep == SOCKS_REP_SUCCEEDED && bound && bound->sa_family == AF_INET;
-    size_t addr_len = ipv6? 16: 4;
-    size_t len = 4 + addr_len + 2;
+    size_t len = 4 + (ipv6? 16: 4) + 2;
     if (cap < len)
         return 0;
     memset (out, 0, len);

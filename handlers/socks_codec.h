@@ -48,7 +48,17 @@ typedef struct {
     char host[256];         //  name, or an IPv4/IPv6 literal (no brackets)
     uint16_t port;          //  1..65535
     bool host_is_name;      //  SOCKS5 ATYP 3 or SOCKS4a
+    uint8_t command;        //  SOCKS_CMD_*: CONNECT unless UDP was allowed
 } socks_request_t;
+
+//  The commands a request may carry. SOCKS_CMD_UDP_STREAM is ours: a UDP
+//  association whose datagrams travel on this same stream, framed
+//  (handlers/socks_udp_codec.h); the local end of a wormhole asks for it.
+enum {
+    SOCKS_CMD_CONNECT = 1,
+    SOCKS_CMD_UDP_ASSOCIATE = 3,
+    SOCKS_CMD_UDP_STREAM = 0x83
+};
 
 //  A codec that accepts the versions allowed (handler: socks both, socks4 or socks5 one).
 socks_codec_t *
@@ -63,6 +73,11 @@ void
 //  NULL or none: no authentication (the default). Call before the first feed.
 void
     socks_codec_require_users (socks_codec_t *self, const acl_users_t *users);
+
+//  Also accept UDP ASSOCIATE and SOCKS_CMD_UDP_STREAM (SOCKS5 only; their
+//  DST.PORT may be 0). Call before the first feed.
+void
+    socks_codec_allow_udp (socks_codec_t *self);
 
 //  Whether the codec failed on the credentials (wrong, or not offered).
 bool

@@ -70,6 +70,13 @@ struct handler_class_t {
     void (*drained) (void *self);
     //  Optional: a tunnel's handover events (runtime/handover.h).
     void (*handover) (void *self, const struct handover_event_t *event);
+    //  Optional: a datagram on the session's UDP socket `port` (SESSION_UDP_*)
+    //  from `from` (an IPv4-mapped address comes as IPv4). Valid during the call.
+    void (*udp_datagram) (void *self, int port, const struct sockaddr *from,
+                          const uint8_t *data, size_t len);
+    //  Optional: the result of session_udp_resolve (status 0 or an EAI_* code).
+    void (*udp_resolved) (void *self, int status, const struct sockaddr_storage *addrs,
+                          const socklen_t *lens, size_t count);
 };
 
 //  --- The session calls a handler makes (all from its own callbacks, same thread)
@@ -128,5 +135,30 @@ void session_handshake_timed_out (session_t *self);
 
 //  "1.2.3.4:5678" of the client, for log lines.
 const char *session_peer (session_t *self);
+
+//  --- Datagrams (a SOCKS5 UDP association; runtime/session_udp.c)
+//  A session has up to two UDP sockets, non-blocking in the worker's epoll:
+//  one toward the user, one toward the targets. They close with the session.
+enum { SESSION_UDP_USER, SESSION_UDP_TARGETS, SESSION_UDP_PORTS };
+
+//  Bind port's socket to local (port 0: any). An IPv6 socket also takes
+//  IPv4 (not V6ONLY). Returns 0, or an errno. *bound: the address it got.
+int session_udp_open (session_t *self, int port, const struct sockaddr *local,
+                      struct sockaddr_storage *bound);
+//  Send one datagram now; false if it was dropped (the socket is full, not
+//  open, or cannot reach that family). Never blocks, never queues.
+bool session_udp_send (session_t *self, int port, const struct sockaddr *to,
+                       const void *data, size_t len);
+//  Look a name up for datagrams (handler->udp_resolved); one at a time: a
+//  new call forgets the previous one. -1 if the lookup could not be asked.
+int session_udp_resolve (session_t *self, const char *host, uint16_t port);
+//  The client connection's own address (local) or its peer's; -1 if the
+//  client side is not a socket (a stream of a tunnel).
+int session_client_address (session_t *self, bool local, struct sockaddr_storage *out);
+//  The worker's idle limit for relaying sessions (<= 0: none).
+int session_idle_limit_ms (session_t *self);
+//  Bytes queued toward the client or toward the target (datagrams are
+//  dropped rather than queued past a bound).
+size_t session_queued_bytes (session_t *self, bool toward_client);
 
 #endif

@@ -196,6 +196,7 @@ session_free (session_t **self_p)
     session_conn_close (self, &self->client, self->abortive);
     session_conn_close (self, &self->target, self->abortive);
     session_conn_close (self, &self->spare, self->abortive);
+    session_udp_free (self);
     free (self);
     *self_p = NULL;
 }
@@ -262,6 +263,10 @@ void
 session_on_io (conn_t *conn, uint32_t events)
 {
     session_t *self = conn->session;
+    if (conn->kind == EP_UDP) {
+        session_udp_on_io (conn);
+        return;
+    }
     if (conn->connecting) {
         if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
             if (conn == &self->spare)
@@ -565,7 +570,8 @@ session_owner (session_t *self)
 bool
 session_awaits (session_t *self, uint64_t resolve_token)
 {
-    return !session_dead (self) && self->resolve_token == resolve_token;
+    return !session_dead (self)
+        && (self->resolve_token == resolve_token || session_udp_awaits (self, resolve_token));
 }
 
 worker_links_t *

@@ -112,9 +112,11 @@ session_connect_done (session_t *self)
 }
 
 void
-session_on_resolved (session_t *self, int status, const struct sockaddr_storage *addrs,
-                     const socklen_t *lens, size_t count)
+session_on_resolved (session_t *self, uint64_t token, int status,
+                     const struct sockaddr_storage *addrs, const socklen_t *lens, size_t count)
 {
+    if (session_udp_resolved (self, token, status, addrs, lens, count))
+        return;
     self->resolve_token = 0;
     if (status != 0 || count == 0) {
         session_connect_failed (self, SESSION_ERR_RESOLVE);

@@ -62,6 +62,7 @@ struct session_t {
     void *tap;                      //  the scanner borrowed into a side's stack (NULL: none)
     conn_t *tap_side;               //  ... that side
     uint64_t handover_progress;     //  bytes written on an old socket after the switch
+    struct session_udp_t *udp;      //  datagram sockets (session_udp.c); NULL: none
 };
 
 
@@ -137,6 +138,14 @@ session_count_bytes (session_t *self, conn_t *side, size_t len)
 //  A session begins (after its handler was made) and ends.
 void session_metrics_open (session_t *self);
 void session_metrics_close (session_t *self);
+
+//  --- session_udp.c
+//  A datagram socket is readable; the lookup with that token was the UDP one.
+void session_udp_on_io (conn_t *conn);
+bool session_udp_awaits (session_t *self, uint64_t token);
+bool session_udp_resolved (session_t *self, uint64_t token, int status,
+                           const struct sockaddr_storage *addrs, const socklen_t *lens, size_t count);
+void session_udp_free (session_t *self);
 
 //  --- session_handover.c
 //  A handover event for the handler (a socket given to a session without

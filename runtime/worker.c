@@ -10,7 +10,6 @@
 #include "runtime/worker.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 
 #include "runtime/actor.h"
 #include "runtime/base/log.h"
+#include "runtime/heap_trim.h"
 #include "runtime/resolver.h"
 #include "runtime/session_table.h"
 #include "runtime/trace.h"
@@ -54,9 +54,7 @@ struct worker_t {
     timers_t *timers;
     session_table_t sessions;
     size_t live;
-    size_t freed;           //  sessions freed since the heap was last trimmed
-    uint64_t trimmed_at;    //  timers_now_ms of that trim
-    uint64_t trim_due;      //  a trim waits until then (0: none waits)
+    heap_trim_t trim;       //  when the memory of a burst goes back
     uint64_t next_token;    //  resolver request tokens
     session_t *dead;        //  ended this turn, freed at its end
     session_t *corked;      //  to uncork at the end of this turn
@@ -97,6 +95,12 @@ const worker_args_t *
 worker_args (worker_t *self)
 {
     return &self->args;
+}
+
+int
+worker_idle_timeout_ms (worker_t *self)
+{
+    return self->args.idle_timeout_ms;
 }
 
 int
@@ -229,50 +233,6 @@ s_uncork_all (worker_t *self)
     }
 }
 
-//  After a burst, glibc keeps the memory it took for reuse (a flood of
-//  20,000 connections left ~270 MB behind; 300 stalled downloads ~165 MB):
-//  it goes back to the system once many sessions ended (the worker is down
-//  to half of what it freed) or many blocks went back to the pool (8 MiB
-//  below the peak), at most once a second. trim_due says a trim waits for
-//  that second to pass (the loop wakes for it).
-#define TRIM_AFTER 1024
-#define TRIM_BLOCKS 128
-#define TRIM_EVERY_MS 1000
-
-static void
-s_maybe_trim (worker_t *self)
-{
-    bool sessions = self->freed >= TRIM_AFTER && self->live < self->freed / 2;
-    bool blocks = bufpool_peak (self->pool) >= bufpool_in_use (self->pool) + TRIM_BLOCKS;
-    if (!sessions && !blocks)
-        return;
-    uint64_t now = timers_now_ms ();
-    if (now < self->trimmed_at + TRIM_EVERY_MS) {
-        self->trim_due = self->trimmed_at + TRIM_EVERY_MS;
-        return;
-    }
-    bufpool_trim (self->pool, 16);
-    bufpool_peak_reset (self->pool);
-    malloc_trim (0);
-    self->trimmed_at = now;
-    self->trim_due = 0;
-    self->freed = 0;
-}
-
-//  How long the loop may sleep: until the next timer, or the trim that waits.
-static int
-s_wait_ms (worker_t *self)
-{
-    uint64_t now = timers_now_ms ();
-    int timeout = timers_wait_ms (self->timers, now);
-    if (self->trim_due) {
-        int trim = self->trim_due > now ? (int) (self->trim_due - now) : 0;
-        if (timeout < 0 || trim < timeout)
-            timeout = trim;
-    }
-    return timeout;
-}
-
 static void
 s_free_dead (worker_t *self)
 {
@@ -282,9 +242,9 @@ s_free_dead (worker_t *self)
         session_table_release (&self->sessions, session_id (session));
         session_free (&session);
         self->live--;
-        self->freed++;
+        heap_trim_freed (&self->trim, 1);
     }
-    s_maybe_trim (self);
+    heap_trim_check (&self->trim, self->pool, self->live, timers_now_ms ());
 }
 
 //  A new session in a fresh slot: an accepted socket (fd), a stream of a
@@ -319,130 +279,31 @@ worker_spawn_stream (worker_t *self, const handler_conf_t *conf, const stream_op
     return session;
 }
 
-static void
-s_handle_control (worker_t *self, zmsg_t *msg, const char *command)
-{
-    zframe_t *frame = zmsg_pop (msg);
-    void *ptr = NULL;
-    if (frame && zframe_size (frame) == sizeof ptr)
-        memcpy (&ptr, zframe_data (frame), sizeof ptr);
-    zframe_destroy (&frame);
-    if (!ptr)
-        return;
-    if (streq (command, "DIAL")) {
-        session_t *session = s_session_start (self, -1, ptr, NULL, NULL, 0);
-        if (session)
-            session_settle (session);
-        return;
-    }
-    size_t dropped = 0;
-    for (size_t i = 0; i < self->sessions.count; i++) {
-        session_t *session = session_table_at (&self->sessions, i);
-        if (session && session_owner (session) == ptr && !session_is_dead (session)) {
-            session_abort (session);
-            dropped++;
-        }
-    }
-    if (dropped)
-        log_info ("worker %d: %zu connection(s) of a removed or changed wormhole closed",
-                  self->args.index, dropped);
-}
-
-//  "BATON" fd session rest: a handover connection for one of our tunnels
-//  (actors/handover_port.c found it in the registry).
-static void
-s_handle_baton (worker_t *self, zmsg_t *msg)
-{
-    char *fd_text = zmsg_popstr (msg);
-    zframe_t *id_frame = zmsg_pop (msg);
-    zframe_t *rest = zmsg_pop (msg);
-    int fd = fd_text ? atoi (fd_text) : -1;
-    uint64_t id = 0;
-    if (id_frame && zframe_size (id_frame) == sizeof id)
-        memcpy (&id, zframe_data (id_frame), sizeof id);
-    session_t *session = fd >= 0 && rest ? session_table_find (&self->sessions, id) : NULL;
-    if (session && !session_is_dead (session)) {
-        handover_event_t event = { .kind = HANDOVER_SOCKET, .fd = fd,
-                                   .data = zframe_data (rest), .len = zframe_size (rest) };
-        session_handover_event (session, &event);
-    }
-    else if (fd >= 0) {
-        log_info ("worker %d: a handover connection for a tunnel that is gone; closed",
-                  self->args.index);
-        close (fd);
-    }
-    zstr_free (&fd_text);
-    zframe_destroy (&id_frame);
-    zframe_destroy (&rest);
-}
-
-//  "HANDOVER": every tunnel this worker dials starts a handover now.
-static void
-s_handle_handover (worker_t *self)
-{
-    handover_event_t event = { .kind = HANDOVER_TRIGGER, .fd = -1 };
-    for (size_t i = 0; i < self->sessions.count; i++) {
-        session_t *session = session_table_at (&self->sessions, i);
-        if (session && !session_is_dead (session))
-            session_handover_event (session, &event);
-    }
-}
-
+//  One inbox message (worker.h lists them; runtime/worker_inbox.c handles them).
 static void
 s_handle_accept (worker_t *self)
 {
     zmsg_t *msg = zmsg_recv (self->inbox);
-    if (!msg)
-        return;
-    char *command = zmsg_popstr (msg);
-    if (command && streq (command, "DRAIN")) {
-        self->draining = true;
-        zstr_free (&command);
-        zmsg_destroy (&msg);
-        return;
-    }
-    if (command && streq (command, "BATON")) {
-        s_handle_baton (self, msg);
-        zstr_free (&command);
-        zmsg_destroy (&msg);
-        return;
-    }
-    if (command && streq (command, "HANDOVER")) {
-        s_handle_handover (self);
-        zstr_free (&command);
-        zmsg_destroy (&msg);
-        return;
-    }
-    if (command && (streq (command, "DIAL") || streq (command, "DROP"))) {
-        s_handle_control (self, msg, command);
-        zstr_free (&command);
-        zmsg_destroy (&msg);
-        return;
-    }
-    int fd = -1;
-    void *conf = NULL;
-    char *fd_text = zmsg_popstr (msg);
-    zframe_t *conf_frame = zmsg_pop (msg);
-    if (fd_text)
-        fd = atoi (fd_text);
-    if (conf_frame && zframe_size (conf_frame) == sizeof conf)
-        memcpy (&conf, zframe_data (conf_frame), sizeof conf);
-    zstr_free (&fd_text);
-    zframe_destroy (&conf_frame);
-    zmsg_destroy (&msg);
-    bool ok = command && streq (command, "ACCEPT") && fd >= 0 && conf;
-    zstr_free (&command);
-    if (!ok) {
-        log_error ("worker %d: malformed inbox message", self->args.index);
-        if (fd >= 0)
-            close (fd);
-        return;
-    }
-    session_t *session = s_session_start (self, fd, conf, NULL, NULL, 0);
-    if (session)
-        session_settle (session);
-    else
-        close (fd);
+    if (msg)
+        worker_inbox_handle (self, &msg);
+}
+
+session_t *
+worker_session_start (worker_t *self, int fd, const handler_conf_t *conf)
+{
+    return s_session_start (self, fd, conf, NULL, NULL, 0);
+}
+
+session_table_t *
+worker_sessions (worker_t *self)
+{
+    return &self->sessions;
+}
+
+void
+worker_drain (worker_t *self)
+{
+    self->draining = true;
 }
 
 static void
@@ -459,7 +320,7 @@ s_handle_resolved (worker_t *self)
     if (resolver_reply_parse (msg, &token, &status, addrs, lens, RESOLVER_MAX_ADDRS, &count) == 0) {
         session_t *session = session_table_at (&self->sessions, token & SESSION_SLOT_MASK);
         if (session && session_awaits (session, token)) {
-            session_on_resolved (session, status, addrs, lens, count);
+            session_on_resolved (session, token, status, addrs, lens, count);
             session_settle (session);
         }
     }
@@ -625,7 +486,8 @@ worker_actor (zsock_t *pipe, void *args)
         s_check_drained (self);
         if (self->terminated)
             break;
-        int timeout = s_wait_ms (self);
+        uint64_t now = timers_now_ms ();
+        int timeout = heap_trim_wait_ms (&self->trim, now, timers_wait_ms (self->timers, now));
         int count = epoll_wait (self->epfd, events, MAX_EVENTS, timeout);
         if (count < 0) {
             if (errno == EINTR)
@@ -636,7 +498,7 @@ worker_actor (zsock_t *pipe, void *args)
         }
         for (int i = 0; i < count; i++) {
             ep_kind_t *kind = events[i].data.ptr;
-            if (*kind != EP_CONN) {
+            if (*kind == EP_ZMQ) {
                 //  Drained at the top of the loop.
                 ((zmq_entry_t *) events[i].data.ptr)->due = true;
                 continue;

@@ -15,6 +15,7 @@
 #include "runtime/session.h"
 #include "runtime/bufpool.h"
 #include "runtime/bufq.h"
+#include "runtime/session_table.h"
 #include "runtime/timers.h"
 #include "runtime/worker.h"
 
@@ -22,7 +23,8 @@ typedef struct worker_t worker_t;
 typedef struct session_t session_t;
 
 //  What an epoll entry points at: every pointee starts with this tag.
-typedef enum { EP_ZMQ, EP_CONN } ep_kind_t;
+//  EP_UDP: a session's datagram socket (runtime/session_udp.c), a conn_t too.
+typedef enum { EP_ZMQ, EP_CONN, EP_UDP } ep_kind_t;
 
 //  What a socket's bytes are, during a handover (otherwise always STREAM).
 typedef enum {
@@ -94,6 +96,17 @@ typedef struct {
 //  Worker services used by sessions.
 bufpool_t *worker_pool (worker_t *self);
 int worker_index (worker_t *self);
+
+//  --- For the inbox's handlers (worker_inbox.c)
+//  One inbox message, taken (destroyed).
+void worker_inbox_handle (worker_t *self, zmsg_t **msg_p);
+//  A session for an accepted socket (fd) or one that dials by itself (-1),
+//  in a fresh slot; NULL if none can be had.
+session_t *worker_session_start (worker_t *self, int fd, const handler_conf_t *conf);
+//  The worker's session table.
+session_table_t *worker_sessions (worker_t *self);
+//  "DRAIN": report once no user connection is left.
+void worker_drain (worker_t *self);
 //  Sends msg to that worker's inbox through the socket made at start (never
 //  waits: -1 if its queue is full or there is no such worker). Takes msg.
 int worker_send_to (worker_t *self, int index, zmsg_t **msg_p);
@@ -102,6 +115,8 @@ int worker_connect_timeout_ms (worker_t *self);
 //  What the worker was started with (its timeouts: idle_timeout_ms,
 //  handshake_timeout_ms).
 const worker_args_t *worker_args (worker_t *self);
+//  A relaying session without traffic this long ends (<= 0: never).
+int worker_idle_timeout_ms (worker_t *self);
 void worker_conn_update (worker_t *self, conn_t *conn, uint32_t events);
 void worker_conn_forget (worker_t *self, conn_t *conn);
 //  A timer of kind for the session with that id, due at deadline_ms; the
@@ -132,7 +147,7 @@ void session_free (session_t **self_p);
 void session_on_io (conn_t *conn, uint32_t events);
 //  A timer of the session came due; it ignores one it cancelled or re-armed.
 void session_timer_due (session_t *self, int kind, uint64_t deadline_ms);
-void session_on_resolved (session_t *self, int status, const struct sockaddr_storage *addrs,
+void session_on_resolved (session_t *self, uint64_t token, int status, const struct sockaddr_storage *addrs,
                           const socklen_t *lens, size_t count);
 //  Called after every event, timer or reply: settles state and epoll interest.
 void session_settle (session_t *self);
