@@ -104,6 +104,11 @@ int config_parse_wormhole (ctx_t *ctx, const node_t *map, const char *path, worm
 void config_handler_free (config_handler_t *conf);
 
 //  The words of the settings, in the order of their enums.
+//  --- config_stealth.c: wire:, sni:, early_data:, fallback:
+#define CONFIG_DEFAULT_SNI "www.example.com"
+int config_parse_stealth (ctx_t *ctx, const node_t *map, const char *path, wormhole_conf_t *wh);
+extern const char *const config_wire_names [];
+
 extern const char *const config_mode_names [];
 extern const char *const config_protocol_names [];
 extern const char *const config_cipher_names [];

@@ -10,6 +10,15 @@
     Sending, records are sealed from the given bytes straight into a
     per-thread scratch buffer (the seal is the copy) and passed on from
     there, a chunk of up to 64 KiB at once.
+
+    TLS-shaped (wire: tls, docs/PROTOCOL-v2.md section 9), the node also
+    plays TLS 1.3's handshake tail: each side's records start after one
+    ChangeCipherSpec record (skipped when received, checked byte for byte);
+    the client's first record is a PADDING record sized like a Finished,
+    and unless early data is on it holds what it seals until the server's
+    flight came (TLS waits one round trip); the server answers the
+    client's first record with two PADDING records sized like OpenSSL's
+    NewSessionTickets.
 */
 #include "nodes/v2_node.h"
 
@@ -18,7 +27,10 @@
 
 #include <openssl/crypto.h>
 
-#define S_WIRE_MAX (V2_LEN_SIZE + V2_RECORD_MAX + V2_TAG_SIZE)
+#define S_WIRE_MAX (V2_HEAD_MAX + V2_RECORD_MAX + V2_TAG_SIZE)
+#define S_FINISHED_BODY (69 - V2_TAG_SIZE - 1)     //  a SHA-384 Finished: 69 bytes sealed
+#define S_TICKET_BODY (250 - V2_TAG_SIZE - 1)      //  an OpenSSL NewSessionTicket: 250
+#define S_HOLD_MAX (1u << 20)                      //  sealed before the server's flight
 //  Records sealed before anything is passed on: a whole 64 KiB chunk. The
 //  session may hand the node bytes that lie where what it passes on will be
 //  queued (the free room at the tail of a socket's queue), so the node must
@@ -39,9 +51,17 @@ struct v2_node_t {
     uint8_t *pend;                  //  a record cut by a chunk's end (S_WIRE_MAX bytes)
     size_t pend_have;
     size_t pend_need;               //  0 until its length is known
+    //  TLS-shaped only
+    bool tls;
+    size_t ccs_in;                  //  bytes of the peer's ChangeCipherSpec seen
+    bool ccs_sent;                  //  ours (and, at the client, the Finished)
+    bool early;                     //  the client sends before the server's flight
+    bool tickets_due;               //  the server answers the client's first record
+    uint8_t *hold;                  //  the client's records held for the server's flight
+    size_t hold_len;
 };
 
-static __thread uint8_t s_scratch[S_BATCH * (V2_OVERHEAD + V2_BODY_MAX)];
+static __thread uint8_t s_scratch[S_BATCH * (V2_OVERHEAD_MAX + V2_BODY_MAX)];
 static __thread bool s_scratch_busy;
 
 static v2_node_t *
@@ -69,7 +89,9 @@ v2_node_new_client (v2_suite_t suite, const uint8_t *k, size_t klen,
     memcpy (self->cs, cs, V2_SALT_SIZE);
     memcpy (self->k, k, klen);
     self->klen = klen;
-    self->flight = v2_flight_parser_new (suite, k, klen, V2_KIND_SERVER, cs);
+    self->tls = v2_dir_head (self->tx) == V2_TLS_HEAD_SIZE;
+    self->flight = self->tls ? v2_flight_parser_new_tls (suite, k, klen, V2_KIND_SERVER, cs)
+                             : v2_flight_parser_new (suite, k, klen, V2_KIND_SERVER, cs);
     if (!self->flight)
         v2_node_destroy (&self);
     return self;
@@ -89,7 +111,16 @@ v2_node_new_server (v2_dir_t *tx, v2_dir_t *rx, const uint8_t hk[V2_HK_SIZE])
     self->rx = rx;
     memcpy (self->hk, hk, V2_HK_SIZE);
     self->has_hk = true;
+    self->tls = v2_dir_head (self->tx) == V2_TLS_HEAD_SIZE;
+    self->tickets_due = self->tls;
+    self->ccs_sent = true;          //  the server's is in its flight
     return self;
+}
+
+void
+v2_node_set_early (v2_node_t *self, bool early)
+{
+    self->early = early;
 }
 
 void
@@ -102,6 +133,7 @@ v2_node_destroy (v2_node_t **self_p)
     v2_dir_destroy (&self->rx);
     v2_flight_parser_destroy (&self->flight);
     free (self->pend);
+    free (self->hold);
     OPENSSL_cleanse (self, sizeof *self);
     free (self);
     *self_p = NULL;
@@ -180,20 +212,21 @@ static int
 s_complete_pend (v2_node_t *self, const uint8_t *data, size_t len, size_t *used,
                  const node_out_t *out)
 {
+    size_t head = v2_dir_head (self->rx);
     *used = 0;
     if (self->pend_need == 0) {
-        if (self->pend_have < V2_LEN_SIZE) {
-            size_t take = V2_LEN_SIZE - self->pend_have < len ? V2_LEN_SIZE - self->pend_have : len;
+        if (self->pend_have < head) {
+            size_t take = head - self->pend_have < len ? head - self->pend_have : len;
             memcpy (self->pend + self->pend_have, data, take);
             self->pend_have += take;
             *used = take;
-            if (self->pend_have < V2_LEN_SIZE)
+            if (self->pend_have < head)
                 return 0;
         }
         int L = v2_peek_len (self->rx, self->pend);
         if (L < 0)
             return -1;
-        self->pend_need = V2_LEN_SIZE + (size_t) L + V2_TAG_SIZE;
+        self->pend_need = head + (size_t) L + V2_TAG_SIZE;
     }
     size_t take = self->pend_need - self->pend_have;
     if (take > len - *used)
@@ -203,12 +236,12 @@ s_complete_pend (v2_node_t *self, const uint8_t *data, size_t len, size_t *used,
     *used += take;
     if (self->pend_have < self->pend_need)
         return 0;
-    size_t L = self->pend_need - V2_LEN_SIZE - V2_TAG_SIZE;
+    size_t L = self->pend_need - head - V2_TAG_SIZE;
     self->pend_have = self->pend_need = 0;
     const uint8_t *body;
     size_t body_len;
     if (v2_open (self->rx, self->pend, L) != 0
-    ||  s_plaintext (self, self->pend + V2_LEN_SIZE, L, out, &body, &body_len) != 0)
+    ||  s_plaintext (self, self->pend + head, L, out, &body, &body_len) != 0)
         return -1;
     if (body_len)
         out->data (out->ctx, NODE_INNER, (uint8_t *) body, body_len, 0);
@@ -232,20 +265,20 @@ s_hold (v2_node_t *self, const uint8_t *data, size_t len)
 static int
 s_records (v2_node_t *self, uint8_t *data, size_t len, const node_out_t *out)
 {
-    size_t r = 0, w = 0;
+    size_t r = 0, w = 0, head = v2_dir_head (self->rx);
     int rc = 0;
-    while (len - r >= V2_LEN_SIZE) {
+    while (len - r >= head) {
         int L = v2_peek_len (self->rx, data + r);
         if (L < 0) {
             rc = -1;
             break;
         }
-        size_t wire = V2_LEN_SIZE + (size_t) L + V2_TAG_SIZE;
+        size_t wire = head + (size_t) L + V2_TAG_SIZE;
         if (len - r < wire)
             break;
         const uint8_t *body;
         size_t body_len;
-        uint8_t *p = data + r + V2_LEN_SIZE;
+        uint8_t *p = data + r + head;
         if (v2_open (self->rx, data + r, (size_t) L) != 0
         ||  s_plaintext (self, p, (size_t) L, out, &body, &body_len) != 0) {
             rc = -1;
@@ -264,6 +297,24 @@ s_records (v2_node_t *self, uint8_t *data, size_t len, const node_out_t *out)
     return rc;
 }
 
+//  TLS: the peer's one ChangeCipherSpec before its records. -1 if the
+//  bytes differ; *used of data were part of it.
+static int
+s_skip_ccs (v2_node_t *self, const uint8_t *data, size_t len, size_t *used)
+{
+    *used = 0;
+    while (self->ccs_in < TLS_CCS_SIZE && *used < len) {
+        if (data[*used] != tls_ccs_record[self->ccs_in])
+            return -1;
+        self->ccs_in++;
+        (*used)++;
+    }
+    return 0;
+}
+
+static int s_tls_tail (v2_node_t *self, const node_out_t *out);
+static void s_tickets (v2_node_t *self, const node_out_t *out);
+
 static int
 s_from_outer (v2_node_t *self, uint8_t *data, size_t len, const node_out_t *out)
 {
@@ -275,7 +326,19 @@ s_from_outer (v2_node_t *self, uint8_t *data, size_t len, const node_out_t *out)
             return 0;
         data += used;
         len -= used;
+        if (self->tls && s_tls_tail (self, out) != 0)
+            return -1;
     }
+    if (self->tls && self->ccs_in < TLS_CCS_SIZE) {
+        if (s_skip_ccs (self, data, len, &used) != 0)
+            return -1;
+        data += used;
+        len -= used;
+    }
+    //  Before the client's first record is delivered, so that they lead
+    //  whatever its data makes the server answer.
+    if (self->tickets_due && (len || self->pend_have))
+        s_tickets (self, out);
     if (self->pend_have) {
         if (s_complete_pend (self, data, len, &used, out) != 0)
             return -1;
@@ -287,6 +350,72 @@ s_from_outer (v2_node_t *self, uint8_t *data, size_t len, const node_out_t *out)
 
 
 //  --- Sending
+
+//  Sealed bytes leave now, or, at a TLS client that awaits the server's
+//  flight without early data, are held until it came.
+static int
+s_emit (v2_node_t *self, const node_out_t *out, uint8_t *buf, size_t len, unsigned flags)
+{
+    if (!self->tls || self->rx || self->early) {
+        out->data (out->ctx, NODE_OUTER, buf, len, flags);
+        return 0;
+    }
+    if (len > S_HOLD_MAX - self->hold_len)
+        return -1;
+    uint8_t *hold = realloc (self->hold, self->hold_len + len);
+    if (!hold)
+        return -1;
+    memcpy (hold + self->hold_len, buf, len);
+    self->hold = hold;
+    self->hold_len += len;
+    return 0;
+}
+
+//  The client's ChangeCipherSpec and Finished-sized PADDING record, sealed
+//  before its first other record.
+static int
+s_start (v2_node_t *self, const node_out_t *out)
+{
+    static const uint8_t zeros[S_FINISHED_BODY];
+    uint8_t buf[TLS_CCS_SIZE + V2_TLS_HEAD_SIZE + 1 + S_FINISHED_BODY + V2_TAG_SIZE];
+    if (self->ccs_sent)
+        return 0;
+    self->ccs_sent = true;
+    memcpy (buf, tls_ccs_record, TLS_CCS_SIZE);
+    int w = v2_seal (self->tx, V2_PADDING, zeros, S_FINISHED_BODY, buf + TLS_CCS_SIZE);
+    return w < 0 ? -1 : s_emit (self, out, buf, TLS_CCS_SIZE + (size_t) w, 0);
+}
+
+//  The server's flight came (TLS client): the handshake's tail and what
+//  was held leave.
+static int
+s_tls_tail (v2_node_t *self, const node_out_t *out)
+{
+    if (s_start (self, out) != 0)
+        return -1;
+    uint8_t *hold = self->hold;
+    size_t hold_len = self->hold_len;
+    self->hold = NULL;
+    self->hold_len = 0;
+    if (hold_len)
+        out->data (out->ctx, NODE_OUTER, hold, hold_len, 0);
+    free (hold);
+    return 0;
+}
+
+//  The server's two NewSessionTicket-sized PADDING records.
+static void
+s_tickets (v2_node_t *self, const node_out_t *out)
+{
+    static const uint8_t zeros[S_TICKET_BODY];
+    uint8_t buf[V2_TLS_HEAD_SIZE + 1 + S_TICKET_BODY + V2_TAG_SIZE];
+    self->tickets_due = false;
+    for (int i = 0; i < 2 && !self->end_sent; i++) {
+        int w = v2_seal (self->tx, V2_PADDING, zeros, S_TICKET_BODY, buf);
+        if (w > 0)
+            out->data (out->ctx, NODE_OUTER, buf, (size_t) w, 0);
+    }
+}
 
 static int
 s_seal_batch (v2_node_t *self, uint8_t type, const uint8_t *data, size_t len, uint8_t *buf,
@@ -313,6 +442,11 @@ s_from_inner (v2_node_t *self, const uint8_t *data, size_t len, unsigned flags,
     unsigned out_flags = 0;
     if (self->end_sent)
         return -1;                  //  nothing after our end
+    bool held = self->tls && !self->rx && !self->early;
+    if (held && (flags & NODE_PADDING))
+        return 0;                   //  no padding while nothing leaves
+    if (self->tls && s_start (self, out) != 0)
+        return -1;
     if (flags & NODE_END) {
         type = V2_END;
         len = 0;
@@ -330,7 +464,8 @@ s_from_inner (v2_node_t *self, const uint8_t *data, size_t len, unsigned flags,
         //  The wire size asked for, in one record (at least an empty one).
         type = V2_PADDING;
         out_flags = NODE_PADDING;
-        len = len > V2_OVERHEAD ? len - V2_OVERHEAD : 0;
+        size_t overhead = v2_dir_record_size (self->tx, 0);
+        len = len > overhead ? len - overhead : 0;
         data = zeros;
         if (len > V2_BODY_MAX)
             len = V2_BODY_MAX;
@@ -349,7 +484,10 @@ s_from_inner (v2_node_t *self, const uint8_t *data, size_t len, unsigned flags,
             break;
         }
         done += taken;
-        out->data (out->ctx, NODE_OUTER, buf, made, out_flags);
+        if (s_emit (self, out, buf, made, out_flags) != 0) {
+            rc = -1;
+            break;
+        }
     } while (done < len);
     if (mine)
         s_scratch_busy = false;

@@ -1,6 +1,7 @@
 /*  v2_record — sealing and opening v2 records (see v2_record.h). */
 #include "nodes/v2_record.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@ struct v2_dir_t {
     EVP_CIPHER_CTX *mask;       //  AES-256-ECB, or ChaCha20 keyed once
     uint8_t mask_key[32];       //  ChaCha20's key is given again with each nonce
     uint64_t count;
+    bool tls;                   //  TLS application-data headers
 };
 
 static void
@@ -63,6 +65,24 @@ v2_dir_destroy (v2_dir_t **self_p)
     *self_p = NULL;
 }
 
+void
+v2_dir_set_tls (v2_dir_t *self)
+{
+    self->tls = true;
+}
+
+size_t
+v2_dir_head (v2_dir_t *self)
+{
+    return self->tls ? V2_TLS_HEAD_SIZE : V2_LEN_SIZE;
+}
+
+size_t
+v2_dir_record_size (v2_dir_t *self, size_t body_len)
+{
+    return v2_dir_head (self) + 1 + body_len + V2_TAG_SIZE;
+}
+
 uint64_t
 v2_dir_count (v2_dir_t *self)
 {
@@ -93,38 +113,69 @@ s_mask (v2_dir_t *self, uint64_t i, uint8_t mask[2])
     return 0;
 }
 
+//  The header of a record of plaintext length plen: the masked length, or
+//  TLS's 17 03 03 and the length of ciphertext and tag.
+static int
+s_head_make (v2_dir_t *self, size_t plen, uint8_t *out)
+{
+    if (self->tls) {
+        size_t clen = plen + V2_TAG_SIZE;
+        out[0] = 0x17;
+        out[1] = out[2] = 0x03;
+        out[3] = (uint8_t) (clen >> 8);
+        out[4] = (uint8_t) clen;
+        return 0;
+    }
+    uint8_t mask[2];
+    if (s_mask (self, self->count, mask) != 0)
+        return -1;
+    out[0] = (uint8_t) (plen >> 8) ^ mask[0];
+    out[1] = (uint8_t) plen ^ mask[1];
+    return 0;
+}
+
+//  The plaintext length a header says, or -1.
+static int
+s_head_read (v2_dir_t *self, const uint8_t *head)
+{
+    if (self->tls) {
+        if (head[0] != 0x17 || head[1] != 0x03 || head[2] != 0x03)
+            return -1;
+        return (head[3] << 8 | head[4]) - V2_TAG_SIZE;
+    }
+    uint8_t mask[2];
+    if (s_mask (self, self->count, mask) != 0)
+        return -1;
+    return ((head[0] ^ mask[0]) << 8) | (head[1] ^ mask[1]);
+}
+
 int
 v2_seal (v2_dir_t *self, uint8_t type, const uint8_t *body, size_t len, uint8_t *out)
 {
     if (len > V2_BODY_MAX || self->count == UINT64_MAX)
         return -1;
-    size_t plen = len + 1;
-    uint8_t mask[2], nonce[S_NONCE_SIZE];
-    if (s_mask (self, self->count, mask) != 0)
+    size_t plen = len + 1, head = v2_dir_head (self);
+    uint8_t nonce[S_NONCE_SIZE];
+    if (s_head_make (self, plen, out) != 0)
         return -1;
-    out[0] = (uint8_t) (plen >> 8) ^ mask[0];
-    out[1] = (uint8_t) plen ^ mask[1];
     s_nonce (self->count, nonce);
     int n = 0, m = 0;
-    uint8_t *c = out + V2_LEN_SIZE;
+    uint8_t *c = out + head;
     if (EVP_EncryptInit_ex (self->aead, NULL, NULL, NULL, nonce) != 1
-    ||  EVP_EncryptUpdate (self->aead, NULL, &n, out, V2_LEN_SIZE) != 1
+    ||  EVP_EncryptUpdate (self->aead, NULL, &n, out, (int) head) != 1
     ||  EVP_EncryptUpdate (self->aead, c, &n, &type, 1) != 1
     ||  (len && EVP_EncryptUpdate (self->aead, c + 1, &m, body, (int) len) != 1)
     ||  EVP_EncryptFinal_ex (self->aead, c + plen, &n) != 1
     ||  EVP_CIPHER_CTX_ctrl (self->aead, EVP_CTRL_AEAD_GET_TAG, V2_TAG_SIZE, c + plen) != 1)
         return -1;
     self->count++;
-    return (int) v2_record_size (len);
+    return (int) v2_dir_record_size (self, len);
 }
 
 int
-v2_peek_len (v2_dir_t *self, const uint8_t ml[V2_LEN_SIZE])
+v2_peek_len (v2_dir_t *self, const uint8_t *head)
 {
-    uint8_t mask[2];
-    if (s_mask (self, self->count, mask) != 0)
-        return -1;
-    int len = ((ml[0] ^ mask[0]) << 8) | (ml[1] ^ mask[1]);
+    int len = s_head_read (self, head);
     return len >= 1 && len <= V2_RECORD_MAX ? len : -1;
 }
 
@@ -135,10 +186,11 @@ v2_open (v2_dir_t *self, uint8_t *wire, size_t L)
         return -1;
     uint8_t nonce[S_NONCE_SIZE];
     s_nonce (self->count, nonce);
-    uint8_t *c = wire + V2_LEN_SIZE;
+    size_t head = v2_dir_head (self);
+    uint8_t *c = wire + head;
     int n = 0;
     if (EVP_DecryptInit_ex (self->aead, NULL, NULL, NULL, nonce) != 1
-    ||  EVP_DecryptUpdate (self->aead, NULL, &n, wire, V2_LEN_SIZE) != 1
+    ||  EVP_DecryptUpdate (self->aead, NULL, &n, wire, (int) head) != 1
     ||  EVP_DecryptUpdate (self->aead, c, &n, c, (int) L) != 1
     ||  EVP_CIPHER_CTX_ctrl (self->aead, EVP_CTRL_AEAD_SET_TAG, V2_TAG_SIZE, c + L) != 1
     ||  EVP_DecryptFinal_ex (self->aead, c + L, &n) != 1)
