@@ -17,6 +17,8 @@
 #include "nodes/v2_node.h"
 #include "nodes/v2_record.h"
 #include "test/support/check_run.h"
+#include "test/vectors/tls_vectors.h"
+#include "test/vectors/v2_vectors.h"
 
 static const uint8_t K[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
                                17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
@@ -231,6 +233,17 @@ s_parse (const uint8_t *data, size_t len, v2_kind_t kind, const uint8_t *key, co
     return r;
 }
 
+static v2_flight_result_t
+s_parse_suite (const uint8_t *data, size_t len, v2_kind_t kind, v2_suite_t suite,
+               const uint8_t *cs)
+{
+    v2_flight_parser_t *p = v2_flight_parser_new_tls (suite, V2V_K32, 32, kind, cs);
+    size_t used;
+    v2_flight_result_t r = v2_flight_parser_feed (p, data, len, &used);
+    v2_flight_parser_destroy (&p);
+    return r;
+}
+
 START_TEST (test_flight_client_refused)
 {
     uint8_t out[V2_FLIGHT_TLS_MAX], bad[V2_FLIGHT_TLS_MAX], other[32];
@@ -312,6 +325,64 @@ START_TEST (test_flight_server)
         ck_assert_int_eq (s_parse (bad, (size_t) n, V2_KIND_SERVER, K, CS), V2_FLIGHT_BAD);
     }
     v2_dir_destroy (&dir);
+}
+END_TEST
+
+//  --- Golden vectors (test/vectors/gen_tls_vectors.py)
+
+typedef struct {
+    const uint8_t *ch, *fin, *data, *sh, *ee;
+    size_t fin_len, data_len, ee_len;
+} s_vec_t;
+
+START_TEST (test_vectors)
+{
+    const s_vec_t vecs[2] = {
+        { TLSV_AES_256_GCM_CLIENT_HELLO, TLSV_AES_256_GCM_C2S_FINISHED, TLSV_AES_256_GCM_C2S_DATA,
+          TLSV_AES_256_GCM_SERVER_HELLO, TLSV_AES_256_GCM_S2C_EE,
+          sizeof TLSV_AES_256_GCM_C2S_FINISHED, sizeof TLSV_AES_256_GCM_C2S_DATA,
+          sizeof TLSV_AES_256_GCM_S2C_EE },
+        { TLSV_CHACHA20_POLY1305_CLIENT_HELLO, TLSV_CHACHA20_POLY1305_C2S_FINISHED,
+          TLSV_CHACHA20_POLY1305_C2S_DATA, TLSV_CHACHA20_POLY1305_SERVER_HELLO,
+          TLSV_CHACHA20_POLY1305_S2C_EE, sizeof TLSV_CHACHA20_POLY1305_C2S_FINISHED,
+          sizeof TLSV_CHACHA20_POLY1305_C2S_DATA, sizeof TLSV_CHACHA20_POLY1305_S2C_EE },
+    };
+    const s_vec_t *v = &vecs[_i];
+    v2_suite_t suite = _i ? V2_CHACHA20_POLY1305 : V2_AES_256_GCM;
+    uint8_t out[V2_FLIGHT_TLS_MAX], rec[128];
+    static const uint8_t zeros[64];
+    v2_hello_t hello = { .kind = V2_KIND_TUNNEL, .time = V2V_TIME_CLIENT };
+    v2_dir_t *dir = NULL;
+    int n = v2_flight_make_tls (suite, V2V_K32, 32, V2V_CS, NULL, &hello, "www.example.com", out,
+                                sizeof out, &dir);
+    ck_assert_int_eq (n, 517);
+    //  The key share's last byte is random (below 0x80): the vector has 00.
+    const uint8_t *ks = memmem (out, 517, "\x00\x1d\x00\x20", 4);
+    ck_assert_ptr_nonnull (ks);
+    size_t ks_last = (size_t) (ks - out) + 4 + 31;
+    ck_assert_uint_lt (out[ks_last], 0x80);
+    out[ks_last] = 0;
+    ck_assert_mem_eq (out, v->ch, 517);
+    ck_assert_int_eq (v2_seal (dir, V2_PADDING, zeros, 52, rec), (int) v->fin_len);
+    ck_assert_mem_eq (rec, v->fin, v->fin_len);
+    ck_assert_int_eq (v2_seal (dir, V2_DATA, (const uint8_t *) "GET /", 5, rec), (int) v->data_len);
+    ck_assert_mem_eq (rec, v->data, v->data_len);
+    v2_dir_destroy (&dir);
+    //  The server's: ServerHello (its key share's last byte too), CCS, record 1.
+    v2_hello_t shello = { .kind = V2_KIND_SERVER, .time = V2V_TIME_SERVER };
+    memcpy (shello.echo, v->ch + 44, 32);
+    n = v2_flight_make_tls (suite, V2V_K32, 32, V2V_SS, V2V_CS, &shello, NULL, out, sizeof out,
+                            NULL);
+    ck_assert_int_gt (n, TLS_SH_SIZE + TLS_CCS_SIZE + (int) v->ee_len);
+    ck_assert_uint_lt (out[TLS_SH_SIZE - 1], 0x80);
+    out[TLS_SH_SIZE - 1] = 0;
+    ck_assert_mem_eq (out, v->sh, TLS_SH_SIZE);
+    ck_assert_mem_eq (out + TLS_SH_SIZE, tls_ccs_record, TLS_CCS_SIZE);
+    ck_assert_mem_eq (out + TLS_SH_SIZE + TLS_CCS_SIZE, v->ee, v->ee_len);
+    //  And the vectors parse as flights of this key.
+    ck_assert_int_eq (s_parse_suite (v->ch, 517, V2_KIND_TUNNEL, suite, NULL), V2_FLIGHT_OK);
+    ck_assert_int_eq (s_parse_suite (v->sh, TLS_SH_SIZE, V2_KIND_SERVER, suite, V2V_CS),
+                      V2_FLIGHT_OK);
 }
 END_TEST
 
@@ -480,6 +551,7 @@ main (void)
     tcase_add_test (tc, test_flight_client);
     tcase_add_test (tc, test_flight_client_refused);
     tcase_add_test (tc, test_flight_server);
+    tcase_add_loop_test (tc, test_vectors, 0, 2);
     tcase_add_test (tc, test_nodes_wait_one_rtt);
     tcase_add_test (tc, test_nodes_early_data);
     tcase_add_test (tc, test_nodes_bad_ccs);
