@@ -372,18 +372,22 @@ s_emit (v2_node_t *self, const node_out_t *out, uint8_t *buf, size_t len, unsign
 }
 
 //  The client's ChangeCipherSpec and Finished-sized PADDING record, sealed
-//  before its first other record.
+//  into pre before its first other record: *pre_len bytes (0 once done).
+#define S_PRE_SIZE (TLS_CCS_SIZE + V2_TLS_HEAD_SIZE + 1 + S_FINISHED_BODY + V2_TAG_SIZE)
 static int
-s_start (v2_node_t *self, const node_out_t *out)
+s_start (v2_node_t *self, uint8_t pre[S_PRE_SIZE], size_t *pre_len)
 {
     static const uint8_t zeros[S_FINISHED_BODY];
-    uint8_t buf[TLS_CCS_SIZE + V2_TLS_HEAD_SIZE + 1 + S_FINISHED_BODY + V2_TAG_SIZE];
+    *pre_len = 0;
     if (self->ccs_sent)
         return 0;
     self->ccs_sent = true;
-    memcpy (buf, tls_ccs_record, TLS_CCS_SIZE);
-    int w = v2_seal (self->tx, V2_PADDING, zeros, S_FINISHED_BODY, buf + TLS_CCS_SIZE);
-    return w < 0 ? -1 : s_emit (self, out, buf, TLS_CCS_SIZE + (size_t) w, 0);
+    memcpy (pre, tls_ccs_record, TLS_CCS_SIZE);
+    int w = v2_seal (self->tx, V2_PADDING, zeros, S_FINISHED_BODY, pre + TLS_CCS_SIZE);
+    if (w < 0)
+        return -1;
+    *pre_len = TLS_CCS_SIZE + (size_t) w;
+    return 0;
 }
 
 //  The server's flight came (TLS client): the handshake's tail and what
@@ -391,8 +395,12 @@ s_start (v2_node_t *self, const node_out_t *out)
 static int
 s_tls_tail (v2_node_t *self, const node_out_t *out)
 {
-    if (s_start (self, out) != 0)
+    uint8_t pre[S_PRE_SIZE];
+    size_t pre_len;
+    if (s_start (self, pre, &pre_len) != 0)
         return -1;
+    if (pre_len)
+        out->data (out->ctx, NODE_OUTER, pre, pre_len, 0);
     uint8_t *hold = self->hold;
     size_t hold_len = self->hold_len;
     self->hold = NULL;
@@ -445,7 +453,11 @@ s_from_inner (v2_node_t *self, const uint8_t *data, size_t len, unsigned flags,
     bool held = self->tls && !self->rx && !self->early;
     if (held && (flags & NODE_PADDING))
         return 0;                   //  no padding while nothing leaves
-    if (self->tls && s_start (self, out) != 0)
+    //  Sealed first, passed on only after the given bytes are read (they
+    //  may lie where what is passed on gets queued).
+    uint8_t pre[S_PRE_SIZE];
+    size_t pre_len = 0;
+    if (self->tls && s_start (self, pre, &pre_len) != 0)
         return -1;
     if (flags & NODE_END) {
         type = V2_END;
@@ -484,6 +496,11 @@ s_from_inner (v2_node_t *self, const uint8_t *data, size_t len, unsigned flags,
             break;
         }
         done += taken;
+        if (pre_len && s_emit (self, out, pre, pre_len, 0) != 0) {
+            rc = -1;
+            break;
+        }
+        pre_len = 0;
         if (s_emit (self, out, buf, made, out_flags) != 0) {
             rc = -1;
             break;

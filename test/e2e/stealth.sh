@@ -9,7 +9,7 @@
 # the wormhole's own port gets that site's page, on both wormholes, and a replayed
 # ClientHello of ours is spliced there too, while the wormholes go on working on the
 # same ports. Without fallback:, the silent treatment (curl times out, a prober hears
-# nothing).
+# nothing). early_data: true (records before the server's flight) works too.
 # Usage: stealth.sh PATH/TO/mimicsocks
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -29,7 +29,7 @@ ok "a local HTTPS site on :$F"
 
 KEY=$(wh_key)
 for attempt in 1 2 3; do
-    read -r DS DT AS AT SS ST C <<<"$(free_ports 7)"
+    read -r DS DT AS AT SS ST ES ET C <<<"$(free_ports 9)"
     cat >"$E2E_TMP/remote.yaml" <<EOF2
 wormholes:
   - name: dist
@@ -56,11 +56,19 @@ wormholes:
     $E2E_ALLOW_YAML
     probe_close_delay: [20, 30]
     key: $KEY
+  - name: early
+    server: 127.0.0.1:$ES
+    wormhole_remote: 127.0.0.1:$ET
+    wormhole: distributed
+    handler: socks
+    $E2E_ALLOW_YAML
+    key: $KEY
+    early_data: true
 EOF2
     # The local end's distributed wormhole dials through a recording relay on C.
     sed -e "s/wormhole_remote: 127.0.0.1:$DT/wormhole_remote: 127.0.0.1:$C/" \
         "$E2E_TMP/remote.yaml" >"$E2E_TMP/local.yaml"
-    start_config remote "$E2E_TMP/remote.yaml" "$DT $AT $ST" --role remote || continue
+    start_config remote "$E2E_TMP/remote.yaml" "$DT $AT $ST $ET" --role remote || continue
     REMOTE=$CFG_PID
     break
 done
@@ -68,11 +76,13 @@ done
 bg cap "$PYTHON" "$E2E_DIR/tools.py" capture-relay "$C" "$DT" --out "$E2E_TMP/cap" \
     --port-file "$E2E_TMP/cap.port"
 wait_file "$E2E_TMP/cap.port" "$BG_PID" || fail "the capture relay did not start"
-start_config local "$E2E_TMP/local.yaml" "$DS $AS $SS" --role local || fail "the local end did not start"
+start_config local "$E2E_TMP/local.yaml" "$DS $AS $SS $ES" --role local || fail "the local end did not start"
 LOCAL=$CFG_PID
 
 fetch_check "distributed, wire: tls" "$F_SHA" "$F_SIZE" --socks5-hostname "127.0.0.1:$DS" \
     "http://127.0.0.1:$H/file/f"
+fetch_check "distributed, wire: tls, early_data: true" "$F_SHA" "$F_SIZE" \
+    --socks5-hostname "127.0.0.1:$ES" "http://127.0.0.1:$H/file/f"
 fetch_retry 20 "aggregated, wire: tls" "$F_SHA" "$F_SIZE" --socks5-hostname "127.0.0.1:$AS" \
     "http://127.0.0.1:$H/file/f"
 
