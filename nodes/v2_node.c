@@ -390,6 +390,18 @@ s_start (v2_node_t *self, uint8_t pre[S_PRE_SIZE], size_t *pre_len)
     return 0;
 }
 
+static void
+s_flush_hold (v2_node_t *self, const node_out_t *out)
+{
+    uint8_t *hold = self->hold;
+    size_t hold_len = self->hold_len;
+    self->hold = NULL;
+    self->hold_len = 0;
+    if (hold_len)
+        out->data (out->ctx, NODE_OUTER, hold, hold_len, 0);
+    free (hold);
+}
+
 //  The server's flight came (TLS client): the handshake's tail and what
 //  was held leave.
 static int
@@ -401,13 +413,7 @@ s_tls_tail (v2_node_t *self, const node_out_t *out)
         return -1;
     if (pre_len)
         out->data (out->ctx, NODE_OUTER, pre, pre_len, 0);
-    uint8_t *hold = self->hold;
-    size_t hold_len = self->hold_len;
-    self->hold = NULL;
-    self->hold_len = 0;
-    if (hold_len)
-        out->data (out->ctx, NODE_OUTER, hold, hold_len, 0);
-    free (hold);
+    s_flush_hold (self, out);
     return 0;
 }
 
@@ -459,6 +465,12 @@ s_from_inner (v2_node_t *self, const uint8_t *data, size_t len, unsigned flags,
     size_t pre_len = 0;
     if (self->tls && s_start (self, pre, &pre_len) != 0)
         return -1;
+    if ((flags & NODE_END) && held) {
+        //  The stream ends before the server's flight came: what is held
+        //  leaves now, ahead of the FIN that follows the end record.
+        self->early = true;
+        s_flush_hold (self, out);
+    }
     if (flags & NODE_END) {
         type = V2_END;
         len = 0;

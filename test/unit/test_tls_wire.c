@@ -496,6 +496,25 @@ START_TEST (test_nodes_wait_one_rtt)
 }
 END_TEST
 
+//  A stream that ends before the server's flight: what was held leaves
+//  with the end record (its FIN follows at once).
+START_TEST (test_nodes_end_while_held)
+{
+    s_pair_t t;
+    s_pair_new (&t, false);
+    ck_assert_int_eq (s_feed (t.client, NODE_INNER, (const uint8_t *) "GET /", 5, t.cs), 0);
+    ck_assert_uint_eq (t.cs->outer_len, 0);
+    node_out_t out = { s_sink_data, s_sink_event, t.cs };
+    ck_assert_int_eq (node_stack_recv (t.client, NODE_INNER, NULL, 0, NODE_END, &out), 0);
+    ck_assert_uint_eq (t.cs->outer_len, 6 + 74 + 27 + 22);
+    ck_assert_int_eq (s_feed (t.server, NODE_OUTER, t.cs->outer, t.cs->outer_len, t.ss), 0);
+    ck_assert_uint_eq (t.ss->inner_len, 5);
+    //  The server's flight after that is still read.
+    ck_assert_int_eq (s_feed (t.client, NODE_OUTER, t.sflight, t.sflight_len, t.cs), 0);
+    s_pair_destroy (&t);
+}
+END_TEST
+
 START_TEST (test_nodes_early_data)
 {
     s_pair_t t;
@@ -554,6 +573,7 @@ main (void)
     tcase_add_loop_test (tc, test_vectors, 0, 2);
     tcase_add_test (tc, test_nodes_wait_one_rtt);
     tcase_add_test (tc, test_nodes_early_data);
+    tcase_add_test (tc, test_nodes_end_while_held);
     tcase_add_test (tc, test_nodes_bad_ccs);
     suite_add_tcase (suite, tc);
     return check_run (suite);
