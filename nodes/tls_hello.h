@@ -1,7 +1,7 @@
 /*  tls_hello — the TLS 1.3 handshake messages that v2's TLS-shaped wire
     (docs/PROTOCOL-v2.md section 9) sends as its first flights: a
     ClientHello and a ServerHello, byte for byte the shape an OpenSSL 3
-    client (curl, Python) and server (nginx) give, with the fields that are
+    client (curl --http1.1, Python, as Debian builds them) and server (nginx) give, with the fields that are
     random in real TLS carrying v2's salts and sealed HELLOs instead.
 
       ClientHello  random = cs,  legacy_session_id [32] || key_share x25519

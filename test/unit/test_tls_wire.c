@@ -53,7 +53,7 @@ START_TEST (test_client_hello_shape)
     ck_assert_uint_eq (out[43], 32);
     ck_assert_mem_eq (out + 44, BLOB, 32);
     ck_assert_ptr_nonnull (memmem (out, (size_t) n, "www.example.com", 15));
-    ck_assert_ptr_nonnull (memmem (out, (size_t) n, "\x02h2\x08http/1.1", 12));
+    ck_assert_ptr_nonnull (memmem (out, (size_t) n, "\x00\x09\x08http/1.1", 11));
     ck_assert_int_eq (tls_client_hello_parse (out, (size_t) n, rnd, blob), 0);
     ck_assert_mem_eq (rnd, CS, 32);
     ck_assert_mem_eq (blob, BLOB, TLS_CH_BLOB);
@@ -89,7 +89,7 @@ START_TEST (test_client_hello_malformed)
     //  Fields that make it no ClientHello (offset, value).
     static const struct { int at; uint8_t v; } cases[] = {
         { 0, 0x17 }, { 1, 0x02 }, { 4, 0x01 }, { 5, 0x02 }, { 8, 0xfd }, { 9, 0x02 },
-        { 43, 31 }, { 43, 33 }, { 77, 0x23 }, { 77, 0x00 }, { 76, 0x01 },
+        { 43, 31 }, { 43, 33 }, { 77, 0x3d }, { 77, 0x00 }, { 76, 0x01 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         memcpy (bad, ok, (size_t) n);

@@ -51,11 +51,12 @@ def ext(etype, body):
 
 
 def client_hello(random, blob, sni):
-    suites = bytes.fromhex("130213031301c02cc030c02bc02fcca9cca8c024c028c023c027009f009e006b006700ff")
+    suites = bytes.fromhex("130213031301c02cc030009fcca9cca8ccaac02bc02f009ec024c028006bc023c027"
+                           "0067c00ac0140039c009c0130033009d009c003d003c0035002f00ff")
     sigalgs = bytes.fromhex("040305030603080708080809080a080b080408050806040105010601030303010302"
                             "040205020602")
     groups = bytes.fromhex("001d0017001e0019001801000101010201030104")
-    alpn = b"\x02h2\x08http/1.1"
+    alpn = b"\x08http/1.1"
     exts = ext(0, u16(len(sni) + 3) + b"\x00" + u16(len(sni)) + sni)
     exts += ext(11, b"\x03\x00\x01\x02")
     exts += ext(10, u16(len(groups)) + groups)
@@ -63,7 +64,7 @@ def client_hello(random, blob, sni):
     exts += ext(16, u16(len(alpn)) + alpn)
     exts += ext(22, b"") + ext(23, b"")
     exts += ext(13, u16(len(sigalgs)) + sigalgs)
-    exts += ext(43, b"\x04\x03\x04\x03\x03")
+    exts += ext(43, b"\x08\x03\x04\x03\x03\x03\x02\x03\x01")
     exts += ext(45, b"\x01\x01")
     share = u16(0x1d) + u16(32) + blob[32:63] + b"\x00"
     exts += ext(51, u16(len(share)) + share)
