@@ -8,16 +8,19 @@
     plain client. A connection that is not a client of ours (an active
     prober, a replay) gets silence: its bytes are read and dropped, and it
     is closed at a random deadline drawn when it was accepted, so the port
-    looks like nothing at all and no kind of probe is told apart.
+    looks like nothing at all and no kind of probe is told apart; or, with
+    `fallback:` set, it is spliced to that server (actors/fallback.h).
 
     States:
-      HELLO   reading the first flight
-      PROBE   refused: discard everything until the deadline
-      INNER   the inner handler serves the stream
+      HELLO     reading the first flight
+      PROBE     refused: discard everything until the deadline
+      FALLBACK  refused: spliced to the fallback server
+      INNER     the inner handler serves the stream
 */
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/fallback.h"
 #include "actors/pending.h"
 #include "actors/shaping.h"
 #include "actors/tunnel_end.h"
@@ -26,7 +29,7 @@
 #include "runtime/base/log.h"
 #include "runtime/session.h"
 
-typedef enum { R_HELLO, R_PROBE, R_INNER } r_state_t;
+typedef enum { R_HELLO, R_PROBE, R_FALLBACK, R_INNER } r_state_t;
 
 typedef struct {
     tunnel_end_t end;           //  the session, the baton (NULL: no extra ports)
@@ -34,6 +37,7 @@ typedef struct {
     r_state_t state;
     tunnel_wire_accept_t *hello;
     pending_t pending;          //  until the first flight is accepted
+    fallback_t *fallback;       //  with fallback: set, until the flight is accepted
     const handler_class_t *inner_class;
     void *inner;
 } tunnel_remote_t;
@@ -50,8 +54,11 @@ s_create (session_t *session, const handler_conf_t *conf)
     const wormhole_conf_t *wh = self->wormhole->conf;
     self->hello = tunnel_wire_accept_new (self->wormhole, false);
     self->inner_class = self->wormhole->accept.cls;
-    if (!self->hello || !self->inner_class) {
+    if (wh->has_fallback)
+        self->fallback = fallback_new ();
+    if (!self->hello || !self->inner_class || (wh->has_fallback && !self->fallback)) {
         tunnel_wire_accept_destroy (&self->hello);
+        fallback_destroy (&self->fallback);
         free (self);
         return NULL;
     }
@@ -72,6 +79,7 @@ s_destroy (void **self_p)
     if (self->inner)
         self->inner_class->destroy (&self->inner);
     tunnel_wire_accept_destroy (&self->hello);
+    fallback_destroy (&self->fallback);
     free (self);
     *self_p = NULL;
 }
@@ -82,10 +90,20 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
     const wormhole_conf_t *wh = self->wormhole->conf;
     size_t used = 0;
     const char *why = NULL;
+    bool kept = self->fallback && fallback_keep (self->fallback, data, len) == 0;
     switch (tunnel_wire_accept_feed (self->hello, data, len, &used, &why)) {
         case TUNNEL_WIRE_NEED_MORE:
             return;
         case TUNNEL_WIRE_REFUSED:
+            if (kept) {
+                log_info ("wormhole %s: %s from %s; spliced to the fallback server", wh->name,
+                          why, session_peer (self->end.session));
+                pending_remove (&self->pending);
+                session_set_timer (self->end.session, 0);
+                self->state = R_FALLBACK;
+                fallback_start (self->fallback, self->end.session, &wh->fallback);
+                return;
+            }
             log_info ("wormhole %s: %s from %s; staying silent", wh->name, why,
                       session_peer (self->end.session));
             session_trace (self->end.session, session_peer (self->end.session), "acceptor", "probe", 0);
@@ -95,6 +113,7 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
             break;
     }
     pending_remove (&self->pending);
+    fallback_destroy (&self->fallback);
     uint8_t id0[TUNNEL_ID_SIZE];
     if (tunnel_wire_accept_install (self->hello, self->end.session, SESSION_CLIENT, id0) != 0) {
         session_abort (self->end.session);
@@ -126,6 +145,11 @@ s_client_data (void *self_, const uint8_t *data, size_t len)
             break;
         case R_PROBE:
             break;          //  read and dropped
+        case R_FALLBACK:
+            //  Connecting still (then the worker relays): kept for the server.
+            if (fallback_keep (self->fallback, data, len) != 0)
+                session_abort (self->end.session);
+            break;
         case R_INNER:
             self->inner_class->client_data (self->inner, data, len);
             break;
@@ -138,6 +162,8 @@ s_client_eof (void *self_)
     tunnel_remote_t *self = self_;
     if (self->state == R_INNER && self->inner_class->client_eof)
         self->inner_class->client_eof (self->inner);
+    else if (self->state == R_FALLBACK)
+        fallback_client_eof (self->fallback, self->end.session);
     else
         session_finish (self->end.session);
 }
@@ -148,6 +174,8 @@ s_connected (void *self_, int err, const struct sockaddr *local)
     tunnel_remote_t *self = self_;
     if (self->state == R_INNER)
         self->inner_class->connected (self->inner, err, local);
+    else if (self->state == R_FALLBACK)
+        fallback_connected (self->fallback, self->end.session, err);
 }
 
 static void
