@@ -34,6 +34,15 @@ s_send (session_t *session, session_side_t side, const void *data, size_t len)
     session_sendv (session, side, &iov, 1);
 }
 
+//  How long a v1 tunnel's FIN waits behind its last byte. The original end
+//  reads its socket into a pipeline of processes (decrypt, in-band scanner,
+//  the tunnel, the user's socket) and stops all of them when the socket
+//  closes (mimicsocks_wormhole_local.erl:199, mimicsocks_wormhole_remote.erl:175,
+//  {tcp_closed, ...} -> stop): whatever was still in that pipeline is lost,
+//  which cut the tails of parallel downloads (issue 13). A C peer, or the
+//  user, closing first ends the wait.
+#define S_V1_FIN_DELAY_MS 1000
+
 //  --------------------------------------------------------------------------
 //  Dialing end
 
@@ -49,6 +58,7 @@ s_dial_v1 (session_t *session, session_side_t side, const wormhole_conf_t *conf,
         return -1;
     memcpy (id0, hello + WIRE_IV_SIZE, TUNNEL_ID_SIZE);
     s_send (session, side, hello, sizeof hello);
+    session_delay_fin (session, side, S_V1_FIN_DELAY_MS);
     return session_add_node (session, side, NODE_OUTER, &cipher_node_class, cipher);
 }
 
@@ -223,6 +233,7 @@ s_install_v1 (tunnel_wire_accept_t *self, session_t *session, session_side_t sid
         cipher_destroy (&cipher);
         return -1;
     }
+    session_delay_fin (session, side, S_V1_FIN_DELAY_MS);
     return session_add_node (session, side, NODE_OUTER, &cipher_node_class, cipher);
 }
 

@@ -220,6 +220,33 @@ session_timer_due (session_t *self, int kind, uint64_t deadline_ms)
     session_settle (self);
 }
 
+//  A delayed FIN (session_delay_fin) that is due goes now.
+static void
+s_fin_now (session_t *self, conn_t *conn)
+{
+    if (session_dead (self) || conn->fin_delay_ms <= 0)
+        return;
+    conn->fin_delay_ms = 0;
+    if (conn->shut_pending && !conn->shut_done && !session_flush (self, conn))
+        session_kill (self, true);
+}
+
+bool
+session_fin_waits (session_t *self, conn_t *conn)
+{
+    if (conn->fin_delay_ms <= 0 || conn->eof_in)
+        return false;
+    if (self->deadline[TIMER_FIN] == 0)
+        session_arm (self, TIMER_FIN, conn->fin_delay_ms);
+    return true;
+}
+
+void
+session_delay_fin (session_t *self, session_side_t side, int ms)
+{
+    session_conn (self, side)->fin_delay_ms = ms > 0 ? ms : 0;
+}
+
 static void
 session_on_timer (session_t *self, int kind)
 {
@@ -231,6 +258,11 @@ session_on_timer (session_t *self, int kind)
     }
     if (kind == TIMER_IDLE) {
         session_idle_due (self);
+        return;
+    }
+    if (kind == TIMER_FIN) {
+        s_fin_now (self, &self->client);
+        s_fin_now (self, &self->target);
         return;
     }
     if (kind == TIMER_HANDOVER) {

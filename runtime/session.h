@@ -29,6 +29,11 @@ void session_sendv (session_t *self, session_side_t side, const struct iovec *io
 //  one write (and one segment) instead of one each.
 void session_cork (session_t *self, session_side_t side);
 
+//  The side's FIN leaves ms after its last byte was written, or at once if
+//  the peer closes first. For a peer that drops what it has read but not
+//  yet delivered when the socket closes (the original v1 end does).
+void session_delay_fin (session_t *self, session_side_t side, int ms);
+
 //  Bytes queued toward a side and not yet written.
 size_t session_queued (session_t *self, session_side_t side);
 

@@ -75,6 +75,8 @@ session_flush (session_t *self, conn_t *conn)
     if (conn->out.bytes == 0 && conn->shut_pending && !conn->shut_done && !old_socket) {
         if (session_seal_end (self, conn))
             return session_dead (self) || session_flush (self, conn);   //  the FIN waits behind it
+        if (session_fin_waits (self, conn))
+            return true;
         shutdown (conn->fd, SHUT_WR);
         conn->shut_done = true;
     }
@@ -256,6 +258,10 @@ session_on_eof (session_t *self, conn_t *conn, int err)
             }
             session_other (self, conn)->shut_pending = true;
             if (!session_flush (self, session_other (self, conn)))
+                session_kill (self, true);
+            //  Our own FIN waited for this peer to take our last bytes: it has closed.
+            else if (conn->fin_delay_ms > 0 && conn->shut_pending && !conn->shut_done
+                 &&  !session_flush (self, conn))
                 session_kill (self, true);
             session_idle_restart (self);
             break;

@@ -20,7 +20,7 @@ typedef enum {
     SESSION_DEAD            //  waiting to be freed at the end of the loop turn
 } session_state_t;
 
-enum { TIMER_HANDLER, TIMER_CONNECT, TIMER_HANDOVER, TIMER_NODES, TIMER_IDLE, TIMER_COUNT };
+enum { TIMER_HANDLER, TIMER_CONNECT, TIMER_HANDOVER, TIMER_NODES, TIMER_IDLE, TIMER_FIN, TIMER_COUNT };
 
 #define SESSION_MAX_ADDRS 8
 
@@ -103,6 +103,8 @@ void session_arm (session_t *self, int kind, int ms);
 void session_conn_init (conn_t *conn, session_t *session, int fd);
 void session_conn_close (session_t *self, conn_t *conn, bool abortive);
 void session_socket_tune (int fd);
+//  True if conn's FIN is to wait (session_delay_fin): the timer is armed.
+bool session_fin_waits (session_t *self, conn_t *conn);
 //  Ends the session; the worker frees it at the end of this loop turn.
 void session_kill (session_t *self, bool abortive);
 //  Writes a side's queue (and the FIN it owes). False: the socket failed.

@@ -47,6 +47,11 @@ subcommand can hang longer than its bound.
                                          and a GET with Connection: close in DATA frames; no
                                          credit or FIN extension, and never a CLOSE_SOCKET;
                                          each response must end with the peer's CLOSE_SOCKET
+    orig-dialer HOST PORT --key HEX --origin PORT --file NAME --sha SHA [--parallel N]
+                [--rate R]           N users at once through a distributed v1 dialing end that
+                                         drops what it has read but not yet delivered (at R
+                                         bytes/s) when the tunnel closes, as the original's
+                                         local end does; each download must be whole
     spec-dialer HOST PORT --extra P[,P] --key HEX [--handovers N] [--bytes B]
                                          a dialing end written from PROTOCOL.md alone, against
                                          a distributed wormhole that relays to an echo server:
@@ -110,7 +115,8 @@ from tools_net import (cmd_echo_roundtrip, cmd_echo_server, cmd_exec_sigdefault,
                        cmd_halfclose_echo, cmd_has_ipv6, cmd_hold, cmd_probe, cmd_socks5_refused,
                        cmd_stall_socks5)
 from tools_relay import cmd_bitflip_relay, cmd_capture_relay, cmd_pace, cmd_reset_relay
-from tools_v1 import cmd_fake_tunnel, cmd_spec_acceptor, cmd_spec_dialer, cmd_spec_mux_dialer
+from tools_v1 import (cmd_fake_tunnel, cmd_orig_dialer, cmd_spec_acceptor, cmd_spec_dialer,
+                      cmd_spec_mux_dialer)
 from tools_v2 import cmd_replay, cmd_v2_flight, cmd_v2_open, cmd_v2_probe
 
 
@@ -224,6 +230,18 @@ def main():
     p.add_argument("--requests", type=int, default=20)
     p.add_argument("--hold", type=float, default=0, help="keep the tunnel open S s after")
     p.set_defaults(fn=cmd_spec_mux_dialer)
+
+    p = sub.add_parser("orig-dialer")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("--key", required=True)
+    p.add_argument("--origin", type=int, required=True, help="the origin's port on 127.0.0.1")
+    p.add_argument("--file", required=True, help="the origin's /file/NAME")
+    p.add_argument("--sha", required=True, help="its sha256")
+    p.add_argument("--parallel", type=int, default=20)
+    p.add_argument("--rate", type=float, default=4e6, help="what its pipeline delivers, bytes/s")
+    p.add_argument("--timeout", type=float, default=20)
+    p.set_defaults(fn=cmd_orig_dialer)
 
     p = sub.add_parser("spec-dialer")
     p.add_argument("host")

@@ -407,3 +407,90 @@ def cmd_spec_acceptor(args):
         if len(echoed) > len(sent) or bytes(echoed) != bytes(sent[:len(echoed)]):
             die("the echoed bytes differ from the ones sent (after %d handovers)" % st["handovers"])
     print("spec-acceptor: %d handovers, %d bytes echoed intact" % (st["handovers"], len(sent)))
+
+
+def s_orig_dialer_one(args, key, n, results):
+    """One user connection through an original distributed local end
+    (mimicsocks_local.erl + mimicsocks_wormhole_local.erl): hello, the SOCKS5
+    greeting and CONNECT, a GET. Its socket is read at once (active mode,
+    wormhole_local.erl:196) into a pipeline of processes that delivers at
+    most --rate bytes/s to the user here; on the tunnel's FIN the pipeline
+    stops (wormhole_local.erl:199, {tcp_closed, RSocket} -> stop, which takes
+    mimicsocks_local and the user's socket with it), so what it had read but
+    not delivered is lost. The user closes (and so the tunnel) once the body
+    has its Content-Length."""
+    iv = os.urandom(16)
+    up, down = CtrStream(key, iv), CtrStream(key, iv)
+    try:
+        sock = socket.create_connection((args.host, args.port), timeout=args.timeout)
+        request = (b"\x05\x01\x00" + b"\x05\x01\x00\x01\x7f\x00\x00\x01"
+                   + args.origin.to_bytes(2, "big")
+                   + b"GET /file/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % args.file.encode())
+        sock.sendall(iv + mac(key, iv, 16) + up.apply(request))
+        plain = bytearray()
+        first = None
+        done_at = None      # when the pipeline will have delivered the whole response
+        whole = 0
+        deadline = time.monotonic() + args.timeout
+        how = "timeout"
+        end = None
+        while True:
+            now = time.monotonic()
+            if done_at is not None and now >= done_at and len(plain) >= whole:
+                how, end = "whole", now      # the user has it all and closes
+                break
+            if now >= deadline:
+                break
+            wait = (done_at if done_at is not None and done_at > now else deadline) - now
+            sock.settimeout(max(0.001, wait))
+            try:
+                data = sock.recv(1 << 16)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                how = "reset"
+                break
+            now = time.monotonic()
+            if first is None:
+                first = now
+            if not data:
+                how = "eof"
+                break
+            plain += down.apply(data)
+            head = plain.find(b"\r\n\r\n", 12)
+            if head > 0 and done_at is None:
+                for line in bytes(plain[12:head]).split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        whole = head + 4 + int(line.split(b":")[1])
+                        done_at = first + whole / args.rate
+        end = end if end is not None else time.monotonic()
+        delivered = min(len(plain), int((end - first) * args.rate)) if first is not None else 0
+        sock.close()
+        body = bytes(plain[:delivered])
+        head = body.find(b"\r\n\r\n", 12)
+        body = body[head + 4:] if head > 0 else b""
+        results[n] = (how, len(plain), delivered, hashlib.sha256(body).hexdigest())
+    except OSError as e:
+        results[n] = ("error %s" % e, 0, 0, "")
+
+
+def cmd_orig_dialer(args):
+    import threading
+    key = bytes.fromhex(args.key)
+    results = {}
+    threads = [threading.Thread(target=s_orig_dialer_one, args=(args, key, n, results))
+               for n in range(args.parallel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    bad = 0
+    for n in range(args.parallel):
+        how, got, delivered, sha = results.get(n, ("missing", 0, 0, ""))
+        ok = sha == args.sha
+        bad += not ok
+        print("orig-dialer %d: %s, %d bytes read, %d delivered before the end, body %s"
+              % (n, how, got, delivered, "intact" if ok else "WRONG"))
+    if bad:
+        die("%d of %d downloads through an original-like local end were not whole"
+            % (bad, args.parallel))

@@ -147,6 +147,12 @@ session_send_command (session_t *self, session_side_t side, uint8_t code)
 }
 
 void
+session_delay_fin (session_t *self, session_side_t side, int ms)
+{
+    (void) self, (void) side, (void) ms;
+}
+
+void
 session_trace (session_t *self, const char *from, const char *to, const char *kind, size_t bytes)
 {
     (void) self;

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# e2e_v1_original — our ends against peers that behave like the original Erlang
+# mimicsocks' real code (test/e2e/tools_v1.py, its lines cited there), issue 13:
+#   (a) 20 users at once through an original-like distributed local end toward our
+#       remote end: that end drops what it has read but not yet delivered when the
+#       tunnel closes (its pipeline of processes stops on tcp_closed), so our end's FIN
+#       must wait behind the last byte (the user closing first ends the wait); seen:
+#       every download lost its tail.
+# Usage: v1_original.sh PATH/TO/mimicsocks
+source "$(dirname "$0")/lib.sh"
+e2e_init "$@"
+
+serve_random f=1000000
+KEY=$(wh_key)
+
+# --- (a) parallel downloads through an original-like local end ------------------------------
+for attempt in 1 2 3; do
+    read -r S T X <<<"$(free_ports 3)"
+    cat >"$E2E_TMP/remote.yaml" <<EOF2
+wormholes:
+  - name: orig-local
+    server: 127.0.0.1:$S
+    wormhole_remote: 127.0.0.1:$T
+    wormhole: distributed
+    handler: socks
+    $E2E_ALLOW_YAML
+    extra_ports: [$X]
+    key: $KEY
+    protocol: v1
+EOF2
+    start_config remote "$E2E_TMP/remote.yaml" "$T $X" --role remote && break
+    ((attempt < 3)) || fail "the remote end did not start"
+done
+REMOTE=$CFG_PID
+# Its pipeline delivers 4 MB/s: a 1 MB download needs 250 ms after its first byte.
+tool orig-dialer 127.0.0.1 "$T" --key "$KEY" --origin "$H" --file f --sha "$F_SHA" \
+    --parallel 20 --rate 4e6
+ok "(a) 20 parallel downloads through an original-like local end are whole"
+stop_mimicsocks "$REMOTE" remote
