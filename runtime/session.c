@@ -241,6 +241,12 @@ session_fin_waits (session_t *self, conn_t *conn)
     return true;
 }
 
+uint64_t
+session_active_ms (session_t *self)
+{
+    return self->active_ms;
+}
+
 void
 session_delay_fin (session_t *self, session_side_t side, int ms)
 {

@@ -34,6 +34,10 @@ void session_cork (session_t *self, session_side_t side);
 //  yet delivered when the socket closes (the original v1 end does).
 void session_delay_fin (session_t *self, session_side_t side, int ms);
 
+//  When bytes last came from either side while relaying (timers_now_ms;
+//  0: none yet).
+uint64_t session_active_ms (session_t *self);
+
 //  Bytes queued toward a side and not yet written.
 size_t session_queued (session_t *self, session_side_t side);
 

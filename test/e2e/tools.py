@@ -58,6 +58,7 @@ subcommand can hang longer than its bound.
                                          N handovers (naive scanner, the four steps), bytes in
                                          flight across each, every byte echoed back intact
     spec-acceptor --port P --extra X --client-port S --key HEX [--seconds T] [--min-handovers N]
+                  [--orig-hold MS] [--burst B]
                                          an accepting end written from PROTOCOL.md alone, for a
                                          distributed wormhole's dialing end (users on S): checks
                                          the hello and every handover's ID and steps, echoes
@@ -262,6 +263,10 @@ def main():
     p.add_argument("--min-handovers", type=int, default=3)
     p.add_argument("--fin-during-handover", action="store_true",
                    help="the client half-closes while the dialer waits for the last HO_R2L")
+    p.add_argument("--orig-hold", type=float, default=0,
+                   help="ms after HO_R2L in which echoing anything fails, as the original loses it")
+    p.add_argument("--burst", type=float, default=0,
+                   help="the client sends for S s at the start and after each handover only")
     p.add_argument("--ready-file")
     p.add_argument("--timeout", type=float, default=15)
     p.set_defaults(fn=cmd_spec_acceptor)

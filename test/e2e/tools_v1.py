@@ -269,7 +269,13 @@ def cmd_spec_acceptor(args):
     stream, and takes every handover the dialer makes (the ID it must
     present, HO_R2L, the switch of writes, S2's bytes held until
     HO_COMPLETE_L2R, the old socket closed). A client of the dialer's users
-    port sends random bytes meanwhile and checks the echo."""
+    port sends random bytes meanwhile and checks the echo.
+    With --orig-hold MS it also behaves as the original's accepting end in
+    one respect: what its tunnel is given during the MS after HO_R2L left
+    is lost (mimicsocks_inband_send.erl:59-65: `continue` feeds the held
+    bytes back into the hold list and drops it), so echoing anything then
+    fails at once. With --burst B the client sends only for B s at the
+    start and after each handover's hold, then stays quiet."""
     import select
     key = bytes.fromhex(args.key)
     listeners = []
@@ -292,7 +298,14 @@ def cmd_spec_acceptor(args):
     sent, echoed = bytearray(), bytearray()
     pending = b""
 
+    hold_until = [0.0]
+    burst_until = [time.monotonic() + args.burst]
+
     def echo(data):
+        if data and time.monotonic() < hold_until[0]:
+            die("handover %d: %d bytes to send back while HO_R2L was on its way: the "
+                "original's accepting end loses them (its hold window)"
+                % (st["handovers"] + 1, len(data)))
         if data:
             st["w"].sendall(st["tx"].apply(data))
 
@@ -302,7 +315,9 @@ def cmd_spec_acceptor(args):
             die("spec-acceptor: %d of %d bytes echoed, %d handovers, when time ran out"
                 % (len(echoed), len(sent), st["handovers"]))
         sending = (now < end or st["handovers"] < args.min_handovers) and not st["client_done"]
-        if sending and not pending and st["s1"] is not None and len(sent) - len(echoed) < (1 << 20):
+        in_gap = args.burst and (now >= burst_until[0] or st["tap"] is not None
+                                 or now < hold_until[0])
+        if sending and not in_gap and not pending and st["s1"] is not None and len(sent) - len(echoed) < (1 << 20):
             pending = os.urandom(16384)
             sent += pending
         if (not sending and not pending and len(echoed) == len(sent) and st["tap"] is None
@@ -349,6 +364,7 @@ def cmd_spec_acceptor(args):
                 # Step 2: tap S1, HO_R2L on S1, writes to S2, the next ID.
                 st["tap"] = bytearray()
                 st["s1"].sendall(st["tx"].apply(inband_command(key, 2)))
+                hold_until[0] = time.monotonic() + args.orig_hold / 1000
                 st.update(s2=s2, w=s2, id=mac(key, st["id"], 16))
                 st["held"] = bytearray()
             elif sock is client:
@@ -397,6 +413,7 @@ def cmd_spec_acceptor(args):
                 st.update(s1=st["s2"], s2=None, tap=None)
                 echo(st["rx"].apply(bytes(st["held"])))
                 st["handovers"] += 1
+                burst_until[0] = max(time.monotonic(), hold_until[0]) + args.burst
                 if st["held_eof"]:
                     if not st["client_done"]:
                         die("the new connection ended although the user did not")
@@ -413,7 +430,7 @@ def s_orig_dialer_one(args, key, n, results):
     """One user connection through an original distributed local end
     (mimicsocks_local.erl + mimicsocks_wormhole_local.erl): hello, the SOCKS5
     greeting and CONNECT, a GET. Its socket is read at once (active mode,
-    wormhole_local.erl:196) into a pipeline of processes that delivers at
+    wormhole_local.erl:290) into a pipeline of processes that delivers at
     most --rate bytes/s to the user here; on the tunnel's FIN the pipeline
     stops (wormhole_local.erl:199, {tcp_closed, RSocket} -> stop, which takes
     mimicsocks_local and the user's socket with it), so what it had read but

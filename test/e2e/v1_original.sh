@@ -6,6 +6,10 @@
 #       tunnel closes (its pipeline of processes stops on tcp_closed), so our end's FIN
 #       must wait behind the last byte (the user closing first ends the wait); seen:
 #       every download lost its tail.
+#   (b) our distributed dialing end (a handover every second) toward an original-like
+#       accepting end, which loses what its tunnel is given while HO_R2L is on its way:
+#       a timed handover must wait for a quiet moment (the client sends in bursts);
+#       seen: a download lacking 1,460 bytes in the middle.
 # Usage: v1_original.sh PATH/TO/mimicsocks
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -37,3 +41,30 @@ tool orig-dialer 127.0.0.1 "$T" --key "$KEY" --origin "$H" --file f --sha "$F_SH
     --parallel 20 --rate 4e6
 ok "(a) 20 parallel downloads through an original-like local end are whole"
 stop_mimicsocks "$REMOTE" remote
+
+# --- (b) timed handovers toward an original-like accepting end ------------------------------
+start_echo echo
+read -r S T X <<<"$(free_ports 3)"
+cat >"$E2E_TMP/local.yaml" <<EOF2
+wormholes:
+  - name: orig-remote
+    server: 127.0.0.1:$S
+    wormhole_remote: 127.0.0.1:$T
+    wormhole: distributed
+    handler: relay
+    relay: 127.0.0.1:9
+    extra_ports: [$X]
+    handover_interval: 1
+    key: $KEY
+    protocol: v1
+EOF2
+start_config local "$E2E_TMP/local.yaml" "$S" --role local || fail "the dialing end did not start"
+LOCAL=$CFG_PID
+# A 1.5 s burst at the start and after each handover, then quiet (a timed handover that
+# does not wait comes within the burst); anything echoed within 300 ms of a HO_R2L fails.
+tool spec-acceptor --port "$T" --extra "$X" --client-port "$S" --key "$KEY" --seconds 6 \
+    --min-handovers 3 --orig-hold 300 --burst 1.5
+n=$(log_count local "orig-remote: handover done \(port $X")
+((n >= 3)) || fail "(b) our dialing end logged $n handovers, the acceptor took at least 3"
+ok "(b) $n timed handovers, each in a quiet moment"
+stop_mimicsocks "$LOCAL" local
