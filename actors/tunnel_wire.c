@@ -181,6 +181,31 @@ s_check_v2 (tunnel_wire_accept_t *self, const char **why)
     return TUNNEL_WIRE_OK;
 }
 
+//  v1 has no time in its hello, but the same hello twice is a replay (the
+//  original's IVs, even its low-entropy ones, have at least 74 bits): one
+//  seen in the last one to two replay periods is refused like a wrong one.
+//  Only authentic hellos are remembered. Older replays cannot be told.
+static tunnel_wire_result_t
+s_check_v1 (tunnel_wire_accept_t *self, const char **why)
+{
+    replay_filter_t *replay = self->wormhole->replay;
+    if (!replay)
+        return TUNNEL_WIRE_OK;
+    uint8_t salt[REPLAY_SALT_SIZE] = { 0 };
+    memcpy (salt, wire_hello_parser_iv (self->hello), WIRE_IV_SIZE);
+    switch (replay_filter_check (replay, salt, s_now ())) {
+        case REPLAY_FRESH:
+            return TUNNEL_WIRE_OK;
+        case REPLAY_SEEN:
+            *why = "a replayed hello";
+            return TUNNEL_WIRE_REFUSED;
+        case REPLAY_FULL:
+            break;
+    }
+    *why = "the replay filter is full (a flood of new connections?)";
+    return TUNNEL_WIRE_REFUSED;
+}
+
 tunnel_wire_result_t
 tunnel_wire_accept_feed (tunnel_wire_accept_t *self, const uint8_t *data, size_t len,
                          size_t *used, const char **why)
@@ -205,7 +230,7 @@ tunnel_wire_accept_feed (tunnel_wire_accept_t *self, const uint8_t *data, size_t
                 *why = "wrong hello";
                 return TUNNEL_WIRE_REFUSED;
             case WIRE_HELLO_OK:
-                return TUNNEL_WIRE_OK;
+                return s_check_v1 (self, why);
         }
     }
     //  v1 handover: the ID in clear.

@@ -283,6 +283,8 @@ session_on_timer (session_t *self, int kind)
     }
     else if (self->state == SESSION_LINGER || self->state == SESSION_FINISHING)
         session_kill (self, false);
+    else if (self->silenced)
+        session_finish (self);
     else if (self->state == SESSION_HANDSHAKE && self->cls->timeout)
         self->cls->timeout (self->handler);
     else
@@ -467,6 +469,7 @@ session_relay (session_t *self)
     if (session_dead (self))
         return;
     self->state = SESSION_RELAY;
+    self->probe_deadline = 0;
     self->client_paused = false;
     self->deadline[TIMER_HANDLER] = 0;
     session_idle_start (self);
@@ -500,9 +503,34 @@ session_finish (session_t *self)
 }
 
 void
+session_guard_probe (session_t *self, uint64_t deadline_ms)
+{
+    self->probe_deadline = deadline_ms;
+}
+
+//  A guarded session's handler gave up: the prober's treatment instead.
+static bool
+s_silence (session_t *self)
+{
+    if (!self->probe_deadline || self->state != SESSION_HANDSHAKE || self->silenced
+    ||  self->target.fd >= 0 || self->target.connecting || self->target.mux
+    ||  self->resolve_token != 0)
+        return false;
+    self->silenced = true;
+    bufq_clear (&self->client.out, worker_pool (self->worker));
+    self->client.released = 0;
+    self->client_paused = false;
+    uint64_t now = timers_now_ms ();
+    session_arm (self, TIMER_HANDLER,
+                 self->probe_deadline > now ? (int) (self->probe_deadline - now) : 1);
+    return true;
+}
+
+void
 session_abort (session_t *self)
 {
-    session_kill (self, true);
+    if (!s_silence (self))
+        session_kill (self, true);
 }
 
 void

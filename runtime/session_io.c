@@ -240,6 +240,9 @@ session_on_eof (session_t *self, conn_t *conn, int err)
     session_trace_hop (self, conn, err ? "error" : "eof", 0);
     switch (self->state) {
         case SESSION_HANDSHAKE:
+            if (self->silenced)
+                session_finish (self);
+            else
             if (conn == &self->client) {
                 if (self->cls->client_eof)
                     self->cls->client_eof (self->handler);
@@ -293,6 +296,8 @@ s_deliver_now (session_t *self, conn_t *side, buf_t *buf)
             s_forward (self, session_other (self, side), buf);
             return;
         case SESSION_HANDSHAKE:
+            if (self->silenced)
+                break;              //  read and dropped
             if (side == &self->client)
                 self->cls->client_data (self->handler, data, len);
             else if (self->cls->target_data)

@@ -59,6 +59,10 @@ struct session_t {
     void *tap;                      //  the scanner borrowed into a side's stack (NULL: none)
     conn_t *tap_side;               //  ... that side
     uint64_t handover_progress;     //  bytes written on an old socket after the switch
+    //  session_guard_probe: until it relays, an abort silences it instead
+    //  (silenced: the handler is called no more), closed at probe_deadline.
+    uint64_t probe_deadline;
+    bool silenced;
 };
 
 

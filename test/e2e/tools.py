@@ -70,8 +70,10 @@ subcommand can hang longer than its bound.
                                          send a recording again; print JSON: bytes sent and
                                          received, how and when (ms) the peer closed
     v2-probe KIND HOST PORT [--file F --offset O [--bit B]] [--wait S]
-                                         (probe is v1's) send random-N, zeros-N, or flipped (a
-                                         recording with one bit flipped); print the same JSON
+                                         (probe is v1's) send random-N, zeros-N, flipped (a
+                                         recording with one bit flipped) or v1-garbage-N (a
+                                         correct v1 hello, --key, then N bytes of garbage);
+                                         print the same JSON
     bitflip-relay LISTEN TARGET OFFSET [--bit B] [--direction s2c|c2s] [--only N]
                   [--port-file P] [--seconds S]
                                          relay both ways, flipping one bit of each connection's
@@ -315,7 +317,8 @@ def main():
     p.set_defaults(fn=cmd_replay)
 
     p = sub.add_parser("v2-probe")
-    p.add_argument("kind", help="random-N, zeros-N or flipped")
+    p.add_argument("kind", help="random-N, zeros-N, flipped or v1-garbage-N")
+    p.add_argument("--key", help="v1-garbage-N: the wormhole key in hex")
     p.add_argument("host")
     p.add_argument("port", type=int)
     p.add_argument("--file", help="flipped: the recorded flight")
