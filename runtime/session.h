@@ -41,6 +41,10 @@ void session_delay_fin (session_t *self, session_side_t side, int ms);
 //  Not while a target connection is open or on its way (that abort stands).
 void session_guard_probe (session_t *self, uint64_t deadline_ms);
 
+//  A shorter idle limit for this session than the worker's (ms; 0: the
+//  worker's): relaying that moves no byte either way this long ends it.
+void session_set_idle (session_t *self, int ms);
+
 //  When bytes last came from either side while relaying (timers_now_ms;
 //  0: none yet).
 uint64_t session_active_ms (session_t *self);

@@ -13,6 +13,8 @@ static int
 s_idle_limit (session_t *self)
 {
     int idle = worker_idle_timeout_ms (self->worker);
+    if (self->idle_ms > 0 && (idle <= 0 || self->idle_ms < idle))
+        idle = self->idle_ms;
     bool half = self->client.eof_in || self->target.eof_in
              || self->client.shut_done || self->target.shut_done;
     return idle > 0 && half ? idle / 5 : idle;
@@ -77,4 +79,17 @@ session_idle_start (session_t *self)
         idle = ANSWER_MS;
     if (idle > 0)
         session_arm (self, TIMER_IDLE, idle);
+}
+
+void
+session_set_idle (session_t *self, int ms)
+{
+    if (session_dead (self) || self->idle_ms == ms)
+        return;
+    self->idle_ms = ms > 0 ? ms : 0;
+    int limit = s_idle_limit (self);
+    if (self->state == SESSION_RELAY && limit > 0) {
+        uint64_t quiet = timers_now_ms () - self->active_ms;
+        session_arm (self, TIMER_IDLE, quiet < (uint64_t) limit ? limit - (int) quiet : 1);
+    }
 }

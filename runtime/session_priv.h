@@ -63,6 +63,7 @@ struct session_t {
     //  (silenced: the handler is called no more), closed at probe_deadline.
     uint64_t probe_deadline;
     bool silenced;
+    int idle_ms;                    //  session_set_idle: this session's own limit (0: the worker's)
 };
 
 

@@ -52,6 +52,10 @@ subcommand can hang longer than its bound.
                                          drops what it has read but not yet delivered (at R
                                          bytes/s) when the tunnel closes, as the original's
                                          local end does; each download must be whole
+    orig-mux-acceptor --port P --key HEX --relay PORT [--seconds S]
+                                         an original aggregated accepting end with a relay
+                                         handler: when a target closes it forgets the stream
+                                         and sends no CLOSE_SOCKET
     spec-dialer HOST PORT --extra P[,P] --key HEX [--handovers N] [--bytes B]
                                          a dialing end written from PROTOCOL.md alone, against
                                          a distributed wormhole that relays to an echo server:
@@ -118,7 +122,7 @@ from tools_net import (cmd_echo_roundtrip, cmd_echo_server, cmd_exec_sigdefault,
                        cmd_halfclose_echo, cmd_has_ipv6, cmd_hold, cmd_probe, cmd_socks5_refused,
                        cmd_stall_socks5)
 from tools_relay import cmd_bitflip_relay, cmd_capture_relay, cmd_pace, cmd_reset_relay
-from tools_v1 import (cmd_fake_tunnel, cmd_orig_dialer, cmd_spec_acceptor, cmd_spec_dialer,
+from tools_v1 import (cmd_fake_tunnel, cmd_orig_dialer, cmd_orig_mux_acceptor, cmd_spec_acceptor, cmd_spec_dialer,
                       cmd_spec_mux_dialer)
 from tools_v2 import cmd_replay, cmd_v2_flight, cmd_v2_open, cmd_v2_probe
 
@@ -245,6 +249,14 @@ def main():
     p.add_argument("--rate", type=float, default=4e6, help="what its pipeline delivers, bytes/s")
     p.add_argument("--timeout", type=float, default=20)
     p.set_defaults(fn=cmd_orig_dialer)
+
+    p = sub.add_parser("orig-mux-acceptor")
+    p.add_argument("--port", type=int, required=True, help="the main port (wormhole_remote)")
+    p.add_argument("--key", required=True)
+    p.add_argument("--relay", type=int, required=True, help="the target's port on 127.0.0.1")
+    p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--ready-file")
+    p.set_defaults(fn=cmd_orig_mux_acceptor)
 
     p = sub.add_parser("spec-dialer")
     p.add_argument("host")

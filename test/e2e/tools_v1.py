@@ -511,3 +511,89 @@ def cmd_orig_dialer(args):
     if bad:
         die("%d of %d downloads through an original-like local end were not whole"
             % (bad, args.parallel))
+
+
+def cmd_orig_mux_acceptor(args):
+    """An original aggregated accepting end (mimicsocks_remote_agg.erl) with
+    the relay handler: checks the hello, sends nothing first, starts one
+    connection to --relay per NEW_SOCKET, carries DATA both ways (SMALL_DATA
+    under 256 bytes, as mimicsocks_remote_agg.erl send_data), closes the
+    target on CLOSE_SOCKET, and when a target closes it only forgets the id:
+    no CLOSE_SOCKET ('DOWN' of the handler). Runs --seconds."""
+    import select
+    key = bytes.fromhex(args.key)
+    lst = socket.socket()
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lst.bind(("127.0.0.1", args.port))
+    lst.listen(8)
+    if args.ready_file:
+        write_ready(args.ready_file)
+    end = time.monotonic() + args.seconds
+    tun, up, down, buf = None, None, None, b""
+    targets = {}                # id -> socket
+    by_sock = {}
+    while time.monotonic() < end:
+        rs = [lst] + ([tun] if tun else []) + list(targets.values())
+        r, _, _ = select.select(rs, [], [], 0.1)
+        for s in r:
+            if s is lst:
+                c, _ = lst.accept()
+                if tun is not None:
+                    c.close()
+                    continue
+                c.settimeout(5)
+                hello = recv_exact(c, 32, "the hello")
+                if mac(key, hello[:16], 16) != hello[16:]:
+                    die("orig-mux-acceptor: a wrong hello")
+                tun, up, down = c, CtrStream(key, hello[:16]), CtrStream(key, hello[:16])
+            elif s is tun:
+                d = tun.recv(1 << 16)
+                if not d:
+                    print("orig-mux-acceptor: the tunnel closed")
+                    return
+                buf += up.apply(d)
+                while buf:
+                    cmd = buf[0]
+                    if cmd in (1, 2):
+                        if len(buf) < 3:
+                            break
+                        sid = int.from_bytes(buf[1:3], "big")
+                        buf = buf[3:]
+                        if cmd == 1:
+                            t = socket.create_connection(("127.0.0.1", args.relay), timeout=5)
+                            targets[sid] = t
+                            by_sock[t] = sid
+                        elif sid in targets:
+                            t = targets.pop(sid)
+                            del by_sock[t]
+                            t.close()
+                    elif cmd in (0, 4):
+                        if len(buf) < 4 or len(buf) < 4 + buf[3]:
+                            break
+                        sid, n = int.from_bytes(buf[1:3], "big"), buf[3]
+                        if cmd == 4 and sid in targets:
+                            targets[sid].sendall(buf[4:4 + n])
+                        buf = buf[4 + n:]
+                    elif cmd == 3:
+                        if len(buf) < 5:
+                            break
+                        sid, n = int.from_bytes(buf[1:3], "big"), int.from_bytes(buf[3:5], "big")
+                        if len(buf) < 5 + n:
+                            break
+                        if sid in targets:
+                            targets[sid].sendall(buf[5:5 + n])
+                        buf = buf[5 + n:]
+                    else:
+                        die("orig-mux-acceptor: mux command %d" % cmd)
+            else:
+                sid = by_sock[s]
+                d = s.recv(65535)
+                if not d:
+                    del targets[sid]        # forgotten, and nothing said
+                    del by_sock[s]
+                    s.close()
+                    continue
+                head = (bytes([4]) + sid.to_bytes(2, "big") + bytes([len(d)]) if len(d) < 256
+                        else bytes([3]) + sid.to_bytes(2, "big") + len(d).to_bytes(2, "big"))
+                tun.sendall(down.apply(head + d))
+    print("orig-mux-acceptor: done")

@@ -9,7 +9,11 @@
 #   (b) our distributed dialing end (a handover every second) toward an original-like
 #       accepting end, which loses what its tunnel is given while HO_R2L is on its way:
 #       a timed handover must wait for a quiet moment (the client sends in bursts);
-#       seen: a download lacking 1,460 bytes in the middle.
+#       seen: a download lacking 1,460 bytes in the middle;
+#   (c) our aggregated dialing end toward an original-like accepting end (relay handler),
+#       which sends no CLOSE_SOCKET when a target closes: a reply that ends by its close
+#       (no Content-Length) must still end for the user, by our stream's idle close
+#       (20 s after the last byte); seen: the transfer hung for the 300 s idle timeout.
 # Usage: v1_original.sh PATH/TO/mimicsocks
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -68,3 +72,31 @@ n=$(log_count local "orig-remote: handover done \(port $X")
 ((n >= 3)) || fail "(b) our dialing end logged $n handovers, the acceptor took at least 3"
 ok "(b) $n timed handovers, each in a quiet moment"
 stop_mimicsocks "$LOCAL" local
+
+# --- (c) a close-delimited reply through an original-like aggregated accepting end ---------
+read -r S T <<<"$(free_ports 2)"
+cat >"$E2E_TMP/agg.yaml" <<EOF2
+wormholes:
+  - name: orig-agg
+    server: 127.0.0.1:$S
+    wormhole_remote: 127.0.0.1:$T
+    wormhole: aggregated
+    handler: relay
+    relay: 127.0.0.1:9
+    handover_interval: 0
+    key: $KEY
+    protocol: v1
+EOF2
+bg origmux "$PYTHON" "$E2E_DIR/tools.py" orig-mux-acceptor --port "$T" --key "$KEY" --relay "$H" \
+    --seconds 90 --ready-file "$E2E_TMP/origmux.ready"
+ORIGMUX=$BG_PID
+for ((i = 0; i < 50; i++)); do [[ -f "$E2E_TMP/origmux.ready" ]] && break; sleep 0.1; done
+start_config agg "$E2E_TMP/agg.yaml" "$S" --role local || fail "the dialing end did not start"
+AGG=$CFG_PID
+wait_log agg "wormhole orig-agg: tunnel up" 1 10 || fail "(c) the tunnel did not come up"
+t0=$(now_ms)
+FETCH_MAX=45 fetch_check "(c) a close-delimited reply" "$(pattern_sha 300000)" 300000 \
+    "http://127.0.0.1:$S/noclen/300000"
+ok "(c) it ended for the user after $(($(now_ms) - t0)) ms"
+stop_mimicsocks "$AGG" agg
+stop_pid "$ORIGMUX"
