@@ -220,39 +220,6 @@ session_timer_due (session_t *self, int kind, uint64_t deadline_ms)
     session_settle (self);
 }
 
-//  A delayed FIN (session_delay_fin) that is due goes now.
-static void
-s_fin_now (session_t *self, conn_t *conn)
-{
-    if (session_dead (self) || conn->fin_delay_ms <= 0)
-        return;
-    conn->fin_delay_ms = 0;
-    if (conn->shut_pending && !conn->shut_done && !session_flush (self, conn))
-        session_kill (self, true);
-}
-
-bool
-session_fin_waits (session_t *self, conn_t *conn)
-{
-    if (conn->fin_delay_ms <= 0 || conn->eof_in)
-        return false;
-    if (self->deadline[TIMER_FIN] == 0)
-        session_arm (self, TIMER_FIN, conn->fin_delay_ms);
-    return true;
-}
-
-uint64_t
-session_active_ms (session_t *self)
-{
-    return self->active_ms;
-}
-
-void
-session_delay_fin (session_t *self, session_side_t side, int ms)
-{
-    session_conn (self, side)->fin_delay_ms = ms > 0 ? ms : 0;
-}
-
 static void
 session_on_timer (session_t *self, int kind)
 {
@@ -267,8 +234,8 @@ session_on_timer (session_t *self, int kind)
         return;
     }
     if (kind == TIMER_FIN) {
-        s_fin_now (self, &self->client);
-        s_fin_now (self, &self->target);
+        session_fin_due (self, &self->client);
+        session_fin_due (self, &self->target);
         return;
     }
     if (kind == TIMER_HANDOVER) {
@@ -503,33 +470,9 @@ session_finish (session_t *self)
 }
 
 void
-session_guard_probe (session_t *self, uint64_t deadline_ms)
-{
-    self->probe_deadline = deadline_ms;
-}
-
-//  A guarded session's handler gave up: the prober's treatment instead.
-static bool
-s_silence (session_t *self)
-{
-    if (!self->probe_deadline || self->state != SESSION_HANDSHAKE || self->silenced
-    ||  self->target.fd >= 0 || self->target.connecting || self->target.mux
-    ||  self->resolve_token != 0)
-        return false;
-    self->silenced = true;
-    bufq_clear (&self->client.out, worker_pool (self->worker));
-    self->client.released = 0;
-    self->client_paused = false;
-    uint64_t now = timers_now_ms ();
-    session_arm (self, TIMER_HANDLER,
-                 self->probe_deadline > now ? (int) (self->probe_deadline - now) : 1);
-    return true;
-}
-
-void
 session_abort (session_t *self)
 {
-    if (!s_silence (self))
+    if (!session_silence (self))
         session_kill (self, true);
 }
 

@@ -1,5 +1,5 @@
-/*  session_idle — a relaying session's idle timeout, and the answer a v2
-    tunnel's far end owes (runtime/session_priv.h: session_idle_*). */
+/*  session_idle — a relaying session's idle timeout (the worker's, or its own:
+    session_set_idle), and the answer a v2 tunnel's far end owes. */
 #include "runtime/base/log.h"
 #include "runtime/session_priv.h"
 #include "runtime/timers.h"
@@ -92,4 +92,10 @@ session_set_idle (session_t *self, int ms)
         uint64_t quiet = timers_now_ms () - self->active_ms;
         session_arm (self, TIMER_IDLE, quiet < (uint64_t) limit ? limit - (int) quiet : 1);
     }
+}
+
+uint64_t
+session_active_ms (session_t *self)
+{
+    return self->active_ms;
 }

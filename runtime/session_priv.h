@@ -108,8 +108,15 @@ void session_arm (session_t *self, int kind, int ms);
 void session_conn_init (conn_t *conn, session_t *session, int fd);
 void session_conn_close (session_t *self, conn_t *conn, bool abortive);
 void session_socket_tune (int fd);
+//  --- session_ending.c
 //  True if conn's FIN is to wait (session_delay_fin): the timer is armed.
 bool session_fin_waits (session_t *self, conn_t *conn);
+//  TIMER_FIN: conn's delayed FIN goes now.
+void session_fin_due (session_t *self, conn_t *conn);
+//  session_abort of a guarded session (session_guard_probe): the prober's
+//  treatment instead. False: not guarded, or not now (kill it).
+bool session_silence (session_t *self);
+//  --- session.c
 //  Ends the session; the worker frees it at the end of this loop turn.
 void session_kill (session_t *self, bool abortive);
 //  Writes a side's queue (and the FIN it owes). False: the socket failed.
