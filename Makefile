@@ -23,7 +23,7 @@ DEPS := build-essential cmake pkg-config libczmq-dev libzmq3-dev libssl-dev liby
 FUZZ_SECONDS       ?= 600
 FUZZ_SHORT_SECONDS ?= 30
 FUZZ_HARNESSES     ?= fuzz_socks fuzz_http_request fuzz_http_response fuzz_http_framer fuzz_mux \
-                      fuzz_inband fuzz_hello fuzz_config fuzz_mimic fuzz_mimic_node
+                      fuzz_inband fuzz_hello fuzz_v2_flight fuzz_v2_node fuzz_config fuzz_mimic fuzz_mimic_node
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
@@ -34,7 +34,7 @@ UBSAN_TEST_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 # The steps depend on each other's side effects (packages, build dirs): run them in order
 # even under make -j; the compilers still get -j$(JOBS).
 .NOTPARALLEL:
-.PHONY: all deps build build-asan build-fuzz fuzz run test bench bench-wormhole bench-mimic bench-stealth install clean
+.PHONY: all deps build build-asan build-fuzz fuzz run test bench bench-wormhole bench-mimic bench-stealth bench-conns install clean
 
 all: build
 
@@ -110,6 +110,10 @@ bench-wormhole: deps build
 bench-mimic: deps build
 	bash bench/mimic_bench.sh $(BUILD)/mimicsocks
 
+# Memory per held connection at 10,000 and 50,000 (where the fd limit allows).
+bench-conns: deps build
+	bash bench/conns_bench.sh -n 10000,50000 $(BUILD)/mimicsocks
+
 # Can a classifier tell the tunnel from TLS? Needs root (network namespaces); installs
 # tcpdump, python3-sklearn and shadowsocks-libev if they are missing. STEALTH_ARGS, e.g.
 # "-n 20", go to the script (bench/stealth/stealth_bench.sh -h).
@@ -117,8 +121,10 @@ STEALTH_ARGS ?=
 bench-stealth: deps build
 	bash bench/stealth/stealth_bench.sh $(STEALTH_ARGS) $(BUILD)/mimicsocks
 
-# The binary to $(PREFIX)/bin, the docs, example configs and systemd unit to
-# $(PREFIX)/share/doc/mimicsocks (DESTDIR works as usual).
+# The binary to $(PREFIX)/bin, the man page to $(PREFIX)/share/man/man1, the systemd
+# unit (made for this PREFIX) to $(PREFIX)/lib/systemd/system, the docs, example
+# configs and a copy of the unit to $(PREFIX)/share/doc/mimicsocks (DESTDIR works as
+# usual). ctest's `install` checks the result in a scratch prefix.
 PREFIX ?= /usr/local
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)

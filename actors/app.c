@@ -18,15 +18,15 @@
 
 #define RESOLVER_ENDPOINT "inproc://mimicsocks-resolver"
 #define RESOLVER_THREADS 4
-#define MAX_WORKERS 64
+#define MAX_WORKERS WORKER_MAX
 
 void
 app_init_process (void)
 {
     signals_block ();
-    //  Each worker has three ZeroMQ sockets; the default limit is plenty,
-    //  but set it before CZMQ starts so that it is never the limit that bites.
-    zsys_set_max_sockets (4096);
+    //  Each worker has a few ZeroMQ sockets plus a PUSH to every worker;
+    //  set the limit before CZMQ starts so that it is never the one that bites.
+    zsys_set_max_sockets (1024 + MAX_WORKERS * (MAX_WORKERS + 8));
     zsys_set_io_threads (1);
     zsys_set_linger (0);
     //  Every proxied connection costs two descriptors.
@@ -46,30 +46,64 @@ app_worker_count (int wanted)
     return workers > MAX_WORKERS ? MAX_WORKERS : workers;
 }
 
+//  The owner's sockets toward the acceptor and the workers, made once at start:
+//  a signal may come while a flood holds every fd, and then no ZeroMQ socket
+//  can be made (CZMQ asserts when one cannot).
+typedef struct {
+    zsock_t *acceptor;                  //  PUSH to ACCEPTOR_CONTROL
+    zsock_t *inboxes[MAX_WORKERS];      //  PUSH to each worker's inbox
+    zsock_t *drained;                   //  PULL on WORKER_DRAINED
+    int workers;
+} s_control_t;
+
+static int
+s_control_open (s_control_t *self, int workers)
+{
+    *self = (s_control_t) { .workers = workers };
+    self->acceptor = zsock_new_push (ACCEPTOR_CONTROL);
+    self->drained = zsock_new_pull (WORKER_DRAINED);
+    if (!self->acceptor || !self->drained)
+        return -1;
+    zsock_set_linger (self->acceptor, 2000);    //  the process default is 0: deliver first
+    for (int w = 0; w < workers; w++) {
+        char endpoint[64];
+        self->inboxes[w] = zsock_new_push (worker_endpoint (w, endpoint, sizeof endpoint));
+        if (!self->inboxes[w])
+            return -1;
+        zsock_set_linger (self->inboxes[w], 2000);
+    }
+    return 0;
+}
+
+static void
+s_control_close (s_control_t *self)
+{
+    zsock_destroy (&self->acceptor);
+    zsock_destroy (&self->drained);
+    for (int w = 0; w < MAX_WORKERS; w++)
+        zsock_destroy (&self->inboxes[w]);
+}
+
 //  SIGHUP: ask for the new set and hand it to the acceptor and the workers.
 static void
-s_reload (const app_conf_t *conf, acceptor_args_t *acceptor_args, int workers)
+s_reload (const app_conf_t *conf, s_control_t *control, acceptor_args_t *acceptor_args)
 {
     app_reload_t update = { 0 };
     if (!conf->reload || conf->reload (conf->reload_ctx, &update) != 0)
         return;
-    zsock_t *acceptor = zsock_new_push (ACCEPTOR_CONTROL);
-    zsock_set_linger (acceptor, 2000);      //  the process default is 0: deliver first
-    zsock_send (acceptor, "spi", "SET", (void *) update.listeners, (int) update.listener_count);
-    zsock_destroy (&acceptor);
+    int workers = control->workers;
+    zsock_send (control->acceptor, "spi", "SET", (void *) update.listeners,
+                (int) update.listener_count);
     //  A restarted acceptor starts from the new set too.
     acceptor_args->listeners = update.listeners;
     acceptor_args->listener_count = update.listener_count;
     for (int w = 0; w < workers; w++) {
-        char endpoint[64];
-        zsock_t *inbox = zsock_new_push (worker_endpoint (w, endpoint, sizeof endpoint));
-        zsock_set_linger (inbox, 2000);
+        zsock_t *inbox = control->inboxes[w];
         for (size_t i = 0; i < update.drop_count; i++)
             zsock_send (inbox, "sp", "DROP", (void *) update.drops[i]);
         for (size_t i = 0; i < update.dial_count; i++)
             if (update.dials[i].worker % workers == w)
                 zsock_send (inbox, "sp", "DIAL", (void *) &update.dials[i].conf);
-        zsock_destroy (&inbox);
     }
     log_info ("configuration reloaded: %zu listener(s), %zu new tunnel(s), %zu wormhole(s) ended",
               update.listener_count, update.dial_count, update.drop_count);
@@ -78,32 +112,28 @@ s_reload (const app_conf_t *conf, acceptor_args_t *acceptor_args, int workers)
 //  SIGUSR1: every tunnel this process dials is handed over to a fresh
 //  connection now (for operators and tests).
 static void
-s_tell_workers (int workers, const char *command)
+s_tell_workers (s_control_t *control, const char *command)
 {
-    for (int w = 0; w < workers; w++) {
-        char endpoint[64];
-        zsock_t *inbox = zsock_new_push (worker_endpoint (w, endpoint, sizeof endpoint));
-        zsock_set_linger (inbox, 1000);
-        zstr_send (inbox, command);
-        zsock_destroy (&inbox);
-    }
+    for (int w = 0; w < control->workers; w++)
+        zstr_send (control->inboxes[w], command);
 }
 
 static void
-s_handover_now (int workers)
+s_handover_now (s_control_t *control)
 {
     log_info ("SIGUSR1: handing every dialed tunnel over to a fresh connection");
-    s_tell_workers (workers, "HANDOVER");
+    s_tell_workers (control, "HANDOVER");
 }
 
 //  SIGTERM: stop accepting, let the open connections finish (for at most
 //  drain_ms), then stop. A second SIGTERM/SIGINT stops at once.
 static void
-s_drain (const app_conf_t *conf, zactor_t *supervisor, int workers)
+s_drain (const app_conf_t *conf, zactor_t *supervisor, s_control_t *control)
 {
     supervisor_stop_child (supervisor, "acceptor");
-    zsock_t *drained = zsock_new_pull (WORKER_DRAINED);
-    s_tell_workers (workers, "DRAIN");
+    zsock_t *drained = control->drained;
+    int workers = control->workers;
+    s_tell_workers (control, "DRAIN");
     log_info ("draining: waiting up to %d ms for open connections to finish", conf->drain_ms);
     int64_t deadline = zclock_mono () + conf->drain_ms;
     int done = 0;
@@ -125,7 +155,6 @@ s_drain (const app_conf_t *conf, zactor_t *supervisor, int workers)
             break;              //  a second signal, or the supervisor stopped
     }
     log_info (done == workers ? "drained" : "drain time over; closing what is left");
-    zsock_destroy (&drained);
 }
 
 int
@@ -166,10 +195,15 @@ app_run (const app_conf_t *conf)
     for (int i = 0; rc == 0 && i < workers; i++) {
         worker_args[i] = (worker_args_t) { i, RESOLVER_ENDPOINT, conf->connect_timeout_ms,
                                            dials + dial_start[i], dial_start[i + 1] - dial_start[i],
-                                           conf->idle_timeout_ms };
+                                           conf->idle_timeout_ms, workers };
         char name[32];
         snprintf (name, sizeof name, "worker-%d", i);
         rc = supervisor_start_child (supervisor, name, worker_actor, &worker_args[i]);
+    }
+    s_control_t control = { 0 };
+    if (rc == 0 && s_control_open (&control, workers) != 0) {
+        log_error ("cannot make the control sockets: %s", zmq_strerror (zmq_errno ()));
+        rc = -1;
     }
     int code = 1;
     if (rc == 0) {
@@ -177,17 +211,18 @@ app_run (const app_conf_t *conf)
         while ((code = supervisor_wait_event (supervisor, -1)) == SUPERVISOR_HUP
                || code == SUPERVISOR_USR1) {
             if (code == SUPERVISOR_HUP)
-                s_reload (conf, &acceptor_args, workers);
+                s_reload (conf, &control, &acceptor_args);
             else
-                s_handover_now (workers);
+                s_handover_now (&control);
         }
         if (code == SUPERVISOR_TERM) {
-            s_drain (conf, supervisor, workers);
+            s_drain (conf, supervisor, &control);
             code = 0;
         }
         log_info ("mimicsocks stopped%s", code == 0 ? "" : " after repeated failures");
     }
     zactor_destroy (&supervisor);
+    s_control_close (&control);         //  after the workers: they may still report
     baton_registry_shutdown ();         //  the workers, and their tunnels, are gone
     free (dials);
     return code;

@@ -72,14 +72,16 @@ s_config_listeners (const config_t *config, wormhole_t *const *wormholes, const 
             //  that each end has a core of its own.
             int tunnel_home = c->reverse ? home
                             : aggregated && w->run_local ? (home + 1) % workers : -1;
-            listeners[n] = (listener_conf_t) { c->wormhole_remote,
+            //  listen: what to bind when wormhole_remote is a NAT's address.
+            const hostport_t *bind = c->has_listen ? &c->listen : &c->wormhole_remote;
+            listeners[n] = (listener_conf_t) { *bind,
                                                { .cls = &tunnel_remote_handler_class, .wormhole = w,
                                                  .trace_name = c->name },
                                                tunnel_home, "" };
             snprintf (listeners[n++].label, sizeof listeners[0].label, "wormhole '%s' tunnel", c->name);
             //  Handover connections go to any worker: the registry finds their tunnel.
             for (size_t p = 0; p < c->extra_port_count; p++) {
-                hostport_t at = c->wormhole_remote;
+                hostport_t at = *bind;
                 at.port = c->extra_ports[p];
                 listeners[n] = (listener_conf_t) { at, w->handover, -1, "" };
                 snprintf (listeners[n++].label, sizeof listeners[0].label,
@@ -118,6 +120,7 @@ s_wormhole_same (const wormhole_t *x, const wormhole_t *y)
     const wormhole_conf_t *a = x->conf, *b = y->conf;
     return strcmp (a->name, b->name) == 0 && s_hostport_same (&a->server, &b->server)
         && s_hostport_same (&a->wormhole_remote, &b->wormhole_remote) && a->mode == b->mode
+        && a->has_listen == b->has_listen && (!a->has_listen || s_hostport_same (&a->listen, &b->listen))
         && a->key_len == b->key_len && memcmp (a->key, b->key, a->key_len) == 0
         && a->protocol == b->protocol && a->cipher == b->cipher
         && a->reverse == b->reverse && a->has_local_proxy == b->has_local_proxy

@@ -89,29 +89,22 @@ s_refuse (handover_port_t *self, const char *why, bool quiet)
 static void
 s_hand_on (handover_port_t *self, int worker, uint64_t tunnel, const uint8_t *rest, size_t len)
 {
-    char endpoint[64];
-    zsock_t *inbox = zsock_new_push (worker_endpoint (worker, endpoint, sizeof endpoint));
-    int fd = inbox ? session_take_client_fd (self->session) : -1;
+    int fd = session_take_client_fd (self->session);
     self->state = P_DONE;
     if (fd < 0) {
-        zsock_destroy (&inbox);
         session_abort (self->session);
         return;
     }
-    zsock_set_linger (inbox, 1000);
-    zsock_set_sndtimeo (inbox, 1000);
     zmsg_t *msg = zmsg_new ();
     zmsg_addstr (msg, "BATON");
     zmsg_addstrf (msg, "%d", fd);
     zmsg_addmem (msg, &tunnel, sizeof tunnel);
     zmsg_addmem (msg, rest, len);
-    if (zmsg_send (&msg, inbox) != 0) {
-        zmsg_destroy (&msg);
+    if (session_send_to_worker (self->session, worker, &msg) != 0) {
         close (fd);
         log_warn ("wormhole %s: cannot hand a handover connection to worker %d",
                   self->wormhole->conf->name, worker);
     }
-    zsock_destroy (&inbox);
 }
 
 static void

@@ -40,7 +40,8 @@ static const char *s_usage =
     "  mimicsocks relay --listen ADDR --to HOST:PORT [OPTIONS]\n"
     "      Forward every connection to HOST:PORT.\n"
     "  mimicsocks check-config FILE\n"
-    "      Validate FILE and print what it defines; exit 2 if it is invalid.\n"
+    "      Validate FILE and print what it defines; or list every problem of it\n"
+    "      (FILE:LINE:COL: field: problem, port clashes included) and exit 2.\n"
     "  mimicsocks trace ENDPOINT [--wormhole NAME] [--stats] [--seconds N]\n"
     "      Subscribe to a running mimicsocks' trace (its --trace or `trace:` endpoint)\n"
     "      and print one line per message hop, or per-name counters each second.\n"
@@ -58,6 +59,8 @@ static const char *s_usage =
     "                          repeatable; SOCKS4 is then refused)\n"
     "Options:\n"
     "  --log-level LEVEL       error, warn, info (default) or debug; logs go to stderr\n"
+    "  --log-destinations      log the targets and URLs users reach at info too (by\n"
+    "                          default only at debug; the config's log_destinations:)\n"
     "  --workers N             data-plane worker threads (default: one per core)\n"
     "  --connect-timeout SECS  limit for connecting to a target (default 10)\n"
     "  --idle-timeout SECS     close a user's connection after this long without a byte\n"
@@ -93,6 +96,7 @@ typedef struct {
     int role;                   //  wormhole_role_t
     int key_bytes;
     bool supervise;
+    bool log_destinations;      //  --log-destinations
     int drain_s;                //  -1: default
     const char *trace;          //  --trace ENDPOINT, or the trace command's ENDPOINT
     const char *trace_name;     //  trace --wormhole NAME
@@ -163,6 +167,10 @@ s_parse_args (int argc, char **argv, options_t *opts)
             opts->trace_stats = true;
             continue;
         }
+        if (streq (arg, "--log-destinations")) {
+            opts->log_destinations = true;
+            continue;
+        }
         if (opts->command && streq (opts->command, "trace") && arg[0] != '-' && !opts->trace) {
             opts->trace = arg;
             continue;
@@ -189,7 +197,6 @@ s_parse_args (int argc, char **argv, options_t *opts)
         else if (streq (arg, "--idle-timeout")) {
             if (s_parse_int (value, 0, 86400, &opts->idle_timeout_s))
                 return s_usage_error ("--idle-timeout: '%s' is not a number of seconds from 0 to 86400", value);
-            i++;
         }
         else if (streq (arg, "--connect-timeout")) {
             if (s_parse_int (value, 1, 600, &opts->connect_timeout_s))
@@ -285,13 +292,23 @@ s_default_config (char *err, size_t errlen)
     return config;
 }
 
+//  Loads the file (NULL: the default); on failure prints every message, one
+//  a line, and *problems (if given) counts them.
 static config_t *
-s_load_config (const char *path)
+s_load_config (const char *path, int *problems)
 {
-    char err[1024];
+    static char err[16384];
     config_t *config = path ? config_load (path, err, sizeof err) : s_default_config (err, sizeof err);
-    if (!config)
-        fprintf (stderr, "mimicsocks: %s\n", err);
+    int count = 0;
+    for (char *line = err; !config && line; ) {
+        char *end = strchr (line, '\n');
+        fprintf (stderr, "mimicsocks: %.*s\n", end ? (int) (end - line) : (int) strlen (line), line);
+        //  The last line may be "... and N more".
+        count += strncmp (line, "... and ", 8) == 0 ? atoi (line + 8) : 1;
+        line = end ? end + 1 : NULL;
+    }
+    if (problems)
+        *problems = count;
     return config;
 }
 
@@ -300,9 +317,13 @@ s_check_config (const options_t *opts)
 {
     if (!opts->config_path)
         return s_usage_error ("%s", "check-config needs a FILE");
-    config_t *config = s_load_config (opts->config_path);
-    if (!config)
+    int problems = 0;
+    config_t *config = s_load_config (opts->config_path, &problems);
+    if (!config) {
+        if (problems > 1)
+            fprintf (stderr, "mimicsocks: %s: %d problems\n", opts->config_path, problems);
         return EXIT_USAGE;
+    }
     config_print (config, stdout);
     printf ("%s: OK\n", opts->config_path);
     config_destroy (&config);
@@ -369,11 +390,13 @@ s_genkey (const options_t *opts)
 static int
 s_run_config (const options_t *opts)
 {
-    config_t *config = s_load_config (opts->config_path);
+    config_t *config = s_load_config (opts->config_path, NULL);
     if (!config)
         return EXIT_USAGE;
     if (opts->log_level < 0 && config->has_log_level)
         log_set_level (config->log_level);
+    if (config->log_destinations)
+        log_show_destinations (true);
     char err[256];
     int workers = app_worker_count (opts->workers ? opts->workers : config->workers);
     const char *trace = opts->trace ? opts->trace : config->trace_endpoint;
@@ -412,6 +435,7 @@ main (int argc, char **argv)
         return code;
     if (opts.log_level >= 0)
         log_set_level (opts.log_level);
+    log_show_destinations (opts.log_destinations);
     if (opts.command && streq (opts.command, "check-config"))
         return s_check_config (&opts);
     if (opts.command && streq (opts.command, "genkey"))

@@ -82,6 +82,28 @@ s_drop (s_list_t *list, pending_t *victim, const char *why)
                   dropped);
 }
 
+//  The one to drop, oldest first, among the source's connections (like) or
+//  all: one whose socket has no unread bytes. A real end's first flight
+//  comes with its connection, so one with bytes waiting is most likely real
+//  and only not read yet (a burst of set-ups the worker has not reached; a
+//  prober's bytes are read and dropped within a loop turn): it is spared,
+//  up to PENDING_HARD_FACTOR times the bound, where the oldest goes anyway.
+//  NULL: nobody needs to go yet.
+static pending_t *
+s_victim (s_list_t *list, const pending_t *like, unsigned count, unsigned bound)
+{
+    pending_t *first = NULL;
+    for (pending_t *p = list->oldest; p; p = p->next) {
+        if (like && !s_same_source (&p->source, &like->source))
+            continue;
+        if (!first)
+            first = p;
+        if (session_socket_unread (p->session, SESSION_CLIENT) == 0)
+            return p;
+    }
+    return count > bound * PENDING_HARD_FACTOR ? first : NULL;
+}
+
 void
 pending_add (pending_t *self, session_t *session, const wormhole_t *wormhole)
 {
@@ -104,20 +126,20 @@ pending_add (pending_t *self, session_t *session, const wormhole_t *wormhole)
     //  once per accepted connection).
     if (self->source.ss_family != AF_UNSPEC) {
         unsigned same = 0;
-        pending_t *its_oldest = NULL;
         for (pending_t *p = list->newest; p; p = p->prev)
-            if (s_same_source (&p->source, &self->source)) {
-                same++;
-                its_oldest = p;
-            }
-        if (same > PENDING_PER_SOURCE) {
-            s_drop (list, its_oldest, "more than " S_STR (PENDING_PER_SOURCE)
+            same += s_same_source (&p->source, &self->source);
+        pending_t *victim = same > PENDING_PER_SOURCE
+                          ? s_victim (list, self, same, PENDING_PER_SOURCE) : NULL;
+        if (victim) {
+            s_drop (list, victim, "more than " S_STR (PENDING_PER_SOURCE)
                     " connections without a first flight from one address in one worker");
             return;
         }
     }
-    if (list->count > PENDING_MAX)
-        s_drop (list, list->oldest, "more than " S_STR (PENDING_MAX)
+    pending_t *victim = list->count > PENDING_MAX
+                      ? s_victim (list, NULL, list->count, PENDING_MAX) : NULL;
+    if (victim)
+        s_drop (list, victim, "more than " S_STR (PENDING_MAX)
                 " connections without a first flight in one worker");
 }
 

@@ -6,6 +6,9 @@
     from one source address; one more drops the oldest (of the wormhole, or
     of that source) at once (a reset, still without a byte sent). A real
     end proves itself within a round trip, so it is never among the old.
+    One whose bytes wait unread (a burst of real set-ups from a distributed
+    local end, all from one address, that the worker has not read yet) is
+    spared, up to PENDING_HARD_FACTOR times the bound.
 
     The handler that owns a connection embeds a pending_t, adds it when the
     connection is accepted and removes it once the connection is proven or
@@ -22,6 +25,7 @@
 
 #define PENDING_MAX 512
 #define PENDING_PER_SOURCE 256
+#define PENDING_HARD_FACTOR 4
 
 typedef struct pending_t {
     struct pending_t *prev, *next;

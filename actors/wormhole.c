@@ -111,7 +111,10 @@ wormholes_new (const config_t *config, wormhole_role_t role, char *err, size_t e
                 w->run_local = w->run_remote = true;
                 break;
             case ROLE_AUTO:
-                w->run_remote = wormhole_address_is_own (conf->wormhole_remote.host);
+                //  listen: a wildcard is no one's own address: behind NAT the
+                //  remote end needs --role remote, or a listen: with its own address.
+                w->run_remote = wormhole_address_is_own (conf->wormhole_remote.host)
+                             || (conf->has_listen && wormhole_address_is_own (conf->listen.host));
                 //  Reverse: both addresses are the public machine's; any other
                 //  machine that runs the config is the intranet end.
                 w->run_local = conf->reverse ? !w->run_remote

@@ -5,7 +5,9 @@
     config.h and the defaults are filled in (the top level here, the entries
     of proxies and wormholes in config_fields.c, every value through
     config_values.c); last come the checks across wormholes (unique names,
-    relay targets, relay loops), also here.
+    relay targets, relay loops), also here, and those across every listener
+    (config_ports.c). Each check goes on after a failure, so that one run
+    reports every mistake.
 */
 #include "config/config_priv.h"
 
@@ -32,21 +34,65 @@ s_wormhole_index (const config_t *self, const char *name)
     return -1;
 }
 
+//  Entry i of wormholes: given as a list, or in the original's named form
+//  (a mapping name -> settings).
+const node_t *
+config_entry (const node_t *list, size_t i)
+{
+    return list->type == NODE_MAPPING ? list->items [2 * i + 1] : list->items [i];
+}
+
+//  The node that gives entry i's name (NULL if none does).
+static const node_t *
+s_entry_name (const node_t *list, size_t i)
+{
+    if (list->type == NODE_MAPPING)
+        return list->items [2 * i];
+    const node_t *entry = config_entry (list, i);
+    return entry->type == NODE_MAPPING ? config_find (entry, "name") : NULL;
+}
+
+//  "wormholes[i]", or "wormholes.NAME" in the named form.
+const char *
+config_entry_path (char *buf, size_t size, const node_t *list, size_t i)
+{
+    const node_t *key = list->type == NODE_MAPPING ? list->items [2 * i] : NULL;
+    if (key && key->type == NODE_SCALAR && strlen (key->value) == key->length
+    &&  key->length > 0 && key->length < 64 && config_showable (key->value)
+    &&  strspn (key->value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                            "0123456789_.-") == key->length)
+        return config_field (buf, size, "wormholes", key->value);
+    return config_field_item (buf, size, "wormholes", i);
+}
+
+//  A message about entry i's key, at the node of that key or at the entry.
+static int
+s_entry_fail (ctx_t *ctx, const node_t *list, size_t i, const char *key, const char *problem)
+{
+    char path [FIELD_MAX], field [FIELD_MAX];
+    const node_t *entry = config_entry (list, i);
+    const node_t *node = strcmp (key, "name") == 0 ? s_entry_name (list, i)
+                       : entry->type == NODE_MAPPING ? config_find (entry, key) : NULL;
+    config_field (field, sizeof field, config_entry_path (path, sizeof path, list, i), key);
+    return config_fail (ctx, node ? node : entry, field, "%s", problem);
+}
+
 static int
 s_check_names (ctx_t *ctx, const config_t *self, const node_t *list)
 {
-    char field [FIELD_MAX];
+    char problem [200];
+    int rc = 0;
     for (size_t i = 0; i < self->wormhole_count; i++) {
+        if (!*self->wormholes [i].name)
+            continue;               //  no valid name: its message is given
         ssize_t first = s_wormhole_index (self, self->wormholes [i].name);
         if ((size_t) first != i) {
-            snprintf (field, sizeof field, "wormholes[%zu].name", i);
-            return config_fail (ctx, config_find (list->items [i], "name"), field,
-                                "duplicate name %s (first at line %d)",
-                                config_echo (ctx, self->wormholes [i].name),
-                                self->wormholes [first].line);
+            snprintf (problem, sizeof problem, "duplicate name %s (first at line %d)",
+                      config_echo (ctx, self->wormholes [i].name), self->wormholes [first].line);
+            rc = s_entry_fail (ctx, list, i, "name", problem);
         }
     }
-    return 0;
+    return rc;
 }
 
 //  A wormhole's name for a message, or its place in the list if it looks like a key.
@@ -63,21 +109,23 @@ s_chain_name (const config_t *self, const wormhole_conf_t *wh, char *buf, size_t
 static int
 s_check_relays (ctx_t *ctx, const config_t *self, const node_t *list)
 {
-    char field [FIELD_MAX];
+    char problem [200];
+    int rc = 0;
     for (size_t i = 0; i < self->wormhole_count; i++) {
         const wormhole_conf_t *wh = &self->wormholes [i];
         if (wh->handler.kind != CONFIG_RELAY_WORMHOLE)
             continue;
-        const node_t *node = config_find (list->items [i], "relay");
-        snprintf (field, sizeof field, "wormholes[%zu].relay", i);
         ssize_t target = s_wormhole_index (self, wh->handler.relay_wormhole);
-        if (target < 0)
-            return config_fail (ctx, node, field, "no wormhole is named %s",
-                                config_echo (ctx, wh->handler.relay_wormhole));
+        if (target < 0) {
+            snprintf (problem, sizeof problem, "no wormhole is named %s",
+                      config_echo (ctx, wh->handler.relay_wormhole));
+            rc = s_entry_fail (ctx, list, i, "relay", problem);
+        }
+        else
         if ((size_t) target == i)
-            return config_fail (ctx, node, field, "a wormhole cannot relay to itself");
+            rc = s_entry_fail (ctx, list, i, "relay", "a wormhole cannot relay to itself");
     }
-    return 0;
+    return rc;
 }
 
 //  Each wormhole relays to at most one other, so following the chain from a
@@ -86,30 +134,38 @@ static int
 s_check_loops (ctx_t *ctx, const config_t *self, const node_t *list)
 {
     char field [FIELD_MAX];
+    int rc = 0;
     for (size_t i = 0; i < self->wormhole_count; i++) {
         const wormhole_conf_t *wh = &self->wormholes [i];
-        char chain [512] = "";
+        char chain [512] = "relay loop: ";
         config_append (chain, sizeof chain, s_chain_name (self, wh, field, sizeof field));
+        bool first = true;          //  a loop is told once, at its first wormhole
         for (size_t steps = 0; steps < self->wormhole_count
                             && wh->handler.kind == CONFIG_RELAY_WORMHOLE; steps++) {
-            wh = &self->wormholes [s_wormhole_index (self, wh->handler.relay_wormhole)];
+            ssize_t next = s_wormhole_index (self, wh->handler.relay_wormhole);
+            if (next < 0 || (steps == 0 && (size_t) next == i))
+                break;              //  s_check_relays tells of these
+            wh = &self->wormholes [next];
+            first = first && wh >= &self->wormholes [i];
             config_append (chain, sizeof chain, " -> ");
             config_append (chain, sizeof chain, s_chain_name (self, wh, field, sizeof field));
             if (wh == &self->wormholes [i]) {
-                snprintf (field, sizeof field, "wormholes[%zu].relay", i);
-                return config_fail (ctx, config_find (list->items [i], "relay"), field,
-                                    "relay loop: %s", chain);
+                if (first)
+                    rc = s_entry_fail (ctx, list, i, "relay", chain);
+                break;
             }
         }
     }
-    return 0;
+    return rc;
 }
 
 //  ---------------------------------------------------------------------
 //  The top level
 
 static const char *const s_top_keys [] = {
-    "log_level", "trace", "workers", "proxies", "wormholes", NULL
+    "log_level", "trace", "workers", "proxies", "wormholes",
+    "log_destinations",
+    NULL
 };
 
 //  A list of entries, or nothing (an empty list). *count = entries.
@@ -151,6 +207,9 @@ s_parse_settings (ctx_t *ctx, const node_t *root, config_t *self)
     if ((node = config_find (root, "workers"))
     &&  config_get_int (ctx, node, "workers", 0, MAX_WORKERS, &self->workers))
         return -1;
+    if ((node = config_find (root, "log_destinations"))
+    &&  config_get_bool (ctx, node, "log_destinations", &self->log_destinations))
+        return -1;
     return 0;
 }
 
@@ -166,20 +225,32 @@ s_parse_proxies (ctx_t *ctx, const node_t *list, config_t *self)
     if (!self->proxies)
         return config_fail (ctx, list, "proxies", "out of memory");
     char path [FIELD_MAX];
+    int rc = 0;
     for (size_t i = 0; i < count; i++) {
         self->proxy_count = i + 1;
         if (config_parse_proxy (ctx, list->items [i],
                                 config_field_item (path, sizeof path, "proxies", i),
                                 &self->proxies [i]))
-            return -1;
+            rc = -1;
     }
-    return 0;
+    return rc;
 }
 
+//  wormholes: a list of entries, or the original's named form (a mapping
+//  name -> settings).
 static int
 s_parse_wormholes (ctx_t *ctx, const node_t *list, config_t *self)
 {
-    size_t count;
+    size_t count = 0;
+    if (list->type == NODE_MAPPING) {
+        count = list->count / 2;
+        for (size_t i = 0; i < count; i++)
+            if (list->items [2 * i]->type != NODE_SCALAR)
+                return config_fail (ctx, list->items [2 * i], "wormholes",
+                                    "a wormhole's name must be a plain word, not %s",
+                                    config_node_kind (list->items [2 * i]));
+    }
+    else
     if (s_want_list (ctx, list, "wormholes", &count))
         return -1;
     if (count == 0)
@@ -188,19 +259,22 @@ s_parse_wormholes (ctx_t *ctx, const node_t *list, config_t *self)
     if (!self->wormholes)
         return config_fail (ctx, list, "wormholes", "out of memory");
     char path [FIELD_MAX];
+    int rc = 0;
     for (size_t i = 0; i < count; i++) {
         //  Counted before parsing so that destroy frees a half-parsed entry.
         self->wormhole_count = i + 1;
-        if (config_parse_wormhole (ctx, list->items [i],
-                                   config_field_item (path, sizeof path, "wormholes", i),
-                                   &self->wormholes [i]))
-            return -1;
+        const node_t *named = list->type == NODE_MAPPING ? list->items [2 * i] : NULL;
+        if (config_parse_wormhole (ctx, config_entry (list, i), config_entry_path (path, sizeof path, list, i),
+                                   named, &self->wormholes [i]))
+            rc = -1;
     }
-    if (s_check_names (ctx, self, list)
-    ||  s_check_relays (ctx, self, list)
-    ||  s_check_loops (ctx, self, list))
-        return -1;
-    return 0;
+    if (s_check_names (ctx, self, list))
+        rc = -1;
+    if (s_check_relays (ctx, self, list))
+        rc = -1;
+    if (s_check_loops (ctx, self, list))
+        rc = -1;
+    return rc;
 }
 
 static int
@@ -209,18 +283,24 @@ s_parse_root (ctx_t *ctx, const node_t *root, config_t *self)
     if (!root || config_is_null (root))
         return config_fail_at (ctx, 1, 1, "config",
                                "empty file (expected a mapping with proxies and/or wormholes)");
-    if (config_want_mapping (ctx, root, "config")
-    ||  config_check_keys (ctx, root, "", s_top_keys)
-    ||  s_parse_settings (ctx, root, self))
+    if (config_want_mapping (ctx, root, "config"))
         return -1;
+    //  An unknown key is reported, and the rest is checked all the same.
+    int rc = config_check_keys (ctx, root, "", s_top_keys);
+    if (s_parse_settings (ctx, root, self))
+        rc = -1;
     const node_t *node;
     if ((node = config_find (root, "proxies")) && s_parse_proxies (ctx, node, self))
-        return -1;
+        rc = -1;
     if ((node = config_find (root, "wormholes")) && s_parse_wormholes (ctx, node, self))
-        return -1;
-    if (self->proxy_count == 0 && self->wormhole_count == 0)
+        rc = -1;
+    if (rc == 0 && self->proxy_count == 0 && self->wormhole_count == 0)
         return config_fail (ctx, root, "config", "needs at least one proxy or wormhole");
-    return 0;
+    //  (Entries that failed have port 0 where they failed: those are skipped.)
+    if (config_check_ports (ctx, self, config_find (root, "proxies"),
+                            config_find (root, "wormholes")))
+        rc = -1;
+    return rc;
 }
 
 //  ---------------------------------------------------------------------
@@ -229,12 +309,15 @@ s_parse_root (ctx_t *ctx, const node_t *root, config_t *self)
 config_t *
 config_parse (const char *text, size_t len, const char *source, char *err, size_t errlen)
 {
+    //  (on the stack: about 16 kB, and no allocation to fail)
+    config_message_t messages [CONFIG_MAX_MESSAGES];
     ctx_t ctx = {
         .source = source ? source : "<default>",
         .text = text ? text : "",
         .len = text ? len : 0,
         .err = err,
-        .errlen = errlen
+        .errlen = errlen,
+        .messages = messages
     };
     if (err && errlen)
         err [0] = 0;
@@ -242,6 +325,7 @@ config_parse (const char *text, size_t len, const char *source, char *err, size_
     if (!self || !(self->source = strdup (ctx.source))) {
         free (self);
         config_fail_at (&ctx, 1, 1, "config", "out of memory");
+        config_messages_join (&ctx);
         return NULL;
     }
     self->log_level = LOG_LEVEL_INFO;
@@ -250,8 +334,9 @@ config_parse (const char *text, size_t len, const char *source, char *err, size_
     if (rc == 0)
         rc = s_parse_root (&ctx, root, self);
     config_node_destroy (&root);
-    if (rc)
+    if (rc || ctx.message_total)
         config_destroy (&self);
+    config_messages_join (&ctx);
     return self;
 }
 

@@ -3,14 +3,16 @@
 
     The loader turns the YAML into plain structs with every default filled in,
     so the rest of the program never looks at YAML and never re-checks a value.
-    Any problem gives exactly one message of the form
+    Every problem gives one message of the form
 
         FILE:LINE:COLUMN: FIELD: problem
 
     where LINE:COLUMN (1-based) is the offending node, or for a missing field
     the mapping that lacks it, and FIELD is a path such as wormholes[1].key or
     proxies[0].listen ("yaml" for syntax errors, "config" for the file as a
-    whole). Key material is never part of a message.
+    whole). Key material is never part of a message. The messages of one
+    file come in the order of their lines, one a line (at most 32, then
+    "... and N more"); a YAML syntax error is the only one of its run.
 */
 #ifndef MK_CONFIG_H
 #define MK_CONFIG_H
@@ -71,6 +73,8 @@ typedef struct {
     char name[64];
     hostport_t server;              //  where users connect (the local end listens)
     hostport_t wormhole_remote;     //  the remote end's main port
+    bool has_listen;                //  listen: given
+    hostport_t listen;              //  what the remote end binds (behind NAT); else wormhole_remote
     wormhole_mode_t mode;
     config_handler_t handler;       //  run at the end opposite the users
     uint16_t *extra_ports;          //  handover ports on wormhole_remote's host
@@ -96,6 +100,7 @@ typedef struct {
     char *source;                   //  file name (or "<default>")
     log_level_t log_level;
     bool has_log_level;
+    bool log_destinations;          //  targets and URLs at info too (else debug only)
     char *trace_endpoint;           //  NULL if not set
     int workers;                    //  0 = one per core
     proxy_conf_t *proxies;
@@ -104,7 +109,7 @@ typedef struct {
     size_t wormhole_count;
 } config_t;
 
-//  Read and validate a file. Returns NULL with one message in err on failure.
+//  Read and validate a file. Returns NULL with the messages in err on failure.
 config_t *
     config_load (const char *path, char *err, size_t errlen);
 

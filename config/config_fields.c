@@ -36,8 +36,8 @@ config_handler_name (config_handler_type_t kind)
     return (unsigned) kind <= CONFIG_RELAY ? s_handler_names [kind] : "?";
 }
 
-static bool
-s_valid_name (const char *name)
+bool
+config_valid_name (const char *name)
 {
     size_t len = strlen (name);
     return len >= 1 && len <= 63
@@ -61,7 +61,7 @@ s_parse_relay (ctx_t *ctx, const node_t *node, const char *field, bool allow_wor
         conf->kind = CONFIG_RELAY;
         return config_get_hostport (ctx, node, field, &conf->relay_to);
     }
-    if (!s_valid_name (text))
+    if (!config_valid_name (text))
         return config_fail (ctx, node, field,
                             "%s is neither host:port nor a wormhole name", config_echo (ctx, text));
     conf->kind = CONFIG_RELAY_WORMHOLE;
@@ -224,21 +224,22 @@ config_parse_proxy (ctx_t *ctx, const node_t *map, const char *path, proxy_conf_
     ||  config_check_keys (ctx, map, path, s_proxy_keys))
         return -1;
     proxy->line = map->line;
+    int rc = 0;
     if (config_require (ctx, map, path, "listen", &node)
     ||  config_get_hostport (ctx, node, config_field (field, sizeof field, path, "listen"),
                              &proxy->listen))
-        return -1;
+        rc = -1;
     if (config_require (ctx, map, path, "handler", &node)
     ||  s_parse_handler (ctx, map, path, "handler", node, false, &proxy->handler))
-        return -1;
-    return 0;
+        rc = -1;
+    return rc;
 }
 
 //  ---------------------------------------------------------------------
 //  Wormholes
 
 static const char *const s_wormhole_keys [] = {
-    "name", "server", "wormhole_remote", "wormhole", "handler", "remote_handler", "relay",
+    "name", "server", "wormhole_remote", "listen", "wormhole", "handler", "remote_handler", "relay",
     "extra_ports", "key", "reverse", "local_proxy", "handover_interval", "mimic",
     "mimic_padding", "probe_close_delay", "connect_timeout", "protocol", "cipher",
     "allow", "deny", "users", NULL
@@ -373,31 +374,30 @@ s_parse_handover (ctx_t *ctx, const node_t *node, const char *field, wormhole_co
 
 //  name, addresses, mode and handler.
 static int
-s_parse_wormhole_route (ctx_t *ctx, const node_t *map, const char *path, wormhole_conf_t *wh)
+s_parse_wormhole_route (ctx_t *ctx, const node_t *map, const char *path, const node_t *named,
+                        wormhole_conf_t *wh)
 {
     char field [FIELD_MAX];
     const node_t *node;
-    if (config_require (ctx, map, path, "name", &node)
-    ||  config_want_scalar (ctx, node, config_field (field, sizeof field, path, "name"), "a name"))
-        return -1;
-    if (!s_valid_name (node->value))
-        return config_fail (ctx, node, field, "must be 1 to 63 characters of A-Z a-z 0-9 _ . -");
-    strcpy (wh->name, node->value);
-
+    int rc = config_parse_wormhole_name (ctx, map, path, named, wh);
     if (config_require (ctx, map, path, "server", &node)
     ||  config_get_hostport (ctx, node, config_field (field, sizeof field, path, "server"),
                              &wh->server))
-        return -1;
+        rc = -1;
     if (config_require (ctx, map, path, "wormhole_remote", &node)
     ||  config_get_hostport (ctx, node, config_field (field, sizeof field, path, "wormhole_remote"),
                              &wh->wormhole_remote))
-        return -1;
+        rc = -1;
+    if ((node = config_find (map, "listen"))
+    &&  config_parse_listen (ctx, node, config_field (field, sizeof field, path, "listen"), wh))
+        rc = -1;
     if ((node = config_find (map, "wormhole"))) {
         int mode;
         if (config_get_choice (ctx, node, config_field (field, sizeof field, path, "wormhole"),
                                config_mode_names, "aggregated or distributed", &mode))
-            return -1;
-        wh->mode = (wormhole_mode_t) mode;
+            rc = -1;
+        else
+            wh->mode = (wormhole_mode_t) mode;
     }
     //  `remote_handler` is the spelling of some of the original's examples.
     const char *hkey = "handler";
@@ -416,7 +416,9 @@ s_parse_wormhole_route (ctx_t *ctx, const node_t *map, const char *path, wormhol
         node = alias;
         hkey = "remote_handler";
     }
-    return s_parse_handler (ctx, map, path, hkey, node, true, &wh->handler);
+    if (s_parse_handler (ctx, map, path, hkey, node, true, &wh->handler))
+        rc = -1;
+    return rc;
 }
 
 //  A yes/no setting that only an aggregated wormhole can turn on.
@@ -467,47 +469,49 @@ s_parse_wormhole_tunnel (ctx_t *ctx, const node_t *map, const char *path, wormho
 {
     char field [FIELD_MAX];
     const node_t *node;
+    int rc = 0;
     if ((node = config_find (map, "extra_ports"))
     &&  s_parse_extra_ports (ctx, node, config_field (field, sizeof field, path, "extra_ports"), wh))
-        return -1;
+        rc = -1;
     if (config_require (ctx, map, path, "key", &node)
     ||  s_parse_key (ctx, node, config_field (field, sizeof field, path, "key"), wh))
-        return -1;
+        rc = -1;
     if (s_parse_protocol (ctx, map, path, wh))
-        return -1;
+        rc = -1;
     if (s_parse_aggregated_only (ctx, map, path, "reverse", wh, &wh->reverse))
-        return -1;
+        rc = -1;
     if ((node = config_find (map, "local_proxy"))) {
         if (config_get_hostport (ctx, node, config_field (field, sizeof field, path, "local_proxy"),
                                  &wh->local_proxy))
-            return -1;
-        wh->has_local_proxy = true;
+            rc = -1;
+        else
+            wh->has_local_proxy = true;
     }
     if ((node = config_find (map, "handover_interval"))
     &&  s_parse_handover (ctx, node, config_field (field, sizeof field, path, "handover_interval"),
                           wh))
-        return -1;
+        rc = -1;
     if ((node = config_find (map, "mimic"))
     &&  s_parse_mimic (ctx, node, config_field (field, sizeof field, path, "mimic"), wh))
-        return -1;
+        rc = -1;
     //  v1's padding travels as NOP frames of the multiplexing layer; v2 has
     //  padding records in both modes.
     if (wh->protocol == PROTOCOL_V1
     &&  s_parse_aggregated_only (ctx, map, path, "mimic_padding", wh, &wh->mimic_padding))
-        return -1;
+        rc = -1;
     if (wh->protocol == PROTOCOL_V2 && (node = config_find (map, "mimic_padding"))
     &&  config_get_bool (ctx, node, config_field (field, sizeof field, path, "mimic_padding"),
                          &wh->mimic_padding))
-        return -1;
+        rc = -1;
     if ((node = config_find (map, "probe_close_delay"))
     &&  config_get_range (ctx, node, config_field (field, sizeof field, path, "probe_close_delay"),
                           1, MAX_PROBE_S, &wh->probe_close_min_s, &wh->probe_close_max_s))
-        return -1;
+        rc = -1;
     if ((node = config_find (map, "connect_timeout"))
     &&  config_get_int (ctx, node, config_field (field, sizeof field, path, "connect_timeout"),
                         1, MAX_CONNECT_S, &wh->connect_timeout_s))
-        return -1;
-    return 0;
+        rc = -1;
+    return rc;
 }
 
 void
@@ -523,15 +527,17 @@ config_handler_free (config_handler_t *conf)
 }
 
 int
-config_parse_wormhole (ctx_t *ctx, const node_t *map, const char *path, wormhole_conf_t *wh)
+config_parse_wormhole (ctx_t *ctx, const node_t *map, const char *path, const node_t *named,
+                       wormhole_conf_t *wh)
 {
     s_wormhole_defaults (wh);
-    if (config_want_mapping (ctx, map, path)
-    ||  config_check_keys (ctx, map, path, s_wormhole_keys))
+    if (config_want_mapping (ctx, map, path))
         return -1;
-    wh->line = map->line;
-    if (s_parse_wormhole_route (ctx, map, path, wh)
-    ||  s_parse_wormhole_tunnel (ctx, map, path, wh))
-        return -1;
-    return 0;
+    wh->line = named ? named->line : map->line;
+    int rc = config_check_keys (ctx, map, path, s_wormhole_keys);
+    if (s_parse_wormhole_route (ctx, map, path, named, wh))
+        rc = -1;
+    if (s_parse_wormhole_tunnel (ctx, map, path, wh))
+        rc = -1;
+    return rc;
 }

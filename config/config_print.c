@@ -74,6 +74,8 @@ s_print_wormhole (FILE *out, const wormhole_conf_t *wh)
     fprintf (out, "wormhole %s (line %d):\n", wh->name, wh->line);
     s_print_hostport (out, "  server: ", &wh->server);
     s_print_hostport (out, "  wormhole_remote: ", &wh->wormhole_remote);
+    if (wh->has_listen)
+        s_print_hostport (out, "  listen (the remote end binds): ", &wh->listen);
     fprintf (out, "  extra_ports:");
     for (size_t i = 0; i < wh->extra_port_count; i++)
         fprintf (out, "%s %u", i ? "," : "", wh->extra_ports [i]);
@@ -109,6 +111,7 @@ config_print (const config_t *self, FILE *out)
     fprintf (out, "config: %s\n", self->source);
     fprintf (out, "log_level: %s%s\n", levels [self->log_level],
              self->has_log_level ? "" : " (default)");
+    fprintf (out, "log_destinations: %s\n", self->log_destinations ? "true (at info)" : "false (debug only)");
     fprintf (out, "trace: %s\n", self->trace_endpoint ? self->trace_endpoint : "off");
     if (self->workers)
         fprintf (out, "workers: %d\n", self->workers);

@@ -4,9 +4,12 @@
     entries of proxies and wormholes; config.c: the top level and the checks
     across wormholes; config_print.c: the summary). Not for use outside config/.
 
-    Every function that can fail writes the one message through ctx and
-    returns -1 (the first failure wins: callers return at once); field is
-    the path that labels the message, such as wormholes[1].key.
+    Every function that can fail adds a message through ctx and returns -1;
+    field is the path that labels the message, such as wormholes[1].key.
+    Within one value the first failure wins (the caller returns at once);
+    the fields of an entry, and the entries themselves, are checked on after
+    a failure, so that one run reports every mistake (config_parse() joins
+    the messages, in the order of the file).
 */
 #ifndef MK_CONFIG_PRIV_H
 #define MK_CONFIG_PRIV_H
@@ -33,6 +36,15 @@ struct node_t {
     size_t count, capacity;
 };
 
+#define CONFIG_MAX_MESSAGES 32            //  then "... and N more"
+#define CONFIG_MESSAGE_MAX  480
+
+typedef struct {
+    int line, column;
+    size_t order;                   //  found as the how-many-th, for equal places
+    char text [CONFIG_MESSAGE_MAX];
+} config_message_t;
+
 typedef struct {
     const char *source;
     const char *text;               //  to place reader errors, which have only an offset
@@ -40,6 +52,9 @@ typedef struct {
     char *err;
     size_t errlen;
     char echo [96];                 //  config_echo()'s result, one per message
+    config_message_t *messages;     //  CONFIG_MAX_MESSAGES of them
+    size_t message_count;           //  stored
+    size_t message_total;           //  found, with those past the limit
 } ctx_t;
 
 //  Reads ctx->text into a tree. Returns 0 with *root set (NULL if the
@@ -50,11 +65,14 @@ void config_node_destroy (node_t **self_p);
 
 //  --- config_yaml.c: the one message
 
-//  Writes "SOURCE:LINE:COLUMN: FIELD: problem"; returns -1.
+//  Adds "SOURCE:LINE:COLUMN: FIELD: problem"; returns -1.
 int config_fail_at (ctx_t *ctx, int line, int column, const char *field, const char *format, ...)
     __attribute__ ((format (printf, 5, 6)));
 #define config_fail(ctx, node, field, ...) \
     config_fail_at ((ctx), (node)->line, (node)->column, (field), __VA_ARGS__)
+
+//  The messages, in the order of their lines, into ctx->err (one a line).
+void config_messages_join (ctx_t *ctx);
 
 //  Appends as much of text as fits in buf (size bytes).
 void config_append (char *buf, size_t size, const char *text);
@@ -98,8 +116,35 @@ int config_require (ctx_t *ctx, const node_t *map, const char *path, const char 
 //  --- config_fields.c
 
 int config_parse_proxy (ctx_t *ctx, const node_t *map, const char *path, proxy_conf_t *proxy);
-//  Fills in the defaults, then what the entry gives.
-int config_parse_wormhole (ctx_t *ctx, const node_t *map, const char *path, wormhole_conf_t *wh);
+//  Fills in the defaults, then what the entry gives; named: the key that
+//  names it in the named form of wormholes: (NULL: the entry's name:).
+int config_parse_wormhole (ctx_t *ctx, const node_t *map, const char *path, const node_t *named,
+                           wormhole_conf_t *wh);
+
+//  Names: 1 to 63 characters of A-Z a-z 0-9 _ . -
+bool config_valid_name (const char *name);
+
+//  --- config_wormhole_names.c
+
+//  wh->name: from named (the key of the named form), or the entry's name:.
+int config_parse_wormhole_name (ctx_t *ctx, const node_t *map, const char *path,
+                                const node_t *named, wormhole_conf_t *wh);
+//  listen: host:port, or an address alone for wormhole_remote's port.
+int config_parse_listen (ctx_t *ctx, const node_t *node, const char *field, wormhole_conf_t *wh);
+
+//  --- config.c
+
+//  Entry i of wormholes: (a list, or the named form: a mapping name -> settings).
+const node_t *config_entry (const node_t *list, size_t i);
+//  Its path: "wormholes[i]", or "wormholes.NAME" in the named form.
+const char *config_entry_path (char *buf, size_t size, const node_t *list, size_t i);
+
+//  --- config_ports.c
+
+//  No two listeners of the config on one port where they can meet (proxies
+//  and wormholes as parsed from the nodes proxies and wormholes, or NULL).
+int config_check_ports (ctx_t *ctx, const config_t *self, const node_t *proxies,
+                        const node_t *wormholes);
 //  Frees what a handler's allow:, deny: and users: hold (the passwords wiped).
 void config_handler_free (config_handler_t *conf);
 

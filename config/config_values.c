@@ -153,7 +153,7 @@ const node_t *
 config_find (const node_t *map, const char *key)
 {
     for (size_t i = 0; i + 1 < map->count; i += 2)
-        if (s_streq (map->items [i]->value, key))
+        if (map->items [i]->type == NODE_SCALAR && s_streq (map->items [i]->value, key))
             return map->items [i + 1];
     return NULL;
 }
@@ -162,7 +162,7 @@ const node_t *
 config_find_key (const node_t *map, const char *key)
 {
     for (size_t i = 0; i + 1 < map->count; i += 2)
-        if (s_streq (map->items [i]->value, key))
+        if (map->items [i]->type == NODE_SCALAR && s_streq (map->items [i]->value, key))
             return map->items [i];
     return NULL;
 }
@@ -175,27 +175,35 @@ config_want_mapping (ctx_t *ctx, const node_t *node, const char *field)
     return 0;
 }
 
-//  Checks a mapping's keys; after this, config_find() can trust them.
+//  Checks a mapping's keys (all of them: each mistake gives its message);
+//  after this, config_find() can trust them.
 int
 config_check_keys (ctx_t *ctx, const node_t *map, const char *path, const char *const *allowed)
 {
     char field [FIELD_MAX];
+    int rc = 0;
     for (size_t i = 0; i + 1 < map->count; i += 2) {
         const node_t *key = map->items [i];
-        if (key->type != NODE_SCALAR)
-            return config_fail (ctx, key, *path ? path : "config",
-                                "a key must be a plain word, not %s", config_node_kind (key));
+        if (key->type != NODE_SCALAR) {
+            rc = config_fail (ctx, key, *path ? path : "config",
+                              "a key must be a plain word, not %s", config_node_kind (key));
+            continue;
+        }
         bool whole = strlen (key->value) == key->length;       //  no NUL inside
         bool named = whole && key->length && config_showable (key->value);
         config_field (field, sizeof field, path, named ? key->value : "(key)");
-        if (!whole || config_lookup (allowed, key->value) < 0)
-            return config_fail (ctx, key, field, "unknown key");
+        if (!whole || config_lookup (allowed, key->value) < 0) {
+            rc = config_fail (ctx, key, field, "unknown key");
+            continue;
+        }
         for (size_t j = 0; j < i; j += 2)
-            if (s_streq (map->items [j]->value, key->value))
-                return config_fail (ctx, key, field, "duplicate key (first at line %d)",
-                                    map->items [j]->line);
+            if (map->items [j]->type == NODE_SCALAR && s_streq (map->items [j]->value, key->value)) {
+                rc = config_fail (ctx, key, field, "duplicate key (first at line %d)",
+                                  map->items [j]->line);
+                break;
+            }
     }
-    return 0;
+    return rc;
 }
 
 //  A required key's value, or a message placed at the mapping that lacks it.

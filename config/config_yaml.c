@@ -53,20 +53,57 @@ s_node_append (node_t *parent, node_t *child)
 }
 
 //  ---------------------------------------------------------------------
-//  Error reporting: the first failure writes the one message
+//  Error reporting: every failure adds a message
 
 int
 config_fail_at (ctx_t *ctx, int line, int column, const char *field, const char *format, ...)
 {
-    char problem [512];
+    ctx->message_total++;
+    if (!ctx->messages || ctx->message_count == CONFIG_MAX_MESSAGES)
+        return -1;
+    char problem [320];
     va_list args;
     va_start (args, format);
     vsnprintf (problem, sizeof problem, format, args);
     va_end (args);
-    if (ctx->err && ctx->errlen)
-        snprintf (ctx->err, ctx->errlen, "%s:%d:%d: %s: %s",
-                  ctx->source, line, column, field, problem);
+    config_message_t *message = &ctx->messages [ctx->message_count++];
+    message->line = line;
+    message->column = column;
+    message->order = ctx->message_count - 1;
+    snprintf (message->text, sizeof message->text, "%s:%d:%d: %s: %s",
+              ctx->source, line, column, field, problem);
     return -1;
+}
+
+static int
+s_message_compare (const void *a, const void *b)
+{
+    const config_message_t *x = a, *y = b;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    if (x->column != y->column)
+        return x->column < y->column ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+void
+config_messages_join (ctx_t *ctx)
+{
+    if (!ctx->err || !ctx->errlen)
+        return;
+    ctx->err [0] = 0;
+    //  The checks run section by section; the reader wants them by line.
+    qsort (ctx->messages, ctx->message_count, sizeof ctx->messages [0], s_message_compare);
+    for (size_t i = 0; i < ctx->message_count; i++) {
+        if (i)
+            config_append (ctx->err, ctx->errlen, "\n");
+        config_append (ctx->err, ctx->errlen, ctx->messages [i].text);
+    }
+    if (ctx->message_total > ctx->message_count) {
+        char more [64];
+        snprintf (more, sizeof more, "\n... and %zu more", ctx->message_total - ctx->message_count);
+        config_append (ctx->err, ctx->errlen, more);
+    }
 }
 
 //  Appends as much of text as fits. A path only labels a message, so an

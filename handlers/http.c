@@ -122,7 +122,7 @@ s_feed_request_body (http_t *self, const uint8_t *data, size_t len, size_t *used
 static void
 s_start_tunnel (http_t *self)
 {
-    log_info ("http %s CONNECT %s", session_peer (self->session), self->label);
+    log_dest_info ("http %s CONNECT %s", session_peer (self->session), self->label);
     http_drop_target (self);
     http_bytes_consume (&self->in, self->request.head_len);
     self->target = self->request.target;
@@ -143,7 +143,7 @@ s_log_request (http_t *self)
     const char *path = req->path_len? (const char *) self->in.data + req->path: "/";
     int shown = req->path_len? (int) req->path_len: 1;
     bool cut = shown > S_LOG_PATH_MAX;
-    log_info ("http %s %s %s%s%.*s%s", session_peer (self->session), req->method, self->label,
+    log_dest_info ("http %s %s %s%s%.*s%s", session_peer (self->session), req->method, self->label,
               path [0] == '?'? "/": "", cut? S_LOG_PATH_MAX: shown, path, cut? "...": "");
 }
 
@@ -221,7 +221,8 @@ s_process_input (http_t *self)
             if (!http_request_authorized (&self->request, self->in.data, self->users)) {
                 atomic_fetch_add (&s_auth_failed, 1);
                 log_info ("http %s %s %s: 407, no valid proxy credentials",
-                          session_peer (self->session), self->request.method, self->label);
+                          session_peer (self->session), self->request.method,
+                          log_dest (self->label));
                 char reply [HTTP_ERROR_MAX];
                 size_t len = http_auth_required_response (reply, sizeof reply);
                 if (self->response_started)

@@ -88,7 +88,7 @@ s_response_body_data (http_t *self, const uint8_t *data, size_t len)
     http_frame_t rc = http_framer_feed (&self->response_body, data, len, &used);
     if (rc == HTTP_FRAME_ERROR) {
         log_info ("http %s: malformed chunked response from %s", session_peer (self->session),
-                  self->label);
+                  log_dest (self->label));
         http_abort (self);
         return;
     }
@@ -162,7 +162,7 @@ s_response_head_data (http_t *self, const uint8_t *data, size_t len)
                 return;
             case HTTP_ERROR:
                 log_info ("http %s: bad response from %s: %s", session_peer (self->session),
-                          self->label, resp->error);
+                          log_dest (self->label), resp->error);
                 http_drop_target (self);
                 http_fail (self, 502, "the origin server sent a malformed response");
                 return;
@@ -215,12 +215,18 @@ http_connected (void *self_, int err, const struct sockaddr *local)
     http_bytes_free (&self->pending);
     char detail [ADDR_HOST_MAX + 128];
     int status = s_connect_error (self, err, detail, sizeof detail);
+    //  The detail names the target: the log says only why, unless destinations are logged.
+    const char *why = log_destinations_shown () ? detail
+                    : status == 403 ? self->acl.logged
+                    : err == SESSION_ERR_RESOLVE ? "cannot resolve"
+                    : status == 504 ? "timed out connecting" : strerror (err);
     if (status == 403) {
         http_count_denied ();
-        log_info ("http %s -> %s: %s", session_peer (self->session), self->label, detail);
+        log_info ("http %s -> %s: %s", session_peer (self->session), log_dest (self->label), why);
     }
     else
-        log_warn_limited ("http %s -> %s: %s", session_peer (self->session), self->label, detail);
+        log_warn_limited ("http %s -> %s: %s", session_peer (self->session), log_dest (self->label),
+                          why);
     switch (self->state) {
         case H_TUNNEL_CONNECTING:
         case H_FORWARD_REQUEST:
@@ -290,7 +296,7 @@ http_target_eof (void *self_, int err)
             }
             else {
                 log_info ("http %s: %s closed without a response", session_peer (self->session),
-                          self->label);
+                          log_dest (self->label));
                 http_fail (self, 502, "the origin server closed the connection without a response");
             }
             break;
@@ -300,7 +306,7 @@ http_target_eof (void *self_, int err)
                 s_response_done (self);     //  close_after is set: the client gets a FIN
             else {
                 log_info ("http %s: %s closed in the middle of a response (%s)",
-                          session_peer (self->session), self->label,
+                          session_peer (self->session), log_dest (self->label),
                           err? strerror (err): "EOF");
                 http_abort (self);
             }

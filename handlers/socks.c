@@ -129,7 +129,7 @@ s_request_ready (socks_t *self)
     const socks_request_t *request = socks_codec_request (self->codec);
     self->protocol = s_protocol (request);
     s_format_target (request, self->target, sizeof self->target);
-    log_info ("%s %s -> %s", self->protocol, session_peer (self->session), self->target);
+    log_dest_info ("%s %s -> %s", self->protocol, session_peer (self->session), self->target);
     self->state = H_CONNECTING;
     target_acl_reset (&self->acl);
     session_connect_filtered (self->session, request->host, request->port,
@@ -216,13 +216,13 @@ s_connected (void *self_, int err, const struct sockaddr *local)
     else
     if (err == SESSION_ERR_DENIED) {
         atomic_fetch_add (&s_denied, 1);
-        log_info ("%s %s -> %s: %s", self->protocol, session_peer (self->session), self->target,
-                  self->acl.denied);
+        log_info ("%s %s -> %s: %s", self->protocol, session_peer (self->session),
+                  log_dest (self->target), self->acl.logged);
         s_reply_failure (self, SOCKS_REP_NOT_ALLOWED);
     }
     else {
         log_warn_limited ("%s %s -> %s: %s", self->protocol, session_peer (self->session),
-                          self->target, err == SESSION_ERR_RESOLVE? "name did not resolve"
+                          log_dest (self->target), err == SESSION_ERR_RESOLVE? "name did not resolve"
                                                                   : strerror (err));
         s_reply_failure (self, err == SESSION_ERR_RESOLVE? SOCKS_REP_HOST_UNREACHABLE
                                                          : socks_rep_from_error (err));

@@ -4,11 +4,13 @@
 #include <stdio.h>
 
 #include "runtime/base/addr.h"
+#include "runtime/base/log.h"
 
 void
 target_acl_reset (target_acl_t *self)
 {
     self->denied [0] = 0;
+    self->logged [0] = 0;
 }
 
 bool
@@ -22,6 +24,7 @@ target_acl_filter (void *arg, const struct sockaddr *sa)
         char at [64];
         snprintf (self->denied, sizeof self->denied, "%s denied: %s",
                   addr_format (sa, at, sizeof at), why);
+        snprintf (self->logged, sizeof self->logged, "%s denied: %s", log_dest (at), why);
     }
     return false;
 }

@@ -13,6 +13,8 @@
 typedef struct {
     const acl_t *acl;           //  NULL: the default rules
     char denied [160];          //  "127.0.0.1:22 denied: loopback" ("" if none)
+    char logged [160];          //  the same for the log: "(a destination) denied: loopback"
+                                //  unless destinations are logged (runtime/base/log.h)
 } target_acl_t;
 
 //  Before each connect: the denial it records, then an empty one.

@@ -132,4 +132,5 @@ const node_class_t mimic_node_class = {
     .pump = s_pump,
     .flush = s_flush,
     .gates = s_gates,
+    .passes_memory = true,      //  it counts the bytes, they pass on where they lie
 };

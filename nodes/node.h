@@ -20,6 +20,14 @@
     driver recognises its own memory when it comes back out, whole or as a
     prefix (a record layer that drops its framing). A node that passes on
     memory it was given is done with it: the driver may hand it on.
+
+    Room: a node whose output cannot be its input (a record layer seals
+    out of place, records are longer than their data) may ask the driver
+    for room toward a side and write its output there: the free room at
+    the tail of the socket's queue (outward), a block that will be
+    delivered (inward). Passed on through `data`, that memory is taken
+    where it lies, without a copy. The stack offers a node room only
+    across neighbours that pass memory on as it is (passes_memory).
 */
 #ifndef MK_NODE_H
 #define MK_NODE_H
@@ -54,6 +62,11 @@ typedef struct {
     void (*data) (void *ctx, node_side_t to, uint8_t *data, size_t len, unsigned flags);
     void (*event) (void *ctx, node_event_t event, uint64_t value);
     void *ctx;
+    //  Optional (NULL: none offered): room for bytes toward `to`, at least 1
+    //  byte, *len set to how much. It stays the node's to fill until it
+    //  passes (a prefix of) it on through data, asks for room again, or
+    //  returns; passed on, it is the driver's. NULL when there is none now.
+    uint8_t *(*room) (void *ctx, node_side_t to, size_t *len);
 } node_out_t;
 
 typedef struct {
@@ -79,6 +92,10 @@ typedef struct {
     //  Optional: true while the node has not yet heard the peer prove itself
     //  (a record layer before the peer's first flight).
     bool (*awaits_peer) (void *state);
+    //  The node passes every chunk on at once, whole, as the same memory
+    //  (changed in place at most), both ways: a neighbour may write into
+    //  the driver's room through it (node_out_t.room).
+    bool passes_memory;
 } node_class_t;
 
 //  A node: its class and its state.

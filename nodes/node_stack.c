@@ -30,6 +30,7 @@ struct node_stack_t {
 
 static void s_emit_data (void *ctx, node_side_t to, uint8_t *data, size_t len, unsigned flags);
 static void s_emit_event (void *ctx, node_event_t event, uint64_t value);
+static uint8_t *s_emit_room (void *ctx, node_side_t to, size_t *len);
 
 //  Slots move when a node is added at the inner end or removed: rewire.
 static void
@@ -39,7 +40,7 @@ s_rewire (node_stack_t *self)
         s_slot_t *slot = &self->slots[i];
         slot->stack = self;
         slot->index = i;
-        slot->out = (node_out_t) { s_emit_data, s_emit_event, slot };
+        slot->out = (node_out_t) { s_emit_data, s_emit_event, slot, s_emit_room };
     }
 }
 
@@ -155,6 +156,24 @@ s_emit_event (void *ctx, node_event_t event, uint64_t value)
     node_stack_t *self = slot->stack;
     if (!self->failed)
         self->out->event (self->out->ctx, event, value);
+}
+
+//  The caller's room, if every node between the slot and that end passes
+//  memory on as it is (a node that copied, held or resized the bytes would
+//  overwrite or misplace what lies in the room).
+static uint8_t *
+s_emit_room (void *ctx, node_side_t to, size_t *len)
+{
+    s_slot_t *slot = ctx;
+    node_stack_t *self = slot->stack;
+    if (self->failed || !self->out->room)
+        return NULL;
+    size_t from = to == NODE_OUTER ? slot->index + 1 : 0;
+    size_t until = to == NODE_OUTER ? self->count : slot->index;
+    for (size_t i = from; i < until; i++)
+        if (!self->slots[i].node.cls->passes_memory)
+            return NULL;
+    return self->out->room (self->out->ctx, to, len);
 }
 
 int

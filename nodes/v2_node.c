@@ -1,15 +1,19 @@
 /*  v2_node — the v2 record layer as a node (see v2_node.h).
 
-    Receiving, a chunk is worked through in place: each whole record is
-    opened where it lies and its DATA body moved down over what was already
-    worked through, so the chunk's plaintext leaves as one span at the start
-    of the memory the node was given (the driver passes that on without a
-    copy). Only a record cut by the chunk's end is copied, into `pend`, and
-    completed by the next chunk.
+    Receiving, each whole record of a chunk is opened out of place into the
+    room the driver offers inward (nodes/node.h), DATA bodies one after the
+    other, and that room is passed on: the opening is the only copy. A
+    driver without room gets the chunk worked through in place instead:
+    each body moved down over what was already worked through, so the
+    plaintext leaves as one span at the start of its own memory. Either way
+    only a record cut by the chunk's end is copied, into `pend`, and opened
+    when the next chunk completes it.
 
-    Sending, records are sealed from the given bytes straight into a
-    per-thread scratch buffer (the seal is the copy) and passed on from
-    there, a chunk of up to 64 KiB at once.
+    Sending, records are sealed straight into the room the driver offers
+    outward (the free room at the tail of the socket's queue), in pieces
+    where a record spans two blocks, so the seal is the only copy. Without
+    room they are sealed into a per-thread scratch buffer and passed on
+    from there, a chunk of up to 64 KiB at once (the driver copies that).
 */
 #include "nodes/v2_node.h"
 
@@ -19,10 +23,10 @@
 #include <openssl/crypto.h>
 
 #define S_WIRE_MAX (V2_LEN_SIZE + V2_RECORD_MAX + V2_TAG_SIZE)
-//  Records sealed before anything is passed on: a whole 64 KiB chunk. The
-//  session may hand the node bytes that lie where what it passes on will be
-//  queued (the free room at the tail of a socket's queue), so the node must
-//  have read all of such a chunk before it passes anything on.
+//  The scratch holds the records of a whole 64 KiB chunk: the session may
+//  hand the node bytes that lie where what it passes on will be queued (the
+//  free room at the tail of a socket's queue; it offers no room then), so
+//  the node must have read all of such a chunk before it passes anything on.
 #define S_BATCH 5
 
 struct v2_node_t {
@@ -145,27 +149,26 @@ s_read_flight (v2_node_t *self, const uint8_t *data, size_t len, size_t *used)
     return 0;
 }
 
-//  What an opened record's plaintext means. *body, *body_len: DATA to deliver.
+//  What an opened record says. 1: its body is DATA to deliver; 0: it was
+//  something else, taken care of; -1: a protocol error.
 static int
-s_plaintext (v2_node_t *self, const uint8_t *p, size_t len, const node_out_t *out,
-             const uint8_t **body, size_t *body_len)
+s_meaning (v2_node_t *self, uint8_t type, const uint8_t *body, size_t len,
+           const node_out_t *out)
 {
-    *body = p + 1;
-    *body_len = 0;
     if (self->ended)
         return -1;                  //  nothing after the end
-    switch (p[0]) {
+    switch (type) {
         case V2_DATA:
-            *body_len = len - 1;
-            return 0;
+            return 1;
         case V2_PADDING:
             return 0;
         case V2_COMMAND:
-            if (len >= 2)
-                out->event (out->ctx, NODE_COMMAND, p[1]);
-            return len >= 2 ? 0 : -1;
+            if (len < 1)
+                return -1;
+            out->event (out->ctx, NODE_COMMAND, body[0]);
+            return 0;
         case V2_END:
-            if (len != 1)
+            if (len != 0)
                 return -1;          //  an end has no body
             self->ended = true;
             out->event (out->ctx, NODE_ENDED, 0);
@@ -175,10 +178,68 @@ s_plaintext (v2_node_t *self, const uint8_t *p, size_t len, const node_out_t *ou
     }
 }
 
-//  Completes the record held in pend from the chunk; delivers it once whole.
+//  The driver's inward room being filled with the bodies of whole records,
+//  opened out of place (at == NULL: none offered, records open in place).
+typedef struct {
+    const node_out_t *out;
+    uint8_t *at;
+    size_t room, used;
+} s_fill_t;
+
+static void
+s_fill_pass (s_fill_t *fill)
+{
+    if (fill->used > 0)
+        fill->out->data (fill->out->ctx, NODE_INNER, fill->at, fill->used, 0);
+    fill->at = NULL;
+    fill->room = fill->used = 0;
+}
+
+//  Room for a whole body of len bytes: a record's plaintext is passed on only
+//  once its tag has held, so it is never split across two rooms.
+static uint8_t *
+s_fill_room (s_fill_t *fill, size_t len)
+{
+    if (fill->at && fill->room - fill->used >= len)
+        return fill->at + fill->used;
+    s_fill_pass (fill);
+    if (fill->out->room)
+        fill->at = fill->out->room (fill->out->ctx, NODE_INNER, &fill->room);
+    if (fill->at && fill->room >= len)
+        return fill->at;
+    fill->at = NULL;
+    fill->room = 0;
+    return NULL;
+}
+
+//  Opens the record at wire (L from v2_peek_len): out of place into the
+//  fill's room, or, without room, in place with its body passed on from
+//  where it lies.
+static int
+s_open_record (v2_node_t *self, uint8_t *wire, size_t L, s_fill_t *fill)
+{
+    uint8_t *body = s_fill_room (fill, L - 1);
+    uint8_t type;
+    if (!body) {
+        if (v2_open (self->rx, wire, L) != 0)
+            return -1;
+        int meaning = s_meaning (self, wire[V2_LEN_SIZE], wire + V2_LEN_SIZE + 1, L - 1, fill->out);
+        if (meaning > 0 && L > 1)
+            fill->out->data (fill->out->ctx, NODE_INNER, wire + V2_LEN_SIZE + 1, L - 1, 0);
+        return meaning < 0 ? -1 : 0;
+    }
+    if (v2_open_to (self->rx, wire, L, &type, body) != 0)
+        return -1;
+    int meaning = s_meaning (self, type, body, L - 1, fill->out);
+    if (meaning > 0)
+        fill->used += L - 1;
+    return meaning < 0 ? -1 : 0;
+}
+
+//  Completes the record held in pend from the chunk; opens it once whole.
 static int
 s_complete_pend (v2_node_t *self, const uint8_t *data, size_t len, size_t *used,
-                 const node_out_t *out)
+                 s_fill_t *fill)
 {
     *used = 0;
     if (self->pend_need == 0) {
@@ -205,14 +266,7 @@ s_complete_pend (v2_node_t *self, const uint8_t *data, size_t len, size_t *used,
         return 0;
     size_t L = self->pend_need - V2_LEN_SIZE - V2_TAG_SIZE;
     self->pend_have = self->pend_need = 0;
-    const uint8_t *body;
-    size_t body_len;
-    if (v2_open (self->rx, self->pend, L) != 0
-    ||  s_plaintext (self, self->pend + V2_LEN_SIZE, L, out, &body, &body_len) != 0)
-        return -1;
-    if (body_len)
-        out->data (out->ctx, NODE_INNER, (uint8_t *) body, body_len, 0);
-    return 0;
+    return s_open_record (self, self->pend, L, fill);
 }
 
 static int
@@ -226,11 +280,31 @@ s_hold (v2_node_t *self, const uint8_t *data, size_t len)
     return 0;
 }
 
-//  Whole records opened in place; DATA bodies gathered at data[0..). A
-//  COMMAND's event comes before the data of its chunk: the driver acts on
-//  commands once the chunk is through (runtime/session_nodes.c does).
+//  Whole records opened into the driver's room, one body after the other.
 static int
-s_records (v2_node_t *self, uint8_t *data, size_t len, const node_out_t *out)
+s_records_to (v2_node_t *self, uint8_t *data, size_t len, s_fill_t *fill)
+{
+    size_t r = 0;
+    while (len - r >= V2_LEN_SIZE) {
+        int L = v2_peek_len (self->rx, data + r);
+        if (L < 0)
+            return -1;
+        size_t wire = V2_LEN_SIZE + (size_t) L + V2_TAG_SIZE;
+        if (len - r < wire)
+            break;
+        if (s_open_record (self, data + r, (size_t) L, fill) != 0)
+            return -1;
+        r += wire;
+    }
+    return r < len ? s_hold (self, data + r, len - r) : 0;
+}
+
+//  Without room: whole records opened in place, DATA bodies gathered at
+//  data[0..). A COMMAND's event comes before the data of its chunk: the
+//  driver acts on commands once the chunk is through (runtime/session_nodes.c
+//  does).
+static int
+s_records_in_place (v2_node_t *self, uint8_t *data, size_t len, const node_out_t *out)
 {
     size_t r = 0, w = 0;
     int rc = 0;
@@ -243,17 +317,16 @@ s_records (v2_node_t *self, uint8_t *data, size_t len, const node_out_t *out)
         size_t wire = V2_LEN_SIZE + (size_t) L + V2_TAG_SIZE;
         if (len - r < wire)
             break;
-        const uint8_t *body;
-        size_t body_len;
         uint8_t *p = data + r + V2_LEN_SIZE;
-        if (v2_open (self->rx, data + r, (size_t) L) != 0
-        ||  s_plaintext (self, p, (size_t) L, out, &body, &body_len) != 0) {
+        int meaning = v2_open (self->rx, data + r, (size_t) L) == 0
+                    ? s_meaning (self, p[0], p + 1, (size_t) L - 1, out) : -1;
+        if (meaning < 0) {
             rc = -1;
             break;
         }
-        if (body_len)
-            memmove (data + w, body, body_len);
-        w += body_len;
+        if (meaning > 0 && L > 1)
+            memmove (data + w, p + 1, (size_t) L - 1);
+        w += meaning > 0 ? (size_t) L - 1 : 0;
         r += wire;
     }
     if (rc == 0 && r < len)
@@ -276,31 +349,110 @@ s_from_outer (v2_node_t *self, uint8_t *data, size_t len, const node_out_t *out)
         data += used;
         len -= used;
     }
+    s_fill_t fill = { .out = out };
+    if (out->room && len > 0)
+        fill.at = out->room (out->ctx, NODE_INNER, &fill.room);
+    int rc = 0;
     if (self->pend_have) {
-        if (s_complete_pend (self, data, len, &used, out) != 0)
-            return -1;
+        rc = s_complete_pend (self, data, len, &used, &fill);
         data += used;
         len -= used;
     }
-    return len ? s_records (self, data, len, out) : 0;
+    if (rc == 0 && len > 0)
+        rc = fill.at || !out->room ? s_records_to (self, data, len, &fill)
+                                   : s_records_in_place (self, data, len, out);
+    //  What opened before a failure is delivered; nothing of the record that failed.
+    s_fill_pass (&fill);
+    return rc;
 }
 
 
 //  --- Sending
 
-static int
-s_seal_batch (v2_node_t *self, uint8_t type, const uint8_t *data, size_t len, uint8_t *buf,
-              size_t *made, size_t *taken)
+//  Where sealed records go: the driver's room at the tail of the socket's
+//  queue when it offers one, else the scratch (passed on, the driver copies
+//  it). Records may span rooms: they are sealed in pieces.
+typedef struct {
+    const node_out_t *out;
+    unsigned flags;
+    uint8_t *at;
+    size_t room, used;
+    uint8_t *scratch;               //  taken at the first need
+    bool scratch_mine;              //  the thread's (else malloc'd: a nested call)
+} s_sink_t;
+
+static void
+s_sink_pass (s_sink_t *sink)
 {
-    *made = *taken = 0;
-    for (int i = 0; i < S_BATCH && (*taken < len || (i == 0 && type != V2_DATA)); i++) {
-        size_t n = len - *taken < V2_BODY_MAX ? len - *taken : V2_BODY_MAX;
-        int w = v2_seal (self->tx, type, data + *taken, n, buf + *made);
-        if (w < 0)
+    if (sink->used > 0)
+        sink->out->data (sink->out->ctx, NODE_OUTER, sink->at, sink->used, sink->flags);
+    sink->at = NULL;
+    sink->room = sink->used = 0;
+}
+
+//  Room for at least one more byte.
+static int
+s_sink_space (s_sink_t *sink)
+{
+    if (sink->at && sink->used < sink->room)
+        return 0;
+    s_sink_pass (sink);
+    if (sink->out->room
+    &&  (sink->at = sink->out->room (sink->out->ctx, NODE_OUTER, &sink->room)) != NULL)
+        return 0;
+    if (!sink->scratch) {
+        sink->scratch_mine = !s_scratch_busy;
+        sink->scratch = sink->scratch_mine ? s_scratch : malloc (sizeof s_scratch);
+        if (!sink->scratch)
             return -1;
-        *made += (size_t) w;
-        *taken += n;
+        s_scratch_busy = true;
     }
+    sink->at = sink->scratch;
+    sink->room = sizeof s_scratch;
+    return 0;
+}
+
+static void
+s_sink_done (s_sink_t *sink)
+{
+    s_sink_pass (sink);
+    if (sink->scratch_mine)
+        s_scratch_busy = false;
+    else
+        free (sink->scratch);
+}
+
+//  Copies (head, body of len bytes) or seals (tx) bytes into the rooms.
+static int
+s_sink_put (s_sink_t *sink, v2_dir_t *tx, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        if (s_sink_space (sink) != 0)
+            return -1;
+        size_t n = sink->room - sink->used < len ? sink->room - sink->used : len;
+        uint8_t *at = sink->at + sink->used;
+        if (!tx)
+            memcpy (at, data, n);
+        else
+        if (v2_seal_update (tx, data, n, at) != 0)
+            return -1;
+        sink->used += n;
+        data += n;
+        len -= n;
+    }
+    return 0;
+}
+
+static int
+s_seal_record (v2_dir_t *tx, uint8_t type, const uint8_t *body, size_t len, s_sink_t *sink)
+{
+    uint8_t head[V2_LEN_SIZE + 1], tag[V2_TAG_SIZE];
+    if (v2_seal_begin (tx, type, len, head) != 0
+    ||  s_sink_put (sink, NULL, head, sizeof head) != 0
+    ||  s_sink_put (sink, tx, body, len) != 0
+    ||  v2_seal_end (tx, tag) != 0
+    ||  s_sink_put (sink, NULL, tag, sizeof tag) != 0)
+        return -1;
     return 0;
 }
 
@@ -335,26 +487,15 @@ s_from_inner (v2_node_t *self, const uint8_t *data, size_t len, unsigned flags,
         if (len > V2_BODY_MAX)
             len = V2_BODY_MAX;
     }
-    bool mine = !s_scratch_busy;
-    uint8_t *buf = mine ? s_scratch : malloc (sizeof s_scratch);
-    if (!buf)
-        return -1;
-    s_scratch_busy = true;
+    s_sink_t sink = { .out = out, .flags = out_flags };
     int rc = 0;
     size_t done = 0;
     do {
-        size_t made, taken;
-        if (s_seal_batch (self, type, data + done, len - done, buf, &made, &taken) != 0) {
-            rc = -1;
-            break;
-        }
-        done += taken;
-        out->data (out->ctx, NODE_OUTER, buf, made, out_flags);
-    } while (done < len);
-    if (mine)
-        s_scratch_busy = false;
-    else
-        free (buf);
+        size_t n = len - done < V2_BODY_MAX ? len - done : V2_BODY_MAX;
+        rc = s_seal_record (self->tx, type, data + done, n, &sink);
+        done += n;
+    } while (rc == 0 && done < len);
+    s_sink_done (&sink);
     return rc;
 }
 

@@ -94,7 +94,7 @@ s_mask (v2_dir_t *self, uint64_t i, uint8_t mask[2])
 }
 
 int
-v2_seal (v2_dir_t *self, uint8_t type, const uint8_t *body, size_t len, uint8_t *out)
+v2_seal_begin (v2_dir_t *self, uint8_t type, size_t len, uint8_t head[V2_LEN_SIZE + 1])
 {
     if (len > V2_BODY_MAX || self->count == UINT64_MAX)
         return -1;
@@ -102,19 +102,42 @@ v2_seal (v2_dir_t *self, uint8_t type, const uint8_t *body, size_t len, uint8_t 
     uint8_t mask[2], nonce[S_NONCE_SIZE];
     if (s_mask (self, self->count, mask) != 0)
         return -1;
-    out[0] = (uint8_t) (plen >> 8) ^ mask[0];
-    out[1] = (uint8_t) plen ^ mask[1];
+    head[0] = (uint8_t) (plen >> 8) ^ mask[0];
+    head[1] = (uint8_t) plen ^ mask[1];
     s_nonce (self->count, nonce);
-    int n = 0, m = 0;
-    uint8_t *c = out + V2_LEN_SIZE;
+    int n = 0;
     if (EVP_EncryptInit_ex (self->aead, NULL, NULL, NULL, nonce) != 1
-    ||  EVP_EncryptUpdate (self->aead, NULL, &n, out, V2_LEN_SIZE) != 1
-    ||  EVP_EncryptUpdate (self->aead, c, &n, &type, 1) != 1
-    ||  (len && EVP_EncryptUpdate (self->aead, c + 1, &m, body, (int) len) != 1)
-    ||  EVP_EncryptFinal_ex (self->aead, c + plen, &n) != 1
-    ||  EVP_CIPHER_CTX_ctrl (self->aead, EVP_CTRL_AEAD_GET_TAG, V2_TAG_SIZE, c + plen) != 1)
+    ||  EVP_EncryptUpdate (self->aead, NULL, &n, head, V2_LEN_SIZE) != 1
+    ||  EVP_EncryptUpdate (self->aead, head + V2_LEN_SIZE, &n, &type, 1) != 1)
+        return -1;
+    return 0;
+}
+
+int
+v2_seal_update (v2_dir_t *self, const uint8_t *body, size_t len, uint8_t *out)
+{
+    int n = 0;
+    return !len || EVP_EncryptUpdate (self->aead, out, &n, body, (int) len) == 1 ? 0 : -1;
+}
+
+int
+v2_seal_end (v2_dir_t *self, uint8_t tag[V2_TAG_SIZE])
+{
+    int n = 0;
+    if (EVP_EncryptFinal_ex (self->aead, tag, &n) != 1
+    ||  EVP_CIPHER_CTX_ctrl (self->aead, EVP_CTRL_AEAD_GET_TAG, V2_TAG_SIZE, tag) != 1)
         return -1;
     self->count++;
+    return 0;
+}
+
+int
+v2_seal (v2_dir_t *self, uint8_t type, const uint8_t *body, size_t len, uint8_t *out)
+{
+    if (v2_seal_begin (self, type, len, out) != 0
+    ||  v2_seal_update (self, body, len, out + V2_LEN_SIZE + 1) != 0
+    ||  v2_seal_end (self, out + V2_LEN_SIZE + 1 + len) != 0)
+        return -1;
     return (int) v2_record_size (len);
 }
 
@@ -129,7 +152,7 @@ v2_peek_len (v2_dir_t *self, const uint8_t ml[V2_LEN_SIZE])
 }
 
 int
-v2_open (v2_dir_t *self, uint8_t *wire, size_t L)
+v2_open_to (v2_dir_t *self, uint8_t *wire, size_t L, uint8_t *type, uint8_t *body)
 {
     if (L < 1 || L > V2_RECORD_MAX || self->count == UINT64_MAX)
         return -1;
@@ -139,10 +162,17 @@ v2_open (v2_dir_t *self, uint8_t *wire, size_t L)
     int n = 0;
     if (EVP_DecryptInit_ex (self->aead, NULL, NULL, NULL, nonce) != 1
     ||  EVP_DecryptUpdate (self->aead, NULL, &n, wire, V2_LEN_SIZE) != 1
-    ||  EVP_DecryptUpdate (self->aead, c, &n, c, (int) L) != 1
+    ||  EVP_DecryptUpdate (self->aead, type, &n, c, 1) != 1
+    ||  (L > 1 && EVP_DecryptUpdate (self->aead, body, &n, c + 1, (int) L - 1) != 1)
     ||  EVP_CIPHER_CTX_ctrl (self->aead, EVP_CTRL_AEAD_SET_TAG, V2_TAG_SIZE, c + L) != 1
     ||  EVP_DecryptFinal_ex (self->aead, c + L, &n) != 1)
         return -1;
     self->count++;
     return 0;
+}
+
+int
+v2_open (v2_dir_t *self, uint8_t *wire, size_t L)
+{
+    return v2_open_to (self, wire, L, wire + V2_LEN_SIZE, wire + V2_LEN_SIZE + 1);
 }

@@ -53,6 +53,16 @@ v2_record_size (size_t body_len)
 //  Returns the bytes written, or -1 (len too big, OpenSSL failed).
 int v2_seal (v2_dir_t *self, uint8_t type, const uint8_t *body, size_t len, uint8_t *out);
 
+//  The same in pieces, for output that is not one span (the free room of a
+//  socket's queue, block by block): begin writes the record's first
+//  V2_LEN_SIZE + 1 wire bytes (masked length, sealed type) for a body of
+//  len bytes, update seals body bytes in order (any split; out may not
+//  overlap body), end writes the tag and advances the record number. The
+//  wire bytes are v2_seal's.
+int v2_seal_begin (v2_dir_t *self, uint8_t type, size_t len, uint8_t head[V2_LEN_SIZE + 1]);
+int v2_seal_update (v2_dir_t *self, const uint8_t *body, size_t len, uint8_t *out);
+int v2_seal_end (v2_dir_t *self, uint8_t tag[V2_TAG_SIZE]);
+
 //  The plaintext length L of the next record from its first 2 wire bytes
 //  (nothing advances). -1 if L is out of range: a protocol error.
 int v2_peek_len (v2_dir_t *self, const uint8_t ml[V2_LEN_SIZE]);
@@ -62,5 +72,9 @@ int v2_peek_len (v2_dir_t *self, const uint8_t ml[V2_LEN_SIZE]);
 //  L bytes, and the record number advances. -1 if the tag fails (nothing is
 //  advanced; the stream is broken).
 int v2_open (v2_dir_t *self, uint8_t *wire, size_t L);
+//  The same out of place: the type to *type, the body (L - 1 bytes) to body,
+//  which may not overlap the wire bytes. Nothing written there is
+//  authentic unless it returns 0.
+int v2_open_to (v2_dir_t *self, uint8_t *wire, size_t L, uint8_t *type, uint8_t *body);
 
 #endif

@@ -9,6 +9,7 @@ struct bufpool_t {
     size_t max_free;
     size_t free_count;
     size_t in_use;
+    size_t peak;            //  most blocks in use since the last bufpool_peak_reset
     buf_t *free_list;
 };
 
@@ -55,7 +56,8 @@ bufpool_get (bufpool_t *self)
     }
     buf->next = NULL;
     buf->off = buf->len = 0;
-    self->in_use++;
+    if (++self->in_use > self->peak)
+        self->peak = self->in_use;
     return buf;
 }
 
@@ -101,4 +103,16 @@ size_t
 bufpool_in_use (bufpool_t *self)
 {
     return self->in_use;
+}
+
+size_t
+bufpool_peak (bufpool_t *self)
+{
+    return self->peak;
+}
+
+void
+bufpool_peak_reset (bufpool_t *self)
+{
+    self->peak = self->in_use;
 }

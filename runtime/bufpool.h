@@ -35,5 +35,9 @@ void bufpool_trim (bufpool_t *self, size_t keep);
 size_t bufpool_spare (bufpool_t *self);
 //  Blocks handed out and not yet returned (for tests and stats).
 size_t bufpool_in_use (bufpool_t *self);
+//  The most blocks in use at once since the last bufpool_peak_reset (which
+//  starts again from what is in use now): how much a burst took.
+size_t bufpool_peak (bufpool_t *self);
+void bufpool_peak_reset (bufpool_t *self);
 
 #endif

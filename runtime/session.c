@@ -536,6 +536,12 @@ session_worker (session_t *self)
     return worker_index (self->worker);
 }
 
+int
+session_send_to_worker (session_t *self, int worker, zmsg_t **msg_p)
+{
+    return worker_send_to (self->worker, worker, msg_p);
+}
+
 uint64_t
 session_id (session_t *self)
 {

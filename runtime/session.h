@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include <czmq.h>
+
 #include "nodes/node.h"
 #include "runtime/handler.h"
 
@@ -104,6 +106,9 @@ void session_trace (session_t *self, const char *from, const char *to, const cha
 void session_settle (session_t *self);
 
 //  The address the socket of a side is connected to (-1 if none).
+//  Bytes that came on the socket of a side and are not read yet (0 if none or
+//  no socket).
+size_t session_socket_unread (session_t *self, session_side_t side);
 int session_socket_peer (session_t *self, session_side_t side, struct sockaddr_storage *addr,
                          socklen_t *len);
 
@@ -113,5 +118,9 @@ int session_take_client_fd (session_t *self);
 //  Where the session lives: its worker's index and its id there.
 int session_worker (session_t *self);
 uint64_t session_id (session_t *self);
+
+//  Hands msg to that worker's inbox (worker.h lists the messages) without
+//  waiting and without making a socket. Takes msg; -1 if it could not go.
+int session_send_to_worker (session_t *self, int worker, zmsg_t **msg_p);
 
 #endif

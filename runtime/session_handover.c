@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "runtime/handover.h"
@@ -247,6 +248,16 @@ session_socket_peer (session_t *self, session_side_t side, struct sockaddr_stora
     if (conn->fd < 0 || conn->connecting)
         return -1;
     return getpeername (conn->fd, (struct sockaddr *) addr, len);
+}
+
+size_t
+session_socket_unread (session_t *self, session_side_t side)
+{
+    conn_t *conn = session_conn (self, side);
+    int unread = 0;
+    if (conn->fd < 0 || conn->connecting || ioctl (conn->fd, FIONREAD, &unread) != 0 || unread < 0)
+        return 0;
+    return (size_t) unread;
 }
 
 bool

@@ -7,8 +7,11 @@
     No copy of its own: a block read from the socket goes through the stack
     in place and is delivered as it is when it comes out whole; bytes to
     send are run through in a pool block or in the free room at the tail of
-    the socket's queue, where they stay. Only what a node passes on from
-    memory of its own (a scanner's held bytes) is copied.
+    the socket's queue, where they stay. A node that cannot work in place
+    (v2's records) gets room (node_out_t.room): a block to open into, which
+    is delivered, and the free room at the queue's tail to seal into, which
+    is committed where it lies. Only what a node passes on from memory of
+    its own (a scanner's held bytes, a record layer's scratch) is copied.
 
     A node that gates the outer end (a shaper) decides when the queued bytes
     leave: only the bytes it RELEASEs are written, and a timer (TIMER_NODES)
@@ -30,6 +33,10 @@ typedef struct {
     conn_t *side;
     buf_t *buf;                 //  the caller's block, until it is passed on whole
     bool tail;                  //  bytes to send were written into the queue's tail
+    buf_t *room_in;             //  the block offered inward, until it is delivered
+    uint8_t *room_out;          //  the queue's tail room offered outward
+    size_t room_out_len;
+    bool flush;                 //  bytes were queued: write them once the stack is through
     uint8_t cmds[S_COMMANDS_MAX];
     size_t ncmds;
     bool overflow;              //  more commands than a chunk can hold
@@ -86,6 +93,29 @@ s_queue_tail (session_t *self, conn_t *side, uint8_t *data, size_t len)
         bufq_append (&side->out, pool, data, len);
 }
 
+//  Room for a node (nodes/node.h). Outward, none while the bytes being sent
+//  lie in the queue's tail room themselves (the node reads them from there).
+static uint8_t *
+s_on_room (void *ctx, node_side_t to, size_t *len)
+{
+    s_call_t *call = ctx;
+    session_t *self = call->self;
+    bufpool_t *pool = worker_pool (self->worker);
+    if (session_dead (self))
+        return NULL;
+    if (to == NODE_INNER) {
+        if (!call->room_in)
+            call->room_in = bufpool_get (pool);
+        *len = bufpool_block_size (pool);
+        return call->room_in->data;
+    }
+    if (call->tail)
+        return NULL;
+    call->room_out = bufq_reserve (&call->side->out, pool, &call->room_out_len);
+    *len = call->room_out_len;
+    return call->room_out;
+}
+
 static void
 s_on_data (void *ctx, node_side_t to, uint8_t *data, size_t len, unsigned flags)
 {
@@ -94,6 +124,21 @@ s_on_data (void *ctx, node_side_t to, uint8_t *data, size_t len, unsigned flags)
     (void) flags;
     if (session_dead (self) || len == 0)
         return;
+    if (to == NODE_OUTER && call->room_out && data == call->room_out && len <= call->room_out_len) {
+        bufq_commit (&call->side->out, len);
+        call->room_out = NULL;
+        call->flush = true;
+        return;
+    }
+    if (to == NODE_INNER && call->room_in && data == call->room_in->data
+    &&  len <= bufpool_block_size (worker_pool (self->worker))) {
+        buf_t *buf = call->room_in;
+        call->room_in = NULL;
+        buf->off = 0;
+        buf->len = (uint32_t) len;
+        session_deliver (self, call->side, buf);
+        return;
+    }
     if (to == NODE_INNER) {
         if (s_owns_prefix (call->buf, data, len)) {
             buf_t *buf = call->buf;
@@ -114,8 +159,7 @@ s_on_data (void *ctx, node_side_t to, uint8_t *data, size_t len, unsigned flags)
     }
     else {
         s_queue_tail (self, call->side, data, len);
-        if (!call->side->corked && !session_flush (self, call->side))
-            session_kill (self, true);
+        call->flush = true;
     }
 }
 
@@ -146,7 +190,7 @@ s_on_event (void *ctx, node_event_t event, uint64_t value)
     }
 }
 
-#define S_OUT(call) { s_on_data, s_on_event, &(call) }
+#define S_OUT(call) { s_on_data, s_on_event, &(call), s_on_room }
 
 //  After a call into the stack: a broken stream ends the session; commands
 //  reach the handler after the bytes they came behind.
@@ -155,6 +199,8 @@ s_after (session_t *self, s_call_t *call, int rc)
 {
     if (call->buf)
         bufpool_put (worker_pool (self->worker), call->buf);
+    if (call->room_in)
+        bufpool_put (worker_pool (self->worker), call->room_in);
     if (session_dead (self))
         return;
     if (rc != 0 || call->overflow) {
@@ -164,6 +210,10 @@ s_after (session_t *self, s_call_t *call, int rc)
                       node ? node : "in-band");
         }
         session_side_failed (self, call->side, EPROTO);
+        return;
+    }
+    if (call->flush && !call->side->corked && !session_flush (self, call->side)) {
+        session_kill (self, true);
         return;
     }
     for (size_t i = 0; i < call->ncmds && !session_dead (self); i++) {

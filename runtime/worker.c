@@ -43,6 +43,10 @@ struct worker_t {
     zsock_t *pipe;
     zsock_t *inbox;         //  PULL: accepted sockets from the acceptor
     zsock_t *resolver;      //  DEALER to the resolver actor
+    //  Made at start, not when needed: with the fd limit reached (a flood)
+    //  no ZeroMQ socket can be made, and CZMQ asserts if one cannot.
+    zsock_t *peers[WORKER_MAX]; //  PUSH to every worker's inbox (handovers)
+    zsock_t *drained;       //  PUSH to WORKER_DRAINED
     zmq_entry_t zmq_entries[3];
     int epfd;
     bufpool_t *pool;
@@ -52,6 +56,7 @@ struct worker_t {
     size_t live;
     size_t freed;           //  sessions freed since the heap was last trimmed
     uint64_t trimmed_at;    //  timers_now_ms of that trim
+    uint64_t trim_due;      //  a trim waits until then (0: none waits)
     uint64_t next_token;    //  resolver request tokens
     session_t *dead;        //  ended this turn, freed at its end
     session_t *corked;      //  to uncork at the end of this turn
@@ -192,12 +197,20 @@ s_check_drained (worker_t *self)
             return;
     }
     self->drain_reported = true;
-    zsock_t *report = zsock_new_push (WORKER_DRAINED);
-    if (report) {
-        zsock_set_linger (report, 1000);
-        zsock_send (report, "si", "DRAINED", self->args.index);
-        zsock_destroy (&report);
+    zsock_send (self->drained, "si", "DRAINED", self->args.index);
+}
+
+int
+worker_send_to (worker_t *self, int index, zmsg_t **msg_p)
+{
+    if (index < 0 || index >= self->args.worker_count || !self->peers[index]) {
+        zmsg_destroy (msg_p);
+        return -1;
     }
+    int rc = zmsg_send (msg_p, self->peers[index]);
+    if (rc != 0)
+        zmsg_destroy (msg_p);
+    return rc;
 }
 
 //  Before the dead are freed: corked sessions write what they held this turn.
@@ -216,11 +229,49 @@ s_uncork_all (worker_t *self)
     }
 }
 
-//  After many sessions ended, glibc keeps their memory for reuse (a flood
-//  of 20,000 connections left ~270 MB behind): it goes back to the system
-//  once the worker is down to half of what it freed, at most once a second.
+//  After a burst, glibc keeps the memory it took for reuse (a flood of
+//  20,000 connections left ~270 MB behind; 300 stalled downloads ~165 MB):
+//  it goes back to the system once many sessions ended (the worker is down
+//  to half of what it freed) or many blocks went back to the pool (8 MiB
+//  below the peak), at most once a second. trim_due says a trim waits for
+//  that second to pass (the loop wakes for it).
 #define TRIM_AFTER 1024
+#define TRIM_BLOCKS 128
 #define TRIM_EVERY_MS 1000
+
+static void
+s_maybe_trim (worker_t *self)
+{
+    bool sessions = self->freed >= TRIM_AFTER && self->live < self->freed / 2;
+    bool blocks = bufpool_peak (self->pool) >= bufpool_in_use (self->pool) + TRIM_BLOCKS;
+    if (!sessions && !blocks)
+        return;
+    uint64_t now = timers_now_ms ();
+    if (now < self->trimmed_at + TRIM_EVERY_MS) {
+        self->trim_due = self->trimmed_at + TRIM_EVERY_MS;
+        return;
+    }
+    bufpool_trim (self->pool, 16);
+    bufpool_peak_reset (self->pool);
+    malloc_trim (0);
+    self->trimmed_at = now;
+    self->trim_due = 0;
+    self->freed = 0;
+}
+
+//  How long the loop may sleep: until the next timer, or the trim that waits.
+static int
+s_wait_ms (worker_t *self)
+{
+    uint64_t now = timers_now_ms ();
+    int timeout = timers_wait_ms (self->timers, now);
+    if (self->trim_due) {
+        int trim = self->trim_due > now ? (int) (self->trim_due - now) : 0;
+        if (timeout < 0 || trim < timeout)
+            timeout = trim;
+    }
+    return timeout;
+}
 
 static void
 s_free_dead (worker_t *self)
@@ -233,15 +284,7 @@ s_free_dead (worker_t *self)
         self->live--;
         self->freed++;
     }
-    if (self->freed >= TRIM_AFTER && self->live < self->freed / 2) {
-        uint64_t now = timers_now_ms ();
-        if (now >= self->trimmed_at + TRIM_EVERY_MS) {
-            bufpool_trim (self->pool, 16);
-            malloc_trim (0);
-            self->trimmed_at = now;
-            self->freed = 0;
-        }
-    }
+    s_maybe_trim (self);
 }
 
 //  A new session in a fresh slot: an accepted socket (fd), a stream of a
@@ -489,7 +532,25 @@ s_worker_new (zsock_t *pipe, worker_args_t *args)
     char endpoint[64];
     self->inbox = zsock_new (ZMQ_PULL);
     self->resolver = zsock_new (ZMQ_DEALER);
+    self->drained = zsock_new_push (WORKER_DRAINED);
+    bool peers_made = true;
+    if (self->args.worker_count < 1 || self->args.worker_count > WORKER_MAX)
+        self->args.worker_count = args->index + 1;
+    for (int w = 0; w < self->args.worker_count && peers_made; w++) {
+        //  Inproc connects before the peer binds are fine (ZeroMQ 4).
+        self->peers[w] = zsock_new_push (worker_endpoint (w, endpoint, sizeof endpoint));
+        peers_made = self->peers[w] != NULL;
+        if (peers_made) {
+            zsock_set_sndtimeo (self->peers[w], 0);     //  never wait in a worker
+            zsock_set_linger (self->peers[w], 1000);
+        }
+    }
+    if (self->drained) {
+        zsock_set_sndtimeo (self->drained, 0);      //  the owner may be gone already
+        zsock_set_linger (self->drained, 1000);
+    }
     if (self->epfd < 0 || !self->pool || !self->timers || !self->inbox || !self->resolver
+    ||  !self->drained || !peers_made
     ||  zsock_bind (self->inbox, "%s", worker_endpoint (args->index, endpoint, sizeof endpoint)) != 0
     ||  zsock_connect (self->resolver, "%s", args->resolver_endpoint) != 0) {
         log_error ("worker %d: cannot set up: %s", args->index, zmq_strerror (zmq_errno ()));
@@ -526,6 +587,9 @@ s_worker_destroy (worker_t **self_p)
     s_free_dead (self);
     zsock_destroy (&self->inbox);
     zsock_destroy (&self->resolver);
+    zsock_destroy (&self->drained);
+    for (int w = 0; w < WORKER_MAX; w++)
+        zsock_destroy (&self->peers[w]);
     if (self->epfd >= 0)
         close (self->epfd);
     bufpool_destroy (&self->pool);
@@ -561,7 +625,7 @@ worker_actor (zsock_t *pipe, void *args)
         s_check_drained (self);
         if (self->terminated)
             break;
-        int timeout = timers_wait_ms (self->timers, timers_now_ms ());
+        int timeout = s_wait_ms (self);
         int count = epoll_wait (self->epfd, events, MAX_EVENTS, timeout);
         if (count < 0) {
             if (errno == EINTR)

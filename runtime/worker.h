@@ -33,7 +33,11 @@ typedef struct {
     const handler_conf_t *dials;
     size_t dial_count;
     int idle_timeout_ms;            //  a relaying session without traffic ends; <= 0: never
+    int worker_count;               //  how many workers run (each keeps a PUSH to every inbox)
 } worker_args_t;
+
+//  At most this many workers run in one process.
+#define WORKER_MAX 64
 
 #define WORKER_DRAINED "inproc://mimicsocks-drained"
 

@@ -95,6 +95,9 @@ typedef struct {
 //  Worker services used by sessions.
 bufpool_t *worker_pool (worker_t *self);
 int worker_index (worker_t *self);
+//  Sends msg to that worker's inbox through the socket made at start (never
+//  waits: -1 if its queue is full or there is no such worker). Takes msg.
+int worker_send_to (worker_t *self, int index, zmsg_t **msg_p);
 struct trace_t *worker_trace (worker_t *self);
 int worker_connect_timeout_ms (worker_t *self);
 //  A relaying session without traffic this long ends (<= 0: never).

@@ -55,6 +55,14 @@ hostport_parse (const char *text, hostport_t *out, char *err, size_t errlen)
     memcpy (out->host, host, hlen);
     out->host[hlen] = 0;
     out->port = (uint16_t) port;
+    //  A dotted string of digits is meant as an IPv4 address, never a host
+    //  name: 300.1.2.3 must be an error here, not a failed lookup much later.
+    struct in_addr a4;
+    if (text[0] != '[' && strchr (out->host, '.')
+    &&  strspn (out->host, "0123456789.") == hlen && inet_pton (AF_INET, out->host, &a4) != 1) {
+        snprintf (err, errlen, "'%s': not an IPv4 address (four numbers 0-255)", text);
+        return -1;
+    }
     if (text[0] == '[') {
         struct in6_addr a6;
         if (inet_pton (AF_INET6, out->host, &a6) != 1) {

@@ -24,6 +24,32 @@ log_get_level (void)
     return (log_level_t) atomic_load (&s_level);
 }
 
+static atomic_bool s_destinations;
+
+void
+log_show_destinations (bool on)
+{
+    atomic_store (&s_destinations, on);
+}
+
+bool
+log_destinations_shown (void)
+{
+    return atomic_load (&s_destinations) || atomic_load (&s_level) >= LOG_LEVEL_DEBUG;
+}
+
+const char *
+log_dest (const char *text)
+{
+    return log_destinations_shown () ? text : "(a destination)";
+}
+
+log_level_t
+log_dest_level (void)
+{
+    return atomic_load (&s_destinations) ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG;
+}
+
 int
 log_level_parse (const char *name)
 {

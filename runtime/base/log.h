@@ -6,6 +6,8 @@
 #ifndef MK_LOG_H
 #define MK_LOG_H
 
+#include <stdbool.h>
+
 typedef enum { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG } log_level_t;
 
 //  Set the most verbose level that is printed (default: info).
@@ -36,6 +38,20 @@ void log_write_limited (log_level_t level, log_limit_t *limit, const char *forma
          log_write_limited (level, &s_limit_, __VA_ARGS__); } while (0)
 #define log_warn_limited(...) log_limited (LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_info_limited(...) log_limited (LOG_LEVEL_INFO, __VA_ARGS__)
+
+//  Destinations (the targets users reach, URLs) are their business, not the
+//  log's: by default they show only at debug. log_show_destinations (true)
+//  (the config's log_destinations: true, --log-destinations) shows them at
+//  info too. log_dest (text) is text where they show, else "(a destination)",
+//  for lines that are logged whatever the setting (a refusal, a failure);
+//  log_dest_info logs a line that is all about one (a request): at info if
+//  they show, else at debug.
+void log_show_destinations (bool on);
+bool log_destinations_shown (void);
+const char *log_dest (const char *text);
+//  info if log_show_destinations (true), else debug.
+log_level_t log_dest_level (void);
+#define log_dest_info(...) log_write (log_dest_level (), __VA_ARGS__)
 
 #define log_error(...) log_write (LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_write (LOG_LEVEL_WARN, __VA_ARGS__)

@@ -17,6 +17,8 @@ CONF="$E2E_TMP/acl.yaml"
 write_config() {
     read -r PS PH AS AH DS WS WT OS OT <<<"$(free_ports 9)"
     cat >"$CONF" <<EOF
+# The checks below read the denied addresses in the log.
+log_destinations: true
 proxies:
   # the default rules
   - {listen: 127.0.0.1:$PS, handler: socks}

@@ -10,7 +10,7 @@ e2e_init "$@"
 serve_random big="$((8 * 1024 * 1024))" f=100000
 
 # 1. A transfer in progress finishes; new connections are refused meanwhile.
-start_mimicsocks d1 socks --drain-seconds 20
+start_mimicsocks d1 socks --drain-seconds 20 --log-destinations
 P=$MS_PORT
 fetch_bg long 30 --limit-rate 4M --socks5 "127.0.0.1:$P" "http://127.0.0.1:$H/file/big"
 wait_log d1 "socks5 .* -> 127\.0\.0\.1:$H" 1 10 || fail "the transfer did not start"

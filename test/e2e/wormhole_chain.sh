@@ -11,7 +11,7 @@ e2e_init "$@"
 
 serve_random big="$((16 * 1024 * 1024))" mid="$((2 * 1024 * 1024))"
 # The upstream proxy the dialing ends go through.
-start_mimicsocks upstream http
+start_mimicsocks upstream http --log-destinations
 PX=$MS_PORT; UPSTREAM=$MS_PID
 KEY=$(wh_key)
 KEY2=$(wh_key)

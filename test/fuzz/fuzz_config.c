@@ -2,8 +2,9 @@
 
     Input: the text of a wormholes.yaml (not NUL-terminated).
 
-    Checks: a failure gives exactly one message "fuzz.yaml:LINE:COLUMN:
-    FIELD: problem" with LINE within the text (YAML line breaks); the same text gives the
+    Checks: a failure gives messages "fuzz.yaml:LINE:COLUMN: FIELD: problem",
+    one a line in the order of LINE, each LINE within the text (YAML line
+    breaks), and at most 32 of them then "... and N more"; the same text gives the
     same result and message again, also with a tiny message buffer (cut
     short, never overrun) or none; a success has every value in range:
     keys of 16, 24 or 32 bytes, unique non-empty names that
@@ -19,7 +20,8 @@
 
 #define S_SOURCE "fuzz.yaml"
 
-static void
+//  One message (err: a line of the messages, without its '\n'); returns its line.
+static long
 s_check_message (const char *err, const uint8_t *text, size_t len)
 {
     //  YAML's line breaks, as libyaml counts them: LF, CR not before an LF,
@@ -44,7 +46,33 @@ s_check_message (const char *err, const uint8_t *text, size_t len)
     const char *field = end + 2, *sep = strstr (field, ": ");
     FUZZ_CHECK (sep && sep > field);
     FUZZ_CHECK (sep [2] != 0);
-    FUZZ_CHECK (strchr (err, '\n') == NULL);
+    return line;
+}
+
+static void
+s_check_messages (char *err, const uint8_t *text, size_t len)
+{
+    long last = 0;
+    size_t count = 0;
+    for (char *line = err; line; count++) {
+        char *end = strchr (line, '\n');
+        if (end)
+            *end = 0;
+        if (strncmp (line, "... and ", 8) == 0) {
+            FUZZ_CHECK (!end && count == 32);
+            char *more;
+            FUZZ_CHECK (strtol (line + 8, &more, 10) >= 1 && strcmp (more, " more") == 0);
+        }
+        else {
+            long at = s_check_message (line, text, len);
+            FUZZ_CHECK (at >= last);
+            last = at;
+        }
+        if (end)
+            *end = '\n';
+        line = end ? end + 1 : NULL;
+    }
+    FUZZ_CHECK (count <= 33);
 }
 
 static void
@@ -87,6 +115,8 @@ s_check_config (config_t *c)
             FUZZ_CHECK (config_wormhole (c, w->handler.relay_wormhole) != NULL);
         if (w->has_local_proxy)
             FUZZ_CHECK (w->local_proxy.port >= 1);
+        if (w->has_listen)
+            FUZZ_CHECK (w->listen.port >= 1 && w->listen.host [0]);
     }
 
     char *printed = NULL;
@@ -110,7 +140,8 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     uint8_t *text = fuzz_dup (data, size);
-    char err [1024] = "";
+    static char err [16384];
+    err [0] = 0;
     config_t *c = config_parse ((const char *) text, size, S_SOURCE, err, sizeof err);
     //  again, with a message buffer of 8 bytes and with none
     char *small = malloc (8);
@@ -119,9 +150,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     FUZZ_CHECK ((c == NULL) == (c2 == NULL) && (c == NULL) == (c3 == NULL));
     if (!c) {
         FUZZ_CHECK (err [0]);
-        s_check_message (err, text, size);
+        s_check_messages (err, text, size);
         FUZZ_CHECK (memchr (small, 0, 8) && strncmp (small, err, strlen (small)) == 0);
-        char again [1024] = "";
+        static char again [16384];
+        again [0] = 0;
         config_t *c4 = config_parse ((const char *) text, size, S_SOURCE, again, sizeof again);
         FUZZ_CHECK (c4 == NULL && strcmp (again, err) == 0);
     }

@@ -135,7 +135,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     node_stack_t *stack = node_stack_new ();
     FUZZ_CHECK (node_stack_add (stack, NODE_OUTER, &mimic_node_class, node) == 0);
     s_rec_t rec = { 0 };
-    node_out_t out = { s_data, s_event, &rec };
+    node_out_t out = { s_data, s_event, &rec, NULL };
     uint64_t fed = 0, wake = UINT64_MAX;        //  fed: bytes under the gate
 
     for (int ops = 0; fuzz_more (&in) && ops < 2000; ops++) {

@@ -165,7 +165,7 @@ void
 ic_tap_rec_init (ic_tap_rec_t *rec, node_out_t *out)
 {
     memset (rec, 0, sizeof *rec);
-    *out = (node_out_t) { s_tap_data, s_tap_event, rec };
+    *out = (node_out_t) { s_tap_data, s_tap_event, rec, NULL };
 }
 
 //  The commands reported, in order, and where: none but NODE_COMMAND events.

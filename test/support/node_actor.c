@@ -142,7 +142,7 @@ s_node_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, 0);
 
     s_ctx_t ctx = { pipe, start.name, false };
-    node_out_t out = { s_out_data, s_out_event, &ctx };
+    node_out_t out = { s_out_data, s_out_event, &ctx, NULL };
     while (true) {
         zmsg_t *msg = zmsg_recv (pipe);
         if (!msg)

@@ -29,6 +29,8 @@ typedef struct {
     unsigned commands;
     uint64_t command[16];
     unsigned other_events;
+    size_t room;                //  room offered each way (node_out_t.room), 0: none
+    unsigned rooms_taken;       //  passed on where it lay
 } v2t_sink_t;
 typedef struct {
     int suite;

@@ -462,7 +462,7 @@ START_TEST (test_node_actor_same_as_stack)
 {
     s_setup ();
     s_log_t fused = { .used = 0 };
-    node_out_t out = { s_log_data, s_log_event, &fused };
+    node_out_t out = { s_log_data, s_log_event, &fused, NULL };
     node_stack_t *stack = node_stack_new ();
     ck_assert_int_eq (node_stack_add (stack, NODE_OUTER, &s_upper_class,
                                       zmalloc (sizeof (s_upper_t))), 0);

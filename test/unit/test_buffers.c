@@ -67,6 +67,31 @@ START_TEST (test_pool_trim)
 }
 END_TEST
 
+//  The peak says how many blocks a burst took, so that the worker can tell
+//  when memory is worth giving back.
+START_TEST (test_pool_peak)
+{
+    bufpool_t *pool = bufpool_new (64, 4);
+    buf_t *bufs[10];
+    for (int i = 0; i < 10; i++)
+        bufs[i] = bufpool_get (pool);
+    ck_assert_uint_eq (bufpool_peak (pool), 10);
+    for (int i = 0; i < 7; i++)
+        bufpool_put (pool, bufs[i]);
+    ck_assert_uint_eq (bufpool_in_use (pool), 3);
+    ck_assert_uint_eq (bufpool_peak (pool), 10);
+    bufpool_peak_reset (pool);
+    ck_assert_uint_eq (bufpool_peak (pool), 3);
+    buf_t *again = bufpool_get (pool);
+    ck_assert_uint_eq (bufpool_peak (pool), 4);
+    bufpool_put (pool, again);
+    for (int i = 7; i < 10; i++)
+        bufpool_put (pool, bufs[i]);
+    ck_assert_uint_eq (bufpool_peak (pool), 4);
+    bufpool_destroy (&pool);
+}
+END_TEST
+
 START_TEST (test_queue_append_and_flush_in_order)
 {
     bufpool_t *pool = bufpool_new (16, 8);
@@ -282,6 +307,7 @@ main (void)
     tcase_set_timeout (tc, 60);
     tcase_add_test (tc, test_pool_recycles);
     tcase_add_test (tc, test_pool_trim);
+    tcase_add_test (tc, test_pool_peak);
     tcase_add_test (tc, test_queue_append_and_flush_in_order);
     tcase_add_test (tc, test_queue_flush_max);
     tcase_add_test (tc, test_queue_partial_flush_keeps_the_rest);

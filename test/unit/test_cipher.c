@@ -350,7 +350,7 @@ START_TEST (test_node_in_place)
     const s_vector_t *v = &s_vectors[_i];
     cipher_t *cipher = s_cipher (v);
     s_sink_t sink = { .nchunks = 0 };
-    node_out_t out = { s_sink_data, s_sink_event, &sink };
+    node_out_t out = { s_sink_data, s_sink_event, &sink, NULL };
     uint8_t buf[S_LEN];
     memcpy (buf, PLAIN, S_LEN);
     ck_assert_int_eq (cipher_node_class.recv (cipher, NODE_INNER, buf, 30, 0, &out), 0);
@@ -392,7 +392,7 @@ START_TEST (test_node_stack)
     ck_assert_ptr_eq (node_stack_find (stack, &cipher_node_class), cipher);
     ck_assert (!node_stack_gated (stack));
     s_sink_t sink = { .nchunks = 0 };
-    node_out_t out = { s_sink_data, s_sink_event, &sink };
+    node_out_t out = { s_sink_data, s_sink_event, &sink, NULL };
 
     //  What comes out of the stack is the memory fed in.
     uint8_t buf[S_LEN];
@@ -437,7 +437,7 @@ s_end_data (void *ctx, node_side_t to, uint8_t *data, size_t len, unsigned flags
         ck_assert_uint_le (len, sizeof wire);
         memcpy (wire, data, len);
         s_end_t *other = end->peer;
-        node_out_t out = { s_end_data, s_sink_event, other };
+        node_out_t out = { s_end_data, s_sink_event, other, NULL };
         ck_assert_int_eq (node_stack_recv (other->stack, NODE_OUTER, wire, len, flags, &out), 0);
     }
     else {
@@ -466,8 +466,8 @@ START_TEST (test_node_two_ends)
     uint8_t msg[5000], copy[333];
     ck_assert_int_eq (RAND_bytes (msg, sizeof msg), 1);
     //  Interleaved both ways, odd chunk sizes.
-    node_out_t out_a = { s_end_data, s_sink_event, a };
-    node_out_t out_b = { s_end_data, s_sink_event, b };
+    node_out_t out_a = { s_end_data, s_sink_event, a, NULL };
+    node_out_t out_b = { s_end_data, s_sink_event, b, NULL };
     for (size_t at = 0; at < sizeof msg; at += 333) {
         size_t n = sizeof msg - at < 333 ? sizeof msg - at : 333;
         memcpy (copy, msg + at, n);

@@ -560,10 +560,16 @@ static const error_case_t s_errors [] = {
 START_TEST (test_error)
 {
     const error_case_t *ec = &s_errors [_i];
-    char err [512] = "";
+    char err [4096] = "";
     config_t *c = s_parse (ec->text, err, sizeof err);
     ck_assert_msg (c == NULL, "case %d was accepted", _i);
-    ck_assert_msg (strcmp (err, ec->error) == 0,
+    //  The case's message is one of those given (a case may have more
+    //  mistakes than the one it is about: every one is reported).
+    char lines [4100] = "\n";
+    strcat (strcat (lines, err), "\n");
+    char want [520] = "\n";
+    strcat (strcat (want, ec->error), "\n");
+    ck_assert_msg (strstr (lines, want),
                    "case %d:\n  got      '%s'\n  expected '%s'", _i, err, ec->error);
     //  No part of any key may show up in a message.
     ck_assert_ptr_null (strstr (err, "aabbccdd"));
@@ -572,19 +578,24 @@ START_TEST (test_error)
 }
 END_TEST
 
-//  Whatever the damage, the result is a config or one well-formed message.
+//  Whatever the damage, the result is a config or well-formed messages, one a line.
 static void
 s_check_outcome (const char *text, size_t len)
 {
     char *copy = malloc (len ? len : 1);
     memcpy (copy, text, len);
-    char err [512] = "";
+    static char err [32 * 512];
+    err [0] = 0;
     config_t *c = config_parse (copy, len, "t.yaml", err, sizeof err);
     if (c)
         ck_assert_str_eq (err, "");
-    else {
+    else
+    for (char *line_at = err; line_at; line_at = strchr (line_at, '\n')) {
+        line_at += *line_at == '\n';
+        if (strncmp (line_at, "... and ", 8) == 0)
+            continue;
         int line = 0, column = 0, end = 0;
-        ck_assert_msg (sscanf (err, "t.yaml:%d:%d: %n", &line, &column, &end) == 2 && end > 0,
+        ck_assert_msg (sscanf (line_at, "t.yaml:%d:%d: %n", &line, &column, &end) == 2 && end > 0,
                        "badly formed message '%s'", err);
         ck_assert_int_ge (line, 1);
         ck_assert_int_ge (column, 1);
@@ -732,12 +743,12 @@ START_TEST (test_access)
 {
     config_t *c = s_parse_ok (
         "proxies:\n"
-        "  - listen: 127.0.0.1:1080\n"
+        "  - listen: 127.0.0.1:1090\n"
         "    handler: http\n"
         "    allow: [10.0.0.0/8, \"fd00::/8\", 192.168.1.5/32, 127.0.0.1]\n"
         "    deny: [10.9.0.0/16]\n"
         "    users: [{name: alice, password: s3cret}, {name: bob, password: \"p:w\"}]\n"
-        "  - listen: 127.0.0.1:1081\n"
+        "  - listen: 127.0.0.1:1091\n"
         "    handler: socks\n"
         W "    allow: [\"::1/128\"]\n");
     const config_handler_t *h = &c->proxies [0].handler;

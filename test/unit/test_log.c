@@ -70,6 +70,36 @@ START_TEST (test_record)
 }
 END_TEST
 
+//  Destinations: at debug only, unless shown; log_dest hides them meanwhile.
+START_TEST (test_destinations)
+{
+    s_capture ();
+    log_set_level (LOG_LEVEL_INFO);
+    log_show_destinations (false);
+    ck_assert (!log_destinations_shown ());
+    ck_assert_str_eq (log_dest ("10.1.2.3:22"), "(a destination)");
+    log_dest_info ("socks5 peer -> %s", "hidden.example:80");
+    log_info ("refused %s", log_dest ("hidden.example:443"));
+    log_show_destinations (true);
+    ck_assert (log_destinations_shown ());
+    ck_assert_str_eq (log_dest ("10.1.2.3:22"), "10.1.2.3:22");
+    log_dest_info ("socks5 peer -> %s", "shown.example:80");
+    log_show_destinations (false);
+    log_set_level (LOG_LEVEL_DEBUG);
+    ck_assert (log_destinations_shown ());
+    log_dest_info ("socks5 peer -> %s", "debug.example:80");
+    log_set_level (LOG_LEVEL_INFO);
+    char buf[4096];
+    s_read (buf, sizeof buf);
+    s_release ();
+    ck_assert_uint_eq (s_lines (buf), 3);
+    ck_assert_ptr_null (strstr (buf, "hidden.example"));
+    ck_assert_ptr_nonnull (strstr (buf, " INFO  refused (a destination)\n"));
+    ck_assert_ptr_nonnull (strstr (buf, " INFO  socks5 peer -> shown.example:80\n"));
+    ck_assert_ptr_nonnull (strstr (buf, " DEBUG socks5 peer -> debug.example:80\n"));
+}
+END_TEST
+
 START_TEST (test_limited)
 {
     s_capture ();
@@ -108,6 +138,7 @@ main (void)
     Suite *suite = suite_create ("log");
     TCase *tc = tcase_create ("core");
     tcase_add_test (tc, test_record);
+    tcase_add_test (tc, test_destinations);
     tcase_add_test (tc, test_limited);
     tcase_add_test (tc, test_limited_below_level);
     suite_add_tcase (suite, tc);

@@ -109,7 +109,7 @@ s_side_init (s_side_t *side, const mimic_model_t *model)
     memset (side, 0, sizeof *side);
     side->rec.releases = (s_release_t *) calloc (S_MAX_RELEASES, sizeof (s_release_t));
     ck_assert_ptr_nonnull (side->rec.releases);
-    side->out = (node_out_t) { s_rec_data, s_rec_event, &side->rec };
+    side->out = (node_out_t) { s_rec_data, s_rec_event, &side->rec, NULL };
     side->mimic = mimic_node_new (model, s_clock);
     ck_assert_ptr_nonnull (side->mimic);
     side->stack = node_stack_new ();

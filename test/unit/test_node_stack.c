@@ -1,6 +1,7 @@
 /*  Tests for nodes/node_stack: the order of the nodes both ways, zero copy
     through in-place nodes, an empty stack, adding at the inner end, removing
-    (a flush both ways, no destroy), find, gated, pump, a node's protocol
+    (a flush both ways, no destroy), find, gated, pump, the caller's room
+    offered only across nodes that pass memory on, a node's protocol
     error breaking the stack, re-entry from the caller's output, and which
     states destroy frees. Test nodes only: no real node is linked. */
 #include <check.h>
@@ -40,6 +41,10 @@ typedef struct {
     node_stack_t *stack;
     const char *feed;
     const node_out_t *nested;
+    //  Room offered through s_rec_room (node_out_t.room), and toward where.
+    uint8_t room[64];
+    int rooms;
+    node_side_t room_to;
 } s_rec_t;
 
 static void
@@ -96,7 +101,17 @@ static void
 s_rec_init (s_rec_t *rec, node_out_t *out)
 {
     memset (rec, 0, sizeof *rec);
-    *out = (node_out_t) { s_rec_data, s_rec_event, rec };
+    *out = (node_out_t) { s_rec_data, s_rec_event, rec, NULL };
+}
+
+static uint8_t *
+s_rec_room (void *ctx, node_side_t to, size_t *len)
+{
+    s_rec_t *rec = (s_rec_t *) ctx;
+    rec->rooms++;
+    rec->room_to = to;
+    *len = sizeof rec->room;
+    return rec->room;
 }
 
 //  Feeds text (copied) at one end.
@@ -175,6 +190,32 @@ s_flip_recv (void *state, node_side_t from, uint8_t *data, size_t len, unsigned 
 static const node_class_t s_flip_class = {
     .name = "flip", .destroy = s_free_state, .recv = s_flip_recv
 };
+
+//  The same, saying that it passes memory on as it is.
+static const node_class_t s_flip_passing_class = {
+    .name = "flip", .destroy = s_free_state, .recv = s_flip_recv, .passes_memory = true
+};
+
+//  "roomy": writes what it gets and a '!' into room it asks for toward where
+//  the bytes go, or into its own memory when none is offered.
+static int
+s_roomy_recv (void *state, node_side_t from, uint8_t *data, size_t len, unsigned flags,
+              const node_out_t *out)
+{
+    (void) state;
+    node_side_t to = from == NODE_INNER ? NODE_OUTER : NODE_INNER;
+    static uint8_t own[64];
+    size_t room = 0;
+    uint8_t *at = out->room ? out->room (out->ctx, to, &room) : NULL;
+    if (!at || room < len + 1)
+        at = own;
+    memcpy (at, data, len);
+    at[len] = '!';
+    out->data (out->ctx, to, at, len + 1, flags);
+    return 0;
+}
+
+static const node_class_t s_roomy_class = { .name = "roomy", .recv = s_roomy_recv };
 
 static int *
 s_counter_new (void)
@@ -415,6 +456,45 @@ START_TEST (test_zero_copy)
     ck_assert_str_eq (rec.log, "outer:ABC\ninner:bc\n");
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq (*counters[i], 2);
+    node_stack_destroy (&stack);
+}
+END_TEST
+
+START_TEST (test_room)
+{
+    //  The caller's room reaches a node across neighbours that pass memory
+    //  on as it is, either way; not across one that does not, nor when the
+    //  caller offers none. Written there, the bytes pass on where they lie.
+    s_rec_t rec;
+    node_out_t out;
+    s_rec_init (&rec, &out);
+    out.room = s_rec_room;
+    node_stack_t *stack = node_stack_new ();
+    ck_assert_int_eq (node_stack_add (stack, NODE_OUTER, &s_flip_passing_class, s_counter_new ()), 0);
+    ck_assert_int_eq (node_stack_add (stack, NODE_OUTER, &s_roomy_class, NULL), 0);
+    ck_assert_int_eq (node_stack_add (stack, NODE_OUTER, &s_flip_passing_class, s_counter_new ()), 0);
+    ck_assert_int_eq (s_feed (stack, NODE_INNER, "ab", &out), 0);
+    ck_assert_int_eq (rec.rooms, 1);
+    ck_assert_int_eq (rec.room_to, NODE_OUTER);
+    ck_assert_ptr_eq (rec.last_ptr, rec.room);
+    ck_assert_int_eq (s_feed (stack, NODE_OUTER, "CD", &out), 0);
+    ck_assert_int_eq (rec.rooms, 2);
+    ck_assert_int_eq (rec.room_to, NODE_INNER);
+    ck_assert_ptr_eq (rec.last_ptr, rec.room);
+    ck_assert_str_eq (rec.log, "outer:ab\x01\ninner:CD\x01\n");
+    //  A neighbour that may hold or copy bytes, outer of it: no room that way.
+    ck_assert_int_eq (node_stack_add (stack, NODE_OUTER, &s_flip_class, s_counter_new ()), 0);
+    ck_assert_int_eq (s_feed (stack, NODE_INNER, "ab", &out), 0);
+    ck_assert_int_eq (rec.rooms, 2);
+    ck_assert_ptr_ne (rec.last_ptr, rec.room);
+    ck_assert_int_eq (s_feed (stack, NODE_OUTER, "cd", &out), 0);
+    ck_assert_int_eq (rec.rooms, 3);                   //  inward it still has some
+    ck_assert_ptr_eq (rec.last_ptr, rec.room);
+    //  None offered by the caller.
+    out.room = NULL;
+    ck_assert_int_eq (s_feed (stack, NODE_OUTER, "cd", &out), 0);
+    ck_assert_int_eq (rec.rooms, 3);
+    ck_assert_ptr_ne (rec.last_ptr, rec.room);
     node_stack_destroy (&stack);
 }
 END_TEST
@@ -834,6 +914,7 @@ main (void)
     TCase *tc = tcase_create ("core");
     tcase_add_test (tc, test_order);
     tcase_add_test (tc, test_zero_copy);
+    tcase_add_test (tc, test_room);
     tcase_add_test (tc, test_empty);
     tcase_add_test (tc, test_add_at_inner_end);
     tcase_add_test (tc, test_remove_flushes);

@@ -1,6 +1,7 @@
 /*  Tests for nodes/v2_node.h in node stacks: a client and a server made
     from real flights (test/support/v2_tunnel.h): DATA both ways split at
-    every offset, long chunks, PADDING dropped, commands, a corrupt record
+    every offset, long chunks, PADDING dropped, commands, sealing into and
+    opening into the driver's room (the same wire), a corrupt record
     or a bad length breaks the stack and delivers nothing of it, the
     server's flight before anything, the handover IDs on both sides.
 */
@@ -265,6 +266,67 @@ START_TEST (test_node_commands)
 }
 END_TEST
 
+//  The client's side of test_node_rooms: data in two chunks, padding, a
+//  command, the end; the wire it made.
+static void
+s_rooms_send (v2t_tunnel_t *t, const uint8_t *data, size_t len)
+{
+    const uint8_t pad[600] = { 0 }, code = 2;
+    ck_assert_int_eq (v2t_feed (t->client, NODE_INNER, data, 65536, 0, &t->cout), 0);
+    ck_assert_int_eq (v2t_feed (t->client, NODE_INNER, pad, sizeof pad, NODE_PADDING, &t->cout), 0);
+    ck_assert_int_eq (v2t_feed (t->client, NODE_INNER, &code, 1, NODE_CONTROL, &t->cout), 0);
+    ck_assert_int_eq (v2t_feed (t->client, NODE_INNER, data + 65536, len - 65536, 0, &t->cout), 0);
+    ck_assert_int_eq (v2t_feed (t->client, NODE_INNER, NULL, 0, NODE_END, &t->cout), 0);
+}
+
+START_TEST (test_node_rooms)
+{
+    //  With room offered (node_out_t.room) of any size, records are sealed
+    //  straight into it, spanning rooms where they must, and the wire is the
+    //  same as without; opened into room (whole bodies, else in place), the
+    //  data, the command and the end come out as without.
+    static const size_t rooms[] = { 1, 7, 19, 4096, V2_BODY_MAX - 1, V2_BODY_MAX,
+                                    V2_RECORD_MAX + V2_OVERHEAD, 65536, 200000 };
+    size_t len = 65536 + 3 * V2_BODY_MAX + 1000;
+    uint8_t *data = (uint8_t *) malloc (len);
+    for (size_t j = 0; j < len; j++)
+        data[j] = (uint8_t) (j * 13 ^ (j >> 9));
+    v2t_tunnel_t ref;
+    v2t_tunnel_new (&ref, _i);
+    v2t_tunnel_up (&ref);
+    s_rooms_send (&ref, data, len);
+    ck_assert_uint_eq (ref.cs.rooms_taken, 0);
+    for (size_t i = 0; i < sizeof rooms / sizeof rooms[0]; i++) {
+        v2t_tunnel_t t;
+        v2t_tunnel_new (&t, _i);
+        v2t_tunnel_up (&t);
+        t.cs.room = t.ss.room = rooms[i];
+        s_rooms_send (&t, data, len);
+        ck_assert_uint_gt (t.cs.rooms_taken, 0);
+        ck_assert_uint_eq (t.cs.outer_len, ref.cs.outer_len);
+        ck_assert_mem_eq (t.cs.outer, ref.cs.outer, ref.cs.outer_len);
+        //  Cut inside the third record and inside the last data record.
+        size_t cuts[] = { 0, 2 * (V2_RECORD_MAX + V2_OVERHEAD) + 77, t.cs.outer_len - 40,
+                          t.cs.outer_len };
+        for (size_t c = 0; c + 1 < sizeof cuts / sizeof cuts[0]; c++)
+            ck_assert_int_eq (v2t_feed (t.server, NODE_OUTER, t.cs.outer + cuts[c],
+                                        cuts[c + 1] - cuts[c], 0, &t.sout), 0);
+        ck_assert_uint_eq (t.ss.inner_len, len);
+        ck_assert_mem_eq (t.ss.inner, data, len);
+        ck_assert_uint_eq (t.ss.commands, 1);
+        ck_assert_uint_eq (t.ss.command[0], 2);
+        ck_assert_uint_eq (t.ss.other_events, 1);                  //  NODE_ENDED
+        if (rooms[i] >= V2_BODY_MAX)
+            ck_assert_uint_gt (t.ss.rooms_taken, 0);
+        if (rooms[i] == 1)
+            ck_assert_uint_eq (t.ss.rooms_taken, 0);                //  opened in place
+        v2t_tunnel_destroy (&t);
+    }
+    v2t_tunnel_destroy (&ref);
+    free (data);
+}
+END_TEST
+
 START_TEST (test_node_corrupt)
 {
     //  One bit flipped anywhere in a record (on a fresh tunnel each time):
@@ -397,6 +459,7 @@ main (void)
     tcase_add_loop_test (tc, test_node_padding, 0, 2);
     tcase_add_loop_test (tc, test_node_commands, 0, 2);
     tcase_add_loop_test (tc, test_node_end, 0, 2);
+    tcase_add_loop_test (tc, test_node_rooms, 0, 2);
     tcase_add_loop_test (tc, test_node_corrupt, 0, 2);
     tcase_add_loop_test (tc, test_node_bad_records, 0, 2);
     tcase_add_loop_test (tc, test_node_server_flight, 0, 2);

@@ -72,7 +72,7 @@ s_setup (fixture_t *f, const char *target_host)
     zsys_set_linger (0);
     f->resolver = resolver_new (RESOLVER, 2);
     ck_assert_ptr_nonnull (f->resolver);
-    f->args = (worker_args_t) { 0, RESOLVER, 2000, NULL, 0, 0 };
+    f->args = (worker_args_t) { 0, RESOLVER, 2000, NULL, 0, 0, 1 };
     f->worker = zactor_new (worker_actor, &f->args);
     ck_assert_ptr_nonnull (f->worker);
     char endpoint[64];
