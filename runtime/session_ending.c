@@ -3,7 +3,7 @@
     when the socket closes (session_delay_fin), and the probe guard that
     answers a handler's abort with the silent treatment (session_guard_probe).
     (runtime/session.h; session_priv.h: what session.c calls.) */
-#include "runtime/base/log.h"
+#include "runtime/session.h"
 #include "runtime/session_priv.h"
 #include "runtime/timers.h"
 #include "runtime/worker_priv.h"
@@ -53,6 +53,11 @@ session_silence (session_t *self)
     bufq_clear (&self->client.out, worker_pool (self->worker));
     self->client.released = 0;
     self->client_paused = false;
+    //  A prober that has closed already is closed at once, as after a wrong hello.
+    if (self->client.eof_in) {
+        session_finish (self);
+        return true;
+    }
     uint64_t now = timers_now_ms ();
     session_arm (self, TIMER_HANDLER,
                  self->probe_deadline > now ? (int) (self->probe_deadline - now) : 1);
