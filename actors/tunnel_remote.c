@@ -6,7 +6,9 @@
     tunnel side (actors/tunnel_wire.h), and from then on passes every event
     to the inner handler, which sees the decrypted stream as if it were a
     plain client. A connection that is not a client of ours (an active
-    prober, a replay) gets silence: its bytes are read and dropped, and it
+    prober, a replay; in v1 distributed, also a correct hello whose stream
+    the inner handler refuses before relaying, session_guard_probe) gets
+    silence: its bytes are read and dropped, and it
     is closed at a random deadline drawn when it was accepted, so the port
     looks like nothing at all and no kind of probe is told apart; or, with
     `fallback:` set, it is spliced to that server (actors/fallback.h).
@@ -28,6 +30,7 @@
 #include "actors/wormhole.h"
 #include "runtime/base/log.h"
 #include "runtime/session.h"
+#include "runtime/timers.h"
 
 typedef enum { R_HELLO, R_PROBE, R_FALLBACK, R_INNER } r_state_t;
 
@@ -38,6 +41,7 @@ typedef struct {
     tunnel_wire_accept_t *hello;
     pending_t pending;          //  until the first flight is accepted
     fallback_t *fallback;       //  with fallback: set, until the flight is accepted
+    uint64_t probe_at;          //  the silent treatment's close, drawn at accept
     const handler_class_t *inner_class;
     void *inner;
 } tunnel_remote_t;
@@ -63,7 +67,9 @@ s_create (session_t *session, const handler_conf_t *conf)
         return NULL;
     }
     //  A connection that never completes its first flight is treated like a prober.
-    session_set_timer (session, wormhole_probe_delay_ms (wh));
+    int delay = wormhole_probe_delay_ms (wh);
+    self->probe_at = timers_now_ms () + (uint64_t) delay;
+    session_set_timer (session, delay);
     pending_add (&self->pending, session, self->wormhole);
     return self;
 }
@@ -122,6 +128,11 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
     tunnel_wire_accept_destroy (&self->hello);
     shaping_start (self->end.session, SESSION_CLIENT, wh, false);
     session_set_timer (self->end.session, 0);
+    //  v1's hello proves nothing by itself (a replay older than the filter's
+    //  memory is authentic): what the inner handler refuses before it relays
+    //  gets the same silence as a wrong hello, at the same deadline.
+    if (!tunnel_wire_v2 (wh) && wh->mode == WORMHOLE_DISTRIBUTED)
+        session_guard_probe (self->end.session, self->probe_at);
     self->inner = self->inner_class->create (self->end.session, &self->wormhole->accept);
     if (!self->inner) {
         session_abort (self->end.session);

@@ -40,6 +40,15 @@ s_send (session_t *session, session_side_t side, const void *data, size_t len)
     session_sendv (session, side, &iov, 1);
 }
 
+//  How long a v1 tunnel's FIN waits behind its last byte. The original end
+//  reads its socket into a pipeline of processes (decrypt, in-band scanner,
+//  the tunnel, the user's socket) and stops all of them when the socket
+//  closes (mimicsocks_wormhole_local.erl:199, mimicsocks_wormhole_remote.erl:175,
+//  {tcp_closed, ...} -> stop): whatever was still in that pipeline is lost,
+//  which cut the tails of parallel downloads (issue 13). A C peer, or the
+//  user, closing first ends the wait.
+#define S_V1_FIN_DELAY_MS 1000
+
 //  --------------------------------------------------------------------------
 //  Dialing end
 
@@ -55,6 +64,7 @@ s_dial_v1 (session_t *session, session_side_t side, const wormhole_conf_t *conf,
         return -1;
     memcpy (id0, hello + WIRE_IV_SIZE, TUNNEL_ID_SIZE);
     s_send (session, side, hello, sizeof hello);
+    session_delay_fin (session, side, S_V1_FIN_DELAY_MS);
     return session_add_node (session, side, NODE_OUTER, &cipher_node_class, cipher);
 }
 
@@ -189,6 +199,31 @@ s_check_v2 (tunnel_wire_accept_t *self, const char **why)
     return TUNNEL_WIRE_OK;
 }
 
+//  v1 has no time in its hello, but the same hello twice is a replay (the
+//  original's IVs, even its low-entropy ones, have at least 74 bits): one
+//  seen in the last one to two replay periods is refused like a wrong one.
+//  Only authentic hellos are remembered. Older replays cannot be told.
+static tunnel_wire_result_t
+s_check_v1 (tunnel_wire_accept_t *self, const char **why)
+{
+    replay_filter_t *replay = self->wormhole->replay;
+    if (!replay)
+        return TUNNEL_WIRE_OK;
+    uint8_t salt[REPLAY_SALT_SIZE] = { 0 };
+    memcpy (salt, wire_hello_parser_iv (self->hello), WIRE_IV_SIZE);
+    switch (replay_filter_check (replay, salt, s_now ())) {
+        case REPLAY_FRESH:
+            return TUNNEL_WIRE_OK;
+        case REPLAY_SEEN:
+            *why = "a replayed hello";
+            return TUNNEL_WIRE_REFUSED;
+        case REPLAY_FULL:
+            break;
+    }
+    *why = "the replay filter is full (a flood of new connections?)";
+    return TUNNEL_WIRE_REFUSED;
+}
+
 tunnel_wire_result_t
 tunnel_wire_accept_feed (tunnel_wire_accept_t *self, const uint8_t *data, size_t len,
                          size_t *used, const char **why)
@@ -213,7 +248,7 @@ tunnel_wire_accept_feed (tunnel_wire_accept_t *self, const uint8_t *data, size_t
                 *why = "wrong hello";
                 return TUNNEL_WIRE_REFUSED;
             case WIRE_HELLO_OK:
-                return TUNNEL_WIRE_OK;
+                return s_check_v1 (self, why);
         }
     }
     //  v1 handover: the ID in clear.
@@ -241,6 +276,7 @@ s_install_v1 (tunnel_wire_accept_t *self, session_t *session, session_side_t sid
         cipher_destroy (&cipher);
         return -1;
     }
+    session_delay_fin (session, side, S_V1_FIN_DELAY_MS);
     return session_add_node (session, side, NODE_OUTER, &cipher_node_class, cipher);
 }
 
