@@ -19,6 +19,7 @@
 #define CONNECT_LIMIT_MS 3000
 #define RETIRE_LIMIT_MS 10000       //  the dialer waits this long for the acceptor to close S1
 #define RETRY_MS 1000               //  a trigger that could not start now tries again
+#define V1_QUIET_MS 500             //  v1: a timed handover waits until nothing came back this long
 #define LIVENESS_MIN_MS 10000
 #define LIVENESS_MAX_MS 20000
 
@@ -113,7 +114,7 @@ typedef void (baton_action_fn) (baton_t *self);
 void baton_raise (baton_t *self, b_event_t event);
 
 //  The actions (baton_steps.c). Dialing end:
-baton_action_fn baton_check_tunnel, baton_connect, baton_tap, baton_limit_connect,
+baton_action_fn baton_check_tunnel, baton_check_quiet, baton_connect, baton_tap, baton_limit_connect,
     baton_retry_soon, baton_check_liveness, baton_start_clock, baton_read_proxy_reply,
     baton_send_id, baton_note_lost, baton_send_ho_complete_l2r, baton_switch_reads_wait_eof,
     baton_next_id, baton_limit_retire, baton_done, baton_give_up, baton_drop,

@@ -163,6 +163,27 @@ baton_check_tunnel (baton_t *self)
         baton_raise (self, E_NOT_NOW);
 }
 
+//  v1: a timed handover waits for a moment when nothing comes back from the
+//  far end. The original's accepting end loses what its tunnel is given
+//  while HO_R2L is on its way: it holds those bytes (inband_send with hold,
+//  mimicsocks_wormhole_remote.erl:154) and on `continue` feeds them back
+//  into its own hold list, then drops the list (mimicsocks_inband_send.erl:59-65,
+//  loop: continue -> loop_data with buff still a list -> buff = undefined);
+//  a download lost 1,460 bytes, one read of its target (issue 13). An idle
+//  target is unlikely to speak in the few ms that window lasts. Raises
+//  NOT_NOW (tried again in RETRY_MS). SIGUSR1's trigger goes at once.
+void
+baton_check_quiet (baton_t *self)
+{
+    if (tunnel_wire_v2 (self->wormhole->conf))
+        return;
+    uint64_t last = session_active_ms (self->session);
+    if (self->heard_at > last)
+        last = self->heard_at;
+    if (last && self->now < last + V1_QUIET_MS)
+        baton_raise (self, E_NOT_NOW);
+}
+
 void
 baton_retry_soon (baton_t *self)
 {

@@ -13,6 +13,7 @@
 
 #include "actors/shaping.h"
 #include "actors/tunnel_mux_priv.h"
+#include "actors/tunnel_wire.h"
 #include "runtime/base/log.h"
 
 //  --------------------------------------------------------------------------
@@ -291,6 +292,13 @@ s_on_close (void *ctx, uint16_t id)
     return MUX_CONTINUE;
 }
 
+//  An original peer never says that a stream's far end has gone (its remote
+//  end only forgets the id: mimicsocks_remote_agg.erl, 'DOWN' of a handler,
+//  sends no CLOSE_SOCKET), so a target that ends its reply by closing never
+//  ends the user's transfer. Our muxing end closes such a stream once it
+//  has answered and then nothing moved either way this long.
+#define ORIGINAL_STREAM_IDLE_MS 20000
+
 static int
 s_on_data (void *ctx, uint16_t id, const uint8_t *data, size_t len)
 {
@@ -298,6 +306,8 @@ s_on_data (void *ctx, uint16_t id, const uint8_t *data, size_t len)
     session_t *stream = s_stream (self, id);
     if (!stream)
         return MUX_CONTINUE;    //  closed here, and the peer has not heard yet: dropped
+    if (self->muxing && !self->peer_credits && !tunnel_wire_v2 (self->wormhole->conf))
+        session_set_idle (stream, ORIGINAL_STREAM_IDLE_MS);
     session_stream_data (stream, data, len);
     //  A peer without credits cannot be told to slow one stream down: stop
     //  reading the tunnel while that stream's reader catches up.

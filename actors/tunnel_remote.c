@@ -6,18 +6,23 @@
     tunnel side (actors/tunnel_wire.h), and from then on passes every event
     to the inner handler, which sees the decrypted stream as if it were a
     plain client. A connection that is not a client of ours (an active
-    prober, a replay) gets silence: its bytes are read and dropped, and it
+    prober, a replay; in v1 distributed, also a correct hello whose stream
+    the inner handler refuses before relaying, session_guard_probe) gets
+    silence: its bytes are read and dropped, and it
     is closed at a random deadline drawn when it was accepted, so the port
-    looks like nothing at all and no kind of probe is told apart.
+    looks like nothing at all and no kind of probe is told apart; or, with
+    `fallback:` set, it is spliced to that server (actors/fallback.h).
 
     States:
-      HELLO   reading the first flight
-      PROBE   refused: discard everything until the deadline
-      INNER   the inner handler serves the stream
+      HELLO     reading the first flight
+      PROBE     refused: discard everything until the deadline
+      FALLBACK  refused: spliced to the fallback server
+      INNER     the inner handler serves the stream
 */
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/fallback.h"
 #include "actors/pending.h"
 #include "actors/shaping.h"
 #include "actors/tunnel_end.h"
@@ -25,8 +30,9 @@
 #include "actors/wormhole.h"
 #include "runtime/base/log.h"
 #include "runtime/session.h"
+#include "runtime/timers.h"
 
-typedef enum { R_HELLO, R_PROBE, R_INNER } r_state_t;
+typedef enum { R_HELLO, R_PROBE, R_FALLBACK, R_INNER } r_state_t;
 
 typedef struct {
     tunnel_end_t end;           //  the session, the baton (NULL: no extra ports)
@@ -34,6 +40,8 @@ typedef struct {
     r_state_t state;
     tunnel_wire_accept_t *hello;
     pending_t pending;          //  until the first flight is accepted
+    fallback_t *fallback;       //  with fallback: set, until the flight is accepted
+    uint64_t probe_at;          //  the silent treatment's close, drawn at accept
     const handler_class_t *inner_class;
     void *inner;
 } tunnel_remote_t;
@@ -50,13 +58,18 @@ s_create (session_t *session, const handler_conf_t *conf)
     const wormhole_conf_t *wh = self->wormhole->conf;
     self->hello = tunnel_wire_accept_new (self->wormhole, false);
     self->inner_class = self->wormhole->accept.cls;
-    if (!self->hello || !self->inner_class) {
+    if (wh->has_fallback)
+        self->fallback = fallback_new ();
+    if (!self->hello || !self->inner_class || (wh->has_fallback && !self->fallback)) {
         tunnel_wire_accept_destroy (&self->hello);
+        fallback_destroy (&self->fallback);
         free (self);
         return NULL;
     }
     //  A connection that never completes its first flight is treated like a prober.
-    session_set_timer (session, wormhole_probe_delay_ms (wh));
+    int delay = wormhole_probe_delay_ms (wh);
+    self->probe_at = timers_now_ms () + (uint64_t) delay;
+    session_set_timer (session, delay);
     pending_add (&self->pending, session, self->wormhole);
     return self;
 }
@@ -78,6 +91,7 @@ s_destroy (void **self_p)
     if (self->inner)
         self->inner_class->destroy (&self->inner);
     tunnel_wire_accept_destroy (&self->hello);
+    fallback_destroy (&self->fallback);
     free (self);
     *self_p = NULL;
 }
@@ -88,10 +102,20 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
     const wormhole_conf_t *wh = self->wormhole->conf;
     size_t used = 0;
     const char *why = NULL;
+    bool kept = self->fallback && fallback_keep (self->fallback, data, len) == 0;
     switch (tunnel_wire_accept_feed (self->hello, data, len, &used, &why)) {
         case TUNNEL_WIRE_NEED_MORE:
             return;
         case TUNNEL_WIRE_REFUSED:
+            if (kept) {
+                log_info ("wormhole %s: %s from %s; spliced to the fallback server", wh->name,
+                          why, session_peer (self->end.session));
+                pending_remove (&self->pending);
+                session_set_timer (self->end.session, 0);
+                self->state = R_FALLBACK;
+                fallback_start (self->fallback, self->end.session, &wh->fallback);
+                return;
+            }
             log_info ("wormhole %s: %s from %s; staying silent", wh->name, why,
                       session_peer (self->end.session));
             session_trace (self->end.session, session_peer (self->end.session), "acceptor", "probe", 0);
@@ -101,6 +125,7 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
             break;
     }
     pending_remove (&self->pending);
+    fallback_destroy (&self->fallback);
     uint8_t id0[TUNNEL_ID_SIZE];
     if (tunnel_wire_accept_install (self->hello, self->end.session, SESSION_CLIENT, id0) != 0) {
         session_abort (self->end.session);
@@ -109,6 +134,11 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
     tunnel_wire_accept_destroy (&self->hello);
     shaping_start (self->end.session, SESSION_CLIENT, wh, false);
     session_set_timer (self->end.session, 0);
+    //  v1's hello proves nothing by itself (a replay older than the filter's
+    //  memory is authentic): what the inner handler refuses before it relays
+    //  gets the same silence as a wrong hello, at the same deadline.
+    if (!tunnel_wire_v2 (wh) && wh->mode == WORMHOLE_DISTRIBUTED)
+        session_guard_probe (self->end.session, self->probe_at);
     self->inner = self->inner_class->create (self->end.session, &self->wormhole->accept);
     if (!self->inner) {
         session_abort (self->end.session);
@@ -134,6 +164,11 @@ s_client_data (void *self_, const uint8_t *data, size_t len)
             break;
         case R_PROBE:
             break;          //  read and dropped
+        case R_FALLBACK:
+            //  Connecting still (then the worker relays): kept for the server.
+            if (fallback_keep (self->fallback, data, len) != 0)
+                session_abort (self->end.session);
+            break;
         case R_INNER:
             self->inner_class->client_data (self->inner, data, len);
             break;
@@ -146,6 +181,8 @@ s_client_eof (void *self_)
     tunnel_remote_t *self = self_;
     if (self->state == R_INNER && self->inner_class->client_eof)
         self->inner_class->client_eof (self->inner);
+    else if (self->state == R_FALLBACK)
+        fallback_client_eof (self->fallback, self->end.session);
     else
         session_finish (self->end.session);
 }
@@ -156,6 +193,8 @@ s_connected (void *self_, int err, const struct sockaddr *local)
     tunnel_remote_t *self = self_;
     if (self->state == R_INNER)
         self->inner_class->connected (self->inner, err, local);
+    else if (self->state == R_FALLBACK)
+        fallback_connected (self->fallback, self->end.session, err);
 }
 
 static void

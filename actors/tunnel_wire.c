@@ -21,6 +21,12 @@ s_suite (const wormhole_conf_t *conf)
     return conf->cipher == CONFIG_CHACHA20_POLY1305 ? V2_CHACHA20_POLY1305 : V2_AES_256_GCM;
 }
 
+static bool
+s_tls (const wormhole_conf_t *conf)
+{
+    return conf->wire == CONFIG_WIRE_TLS;
+}
+
 static uint64_t
 s_now (void)
 {
@@ -33,6 +39,15 @@ s_send (session_t *session, session_side_t side, const void *data, size_t len)
     struct iovec iov = { (void *) data, len };
     session_sendv (session, side, &iov, 1);
 }
+
+//  How long a v1 tunnel's FIN waits behind its last byte. The original end
+//  reads its socket into a pipeline of processes (decrypt, in-band scanner,
+//  the tunnel, the user's socket) and stops all of them when the socket
+//  closes (mimicsocks_wormhole_local.erl:199, mimicsocks_wormhole_remote.erl:175,
+//  {tcp_closed, ...} -> stop): whatever was still in that pipeline is lost,
+//  which cut the tails of parallel downloads (issue 13). A C peer, or the
+//  user, closing first ends the wait.
+#define S_V1_FIN_DELAY_MS 1000
 
 //  --------------------------------------------------------------------------
 //  Dialing end
@@ -49,22 +64,32 @@ s_dial_v1 (session_t *session, session_side_t side, const wormhole_conf_t *conf,
         return -1;
     memcpy (id0, hello + WIRE_IV_SIZE, TUNNEL_ID_SIZE);
     s_send (session, side, hello, sizeof hello);
+    session_delay_fin (session, side, S_V1_FIN_DELAY_MS);
     return session_add_node (session, side, NODE_OUTER, &cipher_node_class, cipher);
 }
 
-#define S_FLIGHT_MAX (V2_SALT_SIZE + V2_OVERHEAD + V2_HELLO_FIXED + V2_ID_SIZE + V2_PAD_MAX)
+#define S_FLIGHT_RAW_MAX (V2_SALT_SIZE + V2_OVERHEAD + V2_HELLO_FIXED + V2_ID_SIZE + V2_PAD_MAX)
+#define S_FLIGHT_MAX (S_FLIGHT_RAW_MAX > V2_FLIGHT_TLS_MAX ? S_FLIGHT_RAW_MAX : V2_FLIGHT_TLS_MAX)
 
 //  A v2 first flight of that kind, dated now, with a fresh salt (into
-//  salt) and random padding (less if cap is short); cs for the server's,
-//  id for a handover's. *dir (if not NULL) gets the direction after it.
-//  Returns its length, or -1.
+//  salt) and random padding (less if cap is short), or TLS-shaped; cs for
+//  the server's (and, TLS, echo: the client's session_id), id for a
+//  handover's. *dir (if not NULL) gets the direction after it. Returns
+//  its length, or -1.
 static int
-s_flight (const wormhole_conf_t *conf, v2_kind_t kind, const uint8_t *cs, const uint8_t *id,
-          uint8_t salt[V2_SALT_SIZE], uint8_t *out, size_t cap, v2_dir_t **dir)
+s_flight (const wormhole_conf_t *conf, v2_kind_t kind, const uint8_t *cs, const uint8_t *echo,
+          const uint8_t *id, uint8_t salt[V2_SALT_SIZE], uint8_t *out, size_t cap, v2_dir_t **dir)
 {
     v2_hello_t hello = { .kind = kind, .time = s_now () };
     if (id)
         memcpy (hello.id, id, V2_ID_SIZE);
+    if (echo)
+        memcpy (hello.echo, echo, TLS_SID_SIZE);
+    if (s_tls (conf))
+        return v2_random (salt, V2_SALT_SIZE) == 0
+             ? v2_flight_make_tls (s_suite (conf), conf->key, conf->key_len, salt, cs, &hello,
+                                   conf->sni, out, cap, dir)
+             : -1;
     size_t pad = v2_flight_padding ();
     if (v2_flight_size (kind, pad) > cap)
         pad = V2_PAD_MIN;
@@ -79,12 +104,13 @@ s_dial_v2 (session_t *session, session_side_t side, const wormhole_conf_t *conf)
 {
     uint8_t cs[V2_SALT_SIZE], flight[S_FLIGHT_MAX];
     v2_dir_t *tx = NULL;
-    int n = s_flight (conf, V2_KIND_TUNNEL, NULL, NULL, cs, flight, sizeof flight, &tx);
+    int n = s_flight (conf, V2_KIND_TUNNEL, NULL, NULL, NULL, cs, flight, sizeof flight, &tx);
     if (n < 0)
         return -1;
     v2_node_t *node = v2_node_new_client (s_suite (conf), conf->key, conf->key_len, cs, tx);
     if (!node)
         return -1;
+    v2_node_set_early (node, conf->early_data);
     s_send (session, side, flight, (size_t) n);
     return session_add_node (session, side, NODE_OUTER, &v2_node_class, node);
 }
@@ -121,9 +147,11 @@ tunnel_wire_accept_new (const wormhole_t *wormhole, bool handover)
         return NULL;
     self->wormhole = wormhole;
     self->handover = handover;
+    v2_kind_t kind = handover ? V2_KIND_HANDOVER : V2_KIND_TUNNEL;
     if (tunnel_wire_v2 (conf))
-        self->flight = v2_flight_parser_new (s_suite (conf), conf->key, conf->key_len,
-                                             handover ? V2_KIND_HANDOVER : V2_KIND_TUNNEL, NULL);
+        self->flight = s_tls (conf)
+                     ? v2_flight_parser_new_tls (s_suite (conf), conf->key, conf->key_len, kind, NULL)
+                     : v2_flight_parser_new (s_suite (conf), conf->key, conf->key_len, kind, NULL);
     else
     if (!handover)
         self->hello = wire_hello_parser_new (conf->key, conf->key_len);
@@ -171,6 +199,31 @@ s_check_v2 (tunnel_wire_accept_t *self, const char **why)
     return TUNNEL_WIRE_OK;
 }
 
+//  v1 has no time in its hello, but the same hello twice is a replay (the
+//  original's IVs, even its low-entropy ones, have at least 74 bits): one
+//  seen in the last one to two replay periods is refused like a wrong one.
+//  Only authentic hellos are remembered. Older replays cannot be told.
+static tunnel_wire_result_t
+s_check_v1 (tunnel_wire_accept_t *self, const char **why)
+{
+    replay_filter_t *replay = self->wormhole->replay;
+    if (!replay)
+        return TUNNEL_WIRE_OK;
+    uint8_t salt[REPLAY_SALT_SIZE] = { 0 };
+    memcpy (salt, wire_hello_parser_iv (self->hello), WIRE_IV_SIZE);
+    switch (replay_filter_check (replay, salt, s_now ())) {
+        case REPLAY_FRESH:
+            return TUNNEL_WIRE_OK;
+        case REPLAY_SEEN:
+            *why = "a replayed hello";
+            return TUNNEL_WIRE_REFUSED;
+        case REPLAY_FULL:
+            break;
+    }
+    *why = "the replay filter is full (a flood of new connections?)";
+    return TUNNEL_WIRE_REFUSED;
+}
+
 tunnel_wire_result_t
 tunnel_wire_accept_feed (tunnel_wire_accept_t *self, const uint8_t *data, size_t len,
                          size_t *used, const char **why)
@@ -195,7 +248,7 @@ tunnel_wire_accept_feed (tunnel_wire_accept_t *self, const uint8_t *data, size_t
                 *why = "wrong hello";
                 return TUNNEL_WIRE_REFUSED;
             case WIRE_HELLO_OK:
-                return TUNNEL_WIRE_OK;
+                return s_check_v1 (self, why);
         }
     }
     //  v1 handover: the ID in clear.
@@ -223,6 +276,7 @@ s_install_v1 (tunnel_wire_accept_t *self, session_t *session, session_side_t sid
         cipher_destroy (&cipher);
         return -1;
     }
+    session_delay_fin (session, side, S_V1_FIN_DELAY_MS);
     return session_add_node (session, side, NODE_OUTER, &cipher_node_class, cipher);
 }
 
@@ -233,7 +287,8 @@ s_install_v2 (tunnel_wire_accept_t *self, session_t *session, session_side_t sid
     const uint8_t *cs = v2_flight_parser_salt (self->flight);
     uint8_t ss[V2_SALT_SIZE], hk[V2_HK_SIZE], flight[S_FLIGHT_MAX];
     v2_dir_t *tx = NULL;
-    int n = s_flight (conf, V2_KIND_SERVER, cs, NULL, ss, flight, sizeof flight, &tx);
+    int n = s_flight (conf, V2_KIND_SERVER, cs, v2_flight_parser_hello (self->flight)->echo, NULL,
+                      ss, flight, sizeof flight, &tx);
     if (n < 0 || v2_derive_hk (conf->key, conf->key_len, cs, ss, hk) != 0) {
         v2_dir_destroy (&tx);
         return -1;
@@ -301,5 +356,5 @@ tunnel_wire_handover_hello (const wormhole_conf_t *conf, const uint8_t id[TUNNEL
         return TUNNEL_ID_SIZE;
     }
     uint8_t salt[V2_SALT_SIZE];
-    return s_flight (conf, V2_KIND_HANDOVER, NULL, id, salt, out, cap, NULL);
+    return s_flight (conf, V2_KIND_HANDOVER, NULL, NULL, id, salt, out, cap, NULL);
 }

@@ -124,7 +124,7 @@ wormholes_new (const config_t *config, wormhole_role_t role, char *err, size_t e
                                              : wormhole_address_is_own (conf->server.host);
                 break;
         }
-        if (w->run_remote && conf->protocol == PROTOCOL_V2) {
+        if (w->run_remote) {
             w->replay = replay_filter_new (WORMHOLE_REPLAY_SALTS, WORMHOLE_REPLAY_PERIOD_S);
             if (!w->replay) {
                 snprintf (err, errlen, "wormhole '%s': out of memory", conf->name);

@@ -29,12 +29,13 @@ typedef struct {
     //  (accepts the tunnel and the users).
     bool run_local;
     bool run_remote;
-    //  v2 remote end: the client salts accepted lately, on the main port and
-    //  the extra ports (docs/PROTOCOL-v2.md section 6). NULL otherwise.
+    //  Remote end: the client salts accepted lately, on the main port and
+    //  the extra ports (docs/PROTOCOL-v2.md section 6); v1: the hellos' IVs
+    //  (tunnel_wire.c). NULL otherwise.
     replay_filter_t *replay;
 } wormhole_t;
 
-//  v2's replay filter: salts per 60 s generation.
+//  The replay filter: salts (v1: IVs) per 60 s generation.
 #define WORMHOLE_REPLAY_SALTS 65536
 #define WORMHOLE_REPLAY_PERIOD_S 60
 

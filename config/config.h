@@ -31,6 +31,10 @@ typedef enum { WORMHOLE_AGGREGATED, WORMHOLE_DISTRIBUTED } wormhole_mode_t;
 typedef enum { PROTOCOL_V1 = 1, PROTOCOL_V2 = 2 } wire_protocol_t;
 //  cipher: (v2 only), in the order of nodes/v2_keys.h's suites.
 typedef enum { CONFIG_AES_256_GCM = 0, CONFIG_CHACHA20_POLY1305 = 1 } config_cipher_t;
+//  wire: (v2 only) tls, records and first flights shaped as TLS 1.3 (the
+//  default; docs/PROTOCOL-v2.md section 9), or raw (every byte random).
+typedef enum { CONFIG_WIRE_TLS = 0, CONFIG_WIRE_RAW = 1 } config_wire_t;
+#define CONFIG_SNI_MAX 253
 typedef enum { MIMIC_RANDOM, MIMIC_OFF, MIMIC_FIXED } mimic_choice_t;
 //  mimic: {size, delay}, as written (nodes/mimic.h has the codec's own types).
 typedef enum {
@@ -83,6 +87,11 @@ typedef struct {
     size_t key_len;                 //  16, 24 or 32
     wire_protocol_t protocol;
     config_cipher_t cipher;         //  v2 only
+    config_wire_t wire;             //  v2 only
+    char sni [CONFIG_SNI_MAX + 1];  //  wire: tls, the ClientHello's server_name ("": none)
+    bool early_data;                //  wire: tls, send before the server's flight (0-RTT)
+    bool has_fallback;              //  fallback: (the accepting end) where a connection
+    hostport_t fallback;            //  that is not a client of ours is spliced to
     bool reverse;
     bool has_local_proxy;
     hostport_t local_proxy;         //  HTTP CONNECT proxy for the dialing end

@@ -6,6 +6,7 @@
 #include "config/config_priv.h"
 #include "runtime/base/hex.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,7 +243,7 @@ static const char *const s_wormhole_keys [] = {
     "name", "server", "wormhole_remote", "listen", "wormhole", "handler", "remote_handler", "relay",
     "extra_ports", "key", "reverse", "local_proxy", "handover_interval", "mimic",
     "mimic_padding", "probe_close_delay", "connect_timeout", "protocol", "cipher",
-    "allow", "deny", "users", "optimistic", NULL
+    "wire", "sni", "early_data", "fallback", "allow", "deny", "users", "optimistic", NULL
 };
 const char *const config_protocol_names [] = { "v1", "v2", NULL };
 const char *const config_cipher_names [] = { "aes-256-gcm", "chacha20-poly1305", NULL };
@@ -263,6 +264,8 @@ s_wormhole_defaults (wormhole_conf_t *wh)
     wh->mode = WORMHOLE_AGGREGATED;
     wh->protocol = PROTOCOL_V2;
     wh->cipher = CONFIG_AES_256_GCM;
+    wh->wire = CONFIG_WIRE_TLS;
+    snprintf (wh->sni, sizeof wh->sni, "%s", CONFIG_DEFAULT_SNI);
     wh->handler.kind = CONFIG_SOCKS;
     wh->handover_min_s = 1200;
     wh->handover_max_s = 1800;
@@ -477,7 +480,7 @@ s_parse_wormhole_tunnel (ctx_t *ctx, const node_t *map, const char *path, wormho
     if (config_require (ctx, map, path, "key", &node)
     ||  s_parse_key (ctx, node, config_field (field, sizeof field, path, "key"), wh))
         rc = -1;
-    if (s_parse_protocol (ctx, map, path, wh))
+    if (s_parse_protocol (ctx, map, path, wh) || config_parse_stealth (ctx, map, path, wh))
         rc = -1;
     if (s_parse_aggregated_only (ctx, map, path, "reverse", wh, &wh->reverse))
         rc = -1;

@@ -85,7 +85,12 @@ s_print_wormhole (FILE *out, const wormhole_conf_t *wh)
     s_print_access (out, "  ", &wh->handler);
     fprintf (out, "  key: (%zu bytes)\n", wh->key_len);
     if (wh->protocol == PROTOCOL_V2)
-        fprintf (out, "  protocol: v2, cipher %s\n", config_cipher_names [wh->cipher]);
+        fprintf (out, "  protocol: v2, cipher %s, wire %s%s%s%s\n", config_cipher_names [wh->cipher],
+                 config_wire_names [wh->wire], wh->wire == CONFIG_WIRE_TLS ? ", sni " : "",
+                 wh->wire == CONFIG_WIRE_TLS ? (wh->sni [0] ? wh->sni : "(none)") : "",
+                 wh->wire == CONFIG_WIRE_TLS && wh->early_data ? ", early data" : "");
+    if (wh->has_fallback)
+        s_print_hostport (out, "  fallback: ", &wh->fallback);
     else
         fprintf (out, "  protocol: v1\n");
     fprintf (out, "  reverse: %s\n", wh->reverse ? "yes" : "no");

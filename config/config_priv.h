@@ -151,6 +151,11 @@ int config_check_ports (ctx_t *ctx, const config_t *self, const node_t *proxies,
 void config_handler_free (config_handler_t *conf);
 
 //  The words of the settings, in the order of their enums.
+//  --- config_stealth.c: wire:, sni:, early_data:, fallback:
+#define CONFIG_DEFAULT_SNI "www.example.com"
+int config_parse_stealth (ctx_t *ctx, const node_t *map, const char *path, wormhole_conf_t *wh);
+extern const char *const config_wire_names [];
+
 extern const char *const config_mode_names [];
 extern const char *const config_protocol_names [];
 extern const char *const config_cipher_names [];

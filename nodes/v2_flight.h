@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nodes/tls_hello.h"
 #include "nodes/v2_keys.h"
 #include "nodes/v2_record.h"
 
@@ -34,7 +35,13 @@ typedef struct {
     v2_kind_t kind;
     uint64_t time;              //  Unix seconds
     uint8_t id[V2_ID_SIZE];     //  V2_KIND_HANDOVER only
+    uint8_t echo[TLS_SID_SIZE]; //  TLS: the client's session_id (parsed at the
+                                //  server; the server's flight echoes it)
 } v2_hello_t;
+
+//  The largest TLS-shaped flight (a ClientHello with the longest name; the
+//  server's ServerHello, ChangeCipherSpec and four records).
+#define V2_FLIGHT_TLS_MAX 2048
 
 //  Wire bytes of a first flight of that kind with padlen bytes of padding.
 size_t v2_flight_size (v2_kind_t kind, size_t padlen);
@@ -52,6 +59,17 @@ int v2_flight_make (v2_suite_t suite, const uint8_t *k, size_t klen,
                     const v2_hello_t *hello, size_t padlen, uint8_t *out, size_t cap,
                     v2_dir_t **dir_out);
 
+//  The same flights shaped as TLS 1.3 (docs/PROTOCOL-v2.md section 9): a
+//  ClientHello for sni, or the server's ServerHello, ChangeCipherSpec and
+//  four PADDING records sized like EncryptedExtensions, Certificate,
+//  CertificateVerify and Finished. *dir_out is TLS-framed, at record 1
+//  (client) or 5 (server). The HELLO's padding is fixed (the TLS fields'
+//  size); the flight's size is TLS's. Returns the bytes written, or -1.
+int v2_flight_make_tls (v2_suite_t suite, const uint8_t *k, size_t klen,
+                        const uint8_t salt[V2_SALT_SIZE], const uint8_t *cs,
+                        const v2_hello_t *hello, const char *sni, uint8_t *out, size_t cap,
+                        v2_dir_t **dir_out);
+
 typedef enum {
     V2_FLIGHT_NEED_MORE,        //  all of data taken, the flight is not complete
     V2_FLIGHT_OK,               //  complete and authentic: *used bytes were the flight
@@ -64,6 +82,10 @@ typedef struct v2_flight_parser_t v2_flight_parser_t;
 //  V2_KIND_SERVER at the client, which gives its own cs). NULL on error.
 v2_flight_parser_t *v2_flight_parser_new (v2_suite_t suite, const uint8_t *k, size_t klen,
                                           v2_kind_t kind, const uint8_t *cs);
+//  The same for TLS-shaped flights: a ClientHello, or a ServerHello (the
+//  server's ChangeCipherSpec and records after it are the node's).
+v2_flight_parser_t *v2_flight_parser_new_tls (v2_suite_t suite, const uint8_t *k, size_t klen,
+                                              v2_kind_t kind, const uint8_t *cs);
 void v2_flight_parser_destroy (v2_flight_parser_t **self_p);
 
 //  Feeds the next bytes (in any pieces). Once OK or BAD, feeding again

@@ -14,38 +14,26 @@
     where a record spans two blocks, so the seal is the only copy. Without
     room they are sealed into a per-thread scratch buffer and passed on
     from there, a chunk of up to 64 KiB at once (the driver copies that).
+
+    TLS-shaped (wire: tls), the same records carry TLS's headers, and the
+    handshake's tail is v2_node_tls.c's.
 */
-#include "nodes/v2_node.h"
+#include "nodes/v2_node_priv.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
-#define S_WIRE_MAX (V2_LEN_SIZE + V2_RECORD_MAX + V2_TAG_SIZE)
+#define S_WIRE_MAX (V2_HEAD_MAX + V2_RECORD_MAX + V2_TAG_SIZE)
 //  The scratch holds the records of a whole 64 KiB chunk: the session may
 //  hand the node bytes that lie where what it passes on will be queued (the
 //  free room at the tail of a socket's queue; it offers no room then), so
 //  the node must have read all of such a chunk before it passes anything on.
 #define S_BATCH 5
 
-struct v2_node_t {
-    v2_dir_t *tx;
-    v2_dir_t *rx;                   //  NULL while the client awaits the server's flight
-    v2_flight_parser_t *flight;     //  the client's parser of that flight
-    uint8_t cs[V2_SALT_SIZE];
-    uint8_t k[32];                  //  the client's K until it has derived hk
-    size_t klen;
-    uint8_t hk[V2_HK_SIZE];
-    bool has_hk;
-    bool ended;                     //  the peer's END record came: nothing may follow
-    bool end_sent;
-    uint8_t *pend;                  //  a record cut by a chunk's end (S_WIRE_MAX bytes)
-    size_t pend_have;
-    size_t pend_need;               //  0 until its length is known
-};
 
-static __thread uint8_t s_scratch[S_BATCH * (V2_OVERHEAD + V2_BODY_MAX)];
+static __thread uint8_t s_scratch[S_BATCH * (V2_OVERHEAD_MAX + V2_BODY_MAX)];
 static __thread bool s_scratch_busy;
 
 static v2_node_t *
@@ -73,7 +61,9 @@ v2_node_new_client (v2_suite_t suite, const uint8_t *k, size_t klen,
     memcpy (self->cs, cs, V2_SALT_SIZE);
     memcpy (self->k, k, klen);
     self->klen = klen;
-    self->flight = v2_flight_parser_new (suite, k, klen, V2_KIND_SERVER, cs);
+    self->tls = v2_dir_head (self->tx) == V2_TLS_HEAD_SIZE;
+    self->flight = self->tls ? v2_flight_parser_new_tls (suite, k, klen, V2_KIND_SERVER, cs)
+                             : v2_flight_parser_new (suite, k, klen, V2_KIND_SERVER, cs);
     if (!self->flight)
         v2_node_destroy (&self);
     return self;
@@ -93,7 +83,16 @@ v2_node_new_server (v2_dir_t *tx, v2_dir_t *rx, const uint8_t hk[V2_HK_SIZE])
     self->rx = rx;
     memcpy (self->hk, hk, V2_HK_SIZE);
     self->has_hk = true;
+    self->tls = v2_dir_head (self->tx) == V2_TLS_HEAD_SIZE;
+    self->tickets_due = self->tls;
+    self->ccs_sent = true;          //  the server's is in its flight
     return self;
+}
+
+void
+v2_node_set_early (v2_node_t *self, bool early)
+{
+    self->early = early;
 }
 
 void
@@ -106,6 +105,7 @@ v2_node_destroy (v2_node_t **self_p)
     v2_dir_destroy (&self->rx);
     v2_flight_parser_destroy (&self->flight);
     free (self->pend);
+    free (self->hold);
     OPENSSL_cleanse (self, sizeof *self);
     free (self);
     *self_p = NULL;
@@ -221,11 +221,12 @@ s_open_record (v2_node_t *self, uint8_t *wire, size_t L, s_fill_t *fill)
     uint8_t *body = s_fill_room (fill, L - 1);
     uint8_t type;
     if (!body) {
+        size_t head = v2_dir_head (self->rx);
         if (v2_open (self->rx, wire, L) != 0)
             return -1;
-        int meaning = s_meaning (self, wire[V2_LEN_SIZE], wire + V2_LEN_SIZE + 1, L - 1, fill->out);
+        int meaning = s_meaning (self, wire[head], wire + head + 1, L - 1, fill->out);
         if (meaning > 0 && L > 1)
-            fill->out->data (fill->out->ctx, NODE_INNER, wire + V2_LEN_SIZE + 1, L - 1, 0);
+            fill->out->data (fill->out->ctx, NODE_INNER, wire + head + 1, L - 1, 0);
         return meaning < 0 ? -1 : 0;
     }
     if (v2_open_to (self->rx, wire, L, &type, body) != 0)
@@ -241,20 +242,21 @@ static int
 s_complete_pend (v2_node_t *self, const uint8_t *data, size_t len, size_t *used,
                  s_fill_t *fill)
 {
+    size_t head = v2_dir_head (self->rx);
     *used = 0;
     if (self->pend_need == 0) {
-        if (self->pend_have < V2_LEN_SIZE) {
-            size_t take = V2_LEN_SIZE - self->pend_have < len ? V2_LEN_SIZE - self->pend_have : len;
+        if (self->pend_have < head) {
+            size_t take = head - self->pend_have < len ? head - self->pend_have : len;
             memcpy (self->pend + self->pend_have, data, take);
             self->pend_have += take;
             *used = take;
-            if (self->pend_have < V2_LEN_SIZE)
+            if (self->pend_have < head)
                 return 0;
         }
         int L = v2_peek_len (self->rx, self->pend);
         if (L < 0)
             return -1;
-        self->pend_need = V2_LEN_SIZE + (size_t) L + V2_TAG_SIZE;
+        self->pend_need = head + (size_t) L + V2_TAG_SIZE;
     }
     size_t take = self->pend_need - self->pend_have;
     if (take > len - *used)
@@ -264,7 +266,7 @@ s_complete_pend (v2_node_t *self, const uint8_t *data, size_t len, size_t *used,
     *used += take;
     if (self->pend_have < self->pend_need)
         return 0;
-    size_t L = self->pend_need - V2_LEN_SIZE - V2_TAG_SIZE;
+    size_t L = self->pend_need - head - V2_TAG_SIZE;
     self->pend_have = self->pend_need = 0;
     return s_open_record (self, self->pend, L, fill);
 }
@@ -284,12 +286,12 @@ s_hold (v2_node_t *self, const uint8_t *data, size_t len)
 static int
 s_records_to (v2_node_t *self, uint8_t *data, size_t len, s_fill_t *fill)
 {
-    size_t r = 0;
-    while (len - r >= V2_LEN_SIZE) {
+    size_t r = 0, head = v2_dir_head (self->rx);
+    while (len - r >= head) {
         int L = v2_peek_len (self->rx, data + r);
         if (L < 0)
             return -1;
-        size_t wire = V2_LEN_SIZE + (size_t) L + V2_TAG_SIZE;
+        size_t wire = head + (size_t) L + V2_TAG_SIZE;
         if (len - r < wire)
             break;
         if (s_open_record (self, data + r, (size_t) L, fill) != 0)
@@ -306,18 +308,18 @@ s_records_to (v2_node_t *self, uint8_t *data, size_t len, s_fill_t *fill)
 static int
 s_records_in_place (v2_node_t *self, uint8_t *data, size_t len, const node_out_t *out)
 {
-    size_t r = 0, w = 0;
+    size_t r = 0, w = 0, head = v2_dir_head (self->rx);
     int rc = 0;
-    while (len - r >= V2_LEN_SIZE) {
+    while (len - r >= head) {
         int L = v2_peek_len (self->rx, data + r);
         if (L < 0) {
             rc = -1;
             break;
         }
-        size_t wire = V2_LEN_SIZE + (size_t) L + V2_TAG_SIZE;
+        size_t wire = head + (size_t) L + V2_TAG_SIZE;
         if (len - r < wire)
             break;
-        uint8_t *p = data + r + V2_LEN_SIZE;
+        uint8_t *p = data + r + head;
         int meaning = v2_open (self->rx, data + r, (size_t) L) == 0
                     ? s_meaning (self, p[0], p + 1, (size_t) L - 1, out) : -1;
         if (meaning < 0) {
@@ -348,7 +350,19 @@ s_from_outer (v2_node_t *self, uint8_t *data, size_t len, const node_out_t *out)
             return 0;
         data += used;
         len -= used;
+        if (self->tls && v2_tls_tail (self, out) != 0)
+            return -1;
     }
+    if (self->tls && self->ccs_in < TLS_CCS_SIZE) {
+        if (v2_tls_skip_ccs (self, data, len, &used) != 0)
+            return -1;
+        data += used;
+        len -= used;
+    }
+    //  Before the client's first record is delivered, so that they lead
+    //  whatever its data makes the server answer.
+    if (self->tickets_due && (len || self->pend_have))
+        v2_tls_tickets (self, out);
     s_fill_t fill = { .out = out };
     if (out->room && len > 0)
         fill.at = out->room (out->ctx, NODE_INNER, &fill.room);
@@ -379,11 +393,18 @@ typedef struct {
     size_t room, used;
     uint8_t *scratch;               //  taken at the first need
     bool scratch_mine;              //  the thread's (else malloc'd: a nested call)
+    v2_node_t *hold;                //  a TLS client holding its records: kept there
+    int rc;                         //  -1 once holding failed
 } s_sink_t;
 
 static void
 s_sink_pass (s_sink_t *sink)
 {
+    if (sink->used > 0 && sink->hold) {
+        if (v2_tls_hold (sink->hold, sink->at, sink->used) != 0)
+            sink->rc = -1;
+    }
+    else
     if (sink->used > 0)
         sink->out->data (sink->out->ctx, NODE_OUTER, sink->at, sink->used, sink->flags);
     sink->at = NULL;
@@ -397,7 +418,7 @@ s_sink_space (s_sink_t *sink)
     if (sink->at && sink->used < sink->room)
         return 0;
     s_sink_pass (sink);
-    if (sink->out->room
+    if (!sink->hold && sink->out->room
     &&  (sink->at = sink->out->room (sink->out->ctx, NODE_OUTER, &sink->room)) != NULL)
         return 0;
     if (!sink->scratch) {
@@ -412,7 +433,7 @@ s_sink_space (s_sink_t *sink)
     return 0;
 }
 
-static void
+static int
 s_sink_done (s_sink_t *sink)
 {
     s_sink_pass (sink);
@@ -420,6 +441,7 @@ s_sink_done (s_sink_t *sink)
         s_scratch_busy = false;
     else
         free (sink->scratch);
+    return sink->rc;
 }
 
 //  Copies (head, body of len bytes) or seals (tx) bytes into the rooms.
@@ -446,9 +468,9 @@ s_sink_put (s_sink_t *sink, v2_dir_t *tx, const uint8_t *data, size_t len)
 static int
 s_seal_record (v2_dir_t *tx, uint8_t type, const uint8_t *body, size_t len, s_sink_t *sink)
 {
-    uint8_t head[V2_LEN_SIZE + 1], tag[V2_TAG_SIZE];
+    uint8_t head[V2_HEAD_MAX + 1], tag[V2_TAG_SIZE];
     if (v2_seal_begin (tx, type, len, head) != 0
-    ||  s_sink_put (sink, NULL, head, sizeof head) != 0
+    ||  s_sink_put (sink, NULL, head, v2_dir_head (tx) + 1) != 0
     ||  s_sink_put (sink, tx, body, len) != 0
     ||  v2_seal_end (tx, tag) != 0
     ||  s_sink_put (sink, NULL, tag, sizeof tag) != 0)
@@ -465,6 +487,19 @@ s_from_inner (v2_node_t *self, const uint8_t *data, size_t len, unsigned flags,
     unsigned out_flags = 0;
     if (self->end_sent)
         return -1;                  //  nothing after our end
+    if (v2_tls_holds (self) && (flags & NODE_PADDING))
+        return 0;                   //  no padding while nothing leaves
+    //  The client's ChangeCipherSpec and Finished go first (TLS-shaped).
+    uint8_t pre[V2_TLS_PRE_SIZE];
+    size_t pre_len = 0;
+    if (v2_tls_start (self, pre, &pre_len) != 0)
+        return -1;
+    if ((flags & NODE_END) && v2_tls_holds (self)) {
+        //  The stream ends before the server's flight came: what is held
+        //  leaves now, ahead of the FIN that follows the end record.
+        self->early = true;
+        v2_tls_flush_hold (self, out);
+    }
     if (flags & NODE_END) {
         type = V2_END;
         len = 0;
@@ -482,21 +517,27 @@ s_from_inner (v2_node_t *self, const uint8_t *data, size_t len, unsigned flags,
         //  The wire size asked for, in one record (at least an empty one).
         type = V2_PADDING;
         out_flags = NODE_PADDING;
-        len = len > V2_OVERHEAD ? len - V2_OVERHEAD : 0;
+        size_t overhead = v2_dir_record_size (self->tx, 0);
+        len = len > overhead ? len - overhead : 0;
         data = zeros;
         if (len > V2_BODY_MAX)
             len = V2_BODY_MAX;
     }
-    s_sink_t sink = { .out = out, .flags = out_flags };
-    int rc = 0;
+    //  Without room (the given bytes may lie where the room would be) the
+    //  sink seals into the scratch and passes on only once all is sealed,
+    //  pre included (it fits beside a 64 KiB chunk's records).
+    s_sink_t sink = { .out = out, .flags = out_flags, .hold = v2_tls_holds (self) ? self : NULL };
+    int rc = pre_len ? s_sink_put (&sink, NULL, pre, pre_len) : 0;
     size_t done = 0;
-    do {
+    while (rc == 0) {
         size_t n = len - done < V2_BODY_MAX ? len - done : V2_BODY_MAX;
         rc = s_seal_record (self->tx, type, data + done, n, &sink);
         done += n;
-    } while (rc == 0 && done < len);
-    s_sink_done (&sink);
-    return rc;
+        if (done >= len)
+            break;
+    }
+    int held = s_sink_done (&sink);
+    return rc != 0 ? rc : held;
 }
 
 static int

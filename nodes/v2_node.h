@@ -12,7 +12,9 @@
     breaks the stack: nothing of it is delivered.
 
     The client's node first reads the server's flight (ss, then a HELLO
-    bound to cs) before any record; it then knows the handover key. The
+    bound to cs) before any record; it then knows the handover key. A node
+    whose tx direction is TLS-framed (v2_dir_set_tls) speaks the
+    TLS-shaped wire (section 9), rx included. The
     first flights themselves are sent by whoever makes the node (they
     leave before anything the node seals): see v2_flight.h.
 */
@@ -38,6 +40,10 @@ v2_node_t *v2_node_new_client (v2_suite_t suite, const uint8_t *k, size_t klen,
 //  record 1 (both taken), hk the tunnel's handover key.
 v2_node_t *v2_node_new_server (v2_dir_t *tx, v2_dir_t *rx, const uint8_t hk[V2_HK_SIZE]);
 void v2_node_destroy (v2_node_t **self_p);
+
+//  TLS-shaped client: send records before the server's flight came (0-RTT,
+//  like TLS early data) instead of holding them one round trip.
+void v2_node_set_early (v2_node_t *self, bool early);
 
 //  ID(n) of this tunnel's handovers. -1 while unknown (a client that has
 //  not yet read the server's flight).

@@ -7,6 +7,10 @@
 
     A v2_dir_t holds the direction's two keys (OpenSSL contexts set up once)
     and its record number; sealing and opening advance it.
+
+    TLS framing (wire: tls, section 9): the 2-byte masked length becomes a
+    TLS 1.3 application_data header, 17 03 03 || |C || T| [2], the AAD;
+    the mask key is then unused. Everything else is the same.
 */
 #ifndef MK_V2_RECORD_H
 #define MK_V2_RECORD_H
@@ -22,6 +26,9 @@
 #define V2_LEN_SIZE     2
 #define V2_TAG_SIZE     16
 #define V2_OVERHEAD     (V2_LEN_SIZE + 1 + V2_TAG_SIZE)     //  wire bytes of an empty body
+#define V2_TLS_HEAD_SIZE 5
+#define V2_HEAD_MAX     V2_TLS_HEAD_SIZE                    //  the larger of the two headers
+#define V2_OVERHEAD_MAX (V2_HEAD_MAX + 1 + V2_TAG_SIZE)
 
 typedef enum {
     V2_DATA = 0x00,
@@ -38,6 +45,15 @@ typedef struct v2_dir_t v2_dir_t;
 v2_dir_t *v2_dir_new (v2_suite_t suite, const uint8_t key[V2_DIR_KEY_SIZE]);
 void v2_dir_destroy (v2_dir_t **self_p);
 
+//  Frames this direction's records as TLS application data from now on.
+void v2_dir_set_tls (v2_dir_t *self);
+
+//  The header's size: V2_LEN_SIZE, or V2_TLS_HEAD_SIZE once TLS-framed.
+size_t v2_dir_head (v2_dir_t *self);
+
+//  Wire bytes of a record with a body of len bytes in this direction.
+size_t v2_dir_record_size (v2_dir_t *self, size_t body_len);
+
 //  The number of the next record sealed or opened.
 uint64_t v2_dir_count (v2_dir_t *self);
 
@@ -49,26 +65,27 @@ v2_record_size (size_t body_len)
 }
 
 //  Seals one record (type, body[0..len), len <= V2_BODY_MAX) into out, which
-//  has room for v2_record_size (len) bytes; body may not overlap out.
+//  has room for v2_dir_record_size (len) bytes; body may not overlap out.
 //  Returns the bytes written, or -1 (len too big, OpenSSL failed).
 int v2_seal (v2_dir_t *self, uint8_t type, const uint8_t *body, size_t len, uint8_t *out);
 
 //  The same in pieces, for output that is not one span (the free room of a
 //  socket's queue, block by block): begin writes the record's first
-//  V2_LEN_SIZE + 1 wire bytes (masked length, sealed type) for a body of
-//  len bytes, update seals body bytes in order (any split; out may not
-//  overlap body), end writes the tag and advances the record number. The
-//  wire bytes are v2_seal's.
-int v2_seal_begin (v2_dir_t *self, uint8_t type, size_t len, uint8_t head[V2_LEN_SIZE + 1]);
+//  v2_dir_head + 1 wire bytes (the header, then the sealed type) for a body
+//  of len bytes into head (room for V2_HEAD_MAX + 1), update seals body
+//  bytes in order (any split; out may not overlap body), end writes the tag
+//  and advances the record number. The wire bytes are v2_seal's.
+int v2_seal_begin (v2_dir_t *self, uint8_t type, size_t len, uint8_t *head);
 int v2_seal_update (v2_dir_t *self, const uint8_t *body, size_t len, uint8_t *out);
 int v2_seal_end (v2_dir_t *self, uint8_t tag[V2_TAG_SIZE]);
 
-//  The plaintext length L of the next record from its first 2 wire bytes
-//  (nothing advances). -1 if L is out of range: a protocol error.
-int v2_peek_len (v2_dir_t *self, const uint8_t ml[V2_LEN_SIZE]);
+//  The plaintext length L of the next record from its header, the first
+//  v2_dir_head wire bytes (nothing advances). -1 if L is out of range (or
+//  the TLS header wrong): a protocol error.
+int v2_peek_len (v2_dir_t *self, const uint8_t *head);
 
-//  Opens the next record in place: wire holds its 2 + L + 16 bytes (L from
-//  v2_peek_len). On success the plaintext (type, then body) is at wire + 2,
+//  Opens the next record in place: wire holds its head + L + 16 bytes (L
+//  from v2_peek_len). On success the plaintext (type, then body) is at wire + head,
 //  L bytes, and the record number advances. -1 if the tag fails (nothing is
 //  advanced; the stream is broken).
 int v2_open (v2_dir_t *self, uint8_t *wire, size_t L);

@@ -238,6 +238,11 @@ session_on_timer (session_t *self, int kind)
         session_idle_due (self);
         return;
     }
+    if (kind == TIMER_FIN) {
+        session_fin_due (self, &self->client);
+        session_fin_due (self, &self->target);
+        return;
+    }
     if (kind == TIMER_HANDOVER) {
         handover_event_t event = { .kind = HANDOVER_TIMER, .fd = -1 };
         session_handover_notify (self, &event);
@@ -250,6 +255,8 @@ session_on_timer (session_t *self, int kind)
     }
     else if (self->state == SESSION_LINGER || self->state == SESSION_FINISHING)
         session_kill (self, false);
+    else if (self->silenced)
+        session_finish (self);
     else if (self->state == SESSION_HANDSHAKE && self->cls->timeout)
         self->cls->timeout (self->handler);
     else
@@ -438,6 +445,7 @@ session_relay (session_t *self)
     if (session_dead (self))
         return;
     self->state = SESSION_RELAY;
+    self->probe_deadline = 0;
     self->client_paused = false;
     self->deadline[TIMER_HANDLER] = 0;
     session_idle_start (self);
@@ -471,7 +479,8 @@ session_finish (session_t *self)
 void
 session_abort (session_t *self)
 {
-    session_kill (self, true);
+    if (!session_silence (self))
+        session_kill (self, true);
 }
 
 void

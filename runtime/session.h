@@ -32,6 +32,26 @@ void session_sendv (session_t *self, session_side_t side, const struct iovec *io
 //  one write (and one segment) instead of one each.
 void session_cork (session_t *self, session_side_t side);
 
+//  The side's FIN leaves ms after its last byte was written, or at once if
+//  the peer closes first. For a peer that drops what it has read but not
+//  yet delivered when the socket closes (the original v1 end does).
+void session_delay_fin (session_t *self, session_side_t side, int ms);
+
+//  Until the session relays, an abort by its handler is answered the way a
+//  prober is: nothing more is written to the client, its bytes are read and
+//  dropped, and it is closed (a FIN) at deadline_ms (timers_now_ms) or when
+//  it closes. For a stream whose first flight proves nothing by itself (v1).
+//  Not while a target connection is open or on its way (that abort stands).
+void session_guard_probe (session_t *self, uint64_t deadline_ms);
+
+//  A shorter idle limit for this session than the worker's (ms; 0: the
+//  worker's): relaying that moves no byte either way this long ends it.
+void session_set_idle (session_t *self, int ms);
+
+//  When bytes last came from either side while relaying (timers_now_ms;
+//  0: none yet).
+uint64_t session_active_ms (session_t *self);
+
 //  Bytes queued toward a side and not yet written.
 size_t session_queued (session_t *self, session_side_t side);
 

@@ -1,5 +1,5 @@
-/*  session_idle — a relaying session's idle timeout, and the answer a v2
-    tunnel's far end owes (runtime/session_priv.h: session_idle_*). */
+/*  session_idle — a relaying session's idle timeout (the worker's, or its own:
+    session_set_idle), and the answer a v2 tunnel's far end owes. */
 #include "runtime/base/log.h"
 #include "runtime/session_priv.h"
 #include "runtime/timers.h"
@@ -12,7 +12,9 @@
 static int
 s_idle_limit (session_t *self)
 {
-    int idle = worker_args (self->worker)->idle_timeout_ms;
+    int idle = worker_idle_timeout_ms (self->worker);
+    if (self->idle_ms > 0 && (idle <= 0 || self->idle_ms < idle))
+        idle = self->idle_ms;
     bool half = self->client.eof_in || self->target.eof_in
              || self->client.shut_done || self->target.shut_done;
     return idle > 0 && half ? idle / 5 : idle;
@@ -77,4 +79,23 @@ session_idle_start (session_t *self)
         idle = ANSWER_MS;
     if (idle > 0)
         session_arm (self, TIMER_IDLE, idle);
+}
+
+void
+session_set_idle (session_t *self, int ms)
+{
+    if (session_dead (self) || self->idle_ms == ms)
+        return;
+    self->idle_ms = ms > 0 ? ms : 0;
+    int limit = s_idle_limit (self);
+    if (self->state == SESSION_RELAY && limit > 0) {
+        uint64_t quiet = timers_now_ms () - self->active_ms;
+        session_arm (self, TIMER_IDLE, quiet < (uint64_t) limit ? limit - (int) quiet : 1);
+    }
+}
+
+uint64_t
+session_active_ms (session_t *self)
+{
+    return self->active_ms;
 }

@@ -75,6 +75,8 @@ session_flush (session_t *self, conn_t *conn)
     if (conn->out.bytes == 0 && conn->shut_pending && !conn->shut_done && !old_socket) {
         if (session_seal_end (self, conn))
             return session_dead (self) || session_flush (self, conn);   //  the FIN waits behind it
+        if (session_fin_waits (self, conn))
+            return true;
         shutdown (conn->fd, SHUT_WR);
         conn->shut_done = true;
     }
@@ -241,6 +243,9 @@ session_on_eof (session_t *self, conn_t *conn, int err)
     session_trace_hop (self, conn, err ? "error" : "eof", 0);
     switch (self->state) {
         case SESSION_HANDSHAKE:
+            if (self->silenced)
+                session_finish (self);
+            else
             if (conn == &self->client) {
                 if (self->cls->client_eof)
                     self->cls->client_eof (self->handler);
@@ -260,6 +265,10 @@ session_on_eof (session_t *self, conn_t *conn, int err)
             }
             session_other (self, conn)->shut_pending = true;
             if (!session_flush (self, session_other (self, conn)))
+                session_kill (self, true);
+            //  Our own FIN waited for this peer to take our last bytes: it has closed.
+            else if (conn->fin_delay_ms > 0 && conn->shut_pending && !conn->shut_done
+                 &&  !session_flush (self, conn))
                 session_kill (self, true);
             session_idle_restart (self);
             break;
@@ -291,6 +300,8 @@ s_deliver_now (session_t *self, conn_t *side, buf_t *buf)
             s_forward (self, session_other (self, side), buf);
             return;
         case SESSION_HANDSHAKE:
+            if (self->silenced)
+                break;              //  read and dropped
             if (side == &self->client)
                 self->cls->client_data (self->handler, data, len);
             else if (self->cls->target_data)

@@ -21,7 +21,7 @@ typedef enum {
     SESSION_DEAD            //  waiting to be freed at the end of the loop turn
 } session_state_t;
 
-enum { TIMER_HANDLER, TIMER_CONNECT, TIMER_HANDOVER, TIMER_NODES, TIMER_IDLE, TIMER_COUNT };
+enum { TIMER_HANDLER, TIMER_CONNECT, TIMER_HANDOVER, TIMER_NODES, TIMER_IDLE, TIMER_FIN, TIMER_COUNT };
 
 #define SESSION_MAX_ADDRS 8
 
@@ -63,6 +63,11 @@ struct session_t {
     conn_t *tap_side;               //  ... that side
     uint64_t handover_progress;     //  bytes written on an old socket after the switch
     struct session_udp_t *udp;      //  datagram sockets (session_udp.c); NULL: none
+    //  session_guard_probe: until it relays, an abort silences it instead
+    //  (silenced: the handler is called no more), closed at probe_deadline.
+    uint64_t probe_deadline;
+    bool silenced;
+    int idle_ms;                    //  session_set_idle: this session's own limit (0: the worker's)
 };
 
 
@@ -107,6 +112,15 @@ void session_arm (session_t *self, int kind, int ms);
 void session_conn_init (conn_t *conn, session_t *session, int fd);
 void session_conn_close (session_t *self, conn_t *conn, bool abortive);
 void session_socket_tune (int fd);
+//  --- session_ending.c
+//  True if conn's FIN is to wait (session_delay_fin): the timer is armed.
+bool session_fin_waits (session_t *self, conn_t *conn);
+//  TIMER_FIN: conn's delayed FIN goes now.
+void session_fin_due (session_t *self, conn_t *conn);
+//  session_abort of a guarded session (session_guard_probe): the prober's
+//  treatment instead. False: not guarded, or not now (kill it).
+bool session_silence (session_t *self);
+//  --- session.c
 //  Ends the session; the worker frees it at the end of this loop turn.
 void session_kill (session_t *self, bool abortive);
 //  Writes a side's queue (and the FIN it owes). False: the socket failed.

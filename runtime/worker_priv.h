@@ -82,6 +82,8 @@ typedef struct {
     //  FIN is an end and not a cut.
     bool end_sealed;
     bool end_seen;
+    //  The FIN waits this long once out is written (session_delay_fin); 0: not.
+    int fin_delay_ms;
 } conn_t;
 
 //  The part of a session the worker owns: its place in the worker's lists

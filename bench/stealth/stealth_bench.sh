@@ -18,6 +18,8 @@
 #   agg-m2         mimic: {size: gaussian, delay: constant}
 #   dist-default   distributed wormhole, default mimic
 #   dist-off       distributed wormhole, mimic: off
+#   dist-early     distributed wormhole, default mimic, early_data: true (no wait for
+#                  the server's flight with wire: tls)
 # An aggregated local end is started for every flow (and stopped after it), so that each
 # flow is one tunnel connection with its first flight; the other proxies make one
 # connection per user connection anyway. Workloads (bench/stealth/flows.py, the same
@@ -233,7 +235,7 @@ bench_spawn ss-local ip netns exec "$NS_C" ss-local -s "$IP_S" -p 8388 -b 127.0.
 wait_port "$NS_C" 127.0.0.1 1080 "$SPAWNED" ss-local
 
 KEY=$("$MIMICSOCKS" genkey)
-# name mode user-port tunnel-port mimic ("" = the config default)
+# name mode user-port tunnel-port mimic ("-" = the config default)[|extra config line]
 WORMHOLES=(
     "agg-default aggregated 1101 9001 -"
     "agg-off aggregated 1102 9002 off"
@@ -241,12 +243,15 @@ WORMHOLES=(
     "agg-m2 aggregated 1104 9004 {size: gaussian, delay: constant}"
     "dist-default distributed 1105 9005 -"
     "dist-off distributed 1106 9006 off"
+    "dist-early distributed 1107 9007 -|early_data: true"
 )
 CLASSES="[{\"name\": \"tls\", \"kind\": \"tls\", \"addr\": [\"$IP_S\", 443], \"wire_port\": 443, \"client_ip\": \"$IP_C\"},"
 CLASSES+="{\"name\": \"ss-libev\", \"kind\": \"socks\", \"addr\": [\"127.0.0.1\", 1080], \"target\": [\"127.0.0.1\", 8080], \"wire_port\": 8388, \"client_ip\": \"$IP_C\"}"
 MIMIC_SETTINGS=""
 for w in "${WORMHOLES[@]}"; do
     read -r name mode uport tport mimic <<<"$w"
+    extra=""
+    [[ "$mimic" != *"|"* ]] || { extra=${mimic#*|}; mimic=${mimic%%|*}; }
     cfg=$TMP/$name.yaml
     (umask 077; cat >"$cfg" <<EOF
 log_level: info
@@ -260,9 +265,10 @@ wormholes:
     key: $KEY
     handover_interval: 0
 EOF
-    [[ "$mimic" == - ]] || echo "    mimic: $mimic" >>"$cfg")
+    [[ "$mimic" == - ]] || echo "    mimic: $mimic" >>"$cfg"
+    [[ -z "$extra" ]] || echo "    $extra" >>"$cfg")
     "$MIMICSOCKS" check-config "$cfg" >/dev/null || bench_die "mimicsocks rejects its config $cfg"
-    MIMIC_SETTINGS+="$name: ${mimic/#-/(default)}; "
+    MIMIC_SETTINGS+="$name: ${mimic/#-/(default)}${extra:+, $extra}; "
     bench_spawn "$name-remote" ip netns exec "$NS_S" "$MIMICSOCKS" --config "$cfg" --role remote --drain-seconds 0
     wait_port "$NS_S" "$IP_S" "$tport" "$SPAWNED" "$name-remote"
     entry="{\"name\": \"$name\", \"kind\": \"socks\", \"addr\": [\"127.0.0.1\", $uport], \"target\": [\"127.0.0.1\", 8080], \"wire_port\": $tport, \"client_ip\": \"$IP_C\""

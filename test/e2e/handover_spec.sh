@@ -6,7 +6,8 @@
 #       an echo server: 6 handovers with bytes in flight both ways across each (some of
 #       them sent on the new connection before our end has switched), every byte echoed
 #       back intact, the IDs chained from the hello as the spec says;
-#   (b) our dialing end (handover_interval 1, a fixed mimic model) against a spec
+#   (b) our dialing end (a handover each second by SIGUSR1: a timed v1 handover waits
+#       for a quiet moment, e2e_v1_original; a fixed mimic model) against a spec
 #       acceptor that checks the hello, each presented ID, HO_COMPLETE_L2R and the
 #       switch, and echoes the stream while a client of our users port checks it; at the
 #       last handover the client half-closes while our end waits for HO_R2L: the FIN it
@@ -55,15 +56,18 @@ wormholes:
     handler: relay
     relay: 127.0.0.1:9
     extra_ports: [$X]
-    handover_interval: 1
+    handover_interval: 0
     mimic: {size: uniform, delay: gaussian}
     key: $KEY
     protocol: v1
 EOF2
 start_config local "$E2E_TMP/local.yaml" "$S" --role local || fail "the dialing end did not start"
 LOCAL=$CFG_PID
+bg triggers bash -c 'for ((i = 0; i < 30; i++)); do sleep 1; kill -USR1 "$1" || exit 0; done' _ "$LOCAL"
+TRIGGERS=$BG_PID
 tool spec-acceptor --port "$T" --extra "$X" --client-port "$S" --key "$KEY" --seconds 4 \
     --min-handovers 3 --fin-during-handover
+stop_pid "$TRIGGERS"
 n=$(log_count local "spec-local: handover done \(port $X")
 ((n >= 3)) || fail "(b) our dialing end logged $n handovers, the spec acceptor took at least 3"
 stop_mimicsocks "$LOCAL" local

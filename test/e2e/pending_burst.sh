@@ -24,6 +24,7 @@ wormholes:
     handler: socks
     $E2E_ALLOW_YAML
     key: $KEY
+    wire: raw                   # the flights below are made in the raw layout
     handover_interval: 0
 EOF2
 bg ms "$MIMICSOCKS" --config "$E2E_TMP/w.yaml" --role remote

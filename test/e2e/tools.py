@@ -51,6 +51,15 @@ subcommand can hang longer than its bound.
                                          and a GET with Connection: close in DATA frames; no
                                          credit or FIN extension, and never a CLOSE_SOCKET;
                                          each response must end with the peer's CLOSE_SOCKET
+    orig-dialer HOST PORT --key HEX --origin PORT --file NAME --sha SHA [--parallel N]
+                [--rate R]           N users at once through a distributed v1 dialing end that
+                                         drops what it has read but not yet delivered (at R
+                                         bytes/s) when the tunnel closes, as the original's
+                                         local end does; each download must be whole
+    orig-mux-acceptor --port P --key HEX --relay PORT [--seconds S]
+                                         an original aggregated accepting end with a relay
+                                         handler: when a target closes it forgets the stream
+                                         and sends no CLOSE_SOCKET
     spec-dialer HOST PORT --extra P[,P] --key HEX [--handovers N] [--bytes B]
                                          a dialing end written from PROTOCOL.md alone, against
                                          a distributed wormhole that relays to an echo server:
@@ -62,6 +71,7 @@ subcommand can hang longer than its bound.
                                          a greeting and a request in one read leave the
                                          request unread, and 1 s later the connection ends
     spec-acceptor --port P --extra X --client-port S --key HEX [--seconds T] [--min-handovers N]
+                  [--orig-hold MS] [--burst B]
                                          an accepting end written from PROTOCOL.md alone, for a
                                          distributed wormhole's dialing end (users on S): checks
                                          the hello and every handover's ID and steps, echoes
@@ -73,8 +83,10 @@ subcommand can hang longer than its bound.
                                          send a recording again; print JSON: bytes sent and
                                          received, how and when (ms) the peer closed
     v2-probe KIND HOST PORT [--file F --offset O [--bit B]] [--wait S]
-                                         (probe is v1's) send random-N, zeros-N, or flipped (a
-                                         recording with one bit flipped); print the same JSON
+                                         (probe is v1's) send random-N, zeros-N, flipped (a
+                                         recording with one bit flipped) or v1-garbage-N (a
+                                         correct v1 hello, --key, then N bytes of garbage);
+                                         print the same JSON
     bitflip-relay LISTEN TARGET OFFSET [--bit B] [--direction s2c|c2s] [--only N]
                   [--port-file P] [--seconds S]
                                          relay both ways, flipping one bit of each connection's
@@ -119,7 +131,8 @@ from tools_net import (cmd_echo_roundtrip, cmd_echo_server, cmd_exec_sigdefault,
                        cmd_halfclose_echo, cmd_has_ipv6, cmd_hold, cmd_probe, cmd_socks5_refused,
                        cmd_socks5_optimistic, cmd_stall_socks5)
 from tools_relay import cmd_bitflip_relay, cmd_capture_relay, cmd_pace, cmd_reset_relay
-from tools_v1 import (cmd_fake_tunnel, cmd_orig_socks_remote, cmd_spec_acceptor, cmd_spec_dialer,
+from tools_v1 import (cmd_fake_tunnel, cmd_orig_dialer, cmd_orig_mux_acceptor, cmd_orig_socks_remote,
+                      cmd_spec_acceptor, cmd_spec_dialer,
                       cmd_spec_mux_dialer)
 from tools_v2 import cmd_replay, cmd_v2_flight, cmd_v2_open, cmd_v2_probe
 
@@ -244,6 +257,26 @@ def main():
     p.add_argument("--hold", type=float, default=0, help="keep the tunnel open S s after")
     p.set_defaults(fn=cmd_spec_mux_dialer)
 
+    p = sub.add_parser("orig-dialer")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("--key", required=True)
+    p.add_argument("--origin", type=int, required=True, help="the origin's port on 127.0.0.1")
+    p.add_argument("--file", required=True, help="the origin's /file/NAME")
+    p.add_argument("--sha", required=True, help="its sha256")
+    p.add_argument("--parallel", type=int, default=20)
+    p.add_argument("--rate", type=float, default=4e6, help="what its pipeline delivers, bytes/s")
+    p.add_argument("--timeout", type=float, default=20)
+    p.set_defaults(fn=cmd_orig_dialer)
+
+    p = sub.add_parser("orig-mux-acceptor")
+    p.add_argument("--port", type=int, required=True, help="the main port (wormhole_remote)")
+    p.add_argument("--key", required=True)
+    p.add_argument("--relay", type=int, required=True, help="the target's port on 127.0.0.1")
+    p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--ready-file")
+    p.set_defaults(fn=cmd_orig_mux_acceptor)
+
     p = sub.add_parser("spec-dialer")
     p.add_argument("host")
     p.add_argument("port", type=int)
@@ -263,6 +296,10 @@ def main():
     p.add_argument("--min-handovers", type=int, default=3)
     p.add_argument("--fin-during-handover", action="store_true",
                    help="the client half-closes while the dialer waits for the last HO_R2L")
+    p.add_argument("--orig-hold", type=float, default=0,
+                   help="ms after HO_R2L in which echoing anything fails, as the original loses it")
+    p.add_argument("--burst", type=float, default=0,
+                   help="the client sends for S s at the start and after each handover only")
     p.add_argument("--ready-file")
     p.add_argument("--timeout", type=float, default=15)
     p.set_defaults(fn=cmd_spec_acceptor)
@@ -317,7 +354,8 @@ def main():
     p.set_defaults(fn=cmd_replay)
 
     p = sub.add_parser("v2-probe")
-    p.add_argument("kind", help="random-N, zeros-N or flipped")
+    p.add_argument("kind", help="random-N, zeros-N, flipped or v1-garbage-N")
+    p.add_argument("--key", help="v1-garbage-N: the wormhole key in hex")
     p.add_argument("host")
     p.add_argument("port", type=int)
     p.add_argument("--file", help="flipped: the recorded flight")

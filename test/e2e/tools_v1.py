@@ -269,7 +269,13 @@ def cmd_spec_acceptor(args):
     stream, and takes every handover the dialer makes (the ID it must
     present, HO_R2L, the switch of writes, S2's bytes held until
     HO_COMPLETE_L2R, the old socket closed). A client of the dialer's users
-    port sends random bytes meanwhile and checks the echo."""
+    port sends random bytes meanwhile and checks the echo.
+    With --orig-hold MS it also behaves as the original's accepting end in
+    one respect: what its tunnel is given during the MS after HO_R2L left
+    is lost (mimicsocks_inband_send.erl:59-65: `continue` feeds the held
+    bytes back into the hold list and drops it), so echoing anything then
+    fails at once. With --burst B the client sends only for B s at the
+    start and after each handover's hold, then stays quiet."""
     import select
     key = bytes.fromhex(args.key)
     listeners = []
@@ -292,7 +298,14 @@ def cmd_spec_acceptor(args):
     sent, echoed = bytearray(), bytearray()
     pending = b""
 
+    hold_until = [0.0]
+    burst_until = [time.monotonic() + args.burst]
+
     def echo(data):
+        if data and time.monotonic() < hold_until[0]:
+            die("handover %d: %d bytes to send back while HO_R2L was on its way: the "
+                "original's accepting end loses them (its hold window)"
+                % (st["handovers"] + 1, len(data)))
         if data:
             st["w"].sendall(st["tx"].apply(data))
 
@@ -302,7 +315,9 @@ def cmd_spec_acceptor(args):
             die("spec-acceptor: %d of %d bytes echoed, %d handovers, when time ran out"
                 % (len(echoed), len(sent), st["handovers"]))
         sending = (now < end or st["handovers"] < args.min_handovers) and not st["client_done"]
-        if sending and not pending and st["s1"] is not None and len(sent) - len(echoed) < (1 << 20):
+        in_gap = args.burst and (now >= burst_until[0] or st["tap"] is not None
+                                 or now < hold_until[0])
+        if sending and not in_gap and not pending and st["s1"] is not None and len(sent) - len(echoed) < (1 << 20):
             pending = os.urandom(16384)
             sent += pending
         if (not sending and not pending and len(echoed) == len(sent) and st["tap"] is None
@@ -349,6 +364,7 @@ def cmd_spec_acceptor(args):
                 # Step 2: tap S1, HO_R2L on S1, writes to S2, the next ID.
                 st["tap"] = bytearray()
                 st["s1"].sendall(st["tx"].apply(inband_command(key, 2)))
+                hold_until[0] = time.monotonic() + args.orig_hold / 1000
                 st.update(s2=s2, w=s2, id=mac(key, st["id"], 16))
                 st["held"] = bytearray()
             elif sock is client:
@@ -397,6 +413,7 @@ def cmd_spec_acceptor(args):
                 st.update(s1=st["s2"], s2=None, tap=None)
                 echo(st["rx"].apply(bytes(st["held"])))
                 st["handovers"] += 1
+                burst_until[0] = max(time.monotonic(), hold_until[0]) + args.burst
                 if st["held_eof"]:
                     if not st["client_done"]:
                         die("the new connection ended although the user did not")
@@ -536,3 +553,176 @@ def s_orig_socks_conn(conn, key):
         conn.close()
         if target:
             target.close()
+
+
+def s_orig_dialer_one(args, key, n, results):
+    """One user connection through an original distributed local end
+    (mimicsocks_local.erl + mimicsocks_wormhole_local.erl): hello, the SOCKS5
+    greeting and CONNECT, a GET. Its socket is read at once (active mode,
+    wormhole_local.erl:290) into a pipeline of processes that delivers at
+    most --rate bytes/s to the user here; on the tunnel's FIN the pipeline
+    stops (wormhole_local.erl:199, {tcp_closed, RSocket} -> stop, which takes
+    mimicsocks_local and the user's socket with it), so what it had read but
+    not delivered is lost. The user closes (and so the tunnel) once the body
+    has its Content-Length."""
+    iv = os.urandom(16)
+    up, down = CtrStream(key, iv), CtrStream(key, iv)
+    try:
+        sock = socket.create_connection((args.host, args.port), timeout=args.timeout)
+        request = (b"\x05\x01\x00" + b"\x05\x01\x00\x01\x7f\x00\x00\x01"
+                   + args.origin.to_bytes(2, "big")
+                   + b"GET /file/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % args.file.encode())
+        sock.sendall(iv + mac(key, iv, 16) + up.apply(request))
+        plain = bytearray()
+        first = None
+        done_at = None      # when the pipeline will have delivered the whole response
+        whole = 0
+        deadline = time.monotonic() + args.timeout
+        how = "timeout"
+        end = None
+        while True:
+            now = time.monotonic()
+            if done_at is not None and now >= done_at and len(plain) >= whole:
+                how, end = "whole", now      # the user has it all and closes
+                break
+            if now >= deadline:
+                break
+            wait = (done_at if done_at is not None and done_at > now else deadline) - now
+            sock.settimeout(max(0.001, wait))
+            try:
+                data = sock.recv(1 << 16)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                how = "reset"
+                break
+            now = time.monotonic()
+            if first is None:
+                first = now
+            if not data:
+                how = "eof"
+                break
+            plain += down.apply(data)
+            head = plain.find(b"\r\n\r\n", 12)
+            if head > 0 and done_at is None:
+                for line in bytes(plain[12:head]).split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        whole = head + 4 + int(line.split(b":")[1])
+                        done_at = first + whole / args.rate
+        end = end if end is not None else time.monotonic()
+        delivered = min(len(plain), int((end - first) * args.rate)) if first is not None else 0
+        sock.close()
+        body = bytes(plain[:delivered])
+        head = body.find(b"\r\n\r\n", 12)
+        body = body[head + 4:] if head > 0 else b""
+        results[n] = (how, len(plain), delivered, hashlib.sha256(body).hexdigest())
+    except OSError as e:
+        results[n] = ("error %s" % e, 0, 0, "")
+
+
+def cmd_orig_dialer(args):
+    import threading
+    key = bytes.fromhex(args.key)
+    results = {}
+    threads = [threading.Thread(target=s_orig_dialer_one, args=(args, key, n, results))
+               for n in range(args.parallel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    bad = 0
+    for n in range(args.parallel):
+        how, got, delivered, sha = results.get(n, ("missing", 0, 0, ""))
+        ok = sha == args.sha
+        bad += not ok
+        print("orig-dialer %d: %s, %d bytes read, %d delivered before the end, body %s"
+              % (n, how, got, delivered, "intact" if ok else "WRONG"))
+    if bad:
+        die("%d of %d downloads through an original-like local end were not whole"
+            % (bad, args.parallel))
+
+
+def cmd_orig_mux_acceptor(args):
+    """An original aggregated accepting end (mimicsocks_remote_agg.erl) with
+    the relay handler: checks the hello, sends nothing first, starts one
+    connection to --relay per NEW_SOCKET, carries DATA both ways (SMALL_DATA
+    under 256 bytes, as mimicsocks_remote_agg.erl send_data), closes the
+    target on CLOSE_SOCKET, and when a target closes it only forgets the id:
+    no CLOSE_SOCKET ('DOWN' of the handler). Runs --seconds."""
+    import select
+    key = bytes.fromhex(args.key)
+    lst = socket.socket()
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lst.bind(("127.0.0.1", args.port))
+    lst.listen(8)
+    if args.ready_file:
+        write_ready(args.ready_file)
+    end = time.monotonic() + args.seconds
+    tun, up, down, buf = None, None, None, b""
+    targets = {}                # id -> socket
+    by_sock = {}
+    while time.monotonic() < end:
+        rs = [lst] + ([tun] if tun else []) + list(targets.values())
+        r, _, _ = select.select(rs, [], [], 0.1)
+        for s in r:
+            if s is lst:
+                c, _ = lst.accept()
+                if tun is not None:
+                    c.close()
+                    continue
+                c.settimeout(5)
+                hello = recv_exact(c, 32, "the hello")
+                if mac(key, hello[:16], 16) != hello[16:]:
+                    die("orig-mux-acceptor: a wrong hello")
+                tun, up, down = c, CtrStream(key, hello[:16]), CtrStream(key, hello[:16])
+            elif s is tun:
+                d = tun.recv(1 << 16)
+                if not d:
+                    print("orig-mux-acceptor: the tunnel closed")
+                    return
+                buf += up.apply(d)
+                while buf:
+                    cmd = buf[0]
+                    if cmd in (1, 2):
+                        if len(buf) < 3:
+                            break
+                        sid = int.from_bytes(buf[1:3], "big")
+                        buf = buf[3:]
+                        if cmd == 1:
+                            t = socket.create_connection(("127.0.0.1", args.relay), timeout=5)
+                            targets[sid] = t
+                            by_sock[t] = sid
+                        elif sid in targets:
+                            t = targets.pop(sid)
+                            del by_sock[t]
+                            t.close()
+                    elif cmd in (0, 4):
+                        if len(buf) < 4 or len(buf) < 4 + buf[3]:
+                            break
+                        sid, n = int.from_bytes(buf[1:3], "big"), buf[3]
+                        if cmd == 4 and sid in targets:
+                            targets[sid].sendall(buf[4:4 + n])
+                        buf = buf[4 + n:]
+                    elif cmd == 3:
+                        if len(buf) < 5:
+                            break
+                        sid, n = int.from_bytes(buf[1:3], "big"), int.from_bytes(buf[3:5], "big")
+                        if len(buf) < 5 + n:
+                            break
+                        if sid in targets:
+                            targets[sid].sendall(buf[5:5 + n])
+                        buf = buf[5 + n:]
+                    else:
+                        die("orig-mux-acceptor: mux command %d" % cmd)
+            else:
+                sid = by_sock[s]
+                d = s.recv(65535)
+                if not d:
+                    del targets[sid]        # forgotten, and nothing said
+                    del by_sock[s]
+                    s.close()
+                    continue
+                head = (bytes([4]) + sid.to_bytes(2, "big") + bytes([len(d)]) if len(d) < 256
+                        else bytes([3]) + sid.to_bytes(2, "big") + len(d).to_bytes(2, "big"))
+                tun.sendall(down.apply(head + d))
+    print("orig-mux-acceptor: done")

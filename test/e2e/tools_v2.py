@@ -85,13 +85,25 @@ def probe_payload(kind, args):
             die("offset %d outside the %d recorded bytes" % (args.offset, len(data)))
         data[args.offset] ^= 1 << args.bit
         return bytes(data)
-    die("unknown probe kind %r (random-N, zeros-N, flipped)" % kind)
+    if kind.startswith("v1-garbage-"):
+        #  A fresh, correct v1 hello, then N bytes that decrypt to garbage
+        #  (first byte 0xff: no SOCKS version, no mux command).
+        from tools_v1 import aes_ctr, mac
+        if not args.key:
+            die("probe %s needs --key" % kind)
+        key = bytes.fromhex(args.key)
+        iv = os.urandom(16)
+        garbage = b"\xff" + os.urandom(int(kind[len("v1-garbage-"):]) - 1)
+        return iv + mac(key, iv, 16) + aes_ctr(key, iv, garbage)
+    die("unknown probe kind %r (random-N, zeros-N, flipped, v1-garbage-N)" % kind)
 
 
 def cmd_v2_probe(args):
     """Sends one kind of non-client input to HOST PORT and prints the report
     as one JSON line: random-N (N random bytes), zeros-N (N zero bytes),
-    flipped (FILE's bytes with bit --bit of byte --offset flipped)."""
+    flipped (FILE's bytes with bit --bit of byte --offset flipped),
+    v1-garbage-N (a correct v1 hello made with --key, then N bytes of
+    garbage in its cipher)."""
     host, port = loopback_target("%s:%d" % (args.host, args.port))
 
     def one():

@@ -49,6 +49,7 @@ origin_conns() { find "$E2E_TMP" -maxdepth 1 -name 'counted.*' | wc -l; }
 # Five wormholes; the remote end listens on T1..T5 (and X1, dist-cap's extra port), the
 # local end's users on S1..S5, and each local wormhole_remote is a relay in front of Ti.
 # The local end has no extra_ports: no handover splits the captured connection.
+# wire: raw, the layout tools.py makes and reads (e2e_stealth covers wire: tls).
 NAMES=(dist-cap agg-s2c dist-s2c agg-c2s dist-c2s)
 MODES=(distributed aggregated distributed aggregated distributed)
 wormhole_yaml() {   # NAME MODE USERS_PORT TUNNEL_PORT EXTRA...
@@ -62,6 +63,7 @@ wormhole_yaml() {   # NAME MODE USERS_PORT TUNNEL_PORT EXTRA...
     probe_close_delay: [2, 4]
     key: $KEY
     protocol: v2
+    wire: raw
 $5
 EOF
 }

@@ -2,8 +2,8 @@
 # e2e_wormhole_probe — a wormhole's tunnel port gives an active prober nothing: random bytes
 # (a wrong hello) or no bytes at all get no answer and no prompt close; with
 # probe_close_delay [2, 3] the connection is closed 2-3 s after it was made. A fake local
-# end with a CORRECT hello followed by garbage gets its tunnel dropped, while the real
-# local end's tunnel is untouched. Users are served all along. Both wormhole modes.
+# end with a CORRECT hello followed by garbage gets its tunnel dropped (distributed: at the
+# probe delay, silently), while the real local end's tunnel is untouched. Users are served all along. Both wormhole modes.
 # Usage: wormhole_probe.sh PATH/TO/mimicsocks
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -114,8 +114,14 @@ tool fake-tunnel 127.0.0.1 "$TA" --key "$KEY" --expect-frame --garbage 4096 --ti
 tool fake-tunnel 127.0.0.1 "$TB" --key "$KEY" --expect-frame --garbage 100 --timeout 10
 wait_log ms "corrupt frame" 2 5 || fail "no 'corrupt frame' log line for the fake tunnels"
 ok "the remote end logged the corrupt tunnels: $(grep -m1 "corrupt frame" "$E2E_TMP/ms.log" | cut -c1-160)"
-# Distributed: the garbage reaches the socks handler, which closes that connection.
-tool fake-tunnel 127.0.0.1 "$TC" --key "$KEY" --garbage 4096 --timeout 10
+# Distributed: the socks handler refuses the garbage, and the connection gets the wrong
+# hello's treatment (v1's hello proves nothing by itself: it may be a replay): silence, and
+# the close at the wormhole's probe delay ([2, 3] s for dist-fast, minutes for dist-slow).
+out=$("$PYTHON" "$E2E_DIR/tools.py" v2-probe v1-garbage-4096 127.0.0.1 "$TC" --key "$KEY" --wait 3) \
+    || fail "the dist-slow garbage probe failed: $out"
+[[ "$out" == *'"closed_ms": null'* && "$out" == *'"received": 0'* ]] \
+    || fail "dist-slow: a correct hello and garbage were not met with silence: $out"
+ok "dist-slow: a correct hello and garbage get 3 s of silence"
 tool fake-tunnel 127.0.0.1 "$TD" --key "$KEY" --garbage 1 --timeout 10
 
 fetch_check "agg-slow after the corrupt tunnel" "$MID_SHA" "$MID_SIZE" --socks5 "127.0.0.1:$SA" "$URL"

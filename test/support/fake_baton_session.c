@@ -146,6 +146,19 @@ session_send_command (session_t *self, session_side_t side, uint8_t code)
     ck_abort_msg ("session_send_command called");
 }
 
+uint64_t
+session_active_ms (session_t *self)
+{
+    (void) self;
+    return 0;
+}
+
+void
+session_delay_fin (session_t *self, session_side_t side, int ms)
+{
+    (void) self, (void) side, (void) ms;
+}
+
 void
 session_count (session_t *self, metric_t what)
 {

@@ -92,7 +92,11 @@ static const char *s_full =
     "    connect_timeout: 1\n"
     "    protocol: v2\n"
     "    cipher: chacha20-poly1305\n"
-    "    optimistic: no\n";
+    "    optimistic: no\n"
+    "    wire: raw\n"
+    "    sni: cdn.example.org\n"
+    "    early_data: yes\n"
+    "    fallback: 127.0.0.1:8443\n";
 
 static void
 s_check_full (const config_t *c)
@@ -148,6 +152,10 @@ s_check_full (const config_t *c)
     ck_assert (w->optimistic);                          //  the default
     ck_assert_int_eq (w->protocol, PROTOCOL_V2);        //  the default
     ck_assert_int_eq (w->cipher, CONFIG_AES_256_GCM);
+    ck_assert_int_eq (w->wire, CONFIG_WIRE_TLS);         //  the default
+    ck_assert_str_eq (w->sni, "www.example.com");
+    ck_assert (!w->early_data);
+    ck_assert (!w->has_fallback);
 
     w = &c->wormholes [1];
     ck_assert_str_eq (w->name, "far.hop_2-x");
@@ -176,6 +184,12 @@ s_check_full (const config_t *c)
     ck_assert (!w->optimistic);
     ck_assert_int_eq (w->protocol, PROTOCOL_V2);
     ck_assert_int_eq (w->cipher, CONFIG_CHACHA20_POLY1305);
+    ck_assert_int_eq (w->wire, CONFIG_WIRE_RAW);
+    ck_assert_str_eq (w->sni, "cdn.example.org");
+    ck_assert (w->early_data);
+    ck_assert (w->has_fallback);
+    ck_assert_str_eq (w->fallback.host, "127.0.0.1");
+    ck_assert_uint_eq (w->fallback.port, 8443);
 }
 
 START_TEST (test_full)
@@ -502,6 +516,17 @@ static const error_case_t s_errors [] = {
       "protocol: v2" },
     { W "    cipher: rc4\n",
       "t.yaml:6:13: wormholes[0].cipher: 'rc4' is not aes-256-gcm or chacha20-poly1305" },
+    { W "    wire: quic\n",
+      "t.yaml:6:11: wormholes[0].wire: 'quic' is not tls or raw" },
+    { W "    protocol: v1\n    wire: tls\n",
+      "t.yaml:7:11: wormholes[0].wire: needs protocol: v2" },
+    { W "    sni: a/b\n",
+      "t.yaml:6:10: wormholes[0].sni: must be a host name of at most 253 letters, digits, "
+      "'-' and '.'" },
+    { W "    early_data: maybe\n",
+      "t.yaml:6:17: wormholes[0].early_data: 'maybe' is not true, false, yes or no" },
+    { W "    fallback: nowhere\n",
+      "t.yaml:6:15: wormholes[0].fallback: 'nowhere': missing :port" },
     { W "    probe_close_delay: [1, 2, 3]\n",
       "t.yaml:6:24: wormholes[0].probe_close_delay: expected [min, max] or a single number" },
     { W "    probe_close_delay: 0\n",
