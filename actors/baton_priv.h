@@ -20,6 +20,7 @@
 #define RETIRE_LIMIT_MS 10000       //  the dialer waits this long for the acceptor to close S1
 #define RETRY_MS 1000               //  a trigger that could not start now tries again
 #define V1_QUIET_MS 500             //  v1: a timed handover waits until nothing came back this long
+#define V1_QUIET_WAIT_MAX_MS 1000   //  ... but no longer than this past its time (steady streams)
 #define LIVENESS_MIN_MS 10000
 #define LIVENESS_MAX_MS 20000
 
@@ -96,6 +97,7 @@ struct baton_t {
     uint64_t unanswered_since;      //  ... the first user arrival not followed by bytes back
     uint64_t last_arrival;          //  dialer: the last user arrival
     uint64_t heard_at;              //  dialer: last bytes from the remote end
+    uint64_t quiet_wait_from;       //  dialer, v1: a timed handover waits for quiet since (0: not)
     //  The engine (baton.c)
     uint64_t now;                   //  timers_now_ms when the current event came
     const handover_event_t *event;  //  the session's event being handled

@@ -171,7 +171,9 @@ baton_check_tunnel (baton_t *self)
 //  loop: continue -> loop_data with buff still a list -> buff = undefined);
 //  a download lost 1,460 bytes, one read of its target (issue 13). An idle
 //  target is unlikely to speak in the few ms that window lasts. Raises
-//  NOT_NOW (tried again in RETRY_MS). SIGUSR1's trigger goes at once.
+//  NOT_NOW (tried again in RETRY_MS), for at most V1_QUIET_WAIT_MAX_MS: a
+//  steady stream has no quiet moment, and the tunnel must still move (a C
+//  end loses nothing either way). SIGUSR1's trigger goes at once.
 void
 baton_check_quiet (baton_t *self)
 {
@@ -180,8 +182,14 @@ baton_check_quiet (baton_t *self)
     uint64_t last = session_active_ms (self->session);
     if (self->heard_at > last)
         last = self->heard_at;
-    if (last && self->now < last + V1_QUIET_MS)
+    if (!self->quiet_wait_from)
+        self->quiet_wait_from = self->now;
+    bool waited_enough = self->now >= self->quiet_wait_from + V1_QUIET_WAIT_MAX_MS;
+    if (last && self->now < last + V1_QUIET_MS && !waited_enough) {
         baton_raise (self, E_NOT_NOW);
+        return;
+    }
+    self->quiet_wait_from = 0;
 }
 
 void
