@@ -14,6 +14,7 @@
     the key (in hex, either case) and config_destroy clears the pointer.
 */
 #include <ctype.h>
+#include <strings.h>
 
 #include "config/config.h"
 #include "test/fuzz/fuzz_common.h"
@@ -82,8 +83,19 @@ s_hex (const uint8_t *key, size_t n, bool upper, char *out)
         sprintf (out + 2 * i, upper ? "%02X" : "%02x", key [i]);
 }
 
+//  How many times needle (lower-case hex) stands in text, in either case.
+static size_t
+s_count_ci (const uint8_t *text, size_t len, const char *needle)
+{
+    size_t n = strlen (needle), count = 0;
+    for (size_t i = 0; n && i + n <= len; i++)
+        if (strncasecmp ((const char *) text + i, needle, n) == 0)
+            count++;
+    return count;
+}
+
 static void
-s_check_config (config_t *c)
+s_check_config (config_t *c, const uint8_t *text, size_t len)
 {
     FUZZ_CHECK (c->source && strcmp (c->source, S_SOURCE) == 0);
     FUZZ_CHECK (c->workers >= 0);
@@ -129,6 +141,10 @@ s_check_config (config_t *c)
         const wormhole_conf_t *w = &c->wormholes [i];
         char hex [65];
         s_hex (w->key, w->key_len, false, hex);
+        //  The same digits elsewhere in the file (a host name, say) may be
+        //  printed as what they are there: only the key's own is checked.
+        if (s_count_ci (text, len, hex) > 1)
+            continue;
         FUZZ_CHECK (strstr (printed, hex) == NULL);
         s_hex (w->key, w->key_len, true, hex);
         FUZZ_CHECK (strstr (printed, hex) == NULL);
@@ -158,7 +174,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         FUZZ_CHECK (c4 == NULL && strcmp (again, err) == 0);
     }
     else {
-        s_check_config (c);
+        s_check_config (c, text, size);
         FUZZ_CHECK (c2->wormhole_count == c->wormhole_count && c2->proxy_count == c->proxy_count);
         config_destroy (&c);
         FUZZ_CHECK (c == NULL);
