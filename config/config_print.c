@@ -89,10 +89,10 @@ s_print_wormhole (FILE *out, const wormhole_conf_t *wh)
                  config_wire_names [wh->wire], wh->wire == CONFIG_WIRE_TLS ? ", sni " : "",
                  wh->wire == CONFIG_WIRE_TLS ? (wh->sni [0] ? wh->sni : "(none)") : "",
                  wh->wire == CONFIG_WIRE_TLS && wh->early_data ? ", early data" : "");
-    if (wh->has_fallback)
-        s_print_hostport (out, "  fallback: ", &wh->fallback);
     else
         fprintf (out, "  protocol: v1\n");
+    if (wh->has_fallback)
+        s_print_hostport (out, "  fallback: ", &wh->fallback);
     fprintf (out, "  reverse: %s\n", wh->reverse ? "yes" : "no");
     if (wh->has_local_proxy)
         s_print_hostport (out, "  local_proxy: ", &wh->local_proxy);
