@@ -394,18 +394,19 @@ typedef struct {
     uint8_t *scratch;               //  taken at the first need
     bool scratch_mine;              //  the thread's (else malloc'd: a nested call)
     v2_node_t *hold;                //  a TLS client holding its records: kept there
-    int rc;                         //  -1 once holding failed
 } s_sink_t;
 
 static void
 s_sink_pass (s_sink_t *sink)
 {
-    if (sink->used > 0 && sink->hold) {
-        if (v2_tls_hold (sink->hold, sink->at, sink->used) != 0)
-            sink->rc = -1;
+    if (sink->used > 0 && sink->hold && v2_tls_hold (sink->hold, sink->at, sink->used) != 0) {
+        //  More waits than the bound (a fast upload on a long link): stop
+        //  waiting for the server, as with early data, rather than fail.
+        sink->hold->early = true;
+        v2_tls_flush_hold (sink->hold, sink->out);
+        sink->hold = NULL;
     }
-    else
-    if (sink->used > 0)
+    if (sink->used > 0 && !sink->hold)
         sink->out->data (sink->out->ctx, NODE_OUTER, sink->at, sink->used, sink->flags);
     sink->at = NULL;
     sink->room = sink->used = 0;
@@ -433,7 +434,7 @@ s_sink_space (s_sink_t *sink)
     return 0;
 }
 
-static int
+static void
 s_sink_done (s_sink_t *sink)
 {
     s_sink_pass (sink);
@@ -441,7 +442,6 @@ s_sink_done (s_sink_t *sink)
         s_scratch_busy = false;
     else
         free (sink->scratch);
-    return sink->rc;
 }
 
 //  Copies (head, body of len bytes) or seals (tx) bytes into the rooms.
@@ -536,8 +536,8 @@ s_from_inner (v2_node_t *self, const uint8_t *data, size_t len, unsigned flags,
         if (done >= len)
             break;
     }
-    int held = s_sink_done (&sink);
-    return rc != 0 ? rc : held;
+    s_sink_done (&sink);
+    return rc;
 }
 
 static int

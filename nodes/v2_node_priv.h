@@ -50,7 +50,8 @@ int v2_tls_skip_ccs (v2_node_t *self, const uint8_t *data, size_t len, size_t *u
 //  The client's ChangeCipherSpec and Finished, sealed into pre before its
 //  first other record: *pre_len bytes (0 once done).
 int v2_tls_start (v2_node_t *self, uint8_t pre[V2_TLS_PRE_SIZE], size_t *pre_len);
-//  Sealed bytes kept until the server's flight came; -1 past the bound.
+//  Sealed bytes kept until the server's flight came; -1 past the bound
+//  (the caller then stops waiting: what is held leaves, as with early data).
 int v2_tls_hold (v2_node_t *self, const uint8_t *data, size_t len);
 //  What was held leaves now.
 void v2_tls_flush_hold (v2_node_t *self, const node_out_t *out);

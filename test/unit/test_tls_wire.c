@@ -515,6 +515,61 @@ START_TEST (test_nodes_end_while_held)
 }
 END_TEST
 
+//  More sealed before the server's flight than the client may hold (a fast
+//  upload on a long link): it stops waiting, as with early data, instead of
+//  failing; every byte still arrives, in order.
+typedef struct {
+    uint8_t *outer, *inner;
+    size_t outer_len, inner_len, cap;
+} s_big_sink_t;
+
+static void
+s_big_data (void *ctx, node_side_t to, uint8_t *data, size_t len, unsigned flags)
+{
+    (void) flags;
+    s_big_sink_t *sink = ctx;
+    uint8_t *buf = to == NODE_INNER ? sink->inner : sink->outer;
+    size_t *used = to == NODE_INNER ? &sink->inner_len : &sink->outer_len;
+    ck_assert_uint_le (*used + len, sink->cap);
+    memcpy (buf + *used, data, len);
+    *used += len;
+}
+
+START_TEST (test_nodes_hold_overflows)
+{
+    s_pair_t t;
+    s_pair_new (&t, false);
+    enum { CHUNK = 65536, CHUNKS = 24 };    //  1.5 MiB: past the 1 MiB held at most
+    s_big_sink_t cs = { malloc (4 << 20), malloc (4 << 20), 0, 0, 4 << 20 };
+    s_big_sink_t ss = { malloc (4 << 20), malloc (4 << 20), 0, 0, 4 << 20 };
+    node_out_t cout = { s_big_data, s_sink_event, &cs, NULL };
+    node_out_t sout = { s_big_data, s_sink_event, &ss, NULL };
+    uint8_t *chunk = malloc (CHUNK);
+    bool left = false;
+    for (int i = 0; i < CHUNKS; i++) {
+        memset (chunk, 'a' + i, CHUNK);
+        ck_assert_int_eq (node_stack_recv (t.client, NODE_INNER, chunk, CHUNK, 0, &cout), 0);
+        if (i < 8)
+            ck_assert_uint_eq (cs.outer_len, 0);   //  half a MiB: still held
+        left = left || cs.outer_len > 0;
+    }
+    ck_assert (left);                               //  it stopped waiting
+    ck_assert_uint_gt (cs.outer_len, (size_t) CHUNK * CHUNKS);
+    ck_assert_int_eq (node_stack_recv (t.server, NODE_OUTER, cs.outer, cs.outer_len, 0, &sout), 0);
+    ck_assert_uint_eq (ss.inner_len, (size_t) CHUNK * CHUNKS);
+    for (int i = 0; i < CHUNKS; i++)
+        ck_assert_int_eq (ss.inner[(size_t) i * CHUNK + 77], 'a' + i);
+    //  The server's flight after that is still read.
+    ck_assert_int_eq (node_stack_recv (t.client, NODE_OUTER, t.sflight, t.sflight_len, 0, &cout), 0);
+    free (chunk);
+    free (cs.outer);
+    free (cs.inner);
+    free (ss.outer);
+    free (ss.inner);
+    s_pair_destroy (&t);
+}
+END_TEST
+
 START_TEST (test_nodes_early_data)
 {
     s_pair_t t;
@@ -574,6 +629,7 @@ main (void)
     tcase_add_test (tc, test_nodes_wait_one_rtt);
     tcase_add_test (tc, test_nodes_early_data);
     tcase_add_test (tc, test_nodes_end_while_held);
+    tcase_add_test (tc, test_nodes_hold_overflows);
     tcase_add_test (tc, test_nodes_bad_ccs);
     suite_add_tcase (suite, tc);
     return check_run (suite);
