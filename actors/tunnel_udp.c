@@ -111,10 +111,7 @@ s_associate (tunnel_udp_t *self)
     //  a dual-stack listener's IPv4 client gets an IPv4 socket and reply
     socks_udp_unmap (&local);
     socks_udp_unmap (&self->peer);
-    if (local.ss_family == AF_INET)
-        ((struct sockaddr_in *) &local)->sin_port = 0;
-    else
-        ((struct sockaddr_in6 *) &local)->sin6_port = 0;
+    addr_set_port (&local, 0);
     if (session_udp_open (self->session, SESSION_UDP_USER, (struct sockaddr *) &local, &bound) != 0) {
         s_fail (self, SOCKS_REP_GENERAL_FAILURE, "cannot open the user's UDP socket");
         return;

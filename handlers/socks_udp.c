@@ -341,10 +341,7 @@ s_open_user (socks_udp_t *self, const socks_request_t *request, struct sockaddr_
     //  a dual-stack listener's IPv4 client gets an IPv4 socket and reply
     socks_udp_unmap (&local);
     socks_udp_unmap (&self->peer);
-    if (local.ss_family == AF_INET)
-        ((struct sockaddr_in *) &local)->sin_port = 0;
-    else
-        ((struct sockaddr_in6 *) &local)->sin6_port = 0;
+    addr_set_port (&local, 0);
     socklen_t len;
     if (request->host_is_name
     ||  !addr_from_literal (request->host, request->port, &self->expect, &len))

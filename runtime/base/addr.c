@@ -73,6 +73,15 @@ hostport_parse (const char *text, hostport_t *out, char *err, size_t errlen)
     return 0;
 }
 
+void
+addr_set_port (struct sockaddr_storage *sa, uint16_t port)
+{
+    if (sa->ss_family == AF_INET)
+        ((struct sockaddr_in *) sa)->sin_port = htons (port);
+    else if (sa->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *) sa)->sin6_port = htons (port);
+}
+
 bool
 addr_from_literal (const char *host, uint16_t port, struct sockaddr_storage *sa, socklen_t *salen)
 {

@@ -26,6 +26,9 @@ int hostport_parse (const char *text, hostport_t *out, char *err, size_t errlen)
 bool addr_from_literal (const char *host, uint16_t port, struct sockaddr_storage *sa, socklen_t *salen);
 
 //  Format as "1.2.3.4:80" or "[::1]:80".
+//  Sets the port of an IPv4 or IPv6 address (host order in); others stay as they are.
+void addr_set_port (struct sockaddr_storage *sa, uint16_t port);
+
 const char *addr_format (const struct sockaddr *sa, char *buf, size_t buflen);
 
 #endif
