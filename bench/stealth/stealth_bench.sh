@@ -204,6 +204,9 @@ http {
     server {
         listen $IP_S:443 ssl;
         server_name www.example.com;
+        # nginx before 1.23.4 offers only up to TLS 1.2 by default: the innocent class is
+        # TLS 1.3, as today's servers and browsers speak it and as wire: tls looks.
+        ssl_protocols TLSv1.2 TLSv1.3;
         ssl_certificate $TMP/nginx/cert.pem;
         ssl_certificate_key $TMP/nginx/key.pem;
         root $TMP/www;
