@@ -487,6 +487,7 @@ s_from_inner (v2_node_t *self, const uint8_t *data, size_t len, unsigned flags,
     unsigned out_flags = 0;
     if (self->end_sent)
         return -1;                  //  nothing after our end
+    v2_tls_more_tickets (self, out);
     if (v2_tls_holds (self) && (flags & NODE_PADDING))
         return 0;                   //  no padding while nothing leaves
     //  The client's ChangeCipherSpec and Finished go first (TLS-shaped).
@@ -562,10 +563,18 @@ s_awaits_peer (void *state)
     return !v2_node_peer_known (state);
 }
 
+static void
+s_pump (void *state, uint64_t now_ms, const node_out_t *out)
+{
+    (void) now_ms;
+    v2_tls_more_tickets (state, out);
+}
+
 const node_class_t v2_node_class = {
     .name = "v2",
     .destroy = s_destroy,
     .recv = s_recv,
+    .pump = s_pump,
     .marks_end = true,
     .awaits_peer = s_awaits_peer,
 };

@@ -27,12 +27,13 @@ struct v2_node_t {
     bool ccs_sent;                  //  ours (and, at the client, the Finished)
     bool early;                     //  the client sends before the server's flight
     bool tickets_due;               //  the server answers the client's first record
+    int tickets_left;               //  ... the second ticket, in a write of its own
     uint8_t *hold;                  //  the client's records held for the server's flight
     size_t hold_len;
 };
 
 #define V2_TLS_FINISHED_BODY (69 - V2_TAG_SIZE - 1)     //  a SHA-384 Finished: 69 bytes sealed
-#define V2_TLS_TICKET_BODY (250 - V2_TAG_SIZE - 1)      //  an OpenSSL NewSessionTicket: 250
+#define V2_TLS_TICKET_BODY (298 - V2_TAG_SIZE - 1)      //  nginx's NewSessionTicket: 298
 //  The client's ChangeCipherSpec and its Finished-sized PADDING record.
 #define V2_TLS_PRE_SIZE (TLS_CCS_SIZE + V2_TLS_HEAD_SIZE + 1 + V2_TLS_FINISHED_BODY + V2_TAG_SIZE)
 
@@ -60,5 +61,7 @@ void v2_tls_flush_hold (v2_node_t *self, const node_out_t *out);
 int v2_tls_tail (v2_node_t *self, const node_out_t *out);
 //  The server's two NewSessionTicket-sized PADDING records.
 void v2_tls_tickets (v2_node_t *self, const node_out_t *out);
+//  The ticket still due, if any (from the pump, or before other records).
+void v2_tls_more_tickets (v2_node_t *self, const node_out_t *out);
 
 #endif

@@ -4,8 +4,8 @@
     the client's first record is a PADDING record sized like a Finished,
     and unless early data is on it holds what it seals until the server's
     flight came (TLS waits one round trip); the server answers the client's
-    first record with two PADDING records sized like OpenSSL's
-    NewSessionTickets.
+    first record with two PADDING records sized like nginx's
+    NewSessionTickets, each in a write of its own.
 */
 #include "nodes/v2_node_priv.h"
 
@@ -82,15 +82,33 @@ v2_tls_tail (v2_node_t *self, const node_out_t *out)
     return 0;
 }
 
-void
-v2_tls_tickets (v2_node_t *self, const node_out_t *out)
+static void
+s_ticket (v2_node_t *self, const node_out_t *out)
 {
     static const uint8_t zeros[V2_TLS_TICKET_BODY];
     uint8_t buf[V2_TLS_HEAD_SIZE + 1 + V2_TLS_TICKET_BODY + V2_TAG_SIZE];
+    if (self->end_sent)
+        return;
+    int w = v2_seal (self->tx, V2_PADDING, zeros, V2_TLS_TICKET_BODY, buf);
+    if (w > 0)
+        out->data (out->ctx, NODE_OUTER, buf, (size_t) w, 0);
+}
+
+//  OpenSSL writes each ticket by itself: two segments on the wire. The
+//  second one leaves from the pump, at once (a write of its own), unless
+//  something else is sealed first.
+void
+v2_tls_tickets (v2_node_t *self, const node_out_t *out)
+{
     self->tickets_due = false;
-    for (int i = 0; i < 2 && !self->end_sent; i++) {
-        int w = v2_seal (self->tx, V2_PADDING, zeros, V2_TLS_TICKET_BODY, buf);
-        if (w > 0)
-            out->data (out->ctx, NODE_OUTER, buf, (size_t) w, 0);
-    }
+    s_ticket (self, out);
+    self->tickets_left = 1;
+    out->event (out->ctx, NODE_WAKE, 0);
+}
+
+void
+v2_tls_more_tickets (v2_node_t *self, const node_out_t *out)
+{
+    for (; self->tickets_left > 0; self->tickets_left--)
+        s_ticket (self, out);
 }

@@ -216,6 +216,14 @@ s_after (session_t *self, s_call_t *call, int rc)
         session_kill (self, true);
         return;
     }
+    //  A node asked to be pumped again (a shaper's next release, a record
+    //  layer's second ticket).
+    if (call->wake != UINT64_MAX) {
+        uint64_t now = timers_now_ms ();
+        uint64_t armed = self->deadline[TIMER_NODES];
+        if (armed == 0 || armed > call->wake || armed <= now)
+            session_arm (self, TIMER_NODES, call->wake > now ? (int) (call->wake - now) : 0);
+    }
     for (size_t i = 0; i < call->ncmds && !session_dead (self); i++) {
         handover_event_t event = { .kind = HANDOVER_COMMAND, .cmd = call->cmds[i], .fd = -1 };
         session_handover_notify (self, &event);
@@ -305,12 +313,6 @@ session_nodes_pump (session_t *self, conn_t *side)
     uint64_t now = timers_now_ms ();
     node_stack_pump (side->nodes, now, &out);
     s_after (self, &call, 0);
-    if (call.wake != UINT64_MAX) {
-        uint64_t armed = self->deadline[TIMER_NODES];
-        if (armed == 0 || armed > call.wake || armed <= now)
-            session_arm (self, TIMER_NODES,
-                              call.wake > now ? (int) (call.wake - now) : 0);
-    }
     if (call.shortfall && side->pad && !session_dead (self))
         side->pad (side->pad_ctx, call.shortfall);
 }
