@@ -116,6 +116,7 @@ typedef struct tunnel_mux_t {
     tunnel_stream_page_t *pages[MUX_IDS / TUNNEL_STREAM_PAGE];     //  by stream id
     mux_out_t *held;            //  frames from streams while the proxy has not said 200
     bool peer_credits;          //  the peer speaks the credit extension
+    bool hello_due;             //  wire: tls: our extension's hello waits for our first frame
     int held_by;                //  stream that stopped the tunnel (no extension), or -1
     int backoff_ms;
     bool answered;              //  dialing end: the remote end has spoken on this tunnel

@@ -27,10 +27,17 @@ s_holding (tunnel_mux_t *self)
            && self->wormhole->conf->has_local_proxy;
 }
 
+static void s_send_ext (tunnel_mux_t *self, const uint8_t *payload, size_t len);
+
 void
 tunnel_mux_send_frame (tunnel_mux_t *self, const uint8_t *head, size_t head_len,
                        const uint8_t *data, size_t len)
 {
+    if (self->hello_due) {
+        self->hello_due = false;
+        uint8_t hello[2] = { EXT_HELLO, 1 };
+        s_send_ext (self, hello, sizeof hello);
+    }
     if (s_holding (self)) {
         mux_out_append (self->held, head, head_len);
         mux_out_append (self->held, data, len);
@@ -67,9 +74,21 @@ s_send_ext (tunnel_mux_t *self, const uint8_t *payload, size_t len)
     tunnel_mux_send_frame (self, head, sizeof head, payload, len);
 }
 
+//  With wire: tls the dialing end's hello leaves with its first frame, not
+//  alone: a lone small record after the client's Finished is no TLS
+//  connection's (docs/PROTOCOL-v2.md section 9). Until then the peer treats
+//  us as one without the extension, as it does while a hello is on its
+//  way. The accepting end's hello goes at once (the dialing end waits for
+//  it: the tunnel is up once the remote end has spoken), in the segment of
+//  its server flight.
 void
 tunnel_mux_send_ext_hello (tunnel_mux_t *self)
 {
+    const wormhole_conf_t *conf = self->wormhole->conf;
+    if (self->dialing && tunnel_wire_v2 (conf) && conf->wire == CONFIG_WIRE_TLS) {
+        self->hello_due = true;
+        return;
+    }
     uint8_t hello[2] = { EXT_HELLO, 1 };
     s_send_ext (self, hello, sizeof hello);
 }

@@ -297,6 +297,10 @@ s_install_v2 (tunnel_wire_accept_t *self, session_t *session, session_side_t sid
     OPENSSL_cleanse (hk, sizeof hk);
     if (!node)
         return -1;
+    //  TLS-shaped: what the tunnel says at once (the mux's hello) joins the
+    //  flight's segment, as a server's handshake leaves in one.
+    if (s_tls (conf))
+        session_cork (session, side);
     s_send (session, side, flight, (size_t) n);
     return session_add_node (session, side, NODE_OUTER, &v2_node_class, node);
 }
