@@ -32,6 +32,7 @@ struct _local_answer_t {
     uint8_t *held;              //  the user's bytes so far
     size_t held_len, held_cap;
     size_t greeting_len;        //  SOCKS5: the greeting's bytes at the start of held, once answered
+    size_t connect_end;         //  a CONNECT answered here: its end in held
     unsigned parts;             //  the far end's answers to drop (far_reply.h bits)
     far_reply_t *reply;
 };
@@ -128,6 +129,7 @@ s_socks (local_answer_t *self, session_t *session, const uint8_t *data, size_t l
         return LOCAL_ANSWER_GO;
     session_send_client (session, reply, reply_len);
     self->parts |= request->version == 5 ? FAR_REPLY_SOCKS5 : FAR_REPLY_SOCKS4;
+    self->connect_end = self->held_len - (len - consumed);
     return LOCAL_ANSWER_GO;
 }
 
@@ -145,6 +147,7 @@ s_http (local_answer_t *self, session_t *session, size_t before)
         if (memcmp (self->held + i, "\r\n\r\n", 4) == 0) {
             session_send_client (session, HTTP_CONNECT_ESTABLISHED, strlen (HTTP_CONNECT_ESTABLISHED));
             self->parts |= FAR_REPLY_HTTP;
+            self->connect_end = i + 4;
             return LOCAL_ANSWER_GO;
         }
     return self->held_len > HOLD_MAX ? LOCAL_ANSWER_GO : LOCAL_ANSWER_MORE;
@@ -231,6 +234,19 @@ local_answer_udp (local_answer_t *self, const uint8_t **greeting, size_t *greeti
     *greeting = self->held;
     *greeting_len = self->greeting_len;
     return request;
+}
+
+bool
+local_answer_connected (local_answer_t *self)
+{
+    return self->state == A_DECIDED && self->connect_end == self->held_len
+           && (self->parts & (FAR_REPLY_SOCKS5 | FAR_REPLY_SOCKS4 | FAR_REPLY_HTTP));
+}
+
+int
+local_answer_join (local_answer_t *self, const uint8_t *data, size_t len)
+{
+    return self->state == A_DECIDED ? s_hold (self, data, len) : -1;
 }
 
 bool

@@ -50,6 +50,18 @@ void
 local_answer_step_t
     local_answer_client (local_answer_t *self, session_t *session, const uint8_t *data, size_t len);
 
+//  After GO: whether it was a CONNECT answered here with nothing of the
+//  user's behind it yet (the user may now send its first bytes, which
+//  local_answer_join can put behind the request).
+bool
+    local_answer_connected (local_answer_t *self);
+
+//  After GO, before local_answer_forward: the user's bytes, held behind the
+//  request so that both leave in one write. 0, or -1 (out of memory, or
+//  not decided).
+int
+    local_answer_join (local_answer_t *self, const uint8_t *data, size_t len);
+
 //  After GO: if the request was a SOCKS5 UDP ASSOCIATE whose greeting was
 //  answered here, the request and the greeting's bytes (held, valid until
 //  destroy), for actors/tunnel_udp.c; NULL otherwise (nothing was sent).

@@ -15,6 +15,12 @@
     end; in aggregated mode the stream is opened only then, so that its open
     and the request leave in one write. A SOCKS5 UDP ASSOCIATE decided so
     becomes an association carried on the stream (actors/tunnel_udp.h).
+
+    With wire: tls a CONNECT answered here waits (at most JOIN_MS) for the
+    user's first bytes and leaves with them: a TLS client's first record
+    after its handshake is its request, not a small one a round trip before
+    it (docs/PROTOCOL-v2.md section 9). A protocol whose server speaks
+    first pays that wait once per connection.
 */
 #include <stdlib.h>
 
@@ -23,8 +29,11 @@
 #include "actors/tunnel_end.h"
 #include "actors/tunnel_mux.h"
 #include "actors/tunnel_udp.h"
+#include "actors/tunnel_wire.h"
 #include "runtime/base/log.h"
 #include "runtime/session.h"
+
+#define JOIN_MS 1000
 
 typedef struct {
     tunnel_end_t end;           //  the session; distributed: its tunnel's baton
@@ -34,6 +43,7 @@ typedef struct {
     local_answer_t *answer;     //  while the user's handshake is answered here, or NULL
     bool answering;             //  ... and not decided yet (the handshake timeout runs:
                                 //  --handshake-timeout, as the far end's socks handler)
+    bool joining;               //  the CONNECT waits for the user's first bytes (JOIN_MS)
     bool counted_up;            //  distributed: its tunnel is counted as up (metrics)
     tunnel_udp_t *udp;          //  a UDP association instead of a relay, or NULL
 } tunnel_local_t;
@@ -152,16 +162,41 @@ s_destroy (void **self_p)
     *self_p = NULL;
 }
 
+//  Decided: a CONNECT answered here on the TLS-shaped wire, with nothing
+//  of the user's behind it yet, waits for the user's first bytes (or
+//  JOIN_MS); anything else goes at once.
+static void
+s_decided (tunnel_local_t *self)
+{
+    const wormhole_conf_t *conf = self->wormhole->conf;
+    if (tunnel_wire_v2 (conf) && conf->wire == CONFIG_WIRE_TLS
+    &&  local_answer_connected (self->answer)) {
+        self->joining = true;
+        session_set_timer (self->end.session, JOIN_MS);
+        return;
+    }
+    s_answered (self);
+}
+
 static void
 s_client_data (void *self_, const uint8_t *data, size_t len)
 {
     tunnel_local_t *self = self_;
     if (self->udp)
         return;         //  TCP bytes have no meaning on a UDP association's connection
+    if (self->joining) {
+        self->joining = false;
+        if (local_answer_join (self->answer, data, len) != 0) {
+            session_abort (self->end.session);
+            return;
+        }
+        s_answered (self);
+        return;
+    }
     if (self->answering) {
         if (local_answer_client (self->answer, self->end.session, data, len) == LOCAL_ANSWER_GO
         &&  !s_udp_decided (self))
-            s_answered (self);
+            s_decided (self);
         return;
     }
     session_send_target (self->end.session, data, len);
@@ -177,8 +212,10 @@ s_client_eof (void *self_)
     if (self->udp)
         session_abort (self->end.session);      //  RFC 1928: the association ends with it
     else
-    if (self->answering)
+    if (self->answering) {
+        self->joining = false;
         s_answered (self);
+    }
 }
 
 static void
@@ -193,7 +230,8 @@ s_advance (tunnel_local_t *self, dialer_state_t state)
         tunnel_end_start_baton (&self->end, SESSION_TARGET, self->wormhole, true, self->dialer.id0);
         if (self->answering) {
             session_pause_client (self->end.session, 0);    //  the proxy's wait is over
-            session_set_timer (self->end.session, session_handshake_timeout_ms (self->end.session));
+            session_set_timer (self->end.session, self->joining ? JOIN_MS
+                               : session_handshake_timeout_ms (self->end.session));
         }
         s_maybe_relay (self);
     }
@@ -242,6 +280,11 @@ static void
 s_timeout (void *self_)
 {
     tunnel_local_t *self = self_;
+    if (self->joining) {
+        self->joining = false;      //  no first bytes: the CONNECT goes alone
+        s_answered (self);
+        return;
+    }
     if (self->dialer.state == DIALER_PROXY_REPLY)
         log_warn ("wormhole %s: no answer from the proxy", self->wormhole->conf->name);
     else

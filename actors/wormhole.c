@@ -13,6 +13,7 @@
 
 #include "actors/handler_registry.h"
 #include "actors/tunnel_mux.h"
+#include "actors/tunnel_wire.h"
 #include "handlers/socks.h"
 
 int
@@ -93,7 +94,8 @@ wormholes_new (const config_t *config, wormhole_role_t role, char *err, size_t e
         w->inner.acl = &conf->handler.acl;
         w->inner.users = &conf->handler.users;
         if (w->inner.cls == &socks_handler_class)
-            w->inner.flags |= SOCKS_BEHIND_WORMHOLE;
+            w->inner.flags |= SOCKS_BEHIND_WORMHOLE
+                            | (tunnel_wire_v2 (conf) && conf->wire == CONFIG_WIRE_TLS ? SOCKS_JOIN_REPLIES : 0);
         w->accept = w->inner;
         w->handover = (handler_conf_t) { .cls = &handover_port_handler_class, .wormhole = w,
                                          .trace_name = conf->name };

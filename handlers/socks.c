@@ -24,10 +24,13 @@
 
 //  Bound on writing a failure reply to a client that does not read it.
 #define S_CLOSE_TIMEOUT_MS 2000
+//  Bound on holding the replies for the target's first bytes (SOCKS_JOIN_REPLIES).
+#define S_JOIN_MS 1000
 
 typedef enum {
     H_REQUEST,          //  reading the greeting and request
     H_CONNECTING,       //  session_connect() called, waiting for connected()
+    H_JOINING,          //  connected; the replies wait for the target's first bytes
     H_RELAYING,         //  session_relay() called; the worker owns the bytes
     H_UDP,              //  a UDP association: socks_udp has the datagrams
     H_CLOSING           //  failed: finishing or aborted
@@ -42,6 +45,10 @@ typedef struct {
     target_acl_t acl;           //  the conf's target rules, and a denial
     socks_udp_t *udp;           //  H_UDP only
     bool behind_wormhole;       //  SOCKS_BEHIND_WORMHOLE
+    bool join_replies;          //  SOCKS_JOIN_REPLIES
+    bool joining;               //  ... and the client sent data behind its request
+    uint8_t held [SOCKS_FEED_OUT_MAX + SOCKS_REPLY_MAX];
+    size_t held_len;            //  replies held while joining
 } socks_t;
 
 //  Requests denied by the target rules, by every socks session of the process.
@@ -94,6 +101,7 @@ s_create (session_t *session, const handler_conf_t *conf)
     self->session = session;
     self->acl.acl = conf->acl;
     self->behind_wormhole = (conf->flags & SOCKS_BEHIND_WORMHOLE) != 0;
+    self->join_replies = (conf->flags & SOCKS_JOIN_REPLIES) != 0;
     self->codec = socks_codec_new ((conf->flags & SOCKS_ACCEPT_V4) != 0,
                                    (conf->flags & SOCKS_ACCEPT_V5) != 0);
     if (!self->codec) {
@@ -125,6 +133,9 @@ s_reply_failure (socks_t *self, int rep)
 {
     uint8_t reply [SOCKS_REPLY_MAX];
     size_t len = socks_codec_reply (self->codec, rep, NULL, reply, sizeof reply);
+    if (self->held_len)
+        session_send_client (self->session, self->held, self->held_len);   //  its 05 00
+    self->held_len = 0;
     session_send_client (self->session, reply, len);
     self->state = H_CLOSING;
     session_finish (self->session);
@@ -188,7 +199,7 @@ static void
 s_client_data (void *self_, const uint8_t *data, size_t len)
 {
     socks_t *self = (socks_t *) self_;
-    if (self->state == H_CONNECTING) {
+    if (self->state == H_CONNECTING || self->state == H_JOINING) {
         //  early data: queued until the target is up
         session_send_target (self->session, data, len);
         return;
@@ -205,8 +216,17 @@ s_client_data (void *self_, const uint8_t *data, size_t len)
     size_t consumed, reply_len;
     socks_status_t status = socks_codec_feed (self->codec, data, len, &consumed,
                                               reply, sizeof reply, &reply_len);
-    if (reply_len > 0)
-        session_send_client (self->session, reply, reply_len);
+    self->joining = self->join_replies && status == SOCKS_REQUEST_READY && consumed < len
+                    && socks_codec_request (self->codec)->command == SOCKS_CMD_CONNECT;
+    if (self->joining && reply_len <= sizeof self->held) {
+        memcpy (self->held, reply, reply_len);
+        self->held_len = reply_len;
+    }
+    else {
+        self->joining = false;
+        if (reply_len > 0)
+            session_send_client (self->session, reply, reply_len);
+    }
 
     switch (status) {
         case SOCKS_NEED_MORE:
@@ -245,12 +265,43 @@ s_client_eof (void *self_)
     //  and a FIN (a one-shot client): go on; the relay passes the FIN on.
 }
 
+//  Joining: the held replies, then (if any) the target's first bytes, as
+//  one piece (one record on the tunnel); then the relay.
+static void
+s_join_end (socks_t *self, const uint8_t *data, size_t len)
+{
+    uint8_t *both = len ? malloc (self->held_len + len) : NULL;
+    if (both) {
+        memcpy (both, self->held, self->held_len);
+        memcpy (both + self->held_len, data, len);
+        session_send_client (self->session, both, self->held_len + len);
+        free (both);
+    }
+    else {
+        session_send_client (self->session, self->held, self->held_len);
+        if (len)
+            session_send_client (self->session, data, len);
+    }
+    self->held_len = 0;
+    session_set_timer (self->session, 0);
+    self->state = H_RELAYING;
+    session_relay (self->session);
+}
+
 static void
 s_connected (void *self_, int err, const struct sockaddr *local)
 {
     socks_t *self = (socks_t *) self_;
     if (self->state != H_CONNECTING)
         return;
+    if (err == 0 && self->joining) {
+        size_t room = sizeof self->held - self->held_len;
+        self->held_len += socks_codec_reply (self->codec, SOCKS_REP_SUCCEEDED, local,
+                                             self->held + self->held_len, room);
+        self->state = H_JOINING;
+        session_set_timer (self->session, S_JOIN_MS);
+    }
+    else
     if (err == 0) {
         uint8_t reply [SOCKS_REPLY_MAX];
         size_t len = socks_codec_reply (self->codec, SOCKS_REP_SUCCEEDED, local,
@@ -282,7 +333,10 @@ static void
 s_target_data (void *self_, const uint8_t *data, size_t len)
 {
     socks_t *self = (socks_t *) self_;
-    (void) data;
+    if (self->state == H_JOINING) {
+        s_join_end (self, data, len);
+        return;
+    }
     log_debug ("socks %s: %zu target bytes before relay, aborting",
                session_peer (self->session), len);
     self->state = H_CLOSING;
@@ -293,6 +347,14 @@ static void
 s_target_eof (void *self_, int err)
 {
     socks_t *self = (socks_t *) self_;
+    if (self->state == H_JOINING && !err) {
+        //  It said nothing and ended: the replies, then our end too.
+        session_send_client (self->session, self->held, self->held_len);
+        self->state = H_CLOSING;
+        session_finish (self->session);
+        session_set_timer (self->session, S_CLOSE_TIMEOUT_MS);
+        return;
+    }
     log_debug ("socks %s: target closed before relay (%s), aborting",
                session_peer (self->session), err? strerror (err): "EOF");
     self->state = H_CLOSING;
@@ -303,6 +365,10 @@ static void
 s_timeout (void *self_)
 {
     socks_t *self = (socks_t *) self_;
+    if (self->state == H_JOINING) {
+        s_join_end (self, NULL, 0);     //  a target that waits for more: relay
+        return;
+    }
     if (self->state == H_UDP) {
         if (!socks_udp_idle (self->udp))
             return;

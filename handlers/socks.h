@@ -18,6 +18,11 @@ extern const handler_class_t socks_handler_class;
 //  a socket next to the user, so a UDP association must come as
 //  SOCKS_CMD_UDP_STREAM (a plain UDP ASSOCIATE gets "command not supported").
 #define SOCKS_BEHIND_WORMHOLE 4u
+//  Set with it when the tunnel is TLS-shaped (v2, wire: tls): a client that
+//  sent data behind its request did not wait for the replies, which then
+//  wait (at most 1 s) for the target's first bytes and leave with them, as
+//  a TLS server's first record after its tickets is its response.
+#define SOCKS_JOIN_REPLIES 8u
 
 //  Requests refused by the target rules (acl.h) since start, all socks
 //  handlers of the process together.
