@@ -81,6 +81,10 @@ s_flight (const wormhole_conf_t *conf, v2_kind_t kind, const uint8_t *cs, const 
           const uint8_t *id, uint8_t salt[V2_SALT_SIZE], uint8_t *out, size_t cap, v2_dir_t **dir)
 {
     v2_hello_t hello = { .kind = kind, .time = s_now () };
+    //  An aggregated accepting end's mux hello (a 28-byte record) joins the
+    //  server flight's segment (s_install_v2): that segment stays nginx's size.
+    if (kind == V2_KIND_SERVER && conf->mode == WORMHOLE_AGGREGATED)
+        hello.trim = 28;
     if (id)
         memcpy (hello.id, id, V2_ID_SIZE);
     if (echo)

@@ -133,7 +133,7 @@ s_seal_blob (v2_dir_t *dir, const uint8_t *body, size_t len, uint8_t *blob)
 
 static int
 s_server_flight (v2_dir_t *dir, const uint8_t *ss, const uint8_t *sid, const uint8_t *blob,
-                 const uint8_t rnd[2], uint8_t *out, size_t cap)
+                 const uint8_t rnd[2], size_t trim, uint8_t *out, size_t cap)
 {
     static const uint8_t zeros[512];
     if (tls_server_hello_make (ss, sid, blob, rnd[0], out, cap) != TLS_SH_SIZE
@@ -145,6 +145,8 @@ s_server_flight (v2_dir_t *dir, const uint8_t *ss, const uint8_t *sid, const uin
     for (int i = 0; i < 4; i++) {
         size_t span = (size_t) (s_server_records[i][1] - s_server_records[i][0]) + 1;
         size_t clen = s_server_records[i][0] + (size_t) (rnd[1] >> (2 * i)) % span;
+        if (i == 1)
+            clen -= trim < clen / 2 ? trim : 0;
         size_t body = clen - V2_TAG_SIZE - 1;
         if (cap - n < V2_TLS_HEAD_SIZE + clen)
             return -1;
@@ -172,7 +174,7 @@ v2_flight_make_tls (v2_suite_t suite, const uint8_t *k, size_t klen,
     int n = -1;
     if (s_seal_blob (dir, body, server ? S_SH_BODY : S_CH_BODY, blob) == 0
     &&  v2_random (rnd, sizeof rnd) == 0)
-        n = server ? s_server_flight (dir, salt, hello->echo, blob, rnd, out, cap)
+        n = server ? s_server_flight (dir, salt, hello->echo, blob, rnd, hello->trim, out, cap)
                    : tls_client_hello_make (salt, blob, rnd[0], sni, out, cap);
     if (n < 0 || !dir_out)
         v2_dir_destroy (&dir);

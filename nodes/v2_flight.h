@@ -37,6 +37,8 @@ typedef struct {
     uint8_t id[V2_ID_SIZE];     //  V2_KIND_HANDOVER only
     uint8_t echo[TLS_SID_SIZE]; //  TLS: the client's session_id (parsed at the
                                 //  server; the server's flight echoes it)
+    uint16_t trim;              //  TLS server: its Certificate record this much
+                                //  shorter (what joins the flight's segment)
 } v2_hello_t;
 
 //  The largest TLS-shaped flight (a ClientHello with the longest name; the

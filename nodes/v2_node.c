@@ -566,8 +566,7 @@ s_awaits_peer (void *state)
 static void
 s_pump (void *state, uint64_t now_ms, const node_out_t *out)
 {
-    (void) now_ms;
-    v2_tls_more_tickets (state, out);
+    v2_tls_pump_tickets (state, now_ms, out);
 }
 
 const node_class_t v2_node_class = {

@@ -28,6 +28,7 @@ struct v2_node_t {
     bool early;                     //  the client sends before the server's flight
     bool tickets_due;               //  the server answers the client's first record
     int tickets_left;               //  ... the second ticket, in a write of its own
+    uint64_t tickets_at;            //  ... due then (the pump's clock), 0: not yet set
     uint8_t *hold;                  //  the client's records held for the server's flight
     size_t hold_len;
 };
@@ -61,7 +62,9 @@ void v2_tls_flush_hold (v2_node_t *self, const node_out_t *out);
 int v2_tls_tail (v2_node_t *self, const node_out_t *out);
 //  The server's two NewSessionTicket-sized PADDING records.
 void v2_tls_tickets (v2_node_t *self, const node_out_t *out);
-//  The ticket still due, if any (from the pump, or before other records).
+//  The ticket still due, if any (before other records).
 void v2_tls_more_tickets (v2_node_t *self, const node_out_t *out);
+//  From the pump: the ticket still due, once the first one has been written.
+void v2_tls_pump_tickets (v2_node_t *self, uint64_t now_ms, const node_out_t *out);
 
 #endif

@@ -95,7 +95,8 @@ s_ticket (v2_node_t *self, const node_out_t *out)
 }
 
 //  OpenSSL writes each ticket by itself: two segments on the wire. The
-//  second one leaves from the pump, at once (a write of its own), unless
+//  second one leaves from the pump a millisecond later (the first one is
+//  written by then, even by a driver that pumps before each write), unless
 //  something else is sealed first.
 void
 v2_tls_tickets (v2_node_t *self, const node_out_t *out)
@@ -111,4 +112,20 @@ v2_tls_more_tickets (v2_node_t *self, const node_out_t *out)
 {
     for (; self->tickets_left > 0; self->tickets_left--)
         s_ticket (self, out);
+}
+
+void
+v2_tls_pump_tickets (v2_node_t *self, uint64_t now_ms, const node_out_t *out)
+{
+    if (self->tickets_left == 0)
+        return;
+    if (self->tickets_at == 0) {
+        self->tickets_at = now_ms + 1;
+        out->event (out->ctx, NODE_WAKE, self->tickets_at);
+    }
+    else
+    if (now_ms >= self->tickets_at)
+        v2_tls_more_tickets (self, out);
+    else
+        out->event (out->ctx, NODE_WAKE, self->tickets_at);
 }

@@ -76,7 +76,7 @@ subcommand can hang longer than its bound.
                                          distributed wormhole's dialing end (users on S): checks
                                          the hello and every handover's ID and steps, echoes
                                          the stream; a client of S checks the echo
-    capture-relay LISTEN TARGET --out F [--port-file P] [--seconds S]
+    capture-relay LISTEN TARGET --out F [--timed] [--port-file P] [--seconds S]
                                          a relay 127.0.0.1:LISTEN -> TARGET that writes each
                                          connection's client->server bytes to F.1, F.2, ...
     replay FILE HOST PORT [--bytes N] [--wait S]
@@ -316,6 +316,8 @@ def main():
         p.add_argument("target", help="PORT or 127.0.0.1:PORT to relay to")
         if name == "capture-relay":
             p.add_argument("--out", required=True, help="connection N's client bytes go to OUT.N")
+            p.add_argument("--timed", action="store_true",
+                           help="also OUT.N.s2c and OUT.N.log (direction, time, length per chunk)")
         else:
             p.add_argument("offset", type=int, help="the byte to change")
             p.add_argument("--bit", type=int, default=0, choices=range(8))

@@ -84,16 +84,32 @@ def run_relay(args, hooks_for):
 def cmd_capture_relay(args):
     """Relays LISTEN -> TARGET and writes each connection's client->server
     bytes to OUT.N (N = 1, 2, ... in accept order), flushed chunk by chunk,
-    so a test can replay a flight while its tunnel is still up."""
+    so a test can replay a flight while its tunnel is still up. --timed:
+    also the server->client bytes (OUT.N.s2c) and one line per chunk of
+    either direction in OUT.N.log: "c2s|s2c TIME LEN" (time.time())."""
     def hooks_for(n):
         path = "%s.%d" % (args.out, n)
         open(path, "wb").close()        # the connection is there, bytes or not
+        lock = threading.Lock()
+
+        def note(d, chunk):
+            with lock, open(path + ".log", "a") as f:
+                f.write("%s %.6f %d\n" % (d, time.time(), len(chunk)))
 
         def c2s(chunk):
+            if getattr(args, "timed", False):
+                note("c2s", chunk)
             with open(path, "ab") as f:
                 f.write(chunk)
             return chunk
-        return c2s, lambda chunk: chunk
+
+        def s2c(chunk):
+            if getattr(args, "timed", False):
+                note("s2c", chunk)
+                with open(path + ".s2c", "ab") as f:
+                    f.write(chunk)
+            return chunk
+        return c2s, s2c
 
     run_relay(args, hooks_for)
 

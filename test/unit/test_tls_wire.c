@@ -496,10 +496,13 @@ START_TEST (test_nodes_wait_one_rtt)
     ck_assert_mem_eq (t.ss->outer, "\x17\x03\x03\x01\x2a", 5);
     ck_assert_int_eq (t.ss->wakes, 1);
     node_out_t sout = { s_sink_data, s_sink_event, t.ss, NULL };
-    node_stack_pump (t.server, 0, &sout);
+    node_stack_pump (t.server, 1000, &sout);         //  a pump before the write: not yet
+    ck_assert_uint_eq (t.ss->outer_len, 303);
+    ck_assert_int_eq (t.ss->wakes, 2);
+    node_stack_pump (t.server, 1001, &sout);
     ck_assert_uint_eq (t.ss->outer_len, 2 * 303);
     ck_assert_mem_eq (t.ss->outer + 303, "\x17\x03\x03\x01\x2a", 5);
-    node_stack_pump (t.server, 0, &sout);
+    node_stack_pump (t.server, 1002, &sout);
     ck_assert_uint_eq (t.ss->outer_len, 2 * 303);
     //  And back.
     ck_assert_int_eq (s_feed (t.server, NODE_INNER, (const uint8_t *) "200", 3, t.ss), 0);
