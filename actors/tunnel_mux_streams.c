@@ -199,7 +199,7 @@ s_stream_send_block (void *mux, uint16_t id, buf_t *buf)
     size_t len = buf->len - buf->off;
     uint8_t head[MUX_HEADER_MAX];
     size_t head_len = len <= MUX_DATA_MAX ? mux_data_header (head, id, len) : 0;
-    if (head_len == 0 || buf->off < head_len || s_holding (self)
+    if (head_len == 0 || buf->off < head_len || s_holding (self) || self->hello_due
     ||  (self->state != T_UP && self->state != T_DIALING)) {
         s_stream_send (mux, id, buf->data + buf->off, len);
         session_put_block (self->session, buf);
