@@ -487,7 +487,6 @@ s_from_inner (v2_node_t *self, const uint8_t *data, size_t len, unsigned flags,
     unsigned out_flags = 0;
     if (self->end_sent)
         return -1;                  //  nothing after our end
-    v2_tls_more_tickets (self, out);
     if (v2_tls_holds (self) && (flags & NODE_PADDING))
         return 0;                   //  no padding while nothing leaves
     //  The client's ChangeCipherSpec and Finished go first (TLS-shaped).
@@ -529,6 +528,10 @@ s_from_inner (v2_node_t *self, const uint8_t *data, size_t len, unsigned flags,
     //  pre included (it fits beside a 64 KiB chunk's records).
     s_sink_t sink = { .out = out, .flags = out_flags, .hold = v2_tls_holds (self) ? self : NULL };
     int rc = pre_len ? s_sink_put (&sink, NULL, pre, pre_len) : 0;
+    //  A ticket still due goes first, through the sink: the bytes given may
+    //  lie in the driver's queue, where a separate write would land.
+    for (; rc == 0 && self->tickets_left > 0; self->tickets_left--)
+        rc = s_seal_record (self->tx, V2_PADDING, zeros, V2_TLS_TICKET_BODY, &sink);
     size_t done = 0;
     while (rc == 0) {
         size_t n = len - done < V2_BODY_MAX ? len - done : V2_BODY_MAX;

@@ -62,8 +62,6 @@ void v2_tls_flush_hold (v2_node_t *self, const node_out_t *out);
 int v2_tls_tail (v2_node_t *self, const node_out_t *out);
 //  The server's two NewSessionTicket-sized PADDING records.
 void v2_tls_tickets (v2_node_t *self, const node_out_t *out);
-//  The ticket still due, if any (before other records).
-void v2_tls_more_tickets (v2_node_t *self, const node_out_t *out);
 //  From the pump: the ticket still due, once the first one has been written.
 void v2_tls_pump_tickets (v2_node_t *self, uint64_t now_ms, const node_out_t *out);
 

@@ -108,13 +108,6 @@ v2_tls_tickets (v2_node_t *self, const node_out_t *out)
 }
 
 void
-v2_tls_more_tickets (v2_node_t *self, const node_out_t *out)
-{
-    for (; self->tickets_left > 0; self->tickets_left--)
-        s_ticket (self, out);
-}
-
-void
 v2_tls_pump_tickets (v2_node_t *self, uint64_t now_ms, const node_out_t *out)
 {
     if (self->tickets_left == 0)
@@ -125,7 +118,8 @@ v2_tls_pump_tickets (v2_node_t *self, uint64_t now_ms, const node_out_t *out)
     }
     else
     if (now_ms >= self->tickets_at)
-        v2_tls_more_tickets (self, out);
+        for (; self->tickets_left > 0; self->tickets_left--)
+            s_ticket (self, out);
     else
         out->event (out->ctx, NODE_WAKE, self->tickets_at);
 }

@@ -513,6 +513,35 @@ START_TEST (test_nodes_wait_one_rtt)
 }
 END_TEST
 
+//  The server's answer sealed before the pump sent the second ticket, from
+//  bytes that lie in the driver's queue where its output lands (as
+//  session_nodes_out_room gives them): the ticket goes first, and the
+//  answer arrives intact (the ticket once overwrote it there).
+START_TEST (test_nodes_ticket_before_answer_in_place)
+{
+    s_pair_t t;
+    s_pair_new (&t, false);
+    ck_assert_int_eq (s_feed (t.client, NODE_INNER, (const uint8_t *) "GET /", 5, t.cs), 0);
+    ck_assert_int_eq (s_feed (t.client, NODE_OUTER, t.sflight, t.sflight_len, t.cs), 0);
+    ck_assert_int_eq (s_feed (t.server, NODE_OUTER, t.cs->outer, t.cs->outer_len, t.ss), 0);
+    ck_assert_uint_eq (t.ss->outer_len, 303);
+    t.cs->outer_len = t.cs->inner_len = 0;
+    uint8_t *at = t.ss->outer + t.ss->outer_len;
+    memcpy (at, "HTTP/1.1 200 OK", 15);
+    node_out_t sout = { s_sink_data, s_sink_event, t.ss, NULL };
+    ck_assert_int_eq (node_stack_recv (t.server, NODE_INNER, at, 15, 0, &sout), 0);
+    ck_assert_uint_eq (t.ss->outer_len, 2 * 303 + 5 + 15 + 1 + 16);
+    ck_assert_mem_eq (t.ss->outer + 303, "\x17\x03\x03\x01\x2a", 5);
+    node_stack_pump (t.server, 5000, &sout);        //  nothing is due any more
+    node_stack_pump (t.server, 6000, &sout);
+    ck_assert_uint_eq (t.ss->outer_len, 2 * 303 + 5 + 15 + 1 + 16);
+    ck_assert_int_eq (s_feed (t.client, NODE_OUTER, t.ss->outer, t.ss->outer_len, t.cs), 0);
+    ck_assert_uint_eq (t.cs->inner_len, 15);
+    ck_assert_mem_eq (t.cs->inner, "HTTP/1.1 200 OK", 15);
+    s_pair_destroy (&t);
+}
+END_TEST
+
 //  A stream that ends before the server's flight: what was held leaves
 //  with the end record (its FIN follows at once).
 START_TEST (test_nodes_end_while_held)
@@ -650,6 +679,7 @@ main (void)
     tcase_add_test (tc, test_flight_server);
     tcase_add_loop_test (tc, test_vectors, 0, 2);
     tcase_add_test (tc, test_nodes_wait_one_rtt);
+    tcase_add_test (tc, test_nodes_ticket_before_answer_in_place);
     tcase_add_test (tc, test_nodes_early_data);
     tcase_add_test (tc, test_nodes_end_while_held);
     tcase_add_test (tc, test_nodes_hold_overflows);
