@@ -34,6 +34,10 @@ void session_send_block (session_t *self, session_side_t side, buf_t *buf);
 //  A block back to the worker's pool.
 void session_put_block (session_t *self, buf_t *buf);
 
+//  A session started ahead of its client (handler_conf_t.warm) that has no
+//  client yet: its handler may end it (e.g. when it has waited too long).
+bool session_warm (session_t *self);
+
 //  Hold writes to a side until the end of the worker's loop turn, so that the
 //  small frames several sessions send through one tunnel in one turn leave in
 //  one write (and one segment) instead of one each.

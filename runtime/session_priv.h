@@ -54,6 +54,8 @@ struct session_t {
     bool user_facing;               //  the client is a user (handler_conf_t)
     const void *owner;              //  the wormhole it belongs to (NULL: a proxy)
     bool background;                //  a tunnel: a drain does not wait for it
+    bool warm;                      //  started ahead of its client, none yet (handler_conf_t.warm)
+    bool user_later;                //  ... and its client will be a user
     worker_links_t links;           //  the worker's lists (worker.c)
     //  Handover (session.h): the other socket of the side being handed over.
     conn_t spare;
