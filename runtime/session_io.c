@@ -478,7 +478,8 @@ void
 session_sendv (session_t *self, session_side_t side, const struct iovec *iov, int count)
 {
     conn_t *conn = session_conn (self, side);
-    if (session_dead (self))
+    //  A silenced prober gets nothing more (session_guard_probe).
+    if (session_dead (self) || (self->silenced && conn == &self->client))
         return;
     if (conn->nodes && !conn->mux)
         s_send_through (self, conn, iov, count);
