@@ -108,8 +108,8 @@ static const t_row_t s_accepting[] = {
           ENTER, s_unregister, s_end_session },                                         T_DEAD },
     { T_ANY,      TE_HANDOVER,      { s_pass_to_baton },                                T_SAME },
     { T_ANY,      TE_DRAINED,       { tunnel_mux_resume_streams },                      T_SAME },
-    //  Reverse mode: a standby behind the live tunnel checks on it
-    { T_UP,       TE_TIMEOUT,       { tunnel_mux_registry_check },                      T_SAME },
+    //  A standby checks on the live tunnel; v1: a tunnel not proven by then ends
+    { T_UP,       TE_TIMEOUT,       { tunnel_mux_accept_timer },                        T_SAME },
 };
 
 //  --------------------------------------------------------------------------
@@ -485,6 +485,8 @@ s_create (session_t *session, const handler_conf_t *conf)
         session_set_padding (session, self->side, tunnel_mux_pad, self);
     t_args_t none = { 0 };
     s_call (self, TE_CREATED, &none);
+    if (!self->dialing && !self->standby)
+        tunnel_mux_arm_deadline (self);
     return self;
 }
 

@@ -160,8 +160,11 @@ tunnel_mux_action_fn tunnel_mux_open_stream, tunnel_mux_feed, tunnel_mux_drop_st
 int tunnel_mux_registry_add (tunnel_mux_t *self);
 void tunnel_mux_registry_remove (tunnel_mux_t *self);
 tunnel_mux_t *tunnel_mux_registry_find (const wormhole_t *wormhole);
-//  The standby's timer: is the live tunnel still there?
-tunnel_mux_action_fn tunnel_mux_registry_check;
+//  The accepting end's timer: a standby checks on the live tunnel; a v1
+//  tunnel that has not proven itself by the silent treatment's deadline
+//  ends as a probe. arm: sets it for that deadline (or cancels it).
+tunnel_mux_action_fn tunnel_mux_accept_timer;
+void tunnel_mux_arm_deadline (tunnel_mux_t *self);
 
 //  Frames out, through the tunnel session (or held behind a proxy's 200).
 void tunnel_mux_send_frame (tunnel_mux_t *self, const uint8_t *head, size_t head_len,

@@ -17,6 +17,12 @@
     standby takes its place. A standby asks again every LIVE_RECHECK_MS;
     one that never proves itself (tunnel_mux_streams.c) ends at the silent
     treatment's deadline, like any probe; a newer standby replaces it.
+
+    The accepting end's timer is here too (tunnel_mux_accept_timer): the
+    standby's checks, and for any v1 tunnel accepted here that has not
+    proven itself, the silent treatment's deadline (a prober that sent a
+    recorded hello and nothing else is closed like one that sent a wrong
+    hello).
 */
 #include <stdlib.h>
 
@@ -65,6 +71,38 @@ s_ask (tunnel_mux_t *self, tunnel_mux_t *live, int ms)
     &&  self->standby_until - self->asked_ms < (uint64_t) ms)
         ms = (int) (self->standby_until - self->asked_ms);
     session_set_timer (self->session, ms > 0 ? ms : 1);
+}
+
+static void s_check_live (tunnel_mux_t *self);
+
+void
+tunnel_mux_arm_deadline (tunnel_mux_t *self)
+{
+    uint64_t deadline = session_guard_deadline (self->session), now = timers_now_ms ();
+    if (self->proven || !deadline)
+        session_set_timer (self->session, 0);
+    else
+        session_set_timer (self->session, deadline > now ? (int) (deadline - now) : 1);
+}
+
+void
+tunnel_mux_accept_timer (tunnel_mux_t *self)
+{
+    if (self->standby) {
+        s_check_live (self);
+        return;
+    }
+    uint64_t deadline = session_guard_deadline (self->session);
+    if (self->proven || !deadline)
+        return;
+    if (timers_now_ms () < deadline) {
+        tunnel_mux_arm_deadline (self);
+        return;
+    }
+    log_info ("wormhole %s: the tunnel from %s did not prove itself by its deadline (a probe or "
+              "a replay); closing it", tunnel_mux_name (self), session_peer (self->session));
+    session_count (self->session, METRIC_PROBES);
+    tunnel_mux_raise (self, TE_REPLACED);
 }
 
 int
@@ -123,13 +161,13 @@ tunnel_mux_registry_remove (tunnel_mux_t *self)
     entry->mux = next;
     entry->standby = NULL;
     next->standby = false;
-    session_set_timer (next->session, 0);
+    tunnel_mux_arm_deadline (next);
     log_info ("wormhole %s: the live tunnel ended; the standby from %s takes over",
               tunnel_mux_name (next), session_peer (next->session));
 }
 
-void
-tunnel_mux_registry_check (tunnel_mux_t *self)
+static void
+s_check_live (tunnel_mux_t *self)
 {
     s_entry_t *entry = s_find (self->wormhole);
     if (!self->standby || !entry || entry->standby != self)
@@ -154,5 +192,6 @@ tunnel_mux_registry_check (tunnel_mux_t *self)
     entry->mux = self;
     entry->standby = NULL;
     self->standby = false;
+    tunnel_mux_arm_deadline (self);
     tunnel_mux_call (live, TE_REPLACED);
 }

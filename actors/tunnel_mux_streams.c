@@ -273,6 +273,8 @@ s_proven (tunnel_mux_t *self)
         return;
     self->proven = true;
     session_guard_probe (self->session, 0);
+    if (!self->standby)
+        tunnel_mux_arm_deadline (self);         //  (cancels it)
 }
 
 //  Before that, a frame that a peer of ours would not send: the feed stops

@@ -1,7 +1,7 @@
 /*  v1_seen — the protocol v1 hellos a remote end has accepted since it
     started, bounded by count rather than by time, so that a recorded hello
     is refused when it comes back however late (PROTOCOL.md section 2 has no
-    time in the hello; docs/PROTOCOL-v2.md section 9 says what this can and
+    time in the hello; docs/PROTOCOL-v2.md section 11 says what this can and
     cannot do).
 
     A hello is remembered by a 64-bit fingerprint, the first 8 bytes of its

@@ -90,7 +90,8 @@ START_TEST (test_accepting_end_dead)
     ck_assert (fake.tunnel.aborted);
     ck_assert_int_eq (stream->eof, ECONNRESET);
     ck_assert_int_eq (fake.target_closed, 0);
-    ck_assert_int_eq (fake.timers, 0);        //  no redial here
+    ck_assert_int_eq (fake.timer, 0);         //  no redial here (nor a deadline: proven)
+    int timers = fake.timers;
     ck_assert_str_eq (fake_traces (), "tunnel>acceptor:tunnel-down");
     //  DEAD: nothing more is read, the timer does nothing.
     fake_frames ();
@@ -99,7 +100,7 @@ START_TEST (test_accepting_end_dead)
     ck_assert_uint_eq (fake.spawned_count, 1);
     ck_assert_uint_eq (stream->received, 0);
     tunnel_mux_handler_class.timeout (fake_mux);
-    ck_assert_int_eq (fake.timers, 0);
+    ck_assert_int_eq (fake.timers, timers);
     ck_assert_str_eq (fake_frames (), "");
     tunnel_mux_handler_class.destroy (&fake_mux);
     //  The public end of a reverse wormhole: its users are refused once it is DEAD.
@@ -194,7 +195,7 @@ START_TEST (test_reverse_v1_standby)
     void *next = fake_create (false);
     ck_assert_ptr_eq (s_attached (3), standby);
     tunnel_mux_handler_class.destroy (&standby);
-    ck_assert_int_eq (fake.timer, 0);
+    ck_assert_int_eq (fake.timer, 38000);     //  unproven: its deadline (50 s) stands
     ck_assert_ptr_eq (s_attached (4), next);
     //  An unproven standby ends at the probe deadline, silently (still guarded).
     void *late = fake_create (false);
@@ -248,12 +249,28 @@ START_TEST (test_accepting_v1_proof)
     fake.guard = 777;
     fake.tunnel.aborted = false;
     fake_mux = fake_create (false);
+    ck_assert_int_eq (fake.timer, 777);       //  closed then, unless it proves itself
     fake_peer_new (5);
     ck_assert_uint_eq (fake.guard, 777);
     fake_peer_data (5, "hi");
     ck_assert_uint_eq (fake.guard, 0);
+    ck_assert_int_eq (fake.timer, 0);
     ck_assert_str_eq (fake_frames (), "");
     ck_assert (!fake.tunnel.aborted);
+    tunnel_mux_handler_class.destroy (&fake_mux);
+    //  A recorded hello and nothing more: closed as a probe at the deadline.
+    fake.guard = 777;
+    fake.tunnel.aborted = false;
+    fake_mux = fake_create (false);
+    fake.now_ms = 700;
+    tunnel_mux_handler_class.timeout (fake_mux);
+    ck_assert (!fake.tunnel.aborted);
+    ck_assert_int_eq (fake.timer, 77);
+    fake.now_ms = 777;
+    tunnel_mux_handler_class.timeout (fake_mux);
+    ck_assert (fake.tunnel.aborted);
+    ck_assert_uint_eq (fake.guard, 777);
+    ck_assert_str_eq (fake_frames (), "");
 }
 END_TEST
 
