@@ -83,16 +83,20 @@ START_TEST (test_seen_default_shape)
     v1_seen_t *s = v1_seen_new (V1_SEEN_SLOTS_LOG2, V1_SEEN_GENERATIONS);
     uint8_t fp[8];
     const uint64_t n = (uint64_t) V1_SEEN_MIN + 300000;
+    //  (Counted, asserted once: a Check assertion per hello costs a system call.)
+    uint64_t wrong = 0;
     for (uint64_t i = 0; i < n; i++) {
         s_fp (fp, i, 1);
-        ck_assert_int_eq (v1_seen_check (s, fp), REPLAY_FRESH);
+        wrong += v1_seen_check (s, fp) != REPLAY_FRESH;
     }
+    ck_assert_uint_eq (wrong, 0);
     ck_assert_uint_le (v1_seen_bytes (s), V1_SEEN_MAX_BYTES);
     ck_assert_uint_ge (v1_seen_size (s), V1_SEEN_MIN);
     for (uint64_t i = n - V1_SEEN_MIN; i < n; i++) {
         s_fp (fp, i, 1);
-        ck_assert_int_eq (v1_seen_check (s, fp), REPLAY_SEEN);
+        wrong += v1_seen_check (s, fp) != REPLAY_SEEN;
     }
+    ck_assert_uint_eq (wrong, 0);
     v1_seen_destroy (&s);
 }
 END_TEST
