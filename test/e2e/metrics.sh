@@ -3,7 +3,9 @@
 # runs an aggregated and a distributed socks wormhole (both ends here, extra ports,
 # handovers on SIGUSR1 only) and a socks proxy that denies loopback targets, with
 # `metrics:` on loopback. GET /metrics (HTTP/1.1 and 1.0) answers 200 with
-# Content-Type text/plain; version=0.0.4; other paths 404, other methods 405. A
+# Content-Type text/plain; version=0.0.4; other paths 404, other methods 405. A partial
+# request sent slowly is closed after 5 s; of 65 waiting requests the oldest is closed,
+# and a 66th is served. A
 # 1,000,000-byte download through each wormhole moves its user bytes down by the file
 # and its heads (counted once, at the users' side, not per hop), its connections by one,
 # and every connection is closed again afterwards; the tunnels are up; SIGUSR1 counts a
@@ -80,21 +82,47 @@ ecurl 5 --http1.0 -o /dev/null -w '%{http_code}' "$URL" | grep -q 200 || fail "H
 [[ $(ecurl 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MP/other") == 404 ]] || fail "GET /other is not 404"
 [[ $(ecurl 5 -o /dev/null -w '%{http_code}' -X POST "$URL") == 405 ]] || fail "POST /metrics is not 405"
 ok "GET /metrics: 200, text/plain; version=0.0.4 (HTTP/1.1 and 1.0); 404 and 405 otherwise"
-# Half a request is closed after 5 s; 70 idle connections do not keep a scraper out.
-"$PYTHON" "$E2E_DIR/tools.py" expect-close 127.0.0.1 "$MP" --text 'GET /metrics HTTP/1.1\r\n' \
-    --timeout 10 >"$E2E_TMP/half.out" 2>&1 || fail "a half request stayed open: $(cat "$E2E_TMP/half.out")"
-"$PYTHON" - "$MP" >"$E2E_TMP/idle.out" 2>&1 <<'PY' || fail "a scrape past 70 idle connections: $(cat "$E2E_TMP/idle.out")"
-import socket, sys, urllib.request
+# Half a request (sent slowly, a byte at a time) is closed after 5 s, not before 4 s; 64
+# requests may wait: a 65th closes the oldest, and a scrape past 65 idle ones is served.
+"$PYTHON" - "$MP" >"$E2E_TMP/idle.out" 2>&1 <<'PY' || fail "slow and idle clients: $(cat "$E2E_TMP/idle.out")"
+import socket, sys, time, urllib.request
 port = int(sys.argv[1])
-idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(70)]
-for sock in idle:
-    sock.sendall(b"G")
+def closed(sock, wait):
+    sock.settimeout(wait)
+    try:
+        return sock.recv(1) == b""
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+slow = socket.create_connection(("127.0.0.1", port), timeout=5)
+start = time.monotonic()
+for byte in b"GET /metrics HTTP/1.1\r\n":
+    if closed(slow, 0.15):
+        break
+    try:
+        slow.sendall(bytes([byte]))
+    except OSError:
+        break
+assert closed(slow, 10), "a slow partial request stayed open for 10 s"
+took = time.monotonic() - start
+assert took >= 4, "a slow partial request closed after %.1f s, before its 5 s" % took
+print("slow partial request closed after %.1f s" % took)
+idle = []
+for _ in range(65):
+    idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+    idle[-1].sendall(b"G")
+    time.sleep(0.01)        # accepted in this order
+assert closed(idle[0], 5), "the oldest of 65 waiting requests was not closed"
+assert not closed(idle[1], 0.5), "the second oldest of 65 waiting requests was closed"
 with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as reply:
     assert reply.status == 200 and b"mimicsocks_connections_open" in reply.read()
+assert closed(idle[1], 5), "the 66th did not close the oldest waiting request"
+assert not closed(idle[64], 0.5), "the newest waiting request was closed"
 for sock in idle:
     sock.close()
 PY
-ok "a half request closed in time; a scrape served past 70 idle connections"
+ok "$(head -n 1 "$E2E_TMP/idle.out"); 65 waiting: the oldest closed; a 66th served"
 
 for wh in agg dist; do
     [[ $wh == agg ]] && USERS=$AS || USERS=$DS
