@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/base/addr.h"
+
 #define S_NAME_MAX 255          //  SOCKS5 domain, SOCKS4 user id, SOCKS4a host
 
 typedef enum {
@@ -325,6 +327,10 @@ s5_address (socks_codec_t *self, s_out_t *out)
         }
         memcpy (request->host, self->field, self->have);
         request->host [self->have] = 0;
+        if (!socks_name_valid (request->host)) {
+            s_fail (self, out, SOCKS_REP_GENERAL_FAILURE, "invalid character in domain name");
+            return;
+        }
         request->host_is_name = true;
     }
     else {
@@ -393,7 +399,10 @@ s4a_host (socks_codec_t *self, uint8_t byte, s_out_t *out)
         else {
             memcpy (self->request.host, self->field, self->have);
             self->request.host [self->have] = 0;
-            self->state = S_DONE;
+            if (socks_name_valid (self->request.host))
+                self->state = S_DONE;
+            else
+                s_fail (self, out, SOCKS_REP_GENERAL_FAILURE, "invalid character in SOCKS4a host name");
         }
     }
     else
@@ -597,4 +606,11 @@ socks_rep_from_error (int err)
         default:
             return SOCKS_REP_GENERAL_FAILURE;
     }
+}
+
+bool
+socks_name_valid (const char *host)
+{
+    struct in6_addr a6;
+    return addr_name_valid (host, strlen (host)) || inet_pton (AF_INET6, host, &a6) == 1;
 }

@@ -114,4 +114,10 @@ size_t
 int
     socks_rep_from_error (int err);
 
+//  A SOCKS domain name (ATYP 3, SOCKS4a, a UDP datagram's): a host name of
+//  addr_name_valid's characters, or an IPv6 literal some clients send as text.
+//  Anything else is refused with the failure a bad name gets, never looked up.
+bool
+    socks_name_valid (const char *host);
+
 #endif
