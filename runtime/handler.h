@@ -41,6 +41,9 @@ typedef struct {
                                     //  (NULL: cls->name)
     bool user_facing;               //  the client is a user: its connection and bytes are
                                     //  counted (runtime/metrics.h), once, here
+    int connect_timeout_ms;         //  how long a session_connect may take, resolving
+                                    //  included (a wormhole's connect_timeout:); 0: the
+                                    //  process's --connect-timeout
 } handler_conf_t;
 
 //  Errors given to connected(): a positive errno from connect(), or one of these.

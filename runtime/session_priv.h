@@ -52,6 +52,7 @@ struct session_t {
     const char *name;               //  in trace records and metrics
     metrics_slot_t *metrics;        //  this worker's counters for that name
     bool user_facing;               //  the client is a user (handler_conf_t)
+    int connect_timeout_ms;         //  handler_conf_t's; 0: the worker's
     const void *owner;              //  the wormhole it belongs to (NULL: a proxy)
     bool background;                //  a tunnel: a drain does not wait for it
     worker_links_t links;           //  the worker's lists (worker.c)
