@@ -9,7 +9,8 @@
 # 1,000,000-byte download through each wormhole moves its user bytes down by the file
 # and its heads (counted once, at the users' side, not per hop), its connections by one,
 # and every connection is closed again afterwards; the tunnels are up; SIGUSR1 counts a
-# handover on the aggregated one; garbage on a tunnel port counts a probe; a loopback target through
+# handover on the aggregated one; a UDP association's datagrams (through each wormhole and
+# the standalone proxy) are user bytes each way, counted once; garbage on a tunnel port counts a probe; a loopback target through
 # the proxy counts an ACL denial. `mimicsocks status` prints each wormhole (tunnel up
 # since, connections, rates), by address and by --config; on a dead port it says so and
 # exits 1. A metrics address off loopback is refused (config and --metrics) unless
@@ -146,6 +147,31 @@ for wh in agg dist; do
 done
 [[ $(metric mimicsocks_tunnels_total 'name="dist"') -ge 2 ]] || fail "dist: no tunnel counted"
 
+# udp_moved LABEL NAME PORT: 20 DNS queries through a UDP association at PORT move NAME's
+# user bytes by the datagrams each way (SOCKS headers included), plus the control
+# connection's few bytes (up: greeting and request; down: the replies; a wormhole's
+# local end counts its stream's frames as the datagrams they carry, not twice).
+udp_moved() {
+    local down0 up0 down up sent received
+    down0=$(metric mimicsocks_user_bytes_total "name=\"$2\",direction=\"down\"")
+    up0=$(metric mimicsocks_user_bytes_total "name=\"$2\",direction=\"up\"")
+    "$PYTHON" "$E2E_DIR/tools_udp.py" udp-dns "$3" 127.0.0.1 "$DNS" --queries 20 \
+        --bytes-file "$E2E_TMP/udp.bytes" >"$E2E_TMP/udp.out" 2>&1 || fail "$1: UDP: $(cat "$E2E_TMP/udp.out")"
+    read -r sent received <"$E2E_TMP/udp.bytes"
+    wait_metric mimicsocks_connections_open "name=\"$2\"" 0
+    down=$(($(metric mimicsocks_user_bytes_total "name=\"$2\",direction=\"down\"") - down0))
+    up=$(($(metric mimicsocks_user_bytes_total "name=\"$2\",direction=\"up\"") - up0))
+    ((up >= sent && up <= sent + 64)) || fail "$1: user bytes up moved by $up for $sent datagram bytes"
+    ((down >= received && down <= received + 64)) \
+        || fail "$1: user bytes down moved by $down for $received datagram bytes"
+    ok "$1: a UDP association of $sent/$received datagram bytes moved user bytes up by $up, down by $down"
+}
+bg dns "$PYTHON" "$E2E_DIR/tools_udp.py" dns-server --port-file "$E2E_TMP/dns.port"
+wait_file "$E2E_TMP/dns.port" "$BG_PID" || fail "the DNS responder did not start"
+DNS=$(<"$E2E_TMP/dns.port")
+udp_moved agg agg "$AS"
+udp_moved dist dist "$DS"
+
 # A handover: SIGUSR1 hands every dialed tunnel over (agg's is there without users).
 AGG_HO0=$(metric mimicsocks_handovers_total 'name="agg",result="ok"')
 kill -USR1 "$PID"
@@ -221,4 +247,5 @@ fetch_check "socks --metrics: a download" "$F_SHA" $SIZE --socks5 "127.0.0.1:$MS
 DOWN=$(metric mimicsocks_user_bytes_total 'name="socks",direction="down"')
 ((DOWN >= SIZE && DOWN <= SIZE + 1024)) || fail "socks --metrics: $DOWN bytes down for $SIZE"
 ok "socks --metrics: $DOWN bytes down for one $SIZE-byte download"
+udp_moved "socks --metrics" socks "$MS_PORT"
 stop_mimicsocks "$MS_PID" px
