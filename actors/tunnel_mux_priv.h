@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "actors/baton.h"
 #include "actors/dialer.h"
@@ -35,6 +36,7 @@
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
 #define REGISTRY_MAX 256
+#define TUNNEL_PIECES_MAX 16
 
 //  The states (tunnel_mux.c has the tables), and three that only the tables use.
 typedef enum {
@@ -121,6 +123,13 @@ typedef struct tunnel_mux_t {
     bool answered;              //  dialing end: the remote end has spoken on this tunnel
     bool counted_up;            //  counted as up in the metrics (until its tunnel-down)
     baton_t *baton;             //  dialing end: handovers of the tunnel while it is up
+    //  The payloads for one stream met in one feed of the decoder, handed
+    //  over together: one write to its socket per tunnel read, not one per frame.
+    struct {
+        uint16_t id;
+        int count;
+        struct iovec iov[TUNNEL_PIECES_MAX];
+    } pieces;
     //  The engine (tunnel_mux.c)
     t_args_t *args;             //  of the event being handled
     t_state_t next;             //  the running row's next state

@@ -171,6 +171,30 @@ s_stream_send (void *mux, uint16_t id, const uint8_t *data, size_t len)
     }
 }
 
+//  A block read from the stream's socket: its frame's header goes in front
+//  of its bytes (SESSION_STREAM_HEADROOM), and the block goes on whole.
+static void
+s_stream_send_block (void *mux, uint16_t id, buf_t *buf)
+{
+    tunnel_mux_t *self = mux;
+    size_t len = buf->len - buf->off;
+    uint8_t head[MUX_HEADER_MAX];
+    size_t head_len = len <= MUX_DATA_MAX ? mux_data_header (head, id, len) : 0;
+    if (head_len == 0 || buf->off < head_len || s_holding (self)
+    ||  (self->state != T_UP && self->state != T_DIALING)) {
+        s_stream_send (mux, id, buf->data + buf->off, len);
+        session_put_block (self->session, buf);
+        return;
+    }
+    if (self->peer_credits)
+        s_place (self, id)->unacked += (uint32_t) len;
+    buf->off -= (uint32_t) head_len;
+    memcpy (buf->data + buf->off, head, head_len);
+    session_cork (self->session, self->side);
+    session_send_block (self->session, self->side, buf);
+    session_settle (self->session);
+}
+
 static void
 s_stream_detach (void *mux, uint16_t id, bool notify)
 {
@@ -226,7 +250,9 @@ s_stream_half_close (void *mux, uint16_t id)
 }
 
 static const stream_ops_t s_stream_ops = { s_stream_send, s_stream_detach, s_stream_queued,
-                                           s_stream_consumed, s_stream_half_close };
+                                           s_stream_consumed, s_stream_half_close,
+                                           s_stream_send_block };
+_Static_assert (MUX_HEADER_MAX <= SESSION_STREAM_HEADROOM, "a frame header fits in front");
 
 //  Padding for the mimic (mimic_padding): NOP frames of what a model send
 //  lacked. An original peer ignores them as the protocol says.
@@ -249,10 +275,41 @@ tunnel_mux_pad (void *ctx, size_t missing)
 //  --------------------------------------------------------------------------
 //  Frames in
 
+//  An original peer never says that a stream's far end has gone (its remote
+//  end only forgets the id: mimicsocks_remote_agg.erl, 'DOWN' of a handler,
+//  sends no CLOSE_SOCKET), so a target that ends its reply by closing never
+//  ends the user's transfer. Our muxing end closes such a stream once it
+//  has answered and then nothing moved either way this long.
+#define ORIGINAL_STREAM_IDLE_MS 20000
+
+//  The pieces gathered for one stream go to it (before anything else the
+//  tunnel brought: frames keep their order).
+static void
+s_pass_pieces (tunnel_mux_t *self)
+{
+    int count = self->pieces.count;
+    uint16_t id = self->pieces.id;
+    self->pieces.count = 0;
+    session_t *stream = count ? s_stream (self, id) : NULL;
+    if (!stream)
+        return;
+    if (self->muxing && !self->peer_credits && !tunnel_wire_v2 (self->wormhole->conf))
+        session_set_idle (stream, ORIGINAL_STREAM_IDLE_MS);
+    session_stream_pieces (stream, self->pieces.iov, count);
+    //  A peer without credits cannot be told to slow one stream down: stop
+    //  reading the tunnel while that stream's reader catches up.
+    if (!self->peer_credits && self->held_by < 0 && s_stream (self, id)
+    &&  session_stream_held (stream) > HOLD_LIMIT) {
+        self->held_by = id;
+        session_pause (self->session, self->side, 1);
+    }
+}
+
 static int
 s_on_new (void *ctx, uint16_t id)
 {
     tunnel_mux_t *self = ctx;
+    s_pass_pieces (self);
     s_trace_frame (self, false, id, "new");
     if (self->muxing) {
         log_warn ("wormhole %s: the peer opened stream %u, but streams are opened here; ignored",
@@ -282,6 +339,7 @@ static int
 s_on_close (void *ctx, uint16_t id)
 {
     tunnel_mux_t *self = ctx;
+    s_pass_pieces (self);
     s_trace_frame (self, false, id, "close");
     session_t *stream = s_stream (self, id);
     s_set_stream (self, id, NULL);
@@ -292,30 +350,20 @@ s_on_close (void *ctx, uint16_t id)
     return MUX_CONTINUE;
 }
 
-//  An original peer never says that a stream's far end has gone (its remote
-//  end only forgets the id: mimicsocks_remote_agg.erl, 'DOWN' of a handler,
-//  sends no CLOSE_SOCKET), so a target that ends its reply by closing never
-//  ends the user's transfer. Our muxing end closes such a stream once it
-//  has answered and then nothing moved either way this long.
-#define ORIGINAL_STREAM_IDLE_MS 20000
 
+//  Gathered, not delivered: the decoder's pieces point into the tunnel's
+//  block, which lives until the feed is through (tunnel_mux_feed).
 static int
 s_on_data (void *ctx, uint16_t id, const uint8_t *data, size_t len)
 {
     tunnel_mux_t *self = ctx;
-    session_t *stream = s_stream (self, id);
-    if (!stream)
+    if (!s_stream (self, id))
         return MUX_CONTINUE;    //  closed here, and the peer has not heard yet: dropped
-    if (self->muxing && !self->peer_credits && !tunnel_wire_v2 (self->wormhole->conf))
-        session_set_idle (stream, ORIGINAL_STREAM_IDLE_MS);
-    session_stream_data (stream, data, len);
-    //  A peer without credits cannot be told to slow one stream down: stop
-    //  reading the tunnel while that stream's reader catches up.
-    if (!self->peer_credits && self->held_by < 0 && s_stream (self, id)
-    &&  session_stream_held (stream) > HOLD_LIMIT) {
-        self->held_by = id;
-        session_pause (self->session, self->side, 1);
-    }
+    if (self->pieces.count > 0
+    &&  (self->pieces.id != id || self->pieces.count == TUNNEL_PIECES_MAX))
+        s_pass_pieces (self);
+    self->pieces.id = id;
+    self->pieces.iov[self->pieces.count++] = (struct iovec) { (void *) data, len };
     return MUX_CONTINUE;
 }
 
@@ -323,6 +371,7 @@ static int
 s_on_nop (void *ctx, uint16_t reserved, const uint8_t *data, size_t len)
 {
     tunnel_mux_t *self = ctx;
+    s_pass_pieces (self);
     if (reserved != EXT_MAGIC || len == 0)
         return MUX_CONTINUE;            //  padding
     if (data[0] == EXT_HELLO && len >= 2 && data[1] >= 1) {
@@ -385,7 +434,9 @@ tunnel_mux_feed (tunnel_mux_t *self)
 {
     self->backoff_ms = BACKOFF_MIN_MS;      //  the peer answers: the tunnel works
     baton_heard (self->baton);
-    if (mux_decoder_feed (self->decoder, self->args->data, self->args->len, &s_callbacks, self) < 0)
+    ssize_t rc = mux_decoder_feed (self->decoder, self->args->data, self->args->len, &s_callbacks, self);
+    s_pass_pieces (self);       //  what came before a bad frame is delivered
+    if (rc < 0)
         tunnel_mux_raise (self, TE_CORRUPT);
 }
 

@@ -340,8 +340,11 @@ session_watch (session_t *self, conn_t *conn)
     else {
         if (session_wants_read (self, conn))
             events |= EPOLLIN;
-        if (conn->out.bytes > 0 && (!session_gated (conn) || conn->released > 0))
-            events |= EPOLLOUT;         //  (bytes a gate holds back wait for its timer)
+        //  Bytes a gate holds back wait for its timer; a corked side is
+        //  written at the end of the loop turn, and watched after that only
+        //  if the socket did not take everything.
+        if (conn->out.bytes > 0 && !conn->corked && (!session_gated (conn) || conn->released > 0))
+            events |= EPOLLOUT;
     }
     //  A socket with nothing left to read or write leaves the epoll set: a
     //  level-triggered hang-up on it would otherwise wake the loop forever.

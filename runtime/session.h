@@ -18,6 +18,7 @@
 #include <czmq.h>
 
 #include "nodes/node.h"
+#include "runtime/bufpool.h"
 #include "runtime/handler.h"
 #include "runtime/metrics.h"
 
@@ -26,6 +27,12 @@ typedef enum { SESSION_CLIENT, SESSION_TARGET } session_side_t;
 //  Several pieces as one: they go through the side's nodes together, so a
 //  frame header and its payload leave in one segment.
 void session_sendv (session_t *self, session_side_t side, const struct iovec *iov, int count);
+
+//  A whole block of the worker's pool for a side (taken): through its nodes
+//  or straight on, parked in its queue rather than copied.
+void session_send_block (session_t *self, session_side_t side, buf_t *buf);
+//  A block back to the worker's pool.
+void session_put_block (session_t *self, buf_t *buf);
 
 //  Hold writes to a side until the end of the worker's loop turn, so that the
 //  small frames several sessions send through one tunnel in one turn leave in

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "runtime/base/log.h"
@@ -198,6 +199,10 @@ session_forward_raw (session_t *self, conn_t *to, buf_t *buf)
 static void
 s_forward (session_t *self, conn_t *to, buf_t *buf)
 {
+    if (to->mux && to->mux_ops->send_block) {
+        to->mux_ops->send_block (to->mux, to->stream_id, buf);
+        return;
+    }
     if (to->mux) {
         session_send (self, to, buf->data + buf->off, buf->len - buf->off);
         bufpool_put (worker_pool (self->worker), buf);
@@ -419,10 +424,15 @@ session_read (session_t *self, conn_t *conn)
     bufpool_t *pool = worker_pool (self->worker);
     buf_t *buf = bufpool_get (pool);
     size_t want = bufpool_block_size (pool);
-    //  Bound for a stream: one read makes one frame, not a full one and a 1-byte one.
-    if (session_other (self, side)->mux && want > SESSION_STREAM_CHUNK)
-        want = SESSION_STREAM_CHUNK;
-    ssize_t n = recv (conn->fd, buf->data, want, 0);
+    //  Toward a stream: one read makes one frame (not a full one and a 1-byte
+    //  one), and its header goes in front of the bytes, in the same block.
+    if (session_other (self, side)->mux && !side->nodes) {
+        buf->off = buf->len = SESSION_STREAM_HEADROOM;
+        want -= SESSION_STREAM_HEADROOM;
+        if (want > SESSION_STREAM_CHUNK)
+            want = SESSION_STREAM_CHUNK;
+    }
+    ssize_t n = recv (conn->fd, buf->data + buf->off, want, 0);
     if (n <= 0) {
         bufpool_put (pool, buf);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -434,7 +444,7 @@ session_read (session_t *self, conn_t *conn)
         s_socket_eof (self, conn, err);
         return;
     }
-    buf->len = (uint32_t) n;
+    buf->len += (uint32_t) n;
     if (conn->failed) {
         bufpool_put (pool, buf);            //  the end comes next
         return;
@@ -474,17 +484,70 @@ session_send_target (session_t *self, const void *data, size_t len)
     session_send (self, &self->target, data, len);
 }
 
-void
-session_sendv (session_t *self, session_side_t side, const struct iovec *iov, int count)
+//  Pieces for a plain socket: one write of them all when nothing waits
+//  before them; what it did not take is queued.
+static void
+s_send_plain (session_t *self, conn_t *conn, const struct iovec *iov, int count)
 {
-    conn_t *conn = session_conn (self, side);
+    size_t sent = 0;
+    if (conn->fd >= 0 && !conn->connecting && conn->out.bytes == 0 && !conn->corked) {
+        struct msghdr msg = { .msg_iov = (struct iovec *) iov, .msg_iovlen = (size_t) count };
+        ssize_t n = sendmsg (conn->fd, &msg, MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            log_debug ("%s: write: %s", self->peer, strerror (errno));
+            session_kill (self, true);
+            return;
+        }
+        sent = n > 0 ? (size_t) n : 0;
+    }
+    for (int i = 0; i < count; i++) {
+        size_t len = iov[i].iov_len;
+        if (sent >= len) {
+            sent -= len;
+            continue;
+        }
+        bufq_append (&conn->out, worker_pool (self->worker),
+                     (const uint8_t *) iov[i].iov_base + sent, len - sent);
+        sent = 0;
+    }
+}
+
+void
+session_send_pieces (session_t *self, conn_t *conn, const struct iovec *iov, int count)
+{
     if (session_dead (self))
         return;
     if (conn->nodes && !conn->mux)
         s_send_through (self, conn, iov, count);
     else
+    if (!conn->mux && !(conn->shut_done && conn->fd < 0))
+        s_send_plain (self, conn, iov, count);
+    else
         for (int i = 0; i < count; i++)
             session_send (self, conn, iov[i].iov_base, iov[i].iov_len);
+}
+
+void
+session_sendv (session_t *self, session_side_t side, const struct iovec *iov, int count)
+{
+    session_send_pieces (self, session_conn (self, side), iov, count);
+}
+
+void
+session_send_block (session_t *self, session_side_t side, buf_t *buf)
+{
+    conn_t *conn = session_conn (self, side);
+    if (session_dead (self) || (conn->shut_done && conn->fd < 0 && !conn->mux)) {
+        bufpool_put (worker_pool (self->worker), buf);
+        return;
+    }
+    s_forward (self, conn, buf);
+}
+
+void
+session_put_block (session_t *self, buf_t *buf)
+{
+    bufpool_put (worker_pool (self->worker), buf);
 }
 
 void

@@ -177,6 +177,8 @@ void session_settle_spare (session_t *self);
 //  --- session_io.c
 //  Bytes toward a side: through its nodes, to its socket, parked in its queue.
 void session_send (session_t *self, conn_t *conn, const void *data, size_t len);
+//  Several pieces for a side: through its nodes as one, or in one write.
+void session_send_pieces (session_t *self, conn_t *conn, const struct iovec *iov, int count);
 
 //  A side cannot go on: its socket failed on a write (errno err) or its
 //  nodes broke on the stream (EPROTO). A redialing tunnel (a background

@@ -45,6 +45,26 @@ s_stream_deliver (session_t *self, conn_t *conn, const uint8_t *data, size_t len
     }
 }
 
+//  Pieces of a stream's bytes met together: in relay, written to the other
+//  side as one (one send for all, not one per frame).
+static void
+s_stream_deliver_pieces (session_t *self, conn_t *conn, const struct iovec *iov, int count)
+{
+    if (self->state != SESSION_RELAY || self->answer) {
+        for (int i = 0; i < count && !session_dead (self); i++)
+            s_stream_deliver (self, conn, iov[i].iov_base, iov[i].iov_len);
+        return;
+    }
+    size_t len = 0;
+    for (int i = 0; i < count; i++)
+        len += iov[i].iov_len;
+    session_trace_hop (self, conn, "data", len);
+    session_count_bytes (self, conn, len);
+    if (conn->mux)
+        conn->mux_ops->consumed (conn->mux, conn->stream_id, len);
+    session_send_pieces (self, session_other (self, conn), iov, count);
+}
+
 //  Hand over what a stream side held back while its session could not take it.
 void
 session_stream_drain (session_t *self, conn_t *conn)
@@ -69,17 +89,18 @@ s_stream_side (session_t *self)
 }
 
 void
-session_stream_data (session_t *self, const uint8_t *data, size_t len)
+session_stream_pieces (session_t *self, const struct iovec *iov, int count)
 {
     conn_t *conn = s_stream_side (self);
     if (session_dead (self) || !conn || conn->eof_in)
         return;
     if (conn->in.bytes == 0 && session_wants_read (self, conn))
-        s_stream_deliver (self, conn, data, len);
+        s_stream_deliver_pieces (self, conn, iov, count);
     else {
         //  The tunnel cannot stop for one slow stream: hold its bytes, up to
         //  a limit past which that stream alone is given up.
-        bufq_append (&conn->in, worker_pool (self->worker), data, len);
+        for (int i = 0; i < count; i++)
+            bufq_append (&conn->in, worker_pool (self->worker), iov[i].iov_base, iov[i].iov_len);
         if (conn->in.bytes > STREAM_IN_MAX) {
             log_warn ("%s: stream %u: %d bytes held for a reader that does not read; closing it",
                       self->peer, conn->stream_id, STREAM_IN_MAX);
@@ -87,6 +108,13 @@ session_stream_data (session_t *self, const uint8_t *data, size_t len)
         }
     }
     session_settle (self);
+}
+
+void
+session_stream_data (session_t *self, const uint8_t *data, size_t len)
+{
+    struct iovec iov = { (void *) data, len };
+    session_stream_pieces (self, &iov, 1);
 }
 
 void

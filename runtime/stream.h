@@ -8,7 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
+#include "runtime/bufpool.h"
 #include "runtime/session.h"
 
 //  The multiplexer (e.g. an aggregated wormhole's tunnel) implements these;
@@ -27,11 +29,19 @@ typedef struct {
     //  Our side is done sending (FIN) but still reads: true if the peer is
     //  told so; false if it cannot be (then the stream is closed instead).
     bool (*half_close) (void *mux, uint16_t id);
+    //  Like send, for a whole block the session read (taken; NULL: not
+    //  offered): its bytes start at least SESSION_STREAM_HEADROOM into it,
+    //  so that the frame's header can be written before them and the block
+    //  goes on to the tunnel without a copy.
+    void (*send_block) (void *mux, uint16_t id, buf_t *buf);
 } stream_ops_t;
 
 //  The most a stream side is handed in one send by the relay (the largest
 //  payload of one multiplexer frame).
 #define SESSION_STREAM_CHUNK 65535
+//  Free bytes a socket's read leaves at the front of the block when the
+//  other side is a stream (room for the multiplexer's frame header).
+#define SESSION_STREAM_HEADROOM 8
 
 //  Make a side a stream of mux (the side must have no socket).
 void session_attach_stream (session_t *self, session_side_t side, const stream_ops_t *ops,
@@ -40,6 +50,8 @@ void session_attach_stream (session_t *self, session_side_t side, const stream_o
 //  From the multiplexer: bytes of the stream, its end (err 0: the peer closed
 //  it; else the tunnel was lost), and the multiplexer going away.
 void session_stream_data (session_t *self, const uint8_t *data, size_t len);
+//  The same for pieces that go on together (the payloads of several frames).
+void session_stream_pieces (session_t *self, const struct iovec *iov, int count);
 void session_stream_eof (session_t *self, int err);
 //  The peer half-closed the stream: no more bytes come, but it still reads.
 void session_stream_fin (session_t *self);

@@ -42,6 +42,7 @@ struct session_t {
     uint16_t id;
     bool attached;
     size_t received;                //  session_stream_data
+    int deliveries;                 //  calls that brought it
     char first[64];                 //  the first bytes received
     int eof;                        //  session_stream_eof's err, -1 until then
     int fins;
@@ -64,6 +65,7 @@ typedef struct {
     session_side_t side;            //  the tunnel's side: target (dialing) or client
     uint8_t *sent;                  //  what went to the tunnel (sendv and pad)
     size_t sent_len;
+    int blocks;                     //  of it, blocks passed on whole (session_send_block)
     int timer;                      //  the last session_set_timer (ms; 0 cancels)
     int timers;
     int target_closed;

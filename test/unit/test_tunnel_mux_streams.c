@@ -66,6 +66,74 @@ START_TEST (test_frames_to_streams)
 }
 END_TEST
 
+//  A block read from a stream's socket goes on whole: the frame's header is
+//  written into the room in front of its bytes. Without that room (or behind
+//  a proxy that has not answered) the bytes are framed as a copy.
+static buf_t *
+s_block (size_t headroom, const char *bytes, size_t len)
+{
+    buf_t *buf = calloc (1, sizeof *buf + headroom + len);
+    ck_assert_ptr_nonnull (buf);
+    buf->off = (uint32_t) headroom;
+    buf->len = (uint32_t) (headroom + len);
+    memcpy (buf->data + headroom, bytes, len);
+    return buf;
+}
+
+START_TEST (test_block_goes_on_whole)
+{
+    fake_mux = fake_create (false);
+    fake_frames ();
+    fake_peer_new (7);
+    session_t *stream = &fake.spawned[0];
+    stream->ops->send_block (stream->mux, stream->id, s_block (SESSION_STREAM_HEADROOM, "abcdef", 6));
+    ck_assert_int_eq (fake.blocks, 1);
+    ck_assert_uint_eq (fake.sent_len, 4 + 6);       //  SMALL_DATA: header and bytes together
+    ck_assert_mem_eq (fake.sent + 4, "abcdef", 6);
+    ck_assert_str_eq (fake_frames (), "data(7,6)");
+    static char big[300];
+    memset (big, 'x', sizeof big);
+    stream->ops->send_block (stream->mux, stream->id, s_block (5, big, sizeof big));
+    ck_assert_int_eq (fake.blocks, 2);
+    ck_assert_str_eq (fake_frames (), "data(7,300)");
+    //  No room for the header: a copy, the same frame.
+    stream->ops->send_block (stream->mux, stream->id, s_block (3, big, sizeof big));
+    ck_assert_int_eq (fake.blocks, 2);
+    ck_assert_str_eq (fake_frames (), "data(7,300)");
+}
+END_TEST
+
+//  The frames of one stream that one tunnel read brings reach it in one
+//  delivery (one write to its socket); another stream's frame, or a
+//  control frame, between them keeps the order.
+START_TEST (test_one_delivery_per_read)
+{
+    fake_mux = fake_create (false);
+    fake_peer_new (3);
+    fake_peer_new (4);
+    session_t *a = &fake.spawned[0], *b = &fake.spawned[1];
+    mux_out_t *out = mux_out_new ();
+    mux_encode_data (out, 3, (const uint8_t *) "one,", 4);
+    mux_encode_data (out, 3, (const uint8_t *) "two,", 4);
+    mux_encode_data (out, 3, (const uint8_t *) "three", 5);
+    fake_peer (mux_out_data (out), mux_out_size (out));
+    ck_assert_str_eq (a->first, "one,two,three");
+    ck_assert_int_eq (a->deliveries, 1);
+    mux_out_clear (out);
+    mux_encode_data (out, 3, (const uint8_t *) "four,", 5);
+    mux_encode_data (out, 4, (const uint8_t *) "b", 1);
+    mux_encode_data (out, 3, (const uint8_t *) "five", 4);
+    uint8_t close[MUX_CONTROL_SIZE];
+    mux_out_append (out, close, mux_put_close_socket (close, 3));
+    fake_peer (mux_out_data (out), mux_out_size (out));
+    ck_assert_str_eq (a->first, "one,two,threefour,five");
+    ck_assert_int_eq (a->deliveries, 3);
+    ck_assert_int_eq (a->eof, 0);               //  after its bytes
+    ck_assert_int_eq (b->deliveries, 1);
+    mux_out_destroy (&out);
+}
+END_TEST
+
 START_TEST (test_muxing_end_ids)
 {
     fake_mux = fake_create (true);
@@ -208,6 +276,8 @@ main (void)
     TCase *frames = tcase_create ("frames");
     tcase_add_checked_fixture (frames, fake_setup, fake_teardown);
     tcase_add_test (frames, test_frames_to_streams);
+    tcase_add_test (frames, test_block_goes_on_whole);
+    tcase_add_test (frames, test_one_delivery_per_read);
     tcase_add_test (frames, test_muxing_end_ids);
     tcase_add_test (frames, test_window_stops_credit_resumes);
     tcase_add_test (frames, test_credit_given_back);
