@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "runtime/base/acl.h"
+#include "runtime/base/addr.h"
 
 typedef struct _socks_codec_t socks_codec_t;
 
@@ -45,7 +46,7 @@ enum {
 
 typedef struct {
     int version;            //  4 or 5
-    char host[256];         //  name, or an IPv4/IPv6 literal (no brackets)
+    char host[ADDR_HOST_MAX + 1];   //  name (addr_host_valid), or an IPv4/IPv6 literal (no brackets)
     uint16_t port;          //  1..65535
     bool host_is_name;      //  SOCKS5 ATYP 3 or SOCKS4a
     uint8_t command;        //  SOCKS_CMD_*: CONNECT unless UDP was allowed
@@ -113,11 +114,5 @@ size_t
 //  session's own error, not an errno: the handler maps it to host unreachable.)
 int
     socks_rep_from_error (int err);
-
-//  A SOCKS domain name (ATYP 3, SOCKS4a, a UDP datagram's): a host name of
-//  addr_name_valid's characters, or an IPv6 literal some clients send as text.
-//  Anything else is refused with the failure a bad name gets, never looked up.
-bool
-    socks_name_valid (const char *host);
 
 #endif

@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "handlers/socks_codec.h"
 #include "runtime/base/addr.h"
 
 socks_udp_status_t
@@ -44,7 +43,7 @@ socks_udp_parse (const uint8_t *data, size_t len, socks_udp_target_t *target,
             return SOCKS_UDP_BAD_NAME;
         memcpy (target->host, a, alen);
         target->host[alen] = 0;
-        if (!socks_name_valid (target->host))
+        if (!addr_host_valid (target->host))
             return SOCKS_UDP_BAD_NAME;
         target->host_is_name = true;
         target->addr_len = 0;

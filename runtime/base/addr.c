@@ -99,6 +99,13 @@ addr_name_valid (const char *host, size_t len)
     return true;
 }
 
+bool
+addr_host_valid (const char *host)
+{
+    struct in6_addr a6;
+    return addr_name_valid (host, strlen (host)) || inet_pton (AF_INET6, host, &a6) == 1;
+}
+
 void
 addr_set_port (struct sockaddr_storage *sa, uint16_t port)
 {

@@ -29,6 +29,11 @@ int hostport_parse (const char *text, hostport_t *out, char *err, size_t errlen)
 //  to refuse, never a name to look up.
 bool addr_name_valid (const char *host, size_t len);
 
+//  A host name from the wire (a SOCKS domain name, ATYP 3 or SOCKS4a): one of
+//  addr_name_valid's characters, or an IPv6 literal that some clients send as
+//  text. The codecs refuse anything else as a bad name, never looked up.
+bool addr_host_valid (const char *host);
+
 //  If host is an IPv4/IPv6 literal, fill sa (with port) and return true.
 bool addr_from_literal (const char *host, uint16_t port, struct sockaddr_storage *sa, socklen_t *salen);
 
