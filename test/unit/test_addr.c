@@ -2,7 +2,8 @@
     IPv6 literals are read; malformed input (a stray bracket, a space, a
     control byte or a byte >= 0x80 in a name, a missing or bad port, an
     IPv6 literal without brackets, a dotted quad out of range) is refused
-    with a reason that quotes it; addr_name_valid's character set.
+    with a reason that quotes it; addr_name_valid's character set and
+    addr_host_valid's IPv6 literals.
 */
 #include <check.h>
 
@@ -84,6 +85,14 @@ START_TEST (test_name_chars)
     }
     ck_assert (!addr_name_valid ("a\0b", 3));
     ck_assert (!addr_name_valid ("", 0));
+    //  a name from the wire: the same characters, or an IPv6 literal as text
+    ck_assert (addr_host_valid ("example.com"));
+    ck_assert (addr_host_valid ("::1"));
+    ck_assert (addr_host_valid ("2001:db8::1"));
+    ck_assert (!addr_host_valid ("127.0.]0.1"));
+    ck_assert (!addr_host_valid ("[::1]"));
+    ck_assert (!addr_host_valid ("a:b"));
+    ck_assert (!addr_host_valid (""));
 }
 END_TEST
 
