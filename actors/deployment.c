@@ -68,7 +68,8 @@ s_config_listeners (const config_t *config, wormhole_t *const *wormholes, const 
                         && c->protocol == PROTOCOL_V2;
             listeners[n] = (listener_conf_t) { c->server, { .cls = &tunnel_local_handler_class,
                                                             .wormhole = w, .trace_name = c->name,
-                                                            .user_facing = true, .warm = warm },
+                                                            .user_facing = true, .warm = warm,
+                                                            .connect_timeout_ms = c->connect_timeout_s * 1000 },
                                                home, "" };
             snprintf (listeners[n++].label, sizeof listeners[0].label, "wormhole '%s' users", c->name);
         }
@@ -82,7 +83,8 @@ s_config_listeners (const config_t *config, wormhole_t *const *wormholes, const 
             const hostport_t *bind = c->has_listen ? &c->listen : &c->wormhole_remote;
             listeners[n] = (listener_conf_t) { *bind,
                                                { .cls = &tunnel_remote_handler_class, .wormhole = w,
-                                                 .trace_name = c->name },
+                                                 .trace_name = c->name,
+                                                 .connect_timeout_ms = c->connect_timeout_s * 1000 },
                                                tunnel_home, "" };
             snprintf (listeners[n++].label, sizeof listeners[0].label, "wormhole '%s' tunnel", c->name);
             //  Handover connections go to any worker: the registry finds their tunnel.

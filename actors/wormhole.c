@@ -103,6 +103,11 @@ wormholes_new (const config_t *config, wormhole_role_t role, char *err, size_t e
             w->dial = (handler_conf_t) { .cls = &tunnel_mux_handler_class, .wormhole = w,
                                          .flags = TUNNEL_MUX_DIAL, .trace_name = conf->name };
         }
+        //  connect_timeout: every dial of the wormhole's sessions, the far end's
+        //  (the tunnel) and the targets' (its remote end's handler).
+        int connect_ms = conf->connect_timeout_s * 1000;
+        w->inner.connect_timeout_ms = w->accept.connect_timeout_ms = connect_ms;
+        w->handover.connect_timeout_ms = w->dial.connect_timeout_ms = connect_ms;
         switch (role) {
             case ROLE_LOCAL:
                 w->run_local = true;

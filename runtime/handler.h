@@ -44,6 +44,9 @@ typedef struct {
     bool warm;                      //  each worker keeps a session of this conf started
                                     //  ahead, without a client, that takes the next client
                                     //  it is given (the class has client_arrived)
+    int connect_timeout_ms;         //  how long a session_connect may take, resolving
+                                    //  included (a wormhole's connect_timeout:); 0: the
+                                    //  process's --connect-timeout
 } handler_conf_t;
 
 //  Errors given to connected(): a positive errno from connect(), or one of these.

@@ -164,6 +164,7 @@ s_session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf
     self->metrics = metrics_slot (worker_index (worker), self->name);
     self->user_facing = conf->user_facing && !warm;     //  counted once it has its user
     self->user_later = conf->user_facing && warm;
+    self->connect_timeout_ms = conf->connect_timeout_ms;
     self->handler = self->cls->create (self, conf);
     if (!self->handler) {
         log_error ("%s: cannot start a %s handler", self->peer, self->cls->name);

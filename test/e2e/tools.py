@@ -30,6 +30,8 @@ subcommand can hang longer than its bound.
                                          end), then a request: a reset, or an answer
     hold HOST PORT --hex H --ready-file F [--hold S]
                                          send a partial handshake and hold the connection
+    blackhole --port-file F [--hold S]   a loopback port whose connects never complete (a
+                                         listener that does not accept, its queue full)
     exec-sigdefault PROG ARGS...         exec PROG with SIGINT/SIGTERM at their defaults
                                          (bash starts background jobs with SIGINT ignored)
     probe HOST PORT [--random N] --silent S [--close-by T]
@@ -132,8 +134,8 @@ import sys
 
 from tools_common import die
 from tools_http import cmd_expect_close, cmd_expect_status, cmd_halfclose_http
-from tools_net import (cmd_echo_roundtrip, cmd_echo_server, cmd_exec_sigdefault, cmd_free_ports,
-                       cmd_halfclose_echo, cmd_has_ipv6, cmd_hold, cmd_probe, cmd_socks5_refused,
+from tools_net import (cmd_blackhole, cmd_echo_roundtrip, cmd_echo_server, cmd_exec_sigdefault,
+                       cmd_free_ports, cmd_halfclose_echo, cmd_has_ipv6, cmd_hold, cmd_probe, cmd_socks5_refused,
                        cmd_socks5_optimistic, cmd_stall_socks5)
 from tools_relay import cmd_bitflip_relay, cmd_capture_relay, cmd_pace, cmd_reset_relay
 from tools_v1 import (cmd_fake_tunnel, cmd_orig_dialer, cmd_orig_mux_acceptor, cmd_orig_socks_remote,
@@ -229,6 +231,11 @@ def main():
     p.add_argument("--ready-file", required=True)
     p.add_argument("--hold", type=float, default=120)
     p.set_defaults(fn=cmd_hold)
+
+    p = sub.add_parser("blackhole")
+    p.add_argument("--port-file", required=True)
+    p.add_argument("--hold", type=float, default=120)
+    p.set_defaults(fn=cmd_blackhole)
 
     p = sub.add_parser("exec-sigdefault")
     p.add_argument("prog")
