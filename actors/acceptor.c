@@ -307,10 +307,8 @@ s_handle_listener (self_t *self, size_t index)
 static void
 s_handle_pipe (self_t *self)
 {
-    char *command = zstr_recv (self->pipe);
-    if (!command || streq (command, "$TERM"))
+    if (actor_pipe_term (self->pipe))
         self->terminated = true;
-    zstr_free (&command);
 }
 
 void

@@ -62,9 +62,14 @@ s_config_listeners (const config_t *config, wormhole_t *const *wormholes, const 
         int home = aggregated ? (int) (i % (size_t) workers) : -1;
         //  Where users connect: the local end, or the public end in reverse mode.
         if (c->reverse ? w->run_remote : w->run_local) {
+            //  Distributed, v2: each user's tunnel connection is dialed ahead of
+            //  it (`preconnect`); the public end of a reverse one does not dial.
+            bool warm = c->mode == WORMHOLE_DISTRIBUTED && !c->reverse && c->preconnect
+                        && c->protocol == PROTOCOL_V2;
             listeners[n] = (listener_conf_t) { c->server, { .cls = &tunnel_local_handler_class,
                                                             .wormhole = w, .trace_name = c->name,
-                                                            .user_facing = true },
+                                                            .user_facing = true, .warm = warm,
+                                                            .connect_timeout_ms = c->connect_timeout_s * 1000 },
                                                home, "" };
             snprintf (listeners[n++].label, sizeof listeners[0].label, "wormhole '%s' users", c->name);
         }
@@ -78,7 +83,8 @@ s_config_listeners (const config_t *config, wormhole_t *const *wormholes, const 
             const hostport_t *bind = c->has_listen ? &c->listen : &c->wormhole_remote;
             listeners[n] = (listener_conf_t) { *bind,
                                                { .cls = &tunnel_remote_handler_class, .wormhole = w,
-                                                 .trace_name = c->name },
+                                                 .trace_name = c->name,
+                                                 .connect_timeout_ms = c->connect_timeout_s * 1000 },
                                                tunnel_home, "" };
             snprintf (listeners[n++].label, sizeof listeners[0].label, "wormhole '%s' tunnel", c->name);
             //  Handover connections go to any worker: the registry finds their tunnel.
@@ -134,7 +140,7 @@ s_wormhole_same (const wormhole_t *x, const wormhole_t *y)
         && a->mimic == b->mimic && a->mimic_size == b->mimic_size && a->mimic_delay == b->mimic_delay
         && a->mimic_padding == b->mimic_padding && a->probe_close_min_s == b->probe_close_min_s
         && a->probe_close_max_s == b->probe_close_max_s && a->connect_timeout_s == b->connect_timeout_s
-        && a->optimistic == b->optimistic
+        && a->optimistic == b->optimistic && a->preconnect == b->preconnect
         && x->inner.cls == y->inner.cls && x->inner.flags == y->inner.flags
         && s_hostport_same (&x->inner.relay_to, &y->inner.relay_to)
         && acl_equal (x->inner.acl, y->inner.acl) && acl_users_equal (x->inner.users, y->inner.users)

@@ -1,12 +1,17 @@
 /*  metrics_http — the Prometheus endpoint (actors/metrics_http.h). */
 #include "actors/metrics_http.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "actors/acceptor.h"
 #include "handlers/http.h"
 #include "handlers/socks.h"
+#include "runtime/actor.h"
 #include "runtime/base/log.h"
 #include "runtime/metrics.h"
 
@@ -102,175 +107,229 @@ metrics_http_answer (const char *request, size_t len, char *buf, size_t buflen)
 }
 
 //  --------------------------------------------------------------------------
-//  The actor: a ZMQ_STREAM socket, each peer by its routing id
+//  The actor: a plain non-blocking listening socket and one fd per client,
+//  under zmq_poll (at most MAX_CLIENTS + 2 items, so no epoll is needed)
 
 typedef struct {
-    zframe_t *id;
+    int fd;                     //  -1: a free slot
     char data[REQUEST_MAX];
     size_t len;
-    bool answered;              //  waiting for its end (or the deadline) to be forgotten
+    char *out;                  //  the answer, while it is being written
+    size_t out_len, out_sent;
+    bool answered;              //  written (or being written); waiting for the peer's end
     int64_t deadline;
 } s_client_t;
 
-//  One frame to a peer: its id, then the data. The data goes only if the id
-//  went: a peer that is gone (EHOSTUNREACH) or full (EAGAIN) refuses the id,
-//  and a data frame sent anyway would be read as the next message's id,
-//  putting every later answer out of step.
+typedef struct {
+    int listen_fd;
+    s_client_t clients[MAX_CLIENTS];
+    size_t count;
+    int64_t paused_until;       //  out of file descriptors: accept again then
+    char *scratch;              //  one answer's room
+    size_t scratch_len;
+} self_t;
+
 static void
-s_send_to (zsock_t *stream, zframe_t *id, const void *data, size_t len)
+s_client_close (self_t *self, s_client_t *client)
 {
-    void *handle = zsock_resolve (stream);
-    if (zmq_send (handle, zframe_data (id), zframe_size (id), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-        zmq_send (handle, data, len, ZMQ_DONTWAIT);
+    close (client->fd);
+    free (client->out);
+    client->fd = -1;
+    client->out = NULL;
+    self->count--;
+}
+
+//  Write what the socket takes; once it is all out, half-close, so that the
+//  peer reads the answer and its end, then wait for its own end (closing
+//  at once with its bytes unread would reset the connection and could lose
+//  the answer).
+static void
+s_client_write (s_client_t *client)
+{
+    while (client->out && client->out_sent < client->out_len) {
+        ssize_t n = send (client->fd, client->out + client->out_sent,
+                          client->out_len - client->out_sent, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0) {
+            client->out_sent = client->out_len;     //  gone: nothing more to write
+            break;
+        }
+        client->out_sent += (size_t) n;
+    }
+    free (client->out);
+    client->out = NULL;
+    shutdown (client->fd, SHUT_WR);
 }
 
 static void
-s_close (zsock_t *stream, zframe_t *id)
+s_client_answer (self_t *self, s_client_t *client, size_t len)
 {
-    s_send_to (stream, id, "", 0);              //  an empty frame closes
-}
-
-static void
-s_answer (zsock_t *stream, s_client_t *client, const char *data, size_t len)
-{
-    s_send_to (stream, client->id, data, len);
-    s_close (stream, client->id);
     client->answered = true;
     client->deadline = zclock_mono () + REQUEST_MS;
+    client->out = malloc (len);
+    if (client->out) {
+        memcpy (client->out, self->scratch, len);
+        client->out_len = len;
+        client->out_sent = 0;
+    }
+    s_client_write (client);
+}
+
+//  Readable: the request's next bytes, or (once answered) anything up to its end.
+static void
+s_client_read (self_t *self, s_client_t *client)
+{
+    char discard[512];
+    while (true) {
+        char *into = client->answered ? discard : client->data + client->len;
+        size_t room = client->answered ? sizeof discard : REQUEST_MAX - client->len;
+        ssize_t n = recv (client->fd, into, room, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0) {
+            s_client_close (self, client);          //  its end, or an error
+            return;
+        }
+        if (client->answered)
+            continue;
+        client->len += (size_t) n;
+        size_t answer = metrics_http_answer (client->data, client->len, self->scratch, self->scratch_len);
+        if (answer) {
+            s_client_answer (self, client, answer);
+            return;
+        }
+    }
 }
 
 //  Room for one more: the peer that has waited longest goes (so that idle
 //  connections cannot keep a scraper out).
-static void
-s_make_room (zsock_t *stream, zhashx_t *clients)
+static s_client_t *
+s_free_slot (self_t *self)
 {
-    const char *oldest_key = NULL;
     s_client_t *oldest = NULL;
-    for (s_client_t *client = zhashx_first (clients); client; client = zhashx_next (clients))
-        if (!oldest || client->deadline < oldest->deadline) {
+    for (size_t i = 0; i < MAX_CLIENTS; i++) {
+        s_client_t *client = &self->clients[i];
+        if (client->fd < 0)
+            return client;
+        if (!oldest || client->deadline < oldest->deadline)
             oldest = client;
-            oldest_key = zhashx_cursor (clients);
-        }
-    if (!oldest)
-        return;
-    if (!oldest->answered)
-        s_close (stream, oldest->id);
-    char *key = strdup (oldest_key);
-    zhashx_delete (clients, key);
-    free (key);
-}
-
-//  A frame from a peer: its connection (empty, first), its bytes, or its end (empty again).
-static void
-s_on_frame (zsock_t *stream, zhashx_t *clients, zframe_t *id, zframe_t *data, char *out, size_t outlen)
-{
-    char *key = zframe_strhex (id);
-    s_client_t *client = zhashx_lookup (clients, key);
-    if (zframe_size (data) == 0) {
-        if (client) {
-            zhashx_delete (clients, key);           //  gone
-            free (key);
-            return;
-        }
-        if (zhashx_size (clients) >= MAX_CLIENTS)
-            s_make_room (stream, clients);
-        if ((client = calloc (1, sizeof *client))) {
-            client->id = zframe_dup (id);
-            client->deadline = zclock_mono () + REQUEST_MS;
-            zhashx_insert (clients, key, client);
-        }
-        free (key);
-        return;
     }
-    free (key);
-    if (!client || client->answered)
-        return;
-    size_t room = REQUEST_MAX - client->len;
-    size_t take = zframe_size (data) < room ? zframe_size (data) : room;
-    memcpy (client->data + client->len, zframe_data (data), take);
-    client->len += take;
-    size_t answer = metrics_http_answer (client->data, client->len, out, outlen);
-    if (answer)
-        s_answer (stream, client, out, answer);
+    s_client_close (self, oldest);
+    return oldest;
 }
 
-//  Peers that did not finish a request in time are closed; answered ones
-//  whose end never came are forgotten.
 static void
-s_expire (zsock_t *stream, zhashx_t *clients)
+s_accept (self_t *self)
 {
+    for (int burst = 0; burst < MAX_CLIENTS; burst++) {
+        int fd = accept4 (self->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                self->paused_until = zclock_mono () + 100;
+            return;             //  EAGAIN, or an aborted connection, or out of fds
+        }
+        s_client_t *client = s_free_slot (self);
+        *client = (s_client_t) { .fd = fd, .deadline = zclock_mono () + REQUEST_MS };
+        self->count++;
+    }
+}
+
+//  Peers that did not finish a request in time are closed, and so are
+//  answered ones whose end never came (or that do not read their answer).
+static int64_t
+s_expire (self_t *self)
+{
+    int64_t now = zclock_mono (), next = now + 1000;
+    for (size_t i = 0; i < MAX_CLIENTS; i++) {
+        s_client_t *client = &self->clients[i];
+        if (client->fd >= 0 && client->deadline <= now)
+            s_client_close (self, client);
+        else if (client->fd >= 0 && client->deadline < next)
+            next = client->deadline;
+    }
+    return next;
+}
+
+static int
+s_listen (const hostport_t *address)
+{
+    int fd = acceptor_listen (address);
+    bool v6 = strchr (address->host, ':') != NULL;
+    if (fd < 0)
+        log_error ("metrics: cannot listen on %s%s%s:%u: %s", v6 ? "[" : "", address->host,
+                   v6 ? "]" : "", address->port, strerror (errno));
+    else
+        log_info ("metrics: serving http://%s%s%s:%u/metrics", v6 ? "[" : "", address->host,
+                  v6 ? "]" : "", address->port);
+    return fd;
+}
+
+static void
+s_poll_once (self_t *self, zsock_t *pipe, int64_t next_expiry, bool *term)
+{
+    zmq_pollitem_t items[MAX_CLIENTS + 2];
+    s_client_t *owners[MAX_CLIENTS + 2];
+    int count = 0;
+    items[count++] = (zmq_pollitem_t) { .socket = zsock_resolve (pipe), .events = ZMQ_POLLIN };
     int64_t now = zclock_mono ();
-    zlistx_t *keys = zhashx_keys (clients);
-    for (char *key = zlistx_first (keys); key; key = zlistx_next (keys)) {
-        s_client_t *client = zhashx_lookup (clients, key);
-        if (client && client->deadline <= now) {
-            if (!client->answered)
-                s_close (stream, client->id);
-            zhashx_delete (clients, key);
-        }
+    if (self->paused_until <= now)
+        items[count++] = (zmq_pollitem_t) { .fd = self->listen_fd, .events = ZMQ_POLLIN };
+    int first_client = count;
+    for (size_t i = 0; i < MAX_CLIENTS; i++) {
+        s_client_t *client = &self->clients[i];
+        if (client->fd < 0)
+            continue;
+        owners[count] = client;
+        items[count++] = (zmq_pollitem_t) { .fd = client->fd,
+            .events = (short) (ZMQ_POLLIN | (client->out ? ZMQ_POLLOUT : 0)) };
     }
-    zlistx_destroy (&keys);
-}
-
-static void
-s_free_client (void **item)
-{
-    s_client_t *client = *item;
-    if (client)
-        zframe_destroy (&client->id);
-    free (client);
-    *item = NULL;
+    int64_t wait = next_expiry - now;
+    if (self->paused_until > now && self->paused_until < next_expiry)
+        wait = self->paused_until - now;
+    if (zmq_poll (items, count, wait > 0 ? (long) wait : 0) < 0) {
+        *term = zmq_errno () == ETERM;
+        return;
+    }
+    if (items[0].revents & ZMQ_POLLIN)
+        *term = actor_pipe_term (pipe);
+    for (int i = first_client; i < count; i++) {
+        s_client_t *client = owners[i];
+        if (client->fd >= 0 && (items[i].revents & ZMQ_POLLOUT))
+            s_client_write (client);
+        if (client->fd >= 0 && (items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
+            s_client_read (self, client);
+    }
+    //  Accepted last: a new client may take the slot of one polled above.
+    if (first_client == 2 && (items[1].revents & ZMQ_POLLIN))
+        s_accept (self);
 }
 
 void
 metrics_http_actor (zsock_t *pipe, void *args_)
 {
     metrics_http_args_t *args = args_;
-    zsock_t *stream = zsock_new (ZMQ_STREAM);
-    bool v6 = strchr (args->listen.host, ':') != NULL;
-    if (stream) {
-        zsock_set_ipv6 (stream, v6);
-        zsock_set_sndtimeo (stream, 0);
-    }
-    if (!stream || zsock_bind (stream, v6 ? "tcp://[%s]:%u" : "tcp://%s:%u", args->listen.host,
-                               args->listen.port) < 0) {
-        log_error ("metrics: cannot listen on %s%s%s:%u: %s", v6 ? "[" : "", args->listen.host,
-                   v6 ? "]" : "", args->listen.port, zmq_strerror (zmq_errno ()));
-        zsock_destroy (&stream);
+    self_t self = { .listen_fd = s_listen (&args->listen), .scratch_len = BODY_MAX + 512 };
+    self.scratch = self.listen_fd >= 0 ? malloc (self.scratch_len) : NULL;
+    if (!self.scratch) {
+        if (self.listen_fd >= 0)
+            close (self.listen_fd);
         zsock_signal (pipe, 1);
         return;
     }
-    zhashx_t *clients = zhashx_new ();
-    zhashx_set_destructor (clients, s_free_client);
-    size_t outlen = BODY_MAX + 512;
-    char *out = malloc (outlen);
-    log_info ("metrics: serving http://%s%s%s:%u/metrics", v6 ? "[" : "", args->listen.host,
-              v6 ? "]" : "", args->listen.port);
+    for (size_t i = 0; i < MAX_CLIENTS; i++)
+        self.clients[i].fd = -1;
     zsock_signal (pipe, 0);
-    zpoller_t *poller = zpoller_new (pipe, stream, NULL);
-    while (out) {
-        void *which = zpoller_wait (poller, 1000);
-        if (which == pipe) {
-            char *command = zstr_recv (pipe);
-            bool term = !command || streq (command, "$TERM");
-            zstr_free (&command);
-            if (term)
-                break;
-        }
-        else if (which == stream) {
-            zframe_t *id = zframe_recv (stream);
-            zframe_t *data = id && zsock_rcvmore (stream) ? zframe_recv (stream) : NULL;
-            if (id && data)
-                s_on_frame (stream, clients, id, data, out, outlen);
-            zframe_destroy (&id);
-            zframe_destroy (&data);
-        }
-        else if (zpoller_terminated (poller))
-            break;
-        s_expire (stream, clients);
-    }
-    free (out);
-    zpoller_destroy (&poller);
-    zhashx_destroy (&clients);
-    zsock_destroy (&stream);
+    bool term = false;
+    while (!term)
+        s_poll_once (&self, pipe, s_expire (&self), &term);
+    for (size_t i = 0; i < MAX_CLIENTS; i++)
+        if (self.clients[i].fd >= 0)
+            s_client_close (&self, &self.clients[i]);
+    close (self.listen_fd);
+    free (self.scratch);
 }

@@ -3,7 +3,8 @@
     and the handlers' denials and authentication failures, in the text
     format (Content-Type: text/plain; version=0.0.4).
 
-    It serves from a ZMQ_STREAM socket under its own zpoller, so no
+    It serves from a plain non-blocking listening socket and accepted fds
+    under its own zmq_poll (raw TCP is never a ZMQ_STREAM socket), so no
     data-plane worker ever waits for a scraper: a request is read as it
     comes, answered, and the connection closed. At most 64 requests are
     read at once (one more closes the one that has waited longest), each at

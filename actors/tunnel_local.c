@@ -46,14 +46,24 @@ typedef struct {
     bool joining;               //  the CONNECT waits for the user's first bytes (JOIN_MS)
     bool counted_up;            //  distributed: its tunnel is counted as up (metrics)
     tunnel_udp_t *udp;          //  a UDP association instead of a relay, or NULL
+    bool warm;                  //  distributed, `preconnect`: dialed ahead of its user
 } tunnel_local_t;
+
+//  How long a tunnel dialed ahead waits for its user: a third of the far
+//  end's handshake timeout (both ends read one config), so that the user
+//  still has most of it for the handshake once it has come.
+static int
+s_warm_ms (session_t *session)
+{
+    return session_handshake_timeout_ms (session) / 3;
+}
 
 //  Relay once the tunnel is ready and the handshake has been answered here
 //  (and, v1, the far end has taken the greeting).
 static void
 s_maybe_relay (tunnel_local_t *self)
 {
-    if (self->tunnel_ready && !self->answering && !self->udp
+    if (self->tunnel_ready && !self->answering && !self->udp && !self->warm
     &&  !(self->answer && local_answer_waiting (self->answer))) {
         session_pause_client (self->end.session, 0);
         session_relay (self->end.session);
@@ -115,14 +125,18 @@ s_create (session_t *session, const handler_conf_t *conf)
         return NULL;
     self->end.session = session;
     self->wormhole = wormhole;
+    self->warm = session_warm (session);
     if (local_answer_applies (wormhole->conf)) {
         if (!(self->answer = local_answer_new (wormhole->conf))) {
             free (self);
             return NULL;
         }
         self->answering = true;
-        session_set_timer (session, session_handshake_timeout_ms (session));
     }
+    if (self->warm)
+        session_set_timer (session, s_warm_ms (session));
+    else if (self->answering)
+        session_set_timer (session, session_handshake_timeout_ms (session));
     if (wormhole->conf->mode == WORMHOLE_AGGREGATED) {
         //  With an answer here, the stream opens once it is decided.
         bool refused = self->answering ? !tunnel_mux_user_arrived (wormhole) : s_attach (self) != 0;
@@ -228,11 +242,14 @@ s_advance (tunnel_local_t *self, dialer_state_t state)
         self->counted_up = true;
         session_count (self->end.session, METRIC_TUNNELS_UP);
         tunnel_end_start_baton (&self->end, SESSION_TARGET, self->wormhole, true, self->dialer.id0);
-        if (self->answering) {
+        if (self->answering)
             session_pause_client (self->end.session, 0);    //  the proxy's wait is over
+        //  (the proxy's wait used the timer)
+        if (self->warm)
+            session_set_timer (self->end.session, s_warm_ms (self->end.session));
+        else if (self->answering)
             session_set_timer (self->end.session, self->joining ? JOIN_MS
                                : session_handshake_timeout_ms (self->end.session));
-        }
         s_maybe_relay (self);
     }
 }
@@ -285,6 +302,13 @@ s_timeout (void *self_)
         s_answered (self);
         return;
     }
+    if (self->warm) {
+        //  Nobody came: the connection goes (a browser's preconnect does the same).
+        log_debug ("wormhole %s: the tunnel dialed ahead was not needed; closing",
+                   self->wormhole->conf->name);
+        session_abort (self->end.session);
+        return;
+    }
     if (self->dialer.state == DIALER_PROXY_REPLY)
         log_warn ("wormhole %s: no answer from the proxy", self->wormhole->conf->name);
     else
@@ -300,6 +324,21 @@ s_timeout (void *self_)
         session_handshake_timed_out (self->end.session);
     }
     session_abort (self->end.session);
+}
+
+//  A tunnel dialed ahead has its user: the user's time starts now.
+static void
+s_client_arrived (void *self_)
+{
+    tunnel_local_t *self = self_;
+    self->warm = false;
+    if (self->dialer.state == DIALER_PROXY_REPLY)
+        ;                       //  the proxy's own wait goes on
+    else if (self->answering)
+        session_set_timer (self->end.session, session_handshake_timeout_ms (self->end.session));
+    else
+        session_set_timer (self->end.session, 0);
+    s_maybe_relay (self);
 }
 
 static void
@@ -321,5 +360,6 @@ const handler_class_t tunnel_local_handler_class = {
     .target_eof = s_target_eof,
     .timeout = s_timeout,
     .handover = tunnel_end_handover,
+    .client_arrived = s_client_arrived,
     .udp_datagram = s_udp_datagram,
 };

@@ -93,7 +93,8 @@ static const t_row_t s_dialing[] = {
 //  client side is the tunnel). Once lost, the session ends.
 
 static const t_row_t s_accepting[] = {
-    { T_NEW,      TE_CREATED,       { ENTER, tunnel_mux_send_ext_hello, s_log_accepted }, T_UP },
+    //  v1 says nothing before the peer has proven itself (tunnel_mux_streams.c)
+    { T_NEW,      TE_CREATED,       { ENTER, tunnel_mux_greet, s_log_accepted },        T_UP },
     { T_UP,       TE_CLIENT_DATA,   { tunnel_mux_feed },                                T_SAME },
     { T_UP,       TE_TARGET_DATA,   { tunnel_mux_feed },                                T_SAME },
     { T_UP,       TE_USER,          { tunnel_mux_open_stream },                         T_SAME },
@@ -107,6 +108,8 @@ static const t_row_t s_accepting[] = {
           ENTER, s_unregister, s_end_session },                                         T_DEAD },
     { T_ANY,      TE_HANDOVER,      { s_pass_to_baton },                                T_SAME },
     { T_ANY,      TE_DRAINED,       { tunnel_mux_resume_streams },                      T_SAME },
+    //  A standby checks on the live tunnel; v1: a tunnel not proven by then ends
+    { T_UP,       TE_TIMEOUT,       { tunnel_mux_accept_timer },                        T_SAME },
 };
 
 //  --------------------------------------------------------------------------
@@ -157,6 +160,15 @@ tunnel_mux_raise (tunnel_mux_t *self, t_event_t event)
     s_handle (self, event);
 }
 
+static void s_call (tunnel_mux_t *self, t_event_t event, t_args_t *args);
+
+void
+tunnel_mux_call (tunnel_mux_t *self, t_event_t event)
+{
+    t_args_t none = { 0 };
+    s_call (self, event, &none);
+}
+
 //  One call of the handler class (or tunnel_mux_attach), with what came with it.
 static void
 s_call (tunnel_mux_t *self, t_event_t event, t_args_t *args)
@@ -173,40 +185,10 @@ tunnel_mux_name (tunnel_mux_t *self)
     return self->wormhole->conf->name;
 }
 
-//  --------------------------------------------------------------------------
-//  The muxing tunnels of this worker thread, by wormhole. Users and their
-//  tunnel always meet in one worker (the acceptor sends both there).
-
-typedef struct {
-    const wormhole_t *wormhole;
-    tunnel_mux_t *mux;
-} registry_entry_t;
-
-static __thread registry_entry_t s_registry[REGISTRY_MAX];
-static __thread size_t s_registry_count;
-
-static registry_entry_t *
-s_registry_find (const wormhole_t *wormhole)
-{
-    for (size_t i = 0; i < s_registry_count; i++)
-        if (s_registry[i].wormhole == wormhole)
-            return &s_registry[i];
-    return NULL;
-}
-
-static void
-s_registry_remove (tunnel_mux_t *self)
-{
-    registry_entry_t *entry = s_registry_find (self->wormhole);
-    if (entry && entry->mux == self)
-        *entry = s_registry[--s_registry_count];
-}
-
 int
 tunnel_mux_attach (const wormhole_t *wormhole, session_t *user)
 {
-    registry_entry_t *entry = s_registry_find (wormhole);
-    tunnel_mux_t *self = entry ? entry->mux : NULL;
+    tunnel_mux_t *self = tunnel_mux_registry_find (wormhole);
     if (!self) {
         log_info ("wormhole %s: no tunnel yet; refusing %s", wormhole->conf->name, session_peer (user));
         return -1;
@@ -219,10 +201,10 @@ tunnel_mux_attach (const wormhole_t *wormhole, session_t *user)
 bool
 tunnel_mux_user_arrived (const wormhole_t *wormhole)
 {
-    registry_entry_t *entry = s_registry_find (wormhole);
-    if (!entry || !entry->mux)
+    tunnel_mux_t *self = tunnel_mux_registry_find (wormhole);
+    if (!self)
         return false;
-    baton_user_arrived (entry->mux->baton);
+    baton_user_arrived (self->baton);
     return true;
 }
 
@@ -384,6 +366,15 @@ s_log_proxy_silent (tunnel_mux_t *self)
 static void
 s_log_corrupt (tunnel_mux_t *self)
 {
+    if (!self->proven) {
+        //  One treatment for every probe: the session is guarded (tunnel_remote.c).
+        log_info ("wormhole %s: %s from %s before the tunnel proved itself (a probe or a "
+                  "replay); staying silent", tunnel_mux_name (self),
+                  self->unfit ? self->unfit : mux_decoder_error (self->decoder),
+                  session_peer (self->session));
+        session_count (self->session, METRIC_PROBES);
+        return;
+    }
     log_warn ("wormhole %s: corrupt frame from the peer (%s); dropping the tunnel",
               tunnel_mux_name (self), mux_decoder_error (self->decoder));
 }
@@ -439,7 +430,7 @@ s_back_off (tunnel_mux_t *self)
 static void
 s_unregister (tunnel_mux_t *self)
 {
-    s_registry_remove (self);
+    tunnel_mux_registry_remove (self);
 }
 
 static void
@@ -484,29 +475,18 @@ s_create (session_t *session, const handler_conf_t *conf)
     self->muxing = self->wormhole->conf->reverse ? !self->dialing : self->dialing;
     self->side = self->dialing ? SESSION_TARGET : SESSION_CLIENT;
     self->backoff_ms = BACKOFF_MIN_MS;
-    if (tunnel_mux_streams_new (self) != 0
-    ||  (self->muxing && !s_registry_find (self->wormhole) && s_registry_count == REGISTRY_MAX)) {
+    self->proven = self->dialing || tunnel_wire_v2 (self->wormhole->conf);
+    if (tunnel_mux_streams_new (self) != 0 || (self->muxing && tunnel_mux_registry_add (self) != 0)) {
         s_free (self);
         return NULL;
-    }
-    if (self->muxing) {
-        registry_entry_t *entry = s_registry_find (self->wormhole);
-        if (entry) {
-            //  Reverse mode: the intranet end came back; the old tunnel is stale.
-            log_info ("wormhole %s: a new tunnel replaces the old one", tunnel_mux_name (self));
-            tunnel_mux_t *old = entry->mux;
-            entry->mux = self;
-            t_args_t none = { 0 };
-            s_call (old, TE_REPLACED, &none);
-        }
-        else
-            s_registry[s_registry_count++] = (registry_entry_t) { self->wormhole, self };
     }
     //  (v2 pads with records of its own: actors/shaping.c)
     if (self->wormhole->conf->mimic_padding && !tunnel_wire_v2 (self->wormhole->conf))
         session_set_padding (session, self->side, tunnel_mux_pad, self);
     t_args_t none = { 0 };
     s_call (self, TE_CREATED, &none);
+    if (!self->dialing && !self->standby)
+        tunnel_mux_arm_deadline (self);
     return self;
 }
 
@@ -519,7 +499,7 @@ s_destroy (void **self_p)
     s_count_up (self, false);
     baton_destroy (&self->baton);
     tunnel_mux_drop_streams (self);
-    s_registry_remove (self);
+    tunnel_mux_registry_remove (self);
     s_free (self);
     *self_p = NULL;
 }

@@ -124,6 +124,15 @@ typedef struct tunnel_mux_t {
     bool answered;              //  dialing end: the remote end has spoken on this tunnel
     bool counted_up;            //  counted as up in the metrics (until its tunnel-down)
     baton_t *baton;             //  dialing end: handovers of the tunnel while it is up
+    //  v1, accepting end: the peer has sent what only a peer of ours sends
+    //  (tunnel_mux_streams.c); until then a frame that does not fit is a
+    //  probe's (unfit says which) and gets the silent treatment
+    bool proven;
+    const char *unfit;
+    //  Reverse mode, v1: waiting behind the live tunnel (tunnel_mux_registry.c)
+    bool standby;
+    uint64_t asked_ms;          //  when the live tunnel was last asked for a sign of life
+    uint64_t standby_until;     //  an unproven standby ends then (the probe's deadline)
     //  The payloads for one stream met in one feed of the decoder, handed
     //  over together: one write to its socket per tunnel read, not one per frame.
     struct {
@@ -144,12 +153,28 @@ typedef void (tunnel_mux_action_fn) (tunnel_mux_t *self);
 //  rest of the row goes on (as the code before the tables did).
 void tunnel_mux_raise (tunnel_mux_t *self, t_event_t event);
 
+//  An event for another tunnel than the one whose row runs (no arguments).
+void tunnel_mux_call (tunnel_mux_t *self, t_event_t event);
+
 //  The wormhole's name, for log lines.
 const char *tunnel_mux_name (tunnel_mux_t *self);
 
 //  The actions in tunnel_mux_streams.c: the streams' side of the tables.
 tunnel_mux_action_fn tunnel_mux_open_stream, tunnel_mux_feed, tunnel_mux_drop_streams,
-    tunnel_mux_resume_streams, tunnel_mux_send_ext_hello, tunnel_mux_release_held;
+    tunnel_mux_resume_streams, tunnel_mux_send_ext_hello, tunnel_mux_greet,
+    tunnel_mux_release_held;
+
+//  The muxing tunnels of this worker (tunnel_mux_registry.c). add: -1 if
+//  the registry is full; reverse mode, v1: a tunnel that comes while one is
+//  live waits as the standby. find: the one users attach to (NULL: none).
+int tunnel_mux_registry_add (tunnel_mux_t *self);
+void tunnel_mux_registry_remove (tunnel_mux_t *self);
+tunnel_mux_t *tunnel_mux_registry_find (const wormhole_t *wormhole);
+//  The accepting end's timer: a standby checks on the live tunnel; a v1
+//  tunnel that has not proven itself by the silent treatment's deadline
+//  ends as a probe. arm: sets it for that deadline (or cancels it).
+tunnel_mux_action_fn tunnel_mux_accept_timer;
+void tunnel_mux_arm_deadline (tunnel_mux_t *self);
 
 //  Frames out, through the tunnel session (or held behind a proxy's 200).
 void tunnel_mux_send_frame (tunnel_mux_t *self, const uint8_t *head, size_t head_len,

@@ -93,6 +93,17 @@ tunnel_mux_send_ext_hello (tunnel_mux_t *self)
     s_send_ext (self, hello, sizeof hello);
 }
 
+//  The accepting end's first words. v2: the extension's hello at once (the
+//  first flight was answered already). v1: nothing; the original's remote
+//  end says nothing before a stream does, and a prober with a recorded
+//  hello must learn nothing: our hello answers the peer's (s_on_nop).
+void
+tunnel_mux_greet (tunnel_mux_t *self)
+{
+    if (tunnel_wire_v2 (self->wormhole->conf))
+        tunnel_mux_send_ext_hello (self);
+}
+
 static void
 s_send_credit (tunnel_mux_t *self, uint16_t id, uint32_t bytes)
 {
@@ -294,6 +305,32 @@ tunnel_mux_pad (void *ctx, size_t missing)
 //  --------------------------------------------------------------------------
 //  Frames in
 
+//  v1, accepting end: the tunnel has proven itself, with the extension's
+//  hello (a C peer's first frame) or DATA of a stream opened on it (an
+//  original peer's first NEW_SOCKET and its data; in reverse mode, the
+//  answer on a stream of ours). Bytes decrypting at random pass either test
+//  with odds under 2^-24. From now on a bad frame is a broken tunnel, no
+//  longer a probe (session_guard_probe: an abort is a reset again).
+static void
+s_proven (tunnel_mux_t *self)
+{
+    if (self->proven)
+        return;
+    self->proven = true;
+    session_guard_probe (self->session, 0);
+    if (!self->standby)
+        tunnel_mux_arm_deadline (self);         //  (cancels it)
+}
+
+//  Before that, a frame that a peer of ours would not send: the feed stops
+//  and the tunnel gets the probe's treatment (tunnel_mux_feed).
+static int
+s_unfit (tunnel_mux_t *self, const char *why)
+{
+    self->unfit = why;
+    return MUX_PAUSE;
+}
+
 //  An original peer never says that a stream's far end has gone (its remote
 //  end only forgets the id: mimicsocks_remote_agg.erl, 'DOWN' of a handler,
 //  sends no CLOSE_SOCKET), so a target that ends its reply by closing never
@@ -330,6 +367,8 @@ s_on_new (void *ctx, uint16_t id)
     tunnel_mux_t *self = ctx;
     s_pass_pieces (self);
     s_trace_frame (self, false, id, "new");
+    if (self->muxing && !self->proven)
+        return s_unfit (self, "a NEW_SOCKET toward the end that opens the streams");
     if (self->muxing) {
         log_warn ("wormhole %s: the peer opened stream %u, but streams are opened here; ignored",
                   tunnel_mux_name (self), id);
@@ -361,6 +400,8 @@ s_on_close (void *ctx, uint16_t id)
     s_pass_pieces (self);
     s_trace_frame (self, false, id, "close");
     session_t *stream = s_stream (self, id);
+    if (!stream && !self->proven)
+        return s_unfit (self, "a CLOSE_SOCKET of a stream never opened");
     s_set_stream (self, id, NULL);
     if (self->muxing && stream)
         mux_ids_release (self->ids, id);
@@ -376,8 +417,11 @@ static int
 s_on_data (void *ctx, uint16_t id, const uint8_t *data, size_t len)
 {
     tunnel_mux_t *self = ctx;
+    if (!s_stream (self, id) && !self->proven)
+        return s_unfit (self, "DATA of a stream never opened");
     if (!s_stream (self, id))
         return MUX_CONTINUE;    //  closed here, and the peer has not heard yet: dropped
+    s_proven (self);
     if (self->pieces.count > 0
     &&  (self->pieces.id != id || self->pieces.count == TUNNEL_PIECES_MAX))
         s_pass_pieces (self);
@@ -394,8 +438,13 @@ s_on_nop (void *ctx, uint16_t reserved, const uint8_t *data, size_t len)
     if (reserved != EXT_MAGIC || len == 0)
         return MUX_CONTINUE;            //  padding
     if (data[0] == EXT_HELLO && len >= 2 && data[1] >= 1) {
-        if (!self->peer_credits)
+        s_proven (self);
+        if (!self->peer_credits) {
             log_debug ("wormhole %s: the peer speaks the credit extension", tunnel_mux_name (self));
+            //  v1, accepting end: ours answers the peer's (tunnel_mux_greet).
+            if (!self->dialing && !tunnel_wire_v2 (self->wormhole->conf))
+                tunnel_mux_send_ext_hello (self);
+        }
         self->peer_credits = true;
     }
     else if (data[0] == EXT_CREDIT && len >= 7) {
@@ -455,7 +504,7 @@ tunnel_mux_feed (tunnel_mux_t *self)
     baton_heard (self->baton);
     ssize_t rc = mux_decoder_feed (self->decoder, self->args->data, self->args->len, &s_callbacks, self);
     s_pass_pieces (self);       //  what came before a bad frame is delivered
-    if (rc < 0)
+    if (rc < 0 || self->unfit)
         tunnel_mux_raise (self, TE_CORRUPT);
 }
 
@@ -485,6 +534,7 @@ tunnel_mux_drop_streams (tunnel_mux_t *self)
     self->decoder = mux_decoder_new ();
     mux_out_clear (self->held);
     self->peer_credits = false;
+    self->unfit = NULL;
     if (self->held_by >= 0) {
         self->held_by = -1;
         session_pause (self->session, self->side, 0);

@@ -6,8 +6,9 @@
     tunnel side (actors/tunnel_wire.h), and from then on passes every event
     to the inner handler, which sees the decrypted stream as if it were a
     plain client. A connection that is not a client of ours (an active
-    prober, a replay; in v1 distributed, also a correct hello whose stream
-    the inner handler refuses before relaying, session_guard_probe) gets
+    prober, a replay; in v1, also a correct hello whose stream the inner
+    handler refuses before relaying, or whose aggregated tunnel sends a
+    frame that does not fit before it has proven itself: session_guard_probe) gets
     silence: its bytes are read and dropped, and it
     is closed at a random deadline drawn when it was accepted, so the port
     looks like nothing at all and no kind of probe is told apart; or, with
@@ -134,10 +135,11 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
     tunnel_wire_accept_destroy (&self->hello);
     shaping_start (self->end.session, SESSION_CLIENT, wh, false);
     session_set_timer (self->end.session, 0);
-    //  v1's hello proves nothing by itself (a replay older than the filter's
+    //  v1's hello proves nothing by itself (a replay older than the hello
     //  memory is authentic): what the inner handler refuses before it relays
+    //  (aggregated: before the tunnel has proven itself, tunnel_mux_streams.c)
     //  gets the same silence as a wrong hello, at the same deadline.
-    if (!tunnel_wire_v2 (wh) && wh->mode == WORMHOLE_DISTRIBUTED)
+    if (!tunnel_wire_v2 (wh))
         session_guard_probe (self->end.session, self->probe_at);
     self->inner = self->inner_class->create (self->end.session, &self->wormhole->accept);
     if (!self->inner) {

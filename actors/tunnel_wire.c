@@ -11,6 +11,7 @@
 #include "nodes/cipher.h"
 #include "nodes/inband.h"
 #include "nodes/replay_filter.h"
+#include "nodes/v1_seen.h"
 #include "nodes/v2_node.h"
 #include "nodes/wirecrypto.h"
 #include "runtime/handover.h"
@@ -205,17 +206,22 @@ s_check_v2 (tunnel_wire_accept_t *self, const char **why)
 
 //  v1 has no time in its hello, but the same hello twice is a replay (the
 //  original's IVs, even its low-entropy ones, have at least 74 bits): one
-//  seen in the last one to two replay periods is refused like a wrong one.
-//  Only authentic hellos are remembered. Older replays cannot be told.
+//  accepted since this end started (within the memory's count) is refused
+//  like a wrong one. Only authentic hellos are remembered, by their ID0.
 static tunnel_wire_result_t
 s_check_v1 (tunnel_wire_accept_t *self, const char **why)
 {
-    replay_filter_t *replay = self->wormhole->replay;
-    if (!replay)
+    v1_seen_t *seen = self->wormhole->v1_seen;
+    if (!seen)
         return TUNNEL_WIRE_OK;
-    uint8_t salt[REPLAY_SALT_SIZE] = { 0 };
-    memcpy (salt, wire_hello_parser_iv (self->hello), WIRE_IV_SIZE);
-    switch (replay_filter_check (replay, salt, s_now ())) {
+    const wormhole_conf_t *conf = self->wormhole->conf;
+    uint8_t id0[TUNNEL_ID_SIZE];
+    if (wire_hmac (conf->key, conf->key_len, wire_hello_parser_iv (self->hello), WIRE_IV_SIZE,
+                   id0, sizeof id0) != 0) {
+        *why = "no memory for the hello";
+        return TUNNEL_WIRE_REFUSED;
+    }
+    switch (v1_seen_check (seen, id0)) {
         case REPLAY_FRESH:
             return TUNNEL_WIRE_OK;
         case REPLAY_SEEN:
@@ -224,7 +230,7 @@ s_check_v1 (tunnel_wire_accept_t *self, const char **why)
         case REPLAY_FULL:
             break;
     }
-    *why = "the replay filter is full (a flood of new connections?)";
+    *why = "no memory left for the hellos seen (out of memory)";
     return TUNNEL_WIRE_REFUSED;
 }
 

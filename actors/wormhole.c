@@ -105,6 +105,11 @@ wormholes_new (const config_t *config, wormhole_role_t role, char *err, size_t e
             w->dial = (handler_conf_t) { .cls = &tunnel_mux_handler_class, .wormhole = w,
                                          .flags = TUNNEL_MUX_DIAL, .trace_name = conf->name };
         }
+        //  connect_timeout: every dial of the wormhole's sessions, the far end's
+        //  (the tunnel) and the targets' (its remote end's handler).
+        int connect_ms = conf->connect_timeout_s * 1000;
+        w->inner.connect_timeout_ms = w->accept.connect_timeout_ms = connect_ms;
+        w->handover.connect_timeout_ms = w->dial.connect_timeout_ms = connect_ms;
         switch (role) {
             case ROLE_LOCAL:
                 w->run_local = true;
@@ -128,7 +133,9 @@ wormholes_new (const config_t *config, wormhole_role_t role, char *err, size_t e
         }
         if (w->run_remote) {
             w->replay = replay_filter_new (WORMHOLE_REPLAY_SALTS, WORMHOLE_REPLAY_PERIOD_S);
-            if (!w->replay) {
+            if (conf->protocol != PROTOCOL_V2)
+                w->v1_seen = v1_seen_new (V1_SEEN_SLOTS_LOG2, V1_SEEN_GENERATIONS);
+            if (!w->replay || (conf->protocol != PROTOCOL_V2 && !w->v1_seen)) {
                 snprintf (err, errlen, "wormhole '%s': out of memory", conf->name);
                 wormholes_destroy (&all, config->wormhole_count);
                 return NULL;
@@ -144,8 +151,10 @@ wormholes_destroy (wormhole_t **all_p, size_t count)
     wormhole_t *all = *all_p;
     if (!all)
         return;
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = 0; i < count; i++) {
         replay_filter_destroy (&all[i].replay);
+        v1_seen_destroy (&all[i].v1_seen);
+    }
     free (all);
     *all_p = NULL;
 }

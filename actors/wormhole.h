@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "nodes/replay_filter.h"
+#include "nodes/v1_seen.h"
 #include "runtime/handler.h"
 
 typedef enum { ROLE_AUTO, ROLE_LOCAL, ROLE_REMOTE, ROLE_BOTH } wormhole_role_t;
@@ -33,6 +34,10 @@ typedef struct {
     //  the extra ports (docs/PROTOCOL-v2.md section 6); v1: the hellos' IVs
     //  (tunnel_wire.c). NULL otherwise.
     replay_filter_t *replay;
+    //  Remote end of a v1 wormhole: every hello accepted since it started
+    //  (the last V1_SEEN_MIN at least), a replay of one is refused however
+    //  late (tunnel_wire.c). NULL otherwise.
+    v1_seen_t *v1_seen;
 } wormhole_t;
 
 //  The replay filter: salts (v1: IVs) per 60 s generation.

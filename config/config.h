@@ -103,6 +103,7 @@ typedef struct {
     int probe_close_min_s, probe_close_max_s;
     int connect_timeout_s;
     bool optimistic;                //  the local end answers a CONNECT itself (actors/local_answer.h)
+    bool preconnect;                //  distributed: a tunnel connection is dialed ahead of the next user
     int line;                       //  line of the entry, for messages
 } wormhole_conf_t;
 

@@ -243,7 +243,8 @@ static const char *const s_wormhole_keys [] = {
     "name", "server", "wormhole_remote", "listen", "wormhole", "handler", "remote_handler", "relay",
     "extra_ports", "key", "reverse", "local_proxy", "handover_interval", "mimic",
     "mimic_padding", "probe_close_delay", "connect_timeout", "protocol", "cipher",
-    "wire", "sni", "early_data", "fallback", "allow", "deny", "users", "optimistic", NULL
+    "wire", "sni", "early_data", "fallback", "allow", "deny", "users", "optimistic",
+    "preconnect", NULL
 };
 const char *const config_protocol_names [] = { "v1", "v2", NULL };
 const char *const config_cipher_names [] = { "aes-256-gcm", "chacha20-poly1305", NULL };
@@ -274,6 +275,7 @@ s_wormhole_defaults (wormhole_conf_t *wh)
     wh->probe_close_max_s = 3000;
     wh->connect_timeout_s = 10;
     wh->optimistic = true;
+    wh->preconnect = true;
 }
 
 //  Never puts the key text in a message, not even a part of it.
@@ -518,6 +520,10 @@ s_parse_wormhole_tunnel (ctx_t *ctx, const node_t *map, const char *path, wormho
     if ((node = config_find (map, "optimistic"))
     &&  config_get_bool (ctx, node, config_field (field, sizeof field, path, "optimistic"),
                          &wh->optimistic))
+        rc = -1;
+    if ((node = config_find (map, "preconnect"))
+    &&  config_get_bool (ctx, node, config_field (field, sizeof field, path, "preconnect"),
+                         &wh->preconnect))
         rc = -1;
     return rc;
 }

@@ -108,6 +108,8 @@ s_print_wormhole (FILE *out, const wormhole_conf_t *wh)
     s_print_range (out, "  probe_close_delay: ", wh->probe_close_min_s, wh->probe_close_max_s);
     fprintf (out, "  connect_timeout: %d s\n", wh->connect_timeout_s);
     fprintf (out, "  optimistic: %s\n", wh->optimistic ? "yes" : "no");
+    if (wh->mode == WORMHOLE_DISTRIBUTED)
+        fprintf (out, "  preconnect: %s\n", wh->preconnect ? "yes" : "no");
 }
 
 void

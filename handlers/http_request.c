@@ -70,14 +70,14 @@ s_parse_authority (const uint8_t *text, size_t len, bool port_required, hostport
             return "a port is required (host:port)";
         strcat (buf, port? "80": ":80");
     }
+    if (buf [0] != '[') {
+        const char *colon = strrchr (buf, ':');
+        if (!addr_name_valid (buf, (size_t) (colon - buf)))
+            return "invalid character in the host name";
+    }
     char err [128];
     if (hostport_parse (buf, out, err, sizeof err) != 0)
         return "invalid host or port";
-    if (buf [0] != '[')
-        for (const char *c = out->host; *c; c++)
-            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')
-            ||    (*c >= '0' && *c <= '9') || *c == '.' || *c == '-' || *c == '_'))
-                return "invalid character in the host name";
     return NULL;
 }
 

@@ -318,13 +318,13 @@ s5_address (socks_codec_t *self, s_out_t *out)
 {
     socks_request_t *request = &self->request;
     if (self->atyp == 3) {
-        //  a NUL would silently cut the name we resolve
-        if (memchr (self->field, 0, self->have)) {
-            s_fail (self, out, SOCKS_REP_GENERAL_FAILURE, "NUL byte in domain name");
-            return;
-        }
+        //  a NUL would silently cut the name we resolve; what no name holds is garbage
         memcpy (request->host, self->field, self->have);
         request->host [self->have] = 0;
+        if (memchr (self->field, 0, self->have) || !addr_host_valid (request->host)) {
+            s_fail (self, out, SOCKS_REP_GENERAL_FAILURE, "invalid character in domain name");
+            return;
+        }
         request->host_is_name = true;
     }
     else {
@@ -388,13 +388,13 @@ static void
 s4a_host (socks_codec_t *self, uint8_t byte, s_out_t *out)
 {
     if (byte == 0) {
-        if (self->have == 0)
-            s_fail (self, out, SOCKS_REP_GENERAL_FAILURE, "empty SOCKS4a host name");
-        else {
-            memcpy (self->request.host, self->field, self->have);
-            self->request.host [self->have] = 0;
+        memcpy (self->request.host, self->field, self->have);
+        self->request.host [self->have] = 0;
+        if (addr_host_valid (self->request.host))
             self->state = S_DONE;
-        }
+        else
+            s_fail (self, out, SOCKS_REP_GENERAL_FAILURE, self->have ? "invalid character in SOCKS4a host name"
+                                                                     : "empty SOCKS4a host name");
     }
     else
     if (self->have == S_NAME_MAX)

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "runtime/base/acl.h"
+#include "runtime/base/addr.h"
 
 typedef struct _socks_codec_t socks_codec_t;
 
@@ -45,7 +46,7 @@ enum {
 
 typedef struct {
     int version;            //  4 or 5
-    char host[256];         //  name, or an IPv4/IPv6 literal (no brackets)
+    char host[ADDR_HOST_MAX + 1];   //  name (addr_host_valid), or an IPv4/IPv6 literal (no brackets)
     uint16_t port;          //  1..65535
     bool host_is_name;      //  SOCKS5 ATYP 3 or SOCKS4a
     uint8_t command;        //  SOCKS_CMD_*: CONNECT unless UDP was allowed

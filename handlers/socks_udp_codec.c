@@ -43,6 +43,8 @@ socks_udp_parse (const uint8_t *data, size_t len, socks_udp_target_t *target,
             return SOCKS_UDP_BAD_NAME;
         memcpy (target->host, a, alen);
         target->host[alen] = 0;
+        if (!addr_host_valid (target->host))
+            return SOCKS_UDP_BAD_NAME;
         target->host_is_name = true;
         target->addr_len = 0;
     }

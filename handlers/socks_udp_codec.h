@@ -28,7 +28,7 @@ typedef enum {
     SOCKS_UDP_SHORT,        //  the datagram ends inside its header
     SOCKS_UDP_FRAG,         //  FRAG != 0: fragments are not reassembled (dropped)
     SOCKS_UDP_BAD_ATYP,     //  ATYP not 1, 3 or 4
-    SOCKS_UDP_BAD_NAME      //  an empty name, or one with a NUL byte
+    SOCKS_UDP_BAD_NAME      //  an empty name, or one with a NUL byte or another bad character
 } socks_udp_status_t;
 
 typedef struct {

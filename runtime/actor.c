@@ -77,6 +77,15 @@ actor_is_term (zmsg_t *msg)
     return msg && zmsg_size (msg) >= 1 && zframe_streq (zmsg_first (msg), "$TERM");
 }
 
+bool
+actor_pipe_term (zsock_t *pipe)
+{
+    zmsg_t *msg = zmsg_recv (pipe);
+    bool term = !msg || actor_is_term (msg);
+    zmsg_destroy (&msg);
+    return term;
+}
+
 void
 actor_wait_term (zsock_t *pipe)
 {

@@ -71,6 +71,11 @@ void actor_fail (zsock_t *pipe, const char *reason);
 //  Read and discard messages until "$TERM" (or the context is terminated).
 void actor_wait_term (zsock_t *pipe);
 
+//  Read one command from the pipe of a polling actor: true if it is "$TERM"
+//  or the pipe is gone (the context terminated), so the loop should end;
+//  anything else is discarded.
+bool actor_pipe_term (zsock_t *pipe);
+
 //  True if msg is the "$TERM" command.
 bool actor_is_term (zmsg_t *msg);
 

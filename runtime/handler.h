@@ -41,6 +41,12 @@ typedef struct {
                                     //  (NULL: cls->name)
     bool user_facing;               //  the client is a user: its connection and bytes are
                                     //  counted (runtime/metrics.h), once, here
+    bool warm;                      //  each worker keeps a session of this conf started
+                                    //  ahead, without a client, that takes the next client
+                                    //  it is given (the class has client_arrived)
+    int connect_timeout_ms;         //  how long a session_connect may take, resolving
+                                    //  included (a wormhole's connect_timeout:); 0: the
+                                    //  process's --connect-timeout
 } handler_conf_t;
 
 //  Errors given to connected(): a positive errno from connect(), or one of these.
@@ -74,6 +80,9 @@ struct handler_class_t {
     //  from `from` (an IPv4-mapped address comes as IPv4). Valid during the call.
     void (*udp_datagram) (void *self, int port, const struct sockaddr *from,
                           const uint8_t *data, size_t len);
+    //  Optional (required with handler_conf_t.warm): a session started ahead
+    //  of its client (session_warm) has been given one.
+    void (*client_arrived) (void *self);
     //  Optional: the result of session_udp_resolve (status 0 or an EAI_* code).
     void (*udp_resolved) (void *self, int status, const struct sockaddr_storage *addrs,
                           const socklen_t *lens, size_t count);

@@ -26,6 +26,7 @@ typedef enum {
     METRIC_CONNS_OPENED,        //  user connections accepted (the users' side only)
     METRIC_CONNS_CLOSED,
     METRIC_BYTES_UP,            //  user bytes toward the far end, counted once: at the users' side
+                                //  (UDP associations: the datagrams on the user's socket)
     METRIC_BYTES_DOWN,          //  user bytes back to the users
     METRIC_TUNNELS_UP,          //  tunnel connections that came up (aggregated: per end)
     METRIC_TUNNELS_DOWN,        //  ... and went down

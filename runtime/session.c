@@ -23,6 +23,7 @@
 #include "runtime/session.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -122,39 +123,48 @@ session_kill (session_t *self, bool abortive)
     worker_bury (self->worker, self);
 }
 
+//  The client socket's options and its name for log lines.
+static void
+s_client_socket (session_t *self, int fd)
+{
+    session_socket_tune (fd);
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    if (getpeername (fd, (struct sockaddr *) &peer, &len) == 0)
+        addr_format ((struct sockaddr *) &peer, self->peer, sizeof self->peer);
+    else
+        snprintf (self->peer, sizeof self->peer, "fd %d", fd);
+}
+
 static session_t *
 s_session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf,
-               const stream_ops_t *ops, void *mux, uint16_t stream_id)
+               const stream_ops_t *ops, void *mux, uint16_t stream_id, bool warm)
 {
     session_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
+    self->warm = warm;
     self->id = id;
     self->worker = worker;
     self->state = SESSION_HANDSHAKE;
     session_conn_init (&self->client, self, fd);
     session_conn_init (&self->target, self, -1);
     session_conn_init (&self->spare, self, -1);
-    if (fd >= 0) {
-        session_socket_tune (fd);
-        struct sockaddr_storage peer;
-        socklen_t len = sizeof peer;
-        if (getpeername (fd, (struct sockaddr *) &peer, &len) == 0)
-            addr_format ((struct sockaddr *) &peer, self->peer, sizeof self->peer);
-        else
-            snprintf (self->peer, sizeof self->peer, "fd %d", fd);
-    }
+    if (fd >= 0)
+        s_client_socket (self, fd);
     else if (mux) {
         session_attach_stream (self, SESSION_CLIENT, ops, mux, stream_id);
         snprintf (self->peer, sizeof self->peer, "stream %u", stream_id);
     }
     else
-        snprintf (self->peer, sizeof self->peer, "tunnel");
+        snprintf (self->peer, sizeof self->peer, warm ? "(ahead of its client)" : "tunnel");
     self->owner = conf->wormhole;
     self->cls = conf->cls;
     self->name = conf->trace_name ? conf->trace_name : self->cls->name;
     self->metrics = metrics_slot (worker_index (worker), self->name);
-    self->user_facing = conf->user_facing;
+    self->user_facing = conf->user_facing && !warm;     //  counted once it has its user
+    self->user_later = conf->user_facing && warm;
+    self->connect_timeout_ms = conf->connect_timeout_ms;
     self->handler = self->cls->create (self, conf);
     if (!self->handler) {
         log_error ("%s: cannot start a %s handler", self->peer, self->cls->name);
@@ -174,14 +184,39 @@ s_session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf
 session_t *
 session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf)
 {
-    return s_session_new (worker, id, fd, conf, NULL, NULL, 0);
+    return s_session_new (worker, id, fd, conf, NULL, NULL, 0, false);
 }
 
 session_t *
 session_new_stream (worker_t *worker, uint64_t id, const handler_conf_t *conf,
                     const stream_ops_t *ops, void *mux, uint16_t stream_id)
 {
-    return s_session_new (worker, id, -1, conf, ops, mux, stream_id);
+    return s_session_new (worker, id, -1, conf, ops, mux, stream_id, false);
+}
+
+session_t *
+session_new_warm (worker_t *worker, uint64_t id, const handler_conf_t *conf)
+{
+    assert (conf->cls->client_arrived);
+    return s_session_new (worker, id, -1, conf, NULL, NULL, 0, true);
+}
+
+void
+session_adopt_client (session_t *self, int fd)
+{
+    assert (self->warm && self->client.fd < 0);
+    self->warm = false;
+    self->client.fd = fd;
+    s_client_socket (self, fd);
+    self->user_facing = self->user_later;
+    session_metrics_open (self);
+    self->cls->client_arrived (self->handler);
+}
+
+bool
+session_warm (session_t *self)
+{
+    return self->warm;
 }
 
 void
@@ -577,6 +612,12 @@ bool
 session_is_background (session_t *self)
 {
     return self->background;
+}
+
+void
+session_end (session_t *self)
+{
+    session_kill (self, false);
 }
 
 const void *

@@ -34,6 +34,10 @@ void session_send_block (session_t *self, session_side_t side, buf_t *buf);
 //  A block back to the worker's pool.
 void session_put_block (session_t *self, buf_t *buf);
 
+//  A session started ahead of its client (handler_conf_t.warm) that has no
+//  client yet: its handler may end it (e.g. when it has waited too long).
+bool session_warm (session_t *self);
+
 //  Hold writes to a side until the end of the worker's loop turn, so that the
 //  small frames several sessions send through one tunnel in one turn leave in
 //  one write (and one segment) instead of one each.
@@ -50,6 +54,9 @@ void session_delay_fin (session_t *self, session_side_t side, int ms);
 //  it closes. For a stream whose first flight proves nothing by itself (v1).
 //  Not while a target connection is open or on its way (that abort stands).
 void session_guard_probe (session_t *self, uint64_t deadline_ms);
+
+//  That deadline (0: not guarded).
+uint64_t session_guard_deadline (session_t *self);
 
 //  A shorter idle limit for this session than the worker's (ms; 0: the
 //  worker's): relaying that moves no byte either way this long ends it.
@@ -128,6 +135,11 @@ void session_settle (session_t *self);
 size_t session_socket_unread (session_t *self, session_side_t side);
 int session_socket_peer (session_t *self, session_side_t side, struct sockaddr_storage *addr,
                          socklen_t *len);
+
+//  How long ago the socket of a side last heard from its peer's TCP (an
+//  ACK or data), in ms; 0 if all it has sent is acknowledged; -1 if it has
+//  no socket, or the peer has closed it.
+int session_socket_heard_ms (session_t *self, session_side_t side);
 
 //  The client socket, taken out of the session, which ends (-1 if none).
 int session_take_client_fd (session_t *self);

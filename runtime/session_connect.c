@@ -150,7 +150,8 @@ session_connect_filtered (session_t *self, const char *host, uint16_t port,
     self->filter = filter;
     self->filter_arg = arg;
     self->addr_denied = false;
-    session_arm (self, TIMER_CONNECT, worker_connect_timeout_ms (self->worker));
+    session_arm (self, TIMER_CONNECT, self->connect_timeout_ms > 0 ? self->connect_timeout_ms
+                                                                   : worker_connect_timeout_ms (self->worker));
     if (addr_from_literal (host, port, &self->addrs[0], &self->addr_lens[0])) {
         self->addr_count = 1;
         s_connect_next (self);

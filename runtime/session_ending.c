@@ -41,6 +41,12 @@ session_guard_probe (session_t *self, uint64_t deadline_ms)
     self->probe_deadline = deadline_ms;
 }
 
+uint64_t
+session_guard_deadline (session_t *self)
+{
+    return self->probe_deadline;
+}
+
 //  A guarded session's handler gave up: the prober's treatment instead.
 bool
 session_silence (session_t *self)

@@ -7,6 +7,9 @@
     The steps themselves are the handler's (actors/baton.c).
 */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -258,6 +261,23 @@ session_socket_unread (session_t *self, session_side_t side)
     if (conn->fd < 0 || conn->connecting || ioctl (conn->fd, FIONREAD, &unread) != 0 || unread < 0)
         return 0;
     return (size_t) unread;
+}
+
+int
+session_socket_heard_ms (session_t *self, session_side_t side)
+{
+    conn_t *conn = session_conn (self, side);
+    struct tcp_info info;
+    socklen_t len = sizeof info;
+    memset (&info, 0, sizeof info);
+    if (conn->fd < 0 || conn->connecting || conn->eof_in
+    ||  getsockopt (conn->fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
+        return -1;
+    if (info.tcpi_unacked == 0 && conn->out.bytes == 0)
+        return 0;
+    uint32_t heard = info.tcpi_last_ack_recv < info.tcpi_last_data_recv ? info.tcpi_last_ack_recv
+                                                                        : info.tcpi_last_data_recv;
+    return heard > INT32_MAX ? INT32_MAX : (int) heard;
 }
 
 bool

@@ -515,7 +515,8 @@ s_send_plain (session_t *self, conn_t *conn, const struct iovec *iov, int count)
 void
 session_send_pieces (session_t *self, conn_t *conn, const struct iovec *iov, int count)
 {
-    if (session_dead (self))
+    //  A silenced prober gets nothing more (session_guard_probe).
+    if (session_dead (self) || (self->silenced && conn == &self->client))
         return;
     if (conn->nodes && !conn->mux)
         s_send_through (self, conn, iov, count);
@@ -537,7 +538,8 @@ void
 session_send_block (session_t *self, session_side_t side, buf_t *buf)
 {
     conn_t *conn = session_conn (self, side);
-    if (session_dead (self) || (conn->shut_done && conn->fd < 0 && !conn->mux)) {
+    if (session_dead (self) || (conn->shut_done && conn->fd < 0 && !conn->mux)
+    ||  (self->silenced && conn == &self->client)) {
         bufpool_put (worker_pool (self->worker), buf);
         return;
     }

@@ -52,8 +52,11 @@ struct session_t {
     const char *name;               //  in trace records and metrics
     metrics_slot_t *metrics;        //  this worker's counters for that name
     bool user_facing;               //  the client is a user (handler_conf_t)
+    int connect_timeout_ms;         //  handler_conf_t's; 0: the worker's
     const void *owner;              //  the wormhole it belongs to (NULL: a proxy)
     bool background;                //  a tunnel: a drain does not wait for it
+    bool warm;                      //  started ahead of its client, none yet (handler_conf_t.warm)
+    bool user_later;                //  ... and its client will be a user
     worker_links_t links;           //  the worker's lists (worker.c)
     //  Handover (session.h): the other socket of the side being handed over.
     conn_t spare;
@@ -63,6 +66,8 @@ struct session_t {
     conn_t *tap_side;               //  ... that side
     uint64_t handover_progress;     //  bytes written on an old socket after the switch
     struct session_udp_t *udp;      //  datagram sockets (session_udp.c); NULL: none
+    bool udp_user;                  //  a UDP socket toward the user is open: the user's
+                                    //  bytes are its datagrams (session_udp.c counts them)
     //  session_guard_probe: until it relays, an abort silences it instead
     //  (silenced: the handler is called no more), closed at probe_deadline.
     uint64_t probe_deadline;
@@ -142,11 +147,13 @@ void session_watch (session_t *self, conn_t *conn);
 
 //  --- session_metrics.c
 //  A side's stream bytes (plaintext), as they reach the session: counted
-//  at the users' side only.
+//  at the users' side only. Once a UDP association has its socket toward
+//  the user, the target's bytes are framed datagrams (a wormhole's stream),
+//  counted as the user's socket sends them instead.
 static inline void
 session_count_bytes (session_t *self, conn_t *side, size_t len)
 {
-    if (self->user_facing)
+    if (self->user_facing && (side == &self->client || !self->udp_user))
         metrics_add (self->metrics, side == &self->client ? METRIC_BYTES_UP : METRIC_BYTES_DOWN, len);
 }
 //  A session begins (after its handler was made) and ends.

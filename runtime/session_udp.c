@@ -3,6 +3,9 @@
     worker's epoll like the session's TCP sockets, and the one name lookup
     a handler may have in flight for its datagrams.
 
+    The datagrams on the socket toward the user are a user's bytes in the
+    metrics (runtime/metrics.h), each way, where the session is the users'.
+
     Datagram semantics throughout: a datagram the socket cannot take now is
     dropped, never queued; a readable socket is drained at most
     S_READ_BURST datagrams per event so that one busy association cannot
@@ -66,6 +69,7 @@ session_udp_open (session_t *self, int port, const struct sockaddr *local,
     }
     conn_t *conn = &udp->ports[port];
     conn->fd = fd;
+    self->udp_user = self->udp_user || port == SESSION_UDP_USER;
     udp->family[port] = local->sa_family;
     worker_conn_update (self->worker, conn, EPOLLIN);
     return 0;
@@ -116,8 +120,12 @@ session_udp_send (session_t *self, int port, const struct sockaddr *to,
     socklen_t dest_len = s_as_family (to, udp->family[port], &dest);
     if (dest_len == 0)
         return false;
-    return sendto (udp->ports[port].fd, data, len, MSG_DONTWAIT,
-                   (struct sockaddr *) &dest, dest_len) == (ssize_t) len;
+    if (sendto (udp->ports[port].fd, data, len, MSG_DONTWAIT,
+                (struct sockaddr *) &dest, dest_len) != (ssize_t) len)
+        return false;
+    if (port == SESSION_UDP_USER && self->user_facing)
+        metrics_add (self->metrics, METRIC_BYTES_DOWN, len);
+    return true;
 }
 
 void
@@ -137,6 +145,11 @@ session_udp_on_io (conn_t *conn)
                 break;
             continue;           //  an ICMP error of an earlier send: not ours to end on
         }
+        //  A user's datagram, SOCKS header and all, as a TCP user's bytes are
+        //  counted with their SOCKS handshake (one from a stranger, which the
+        //  handler drops, is counted too: it came to the user's socket).
+        if (port == SESSION_UDP_USER && self->user_facing)
+            metrics_add (self->metrics, METRIC_BYTES_UP, (size_t) n);
         struct sockaddr_storage plain;
         if (from.ss_family != AF_INET6 || s_as_family ((struct sockaddr *) &from, AF_INET, &plain) == 0)
             plain = from;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "runtime/actor.h"
 #include "runtime/base/log.h"
 #include "runtime/metrics.h"
 
@@ -110,10 +111,7 @@ trace_actor (zsock_t *pipe, void *args_)
                 s_publish_stats (xpub);
         }
         if (which == pipe) {
-            char *command = zstr_recv (pipe);
-            bool term = !command || streq (command, "$TERM");
-            zstr_free (&command);
-            if (term)
+            if (actor_pipe_term (pipe))
                 break;
         }
         else if (which == pull) {

@@ -58,6 +58,7 @@ struct worker_t {
     uint64_t next_token;    //  resolver request tokens
     session_t *dead;        //  ended this turn, freed at its end
     session_t *corked;      //  to uncork at the end of this turn
+    worker_warm_t warm[WORKER_WARM_MAX];    //  sessions started ahead of their clients
     bool draining;          //  report once no user connection is left
     bool drain_reported;
     bool terminated;
@@ -251,15 +252,16 @@ s_free_dead (worker_t *self)
 //  multiplexer (mux), or neither (a session that dials out by itself).
 static session_t *
 s_session_start (worker_t *self, int fd, const handler_conf_t *conf,
-                 const stream_ops_t *ops, void *mux, uint16_t stream_id)
+                 const stream_ops_t *ops, void *mux, uint16_t stream_id, bool warm)
 {
     uint64_t id;
     if (session_table_take (&self->sessions, &id) != 0) {
         log_error ("worker %d: session table full, dropping a connection", self->args.index);
         return NULL;
     }
-    session_t *session = mux ? session_new_stream (self, id, conf, ops, mux, stream_id)
-                             : session_new (self, id, fd, conf);
+    session_t *session = mux  ? session_new_stream (self, id, conf, ops, mux, stream_id)
+                       : warm ? session_new_warm (self, id, conf)
+                              : session_new (self, id, fd, conf);
     if (!session) {
         session_table_release (&self->sessions, id);
         return NULL;
@@ -273,7 +275,7 @@ session_t *
 worker_spawn_stream (worker_t *self, const handler_conf_t *conf, const stream_ops_t *ops,
                      void *mux, uint16_t stream_id)
 {
-    session_t *session = s_session_start (self, -1, conf, ops, mux, stream_id);
+    session_t *session = s_session_start (self, -1, conf, ops, mux, stream_id, false);
     if (session)
         session_settle (session);
     return session;
@@ -291,7 +293,19 @@ s_handle_accept (worker_t *self)
 session_t *
 worker_session_start (worker_t *self, int fd, const handler_conf_t *conf)
 {
-    return s_session_start (self, fd, conf, NULL, NULL, 0);
+    return s_session_start (self, fd, conf, NULL, NULL, 0, false);
+}
+
+session_t *
+worker_session_start_warm (worker_t *self, const handler_conf_t *conf)
+{
+    return self->draining ? NULL : s_session_start (self, -1, conf, NULL, NULL, 0, true);
+}
+
+worker_warm_t *
+worker_warm_table (worker_t *self)
+{
+    return self->warm;
 }
 
 session_table_t *
@@ -304,6 +318,7 @@ void
 worker_drain (worker_t *self)
 {
     self->draining = true;
+    worker_warm_end_all (self);
 }
 
 static void
@@ -473,7 +488,7 @@ worker_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, 0);
     log_debug ("worker %d: started", self->args.index);
     for (size_t i = 0; i < self->args.dial_count; i++) {
-        session_t *session = s_session_start (self, -1, &self->args.dials[i], NULL, NULL, 0);
+        session_t *session = s_session_start (self, -1, &self->args.dials[i], NULL, NULL, 0, false);
         if (session)
             session_settle (session);
     }
@@ -488,6 +503,8 @@ worker_actor (zsock_t *pipe, void *args)
             break;
         uint64_t now = timers_now_ms ();
         int timeout = heap_trim_wait_ms (&self->trim, now, timers_wait_ms (self->timers, now));
+        if (worker_warm_due (self) && timeout != 0)
+            timeout = 1;        //  (the client's first bytes, if they come at once, go first)
         int count = epoll_wait (self->epfd, events, MAX_EVENTS, timeout);
         if (count < 0) {
             if (errno == EINTR)
@@ -513,6 +530,7 @@ worker_actor (zsock_t *pipe, void *args)
             session_settle (session);
         }
         s_fire_timers (self);
+        worker_warm_run (self);
         s_uncork_all (self);
         s_free_dead (self);
         s_check_drained (self);

@@ -107,11 +107,17 @@ s_handle_new_socket (worker_t *self, zmsg_t *msg)
             close (fd);
         return;
     }
-    session_t *session = worker_session_start (self, fd, conf);
+    const handler_conf_t *handler = conf;
+    session_t *session = handler->warm ? worker_warm_take (self, handler, fd) : NULL;
+    if (!session)
+        session = worker_session_start (self, fd, conf);
     if (session)
         session_settle (session);
     else
         close (fd);
+    //  The next client of this conf finds its session started.
+    if (handler->warm)
+        worker_warm_up (self, handler);
 }
 
 void

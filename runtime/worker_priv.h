@@ -129,9 +129,34 @@ void worker_bury (worker_t *self, session_t *session);
 //  Uncork the session's sides at the end of this loop turn.
 void worker_uncork_later (worker_t *self, session_t *session);
 
+//  --- worker_warm.c: sessions started ahead of their clients (handler_conf_t.warm),
+//  one per conf and worker, in a table of the worker's.
+#define WORKER_WARM_MAX 16
+typedef struct {
+    const handler_conf_t *conf;
+    uint64_t id;                //  the session's (session_table_find)
+    bool due;                   //  to start once this loop turn's events are handled
+} worker_warm_t;
+worker_warm_t *worker_warm_table (worker_t *self);
+//  A session without a client, marked warm (NULL: the table is full).
+session_t *worker_session_start_warm (worker_t *self, const handler_conf_t *conf);
+//  The warm session of conf, given the client fd; NULL if there is none
+//  (the caller starts a session as usual).
+session_t *worker_warm_take (worker_t *self, const handler_conf_t *conf, int fd);
+//  The warm session of conf, if it has none, is started after the events
+//  of the next loop turn (worker_warm_run): its dial must not delay the
+//  client that just came. True while one is due.
+void worker_warm_up (worker_t *self, const handler_conf_t *conf);
+bool worker_warm_due (worker_t *self);
+void worker_warm_run (worker_t *self);
+//  Ends every warm session (shutting down).
+void worker_warm_end_all (worker_t *self);
+
 //  What the worker asks of a session.
 bool session_is_dead (session_t *self);
 bool session_is_background (session_t *self);
+//  Ends the session now (the worker's own decision: a warm one at a drain).
+void session_end (session_t *self);
 const void *session_owner (session_t *self);
 //  True if the session waits for the lookup with that token.
 bool session_awaits (session_t *self, uint64_t resolve_token);
@@ -145,6 +170,10 @@ session_t *session_new_stream (worker_t *worker, uint64_t id, const handler_conf
 //  Allocates a slot and creates a stream session (worker.c).
 session_t *worker_spawn_stream (worker_t *self, const handler_conf_t *conf,
                                 const stream_ops_t *ops, void *mux, uint16_t stream_id);
+//  A session started ahead of its client (handler_conf_t.warm).
+session_t *session_new_warm (worker_t *worker, uint64_t id, const handler_conf_t *conf);
+//  The warm session takes its client (an accepted socket).
+void session_adopt_client (session_t *self, int fd);
 void session_free (session_t **self_p);
 void session_on_io (conn_t *conn, uint32_t events);
 //  A timer of the session came due; it ignores one it cancelled or re-armed.

@@ -4,7 +4,10 @@
 # connection with wire: tls (waits one round trip, as TLS does), early_data: true and
 # wire: raw, mimic off, in a private network namespace, the tunnel through
 # bench/stealth/delay_relay.py delaying each direction 5 ms (a 10 ms round trip; tc
-# netem is not needed). Needs root (ip netns). Usage: rtt_bench.sh MIMICSOCKS [N]
+# netem is not needed); and wire: tls with preconnect: false (cold: the user's tunnel
+# connection is dialed when the user comes, not ahead of it; the others have it dialed
+# ahead, but for the first request each worker serves). Needs root (ip netns).
+# Usage: rtt_bench.sh MIMICSOCKS [N]
 set -eu
 BIN=$(realpath "$1"); N=${2:-15}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -42,11 +45,12 @@ ip netns exec $NS python3 "$HERE/delay_relay.py" $(($3 + 100)) $3 5 & echo $! >>
 mk wait 7001 7002 "    wire: tls"
 mk early 7011 7012 "    early_data: true"
 mk raw 7021 7022 "    wire: raw"
+mk cold 7031 7032 "    preconnect: false"
 echo hello > index.html
 ip netns exec $NS python3 -m http.server 7100 --bind 127.0.0.1 >/dev/null 2>&1 & echo $! >> pids
 sleep 2
 echo "rtt_bench: $("$BIN" --version | head -n 1), 10 ms tunnel round trip, $N requests each"
-for name in wait:7001 early:7011 raw:7021; do
+for name in wait:7001 early:7011 raw:7021 cold:7031; do
   port=${name#*:}
   ts=()
   for i in $(seq $N); do

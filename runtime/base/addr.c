@@ -52,6 +52,18 @@ hostport_parse (const char *text, hostport_t *out, char *err, size_t errlen)
         snprintf (err, errlen, "'%s': port must be a number 1-65535", text);
         return -1;
     }
+    if (text[0] != '[' && !addr_name_valid (host, hlen)) {
+        size_t bad = 0;
+        while (bad < hlen && addr_name_valid (host + bad, 1))
+            bad++;
+        if (host[bad] >= 0x21 && host[bad] <= 0x7e)
+            snprintf (err, errlen, "'%s': '%c' is not allowed in a host name (letters, digits, '-', '.', '_')",
+                      text, host[bad]);
+        else
+            snprintf (err, errlen, "'%s': byte 0x%02x is not allowed in a host name (letters, digits, '-', '.', '_')",
+                      text, (unsigned char) host[bad]);
+        return -1;
+    }
     memcpy (out->host, host, hlen);
     out->host[hlen] = 0;
     out->port = (uint16_t) port;
@@ -71,6 +83,27 @@ hostport_parse (const char *text, hostport_t *out, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+bool
+addr_name_valid (const char *host, size_t len)
+{
+    if (len == 0 || len > ADDR_HOST_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = host[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+        ||    c == '-' || c == '.' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+bool
+addr_host_valid (const char *host)
+{
+    struct in6_addr a6;
+    return addr_name_valid (host, strlen (host)) || inet_pton (AF_INET6, host, &a6) == 1;
 }
 
 void

@@ -124,6 +124,16 @@ tool expect-status 127.0.0.1 "$P" 502 --text "GET http://127.0.0.1:$CLOSED/ HTTP
 tool expect-status 127.0.0.1 "$P" 400 --text 'THIS IS NOT HTTP\r\n\r\n'
 tool expect-status 127.0.0.1 "$P" 400 --text 'GET http://127.0.0.1:notaport/ HTTP/1.1\r\nHost: x\r\n\r\n'
 tool expect-status 127.0.0.1 "$P" 400 --text 'CONNECT nocolon HTTP/1.1\r\n\r\n'
+# a host name with a character no DNS name has: 400, never a lookup
+for target in "http://127.0.0.]0.1:$H/small" "http://exa%20mple:$H/small"; do
+    code=$(ecurl 10 -o /dev/null -w '%{http_code}' -x "http://127.0.0.1:$P" --request-target "$target" \
+        "http://127.0.0.1:$H/small") || true
+    [[ $code == 400 ]] || fail "GET $target through the proxy: $code, not 400"
+done
+code=$(ecurl 10 -o /dev/null -w '%{http_connect}' -p -x "http://127.0.0.1:$P" \
+    --connect-to "bad.example:$H:127.0.0.]0.1:$H" "http://bad.example:$H/small" 2>/dev/null) || true
+[[ $code == 400 ]] || fail "CONNECT 127.0.0.]0.1 through the proxy: $code, not 400"
+ok "bad host names (a ']', a '%20') as a URI and a CONNECT target: 400"
 
 # The proxy still serves after all of that.
 fetch_check "GET after the error cases" "$SMALL_SHA" "$SMALL_SIZE" -x "$PROXY" "http://127.0.0.1:$H/file/small"

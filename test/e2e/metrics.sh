@@ -3,11 +3,14 @@
 # runs an aggregated and a distributed socks wormhole (both ends here, extra ports,
 # handovers on SIGUSR1 only) and a socks proxy that denies loopback targets, with
 # `metrics:` on loopback. GET /metrics (HTTP/1.1 and 1.0) answers 200 with
-# Content-Type text/plain; version=0.0.4; other paths 404, other methods 405. A
+# Content-Type text/plain; version=0.0.4; other paths 404, other methods 405. A partial
+# request sent slowly is closed after 5 s; of 65 waiting requests the oldest is closed,
+# and a 66th is served. A
 # 1,000,000-byte download through each wormhole moves its user bytes down by the file
 # and its heads (counted once, at the users' side, not per hop), its connections by one,
 # and every connection is closed again afterwards; the tunnels are up; SIGUSR1 counts a
-# handover on the aggregated one; garbage on a tunnel port counts a probe; a loopback target through
+# handover on the aggregated one; a UDP association's datagrams (through each wormhole and
+# the standalone proxy) are user bytes each way, counted once; garbage on a tunnel port counts a probe; a loopback target through
 # the proxy counts an ACL denial. `mimicsocks status` prints each wormhole (tunnel up
 # since, connections, rates), by address and by --config; on a dead port it says so and
 # exits 1. A metrics address off loopback is refused (config and --metrics) unless
@@ -80,21 +83,47 @@ ecurl 5 --http1.0 -o /dev/null -w '%{http_code}' "$URL" | grep -q 200 || fail "H
 [[ $(ecurl 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MP/other") == 404 ]] || fail "GET /other is not 404"
 [[ $(ecurl 5 -o /dev/null -w '%{http_code}' -X POST "$URL") == 405 ]] || fail "POST /metrics is not 405"
 ok "GET /metrics: 200, text/plain; version=0.0.4 (HTTP/1.1 and 1.0); 404 and 405 otherwise"
-# Half a request is closed after 5 s; 70 idle connections do not keep a scraper out.
-"$PYTHON" "$E2E_DIR/tools.py" expect-close 127.0.0.1 "$MP" --text 'GET /metrics HTTP/1.1\r\n' \
-    --timeout 10 >"$E2E_TMP/half.out" 2>&1 || fail "a half request stayed open: $(cat "$E2E_TMP/half.out")"
-"$PYTHON" - "$MP" >"$E2E_TMP/idle.out" 2>&1 <<'PY' || fail "a scrape past 70 idle connections: $(cat "$E2E_TMP/idle.out")"
-import socket, sys, urllib.request
+# Half a request (sent slowly, a byte at a time) is closed after 5 s, not before 4 s; 64
+# requests may wait: a 65th closes the oldest, and a scrape past 65 idle ones is served.
+"$PYTHON" - "$MP" >"$E2E_TMP/idle.out" 2>&1 <<'PY' || fail "slow and idle clients: $(cat "$E2E_TMP/idle.out")"
+import socket, sys, time, urllib.request
 port = int(sys.argv[1])
-idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(70)]
-for sock in idle:
-    sock.sendall(b"G")
+def closed(sock, wait):
+    sock.settimeout(wait)
+    try:
+        return sock.recv(1) == b""
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+slow = socket.create_connection(("127.0.0.1", port), timeout=5)
+start = time.monotonic()
+for byte in b"GET /metrics HTTP/1.1\r\n":
+    if closed(slow, 0.15):
+        break
+    try:
+        slow.sendall(bytes([byte]))
+    except OSError:
+        break
+assert closed(slow, 10), "a slow partial request stayed open for 10 s"
+took = time.monotonic() - start
+assert took >= 4, "a slow partial request closed after %.1f s, before its 5 s" % took
+print("slow partial request closed after %.1f s" % took)
+idle = []
+for _ in range(65):
+    idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+    idle[-1].sendall(b"G")
+    time.sleep(0.01)        # accepted in this order
+assert closed(idle[0], 5), "the oldest of 65 waiting requests was not closed"
+assert not closed(idle[1], 0.5), "the second oldest of 65 waiting requests was closed"
 with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as reply:
     assert reply.status == 200 and b"mimicsocks_connections_open" in reply.read()
+assert closed(idle[1], 5), "the 66th did not close the oldest waiting request"
+assert not closed(idle[64], 0.5), "the newest waiting request was closed"
 for sock in idle:
     sock.close()
 PY
-ok "a half request closed in time; a scrape served past 70 idle connections"
+ok "$(head -n 1 "$E2E_TMP/idle.out"); 65 waiting: the oldest closed; a 66th served"
 
 for wh in agg dist; do
     [[ $wh == agg ]] && USERS=$AS || USERS=$DS
@@ -117,6 +146,31 @@ for wh in agg dist; do
     ok "$wh: one download moved bytes down by $DOWN, up by $UP, connections by 1; none left open"
 done
 [[ $(metric mimicsocks_tunnels_total 'name="dist"') -ge 2 ]] || fail "dist: no tunnel counted"
+
+# udp_moved LABEL NAME PORT: 20 DNS queries through a UDP association at PORT move NAME's
+# user bytes by the datagrams each way (SOCKS headers included), plus the control
+# connection's few bytes (up: greeting and request; down: the replies; a wormhole's
+# local end counts its stream's frames as the datagrams they carry, not twice).
+udp_moved() {
+    local down0 up0 down up sent received
+    down0=$(metric mimicsocks_user_bytes_total "name=\"$2\",direction=\"down\"")
+    up0=$(metric mimicsocks_user_bytes_total "name=\"$2\",direction=\"up\"")
+    "$PYTHON" "$E2E_DIR/tools_udp.py" udp-dns "$3" 127.0.0.1 "$DNS" --queries 20 \
+        --bytes-file "$E2E_TMP/udp.bytes" >"$E2E_TMP/udp.out" 2>&1 || fail "$1: UDP: $(cat "$E2E_TMP/udp.out")"
+    read -r sent received <"$E2E_TMP/udp.bytes"
+    wait_metric mimicsocks_connections_open "name=\"$2\"" 0
+    down=$(($(metric mimicsocks_user_bytes_total "name=\"$2\",direction=\"down\"") - down0))
+    up=$(($(metric mimicsocks_user_bytes_total "name=\"$2\",direction=\"up\"") - up0))
+    ((up >= sent && up <= sent + 64)) || fail "$1: user bytes up moved by $up for $sent datagram bytes"
+    ((down >= received && down <= received + 64)) \
+        || fail "$1: user bytes down moved by $down for $received datagram bytes"
+    ok "$1: a UDP association of $sent/$received datagram bytes moved user bytes up by $up, down by $down"
+}
+bg dns "$PYTHON" "$E2E_DIR/tools_udp.py" dns-server --port-file "$E2E_TMP/dns.port"
+wait_file "$E2E_TMP/dns.port" "$BG_PID" || fail "the DNS responder did not start"
+DNS=$(<"$E2E_TMP/dns.port")
+udp_moved agg agg "$AS"
+udp_moved dist dist "$DS"
 
 # A handover: SIGUSR1 hands every dialed tunnel over (agg's is there without users).
 AGG_HO0=$(metric mimicsocks_handovers_total 'name="agg",result="ok"')
@@ -193,4 +247,5 @@ fetch_check "socks --metrics: a download" "$F_SHA" $SIZE --socks5 "127.0.0.1:$MS
 DOWN=$(metric mimicsocks_user_bytes_total 'name="socks",direction="down"')
 ((DOWN >= SIZE && DOWN <= SIZE + 1024)) || fail "socks --metrics: $DOWN bytes down for $SIZE"
 ok "socks --metrics: $DOWN bytes down for one $SIZE-byte download"
+udp_moved "socks --metrics" socks "$MS_PORT"
 stop_mimicsocks "$MS_PID" px

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # e2e_socks — `mimicsocks socks` with curl's SOCKS4, SOCKS4a, SOCKS5 and SOCKS5-hostname
 # clients: a 16 MiB random file arrives intact, IPv6 targets work, a closed target port
-# gives a prompt SOCKS error, and 50 parallel downloads are all correct.
+# gives a prompt SOCKS error, a host name with a character no DNS name has ('127.0.0.]0.1')
+# is refused as such (never looked up), and 50 parallel downloads are all correct.
 # Usage: socks.sh PATH/TO/mimicsocks
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -62,6 +63,19 @@ for opt in socks4 socks4a socks5 socks5-hostname; do
     ok "$opt to a closed port: curl exit 97 in $dt ms ($err)"
 done
 tool socks5-refused "$P" 127.0.0.1 "$CLOSED"
+
+# --- a name no DNS name can be (curl sends what --connect-to says): refused at once ------
+for opt in socks4a socks5-hostname; do
+    rc=0
+    ecurl 20 "--$opt" "127.0.0.1:$P" --connect-to "bad.example:$H:127.0.0.]0.1:$H" -o /dev/null \
+        "http://bad.example:$H/file/small" 2>"$E2E_TMP/curl.err" || rc=$?
+    err=$(head -c 300 "$E2E_TMP/curl.err")
+    ((rc == 97)) || fail "$opt to '127.0.0.]0.1': curl exited $rc, expected 97 (SOCKS error): $err"
+    wait_log socks "bad request: invalid character in (SOCKS4a host|domain) name" \
+        $([[ $opt == socks4a ]] && echo 1 || echo 2) 5 \
+        || fail "$opt to '127.0.0.]0.1': not refused as a bad name: $(tail -n 3 "$E2E_TMP/socks.log")"
+    ok "$opt to '127.0.0.]0.1': refused as a bad name, curl exit 97 ($err)"
+done
 
 # --- 50 at once ---------------------------------------------------------------------
 parallel_fetch 50 "socks5 parallel" "$SMALL_SHA" 90 --socks5 "127.0.0.1:$P" "http://127.0.0.1:$H/file/small"

@@ -30,6 +30,8 @@ subcommand can hang longer than its bound.
                                          end), then a request: a reset, or an answer
     hold HOST PORT --hex H --ready-file F [--hold S]
                                          send a partial handshake and hold the connection
+    blackhole --port-file F [--hold S]   a loopback port whose connects never complete (a
+                                         listener that does not accept, its queue full)
     exec-sigdefault PROG ARGS...         exec PROG with SIGINT/SIGTERM at their defaults
                                          (bash starts background jobs with SIGINT ignored)
     probe HOST PORT [--random N] --silent S [--close-by T]
@@ -40,7 +42,8 @@ subcommand can hang longer than its bound.
                                          --close-by, closed by the peer by T s after it
     fake-tunnel HOST PORT --key HEX [--expect-frame] [--garbage N] [--timeout S]
                                          a fake dialing end with a CORRECT hello (IV, then
-                                         HMAC-SHA1(key, IV)[:16]); with --expect-frame the
+                                         HMAC-SHA1(key, IV)[:16]); with --expect-frame it sends
+                                         the C ends' extension hello (a NOP frame) and the
                                          peer's first bytes must decrypt to a mux frame; then
                                          N bytes that decrypt to garbage (first byte 0xff, no
                                          mux command, no SOCKS version), and the peer must
@@ -84,8 +87,9 @@ subcommand can hang longer than its bound.
                                          received, how and when (ms) the peer closed
     v2-probe KIND HOST PORT [--file F --offset O [--bit B]] [--wait S]
                                          (probe is v1's) send random-N, zeros-N, flipped (a
-                                         recording with one bit flipped) or v1-garbage-N (a
-                                         correct v1 hello, --key, then N bytes of garbage);
+                                         recording with one bit flipped), v1-hello (a fresh
+                                         correct v1 hello, --key) or v1-garbage-N (the same
+                                         hello, then N bytes of garbage);
                                          print the same JSON
     bitflip-relay LISTEN TARGET OFFSET [--bit B] [--direction s2c|c2s] [--only N]
                   [--port-file P] [--seconds S]
@@ -105,6 +109,9 @@ subcommand can hang longer than its bound.
                                          RST. One line per event on stdout: "accept MS N",
                                          "reset MS N C2S S2C WHY", "end MS N C2S S2C" (MS: epoch
                                          ms, C2S/S2C: bytes relayed so far)
+    probe-stats DIR N LO HI KIND...      the probes' reports DIR/p-KIND.json (N of each): no
+                                         byte back, closed in [LO, HI] ms as a uniform delay
+                                         would be, every kind the same way; a table
     v2-flight HOST PORT --key HEX [--age S] [--kind tunnel|handover] [--expect-server [--socks]]
                                          a client first flight made here from PROTOCOL-v2.md
                                          (python3-cryptography), dated now - S; without
@@ -127,14 +134,14 @@ import sys
 
 from tools_common import die
 from tools_http import cmd_expect_close, cmd_expect_status, cmd_halfclose_http
-from tools_net import (cmd_echo_roundtrip, cmd_echo_server, cmd_exec_sigdefault, cmd_free_ports,
-                       cmd_halfclose_echo, cmd_has_ipv6, cmd_hold, cmd_probe, cmd_socks5_refused,
+from tools_net import (cmd_blackhole, cmd_echo_roundtrip, cmd_echo_server, cmd_exec_sigdefault,
+                       cmd_free_ports, cmd_halfclose_echo, cmd_has_ipv6, cmd_hold, cmd_probe, cmd_socks5_refused,
                        cmd_socks5_optimistic, cmd_stall_socks5)
 from tools_relay import cmd_bitflip_relay, cmd_capture_relay, cmd_pace, cmd_reset_relay
 from tools_v1 import (cmd_fake_tunnel, cmd_orig_dialer, cmd_orig_mux_acceptor, cmd_orig_socks_remote,
                       cmd_spec_acceptor, cmd_spec_dialer,
                       cmd_spec_mux_dialer)
-from tools_v2 import cmd_replay, cmd_v2_flight, cmd_v2_open, cmd_v2_probe
+from tools_v2 import cmd_probe_stats, cmd_replay, cmd_v2_flight, cmd_v2_open, cmd_v2_probe
 
 
 def main():
@@ -224,6 +231,11 @@ def main():
     p.add_argument("--ready-file", required=True)
     p.add_argument("--hold", type=float, default=120)
     p.set_defaults(fn=cmd_hold)
+
+    p = sub.add_parser("blackhole")
+    p.add_argument("--port-file", required=True)
+    p.add_argument("--hold", type=float, default=120)
+    p.set_defaults(fn=cmd_blackhole)
 
     p = sub.add_parser("exec-sigdefault")
     p.add_argument("prog")
@@ -356,8 +368,8 @@ def main():
     p.set_defaults(fn=cmd_replay)
 
     p = sub.add_parser("v2-probe")
-    p.add_argument("kind", help="random-N, zeros-N, flipped or v1-garbage-N")
-    p.add_argument("--key", help="v1-garbage-N: the wormhole key in hex")
+    p.add_argument("kind", help="random-N, zeros-N, flipped, v1-hello or v1-garbage-N")
+    p.add_argument("--key", help="v1-hello, v1-garbage-N: the wormhole key in hex")
     p.add_argument("host")
     p.add_argument("port", type=int)
     p.add_argument("--file", help="flipped: the recorded flight")
@@ -367,6 +379,14 @@ def main():
     p.add_argument("--wait", type=float, default=10, help="how long to wait for a close")
     p.add_argument("--parallel", type=int, default=1, help="N connections at once")
     p.set_defaults(fn=cmd_v2_probe)
+
+    p = sub.add_parser("probe-stats")
+    p.add_argument("dir")
+    p.add_argument("n", type=int, help="probes of each kind")
+    p.add_argument("lo", type=int, help="the delay window's start, ms")
+    p.add_argument("hi", type=int, help="the delay window's end, ms")
+    p.add_argument("kinds", nargs="+")
+    p.set_defaults(fn=cmd_probe_stats)
 
     p = sub.add_parser("v2-flight")
     p.add_argument("host")

@@ -184,6 +184,32 @@ def cmd_hold(args):
     time.sleep(args.hold)
 
 
+def cmd_blackhole(args):
+    #  A listener that never accepts, its queue (backlog 0) filled: the kernel
+    #  drops further SYNs, so a connect to it neither succeeds nor fails.
+    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(0)
+    port = lsock.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        fillers.append(s)
+    time.sleep(0.3)
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    probe.settimeout(1)
+    try:
+        probe.connect(("127.0.0.1", port))
+        die("the blackhole on port %d took a connection: its queue is not full" % port)
+    except socket.timeout:
+        pass
+    probe.close()
+    write_ready_port(args.port_file, port)
+    time.sleep(args.hold)
+
+
 def cmd_exec_sigdefault(args):
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -13,7 +13,8 @@
         --expect-none: no answer may come (a denied target). --stranger A: then a
         query from address A (not the client's) must get no answer. --after-close: then
         close the TCP connection and check the association is gone (a datagram
-        to its port gets no answer).
+        to its port gets no answer). --bytes-file F: write "SENT RECEIVED", the
+        datagram bytes (SOCKS headers included) each way.
     rtt PROXYPORT TARGET TPORT [--queries N]
         the median round trip (microseconds) of N sequential DNS queries through
         the association (PROXYPORT 0: straight to the server); for bench/udp_bench.sh
@@ -149,11 +150,13 @@ def cmd_udp_dns(args):
     udp.connect(relay)
     header = socks_header(args.target, args.tport)
     good = 0
+    sent = received = 0
     for i in range(args.queries):
         query = dns_query(0x4000 + i, args.name)
-        udp.send(header + query)
+        sent += udp.send(header + query)
         try:
             reply = udp.recv(65535)
+            received += len(reply)
         except socket.timeout:
             if args.expect_none:
                 continue
@@ -175,6 +178,9 @@ def cmd_udp_dns(args):
             die("query %d: wrong answer bytes %r" % (i, reply[6 + alen:]))
         good += 1
         time.sleep(args.interval)
+    if args.bytes_file:
+        with open(args.bytes_file, "w") as f:
+            f.write("%d %d\n" % (sent, received))
     what = "%d of %d DNS answers for %s via %s:%d" % (good, args.queries, args.name,
                                                       args.target, args.tport)
     if args.stranger:
@@ -251,6 +257,7 @@ def main():
     u.add_argument("--after-close", action="store_true")
     u.add_argument("--interval", type=float, default=0, help="seconds between queries")
     u.add_argument("--stranger", help="then send from this address: must be dropped")
+    u.add_argument("--bytes-file", help="write the datagram bytes sent and received (SOCKS headers included)")
     u.add_argument("--user", help="NAME:PASSWORD (RFC 1929)")
     u.add_argument("--expect-rep", type=int, default=0, help="expect this refusal (-1: a close without a reply)")
     r = sub.add_parser("rtt")

@@ -41,22 +41,26 @@ def cmd_fake_tunnel(args):
     key = bytes.fromhex(args.key)
     iv = os.urandom(16)
     hello = iv + hmac.new(key, iv, hashlib.sha1).digest()[:16]
+    up = CtrStream(key, iv)
     sock = connect(args.host, args.port, args.timeout)
-    sock.sendall(hello)
     report = "fake-tunnel: correct hello sent"
     if args.expect_frame:
-        #  The accepting end of an aggregated tunnel speaks first (a NOP frame),
-        #  in the tunnel's cipher: the proof that our hello was taken.
+        #  As a C dialing end: the extension's hello (a NOP frame) proves the
+        #  tunnel, and the accepting end answers with its own, in the
+        #  tunnel's cipher: the proof that our hello was taken.
+        sock.sendall(hello + up.apply(bytes([0, 0x6d, 0x78, 2, 1, 1])))
         first, how = recv_until_eof(sock, time.monotonic() + args.first, limit=0)
         if not first:
             die("no frame from the peer within %.1f s after a correct hello (%s)" % (args.first, how))
-        plain = aes_ctr(key, iv, first)
+        plain = CtrStream(key, iv).apply(first)
         if plain[0] > 4:
             die("the peer's first bytes decrypt to %s: not a mux frame (was the hello taken?)"
                 % plain[:8].hex())
         report += "; the peer's first frame decrypts to mux command %d" % plain[0]
+    else:
+        sock.sendall(hello)
     garbage = b"\xff" + os.urandom(args.garbage - 1)
-    err = send_tolerant(sock, aes_ctr(key, iv, garbage))
+    err = send_tolerant(sock, up.apply(garbage))
     got, how = recv_until_eof(sock, time.monotonic() + args.timeout, limit=1 << 20)
     if how not in ("eof", "reset"):
         die("the peer kept the corrupt tunnel open for %.1f s (%s)" % (args.timeout, how))

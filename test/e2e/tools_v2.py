@@ -60,6 +60,54 @@ def cmd_replay(args):
     run_parallel(args.parallel, one)
 
 
+def cmd_probe_stats(args):
+    """Reads DIR/p-KIND.json (the reports of replay / v2-probe --parallel N)
+    for each KIND: every probe must get no byte back and be closed within
+    the delay window [LO, HI] ms (a second's margin above for a loaded
+    machine), all kinds the same way (FIN or reset), the closes spread as a
+    uniform [LO, HI] would be (not all in the first quarter nor all in the
+    last eighth, the mean within [LO + 10%, HI]). Prints a table; exits 1
+    with the reasons on stderr if the probes can be told apart."""
+    import json
+    lo, hi, span = args.lo, args.hi, args.hi - args.lo
+    bad, hows = [], set()
+    print("%-16s %3s %6s %6s %6s %4s %5s" % ("kind", "n", "min", "mean", "max", "fin", "reset"))
+    for kind in args.kinds:
+        with open("%s/p-%s.json" % (args.dir, kind)) as f:
+            rows = [json.loads(l) for l in f if l.strip()]
+        errs = [r["error"] for r in rows if "error" in r]
+        rows = [r for r in rows if "error" not in r]
+        if errs:
+            bad.append("%s: %s" % (kind, errs[0]))
+        if len(rows) != args.n:
+            bad.append("%s: %d reports, expected %d" % (kind, len(rows), args.n))
+            continue
+        for r in rows:
+            if r["received"]:
+                bad.append("%s: %d bytes came back (%s...)" % (kind, r["received"], r["first_bytes"]))
+            if r["closed_ms"] is None:
+                bad.append("%s: the connection stayed open (%s)" % (kind, r["how"]))
+        t = [r["closed_ms"] for r in rows if r["closed_ms"] is not None]
+        hows.update(r["how"] for r in rows)
+        if not t:
+            continue
+        mean = sum(t) / len(t)
+        print("%-16s %3d %6.3f %6.3f %6.3f %4d %5d" % (
+            kind, len(t), min(t) / 1e3, mean / 1e3, max(t) / 1e3,
+            sum(r["how"] == "eof" for r in rows), sum(r["how"] == "reset" for r in rows)))
+        if min(t) < lo - 5 or max(t) > hi + 1000:
+            bad.append("%s: a close outside %d..%d ms (min %d, max %d)" % (kind, lo, hi + 1000, min(t), max(t)))
+        if max(t) < lo + span / 4 or min(t) > lo + span * 7 / 8:
+            bad.append("%s: all %d closes at one end of the window" % (kind, len(t)))
+        if not lo + span / 10 <= mean <= hi + 50:
+            bad.append("%s: mean close %.0f ms outside %d..%d" % (kind, mean, lo + span / 10, hi + 50))
+    if len(hows) > 1:
+        bad.append("the kinds are closed in different ways: %s" % sorted(hows))
+    for b in bad:
+        sys.stderr.write(b + "\n")
+    sys.exit(1 if bad else 0)
+
+
 def probe_payload(kind, args):
     name, _, n = kind.partition("-")
     if name in ("random", "zeros"):
@@ -85,6 +133,15 @@ def probe_payload(kind, args):
             die("offset %d outside the %d recorded bytes" % (args.offset, len(data)))
         data[args.offset] ^= 1 << args.bit
         return bytes(data)
+    if kind == "v1-hello":
+        #  A fresh, correct v1 hello and nothing more (an original peer that
+        #  waits for the other end to speak; a prober that made one).
+        from tools_v1 import mac
+        if not args.key:
+            die("probe %s needs --key" % kind)
+        key = bytes.fromhex(args.key)
+        iv = os.urandom(16)
+        return iv + mac(key, iv, 16)
     if kind.startswith("v1-garbage-"):
         #  A fresh, correct v1 hello, then N bytes that decrypt to garbage
         #  (first byte 0xff: no SOCKS version, no mux command).
@@ -95,15 +152,15 @@ def probe_payload(kind, args):
         iv = os.urandom(16)
         garbage = b"\xff" + os.urandom(int(kind[len("v1-garbage-"):]) - 1)
         return iv + mac(key, iv, 16) + aes_ctr(key, iv, garbage)
-    die("unknown probe kind %r (random-N, zeros-N, flipped, v1-garbage-N)" % kind)
+    die("unknown probe kind %r (random-N, zeros-N, flipped, v1-hello, v1-garbage-N)" % kind)
 
 
 def cmd_v2_probe(args):
     """Sends one kind of non-client input to HOST PORT and prints the report
     as one JSON line: random-N (N random bytes), zeros-N (N zero bytes),
     flipped (FILE's bytes with bit --bit of byte --offset flipped),
-    v1-garbage-N (a correct v1 hello made with --key, then N bytes of
-    garbage in its cipher)."""
+    v1-hello (a fresh, correct v1 hello made with --key, alone), v1-garbage-N
+    (the same hello, then N bytes of garbage in its cipher)."""
     host, port = loopback_target("%s:%d" % (args.host, args.port))
 
     def one():

@@ -101,7 +101,10 @@ for attempt in 1 2 3; do
     {
         echo "wormholes:"
         for i in 0 1 2 3 4; do
-            wormhole_yaml "${NAMES[$i]}" "${MODES[$i]}" "${S[$i]}" "${RR[$i]}" ""
+            # (dist-cap: one tunnel connection per download, none dialed ahead, so that
+            # the capture holds just the download's)
+            extra=""; ((i == 0)) && extra="    preconnect: false"
+            wormhole_yaml "${NAMES[$i]}" "${MODES[$i]}" "${S[$i]}" "${RR[$i]}" "$extra"
         done
     } >"$E2E_TMP/local.yaml"
     # (debug: the log then names a failed write to the tunnel, if one ends it)

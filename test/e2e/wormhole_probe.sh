@@ -2,8 +2,8 @@
 # e2e_wormhole_probe — a wormhole's tunnel port gives an active prober nothing: random bytes
 # (a wrong hello) or no bytes at all get no answer and no prompt close; with
 # probe_close_delay [2, 3] the connection is closed 2-3 s after it was made. A fake local
-# end with a CORRECT hello followed by garbage gets its tunnel dropped (distributed: at the
-# probe delay, silently), while the real local end's tunnel is untouched. Users are served all along. Both wormhole modes.
+# end with a CORRECT hello followed by garbage gets its tunnel dropped at the probe delay,
+# silently (both modes), while the real local end's tunnel is untouched. Users are served all along. Both wormhole modes.
 # Usage: wormhole_probe.sh PATH/TO/mimicsocks
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -107,13 +107,26 @@ ok "all probers done $(($(now_ms) - t0)) ms after they started"
 ok "the log notes the wrong hellos ($(log_count ms "wrong hello") lines)"
 
 # --- a corrupt tunnel: correct hello, then garbage -----------------------------------------
-# Aggregated: the accepting end answers a correct hello with a mux frame (checked by
-# decrypting it), then the garbage must make it drop that tunnel, and only that one.
+# Aggregated: the accepting end says nothing before the tunnel has proven itself (the
+# original's remote end does not either, and a correct hello may be a replay), and
+# garbage before that is a probe's: silence, and the close at the wormhole's probe delay
+# (a reset at once before issue 15); only that tunnel goes.
 tunnels_before=$(log_count ms "tunnel up")
-tool fake-tunnel 127.0.0.1 "$TA" --key "$KEY" --expect-frame --garbage 4096 --timeout 10
-tool fake-tunnel 127.0.0.1 "$TB" --key "$KEY" --expect-frame --garbage 100 --timeout 10
-wait_log ms "corrupt frame" 2 5 || fail "no 'corrupt frame' log line for the fake tunnels"
-ok "the remote end logged the corrupt tunnels: $(grep -m1 "corrupt frame" "$E2E_TMP/ms.log" | cut -c1-160)"
+out=$("$PYTHON" "$E2E_DIR/tools.py" v2-probe v1-garbage-4096 127.0.0.1 "$TA" --key "$KEY" --wait 3) \
+    || fail "the agg-slow garbage probe failed: $out"
+[[ "$out" == *'"closed_ms": null'* && "$out" == *'"received": 0'* ]] \
+    || fail "agg-slow: a correct hello and garbage were not met with silence: $out"
+out=$("$PYTHON" "$E2E_DIR/tools.py" v2-probe v1-garbage-100 127.0.0.1 "$TB" --key "$KEY" --wait 10) \
+    || fail "the agg-fast garbage probe failed: $out"
+[[ "$out" == *'"received": 0'* && "$out" =~ \"closed_ms\":\ ([0-9]+) ]] \
+    || fail "agg-fast: a correct hello and garbage were not met with silence and a close: $out"
+((BASH_REMATCH[1] >= 1995)) || fail "agg-fast: closed after ${BASH_REMATCH[1]} ms, before the probe delay"
+wait_log ms "before the tunnel proved itself" 2 5 || fail "no 'staying silent' log line for the fake tunnels"
+ok "aggregated: a correct hello and garbage get silence, agg-fast closed after ${BASH_REMATCH[1]} ms"
+# A tunnel that has proven itself (the C ends' extension hello, answered by ours) and then
+# sends garbage is a broken tunnel, not a probe: dropped at once, as before.
+tool fake-tunnel 127.0.0.1 "$TA" --key "$KEY" --expect-frame --garbage 100 --timeout 10
+wait_log ms "corrupt frame" 1 5 || fail "no 'corrupt frame' log line for the proven fake tunnel"
 # Distributed: the socks handler refuses the garbage, and the connection gets the wrong
 # hello's treatment (v1's hello proves nothing by itself: it may be a replay): silence, and
 # the close at the wormhole's probe delay ([2, 3] s for dist-fast, minutes for dist-slow).

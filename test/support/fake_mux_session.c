@@ -106,7 +106,8 @@ void
 session_count (session_t *self, metric_t what)
 {
     (void) self;
-    (void) what;
+    if (what == METRIC_PROBES)
+        fake.probes++;
 }
 
 void
@@ -160,6 +161,33 @@ void
 session_abort (session_t *self)
 {
     self->aborted = true;
+}
+
+void
+session_guard_probe (session_t *self, uint64_t deadline_ms)
+{
+    ck_assert_ptr_eq (self, &fake.tunnel);
+    fake.guard = deadline_ms;
+}
+
+uint64_t
+session_guard_deadline (session_t *self)
+{
+    ck_assert_ptr_eq (self, &fake.tunnel);
+    return fake.guard;
+}
+
+int
+session_socket_heard_ms (session_t *self, session_side_t side)
+{
+    (void) self, (void) side;
+    return fake.heard_ms;
+}
+
+uint64_t
+timers_now_ms (void)
+{
+    return fake.now_ms;
 }
 
 const char *

@@ -87,6 +87,11 @@ typedef struct {
     int baton_events;
     int arrivals;
     int heard;
+    //  The probe guard (session_guard_probe), the socket's news, the clock
+    uint64_t guard;
+    int heard_ms;                   //  what session_socket_heard_ms says
+    uint64_t now_ms;
+    int probes;                     //  METRIC_PROBES counted
 } fake_t;
 
 extern fake_t fake;

@@ -236,6 +236,13 @@ START_TEST (test_dotted_digits)
     s_refused ("proxies:\n  - listen: 127.0.0.1:1080\n    handler: relay\n    relay: 1.2.3.4.:80\n",
                "t.yaml:4:12: proxies[0].relay: '1.2.3.4.:80': not an IPv4 address "
                "(four numbers 0-255)");
+    //  A character no host name has is a config error, never a lookup.
+    s_refused ("proxies:\n  - listen: 127.0.]0.1:1080\n    handler: socks\n",
+               "t.yaml:2:13: proxies[0].listen: '127.0.]0.1:1080': ']' is not allowed in a host "
+               "name (letters, digits, '-', '.', '_')");
+    s_refused ("wormholes:\n" WH ("a", "127.0.0.1:1080", "far end.example:8443"),
+               "t.yaml:4:22: wormholes[0].wormhole_remote: 'far end.example:8443': byte 0x20 is not "
+               "allowed in a host name (letters, digits, '-', '.', '_')");
     //  Names with digits and real addresses are fine.
     config_t *c = s_accepted ("proxies:\n  - listen: 127.0.0.1:1080\n    handler: relay\n"
                               "    relay: 1e100.net:80\n"

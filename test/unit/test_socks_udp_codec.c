@@ -1,7 +1,7 @@
 /*  test_socks_udp_codec — the SOCKS5 UDP datagram header (parse and build),
     the client source check, the stream framing of datagrams, and the codec's
     UDP commands: valid headers of each ATYP, every malformed header (short
-    at each length, bad ATYP, FRAG, empty, NUL and oversize names), random
+    at each length, bad ATYP, FRAG, empty, NUL, bad-character and oversize names), random
     garbage, frames in every split, a zero length.
 */
 #include <check.h>
@@ -122,6 +122,15 @@ START_TEST (test_malformed)
     uint8_t nul_name[] = { 0, 0, 0, 3, 3, 'a', 0, 'b', 0, 53 };
     ck_assert_int_eq (socks_udp_parse (nul_name, sizeof nul_name, &t, &header),
                       SOCKS_UDP_BAD_NAME);
+    //  a name of characters no DNS name has: dropped, never looked up
+    uint8_t bracket_name[] = { 0, 0, 0, 3, 9, '1', '2', '7', '.', '0', '.', ']', '0', '1', 0, 53 };
+    ck_assert_int_eq (socks_udp_parse (bracket_name, sizeof bracket_name, &t, &header),
+                      SOCKS_UDP_BAD_NAME);
+    uint8_t space_name[] = { 0, 0, 0, 3, 3, 'a', ' ', 'b', 0, 53 };
+    ck_assert_int_eq (socks_udp_parse (space_name, sizeof space_name, &t, &header),
+                      SOCKS_UDP_BAD_NAME);
+    uint8_t v6_text[] = { 0, 0, 0, 3, 3, ':', ':', '1', 0, 53 };
+    ck_assert_int_eq (socks_udp_parse (v6_text, sizeof v6_text, &t, &header), SOCKS_UDP_OK);
     //  a name longer than the datagram (oversize length byte)
     uint8_t oversize[] = { 0, 0, 0, 3, 200, 'a', 'b', 'c', 0, 53 };
     ck_assert_int_eq (socks_udp_parse (oversize, sizeof oversize, &t, &header), SOCKS_UDP_SHORT);
