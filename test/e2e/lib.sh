@@ -514,3 +514,33 @@ wait_extra() {
         fail "$1: nothing listens on the extra port $port after 10 s (the accepting end listens on its extra_ports)"
     done
 }
+
+# Probes of several kinds at a port, PROBE_N (default 10) of each at once, and the check
+# that they get one treatment (tools.py probe-stats: no byte back, one way of closing,
+# close times as a uniform [LO, HI] ms deadline explains).
+#   probe_start KIND TOOL-ARGS...   a tools.py command run --parallel PROBE_N --wait 9
+#   probe_stats WHAT LO HI [--late MS]   waits for them, prints the table, fails if the
+#                                   kinds can be told apart; then starts afresh
+PROBES=()
+probe_start() {
+    local kind=$1; shift
+    bg "p-$kind" "$PYTHON" "$E2E_DIR/tools.py" "$@" --parallel "${PROBE_N:-10}" --wait 9
+    PROBES+=("$kind:$BG_PID")
+}
+probe_stats() {
+    local what=$1 lo=$2 hi=$3 entry kinds=() rc=0 tp; shift 3
+    tp=$(now_ms)
+    for entry in "${PROBES[@]}"; do
+        wait_pid "${entry##*:}" 30
+        ((WAIT_RC == 0)) || fail "probe ${entry%%:*}: $(tail -n 3 "$E2E_TMP/p-${entry%%:*}.log")"
+        mv "$E2E_TMP/p-${entry%%:*}.out" "$E2E_TMP/p-${entry%%:*}.json"     # (not for fail() to show)
+        kinds+=("${entry%%:*}")
+    done
+    log "$what: ${#kinds[@]} kinds x ${PROBE_N:-10} probes done in $(($(now_ms) - tp)) ms"
+    "$PYTHON" "$E2E_DIR/tools.py" probe-stats "$E2E_TMP" "${PROBE_N:-10}" "$lo" "$hi" "$@" "${kinds[@]}" \
+        >"$E2E_TMP/table.txt" 2>"$E2E_TMP/stats.err" || rc=$?
+    cat "$E2E_TMP/table.txt" >&2
+    ((rc == 0)) || fail "$what: the probes are told apart: $(head -n 5 "$E2E_TMP/stats.err")"
+    ok "$what: ${#kinds[@]} kinds x ${PROBE_N:-10} probes: no byte back, one way of closing, close times as a uniform [$lo, $hi] ms deadline gives"
+    PROBES=()
+}

@@ -385,6 +385,7 @@ def main():
     p.add_argument("n", type=int, help="probes of each kind")
     p.add_argument("lo", type=int, help="the delay window's start, ms")
     p.add_argument("hi", type=int, help="the delay window's end, ms")
+    p.add_argument("--late", type=int, default=1000, help="how late after hi a close may come, ms")
     p.add_argument("kinds", nargs="+")
     p.set_defaults(fn=cmd_probe_stats)
 

@@ -63,8 +63,8 @@ def cmd_replay(args):
 def cmd_probe_stats(args):
     """Reads DIR/p-KIND.json (the reports of replay / v2-probe --parallel N)
     for each KIND: every probe must get no byte back and be closed within
-    the delay window [LO, HI] ms (a second's margin above for a loaded
-    machine), all kinds the same way (FIN or reset), the closes spread as a
+    the delay window [LO, HI] ms (--late ms of margin above, a second by
+    default, for a loaded machine), all kinds the same way (FIN or reset), the closes spread as a
     uniform [LO, HI] would be (not all in the first quarter nor all in the
     last eighth, the mean within [LO + 10%, HI]). Prints a table; exits 1
     with the reasons on stderr if the probes can be told apart."""
@@ -95,8 +95,8 @@ def cmd_probe_stats(args):
         print("%-16s %3d %6.3f %6.3f %6.3f %4d %5d" % (
             kind, len(t), min(t) / 1e3, mean / 1e3, max(t) / 1e3,
             sum(r["how"] == "eof" for r in rows), sum(r["how"] == "reset" for r in rows)))
-        if min(t) < lo - 5 or max(t) > hi + 1000:
-            bad.append("%s: a close outside %d..%d ms (min %d, max %d)" % (kind, lo, hi + 1000, min(t), max(t)))
+        if min(t) < lo - 5 or max(t) > hi + args.late:
+            bad.append("%s: a close outside %d..%d ms (min %d, max %d)" % (kind, lo, hi + args.late, min(t), max(t)))
         if max(t) < lo + span / 4 or min(t) > lo + span * 7 / 8:
             bad.append("%s: all %d closes at one end of the window" % (kind, len(t)))
         if not lo + span / 10 <= mean <= hi + 50:

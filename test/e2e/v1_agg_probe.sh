@@ -85,35 +85,16 @@ RREC=$(ls -S "$E2E_TMP"/rcap.* 2>/dev/null | head -n 1)
 [[ -s "$REC" && -s "$RREC" ]] || fail "the relays recorded nothing"
 
 N=10
-PROBES=()
-probe() {   # KIND TOOL-ARGS...
-    local kind=$1; shift
-    bg "p-$kind" "$PYTHON" "$E2E_DIR/tools.py" "$@" --parallel "$N" --wait 9
-    PROBES+=("$kind:$BG_PID")
-}
-# stats WHAT: waits for the probes, then the statistics of their closes.
-stats() {
-    local entry kinds=() rc=0
-    for entry in "${PROBES[@]}"; do
-        wait_pid "${entry##*:}" 30
-        ((WAIT_RC == 0)) || fail "probe ${entry%%:*}: $(tail -n 3 "$E2E_TMP/p-${entry%%:*}.log")"
-        mv "$E2E_TMP/p-${entry%%:*}.out" "$E2E_TMP/p-${entry%%:*}.json"     # (not for fail() to show)
-        kinds+=("${entry%%:*}")
-    done
-    "$PYTHON" "$E2E_DIR/tools.py" probe-stats "$E2E_TMP" "$N" 2000 4000 "${kinds[@]}" \
-        >"$E2E_TMP/table.txt" 2>"$E2E_TMP/stats.err" || rc=$?
-    cat "$E2E_TMP/table.txt" >&2
-    ((rc == 0)) || fail "$1: the probes are told apart: $(head -n 5 "$E2E_TMP/stats.err")"
-    ok "$1: ${#kinds[@]} kinds x $N probes: no byte back, closed 2-5 s after connect, as a uniform [2, 4] s"
-    PROBES=()
-}
+PROBE_N=$N
+# stats WHAT: waits for the probes, then the statistics of their closes (lib.sh).
+stats() { probe_stats "$1" 2000 4000; }
 
 # --- 1. normal mode --------------------------------------------------------------------------
-probe random-100      v2-probe random-100 127.0.0.1 "$T"
-probe v1-hello        v2-probe v1-hello 127.0.0.1 "$T" --key "$KEY"
-probe v1-garbage-1    v2-probe v1-garbage-1 127.0.0.1 "$T" --key "$KEY"
-probe v1-garbage-500  v2-probe v1-garbage-500 127.0.0.1 "$T" --key "$KEY"
-probe replay-hello    replay "$REC" 127.0.0.1 "$T" --bytes 32
+probe_start random-100      v2-probe random-100 127.0.0.1 "$T"
+probe_start v1-hello        v2-probe v1-hello 127.0.0.1 "$T" --key "$KEY"
+probe_start v1-garbage-1    v2-probe v1-garbage-1 127.0.0.1 "$T" --key "$KEY"
+probe_start v1-garbage-500  v2-probe v1-garbage-500 127.0.0.1 "$T" --key "$KEY"
+probe_start replay-hello    replay "$REC" 127.0.0.1 "$T" --bytes 32
 fetch_check "agg during the probes" "$F_SHA" 100000 --socks5 "127.0.0.1:$S" "http://127.0.0.1:$H/file/f"
 stats "1. normal mode"
 n=$(log_count remote "agg: .*before the tunnel proved itself")
@@ -122,8 +103,8 @@ n=$(log_count remote "agg: .*before the tunnel proved itself")
 fetch_check "agg after the probes" "$F_SHA" 100000 --socks5 "127.0.0.1:$S" "http://127.0.0.1:$H/file/f"
 
 # --- 2. reverse mode: newcomers beside the live tunnel ----------------------------------------
-probe r-v1-hello       v2-probe v1-hello 127.0.0.1 "$T3" --key "$KEY"
-probe r-v1-garbage-100 v2-probe v1-garbage-100 127.0.0.1 "$T3" --key "$KEY"
+probe_start r-v1-hello       v2-probe v1-hello 127.0.0.1 "$T3" --key "$KEY"
+probe_start r-v1-garbage-100 v2-probe v1-garbage-100 127.0.0.1 "$T3" --key "$KEY"
 fetch_check "rev during the newcomers" "$F_SHA" 100000 "http://127.0.0.1:$S3/file/f"
 stats "2. reverse mode"
 wait_log remote "rev: a new tunnel from .* waits as the standby" 1 5 || fail "2. no newcomer waited as the standby"
@@ -164,10 +145,10 @@ if ((left > 0)); then
 fi
 tunnels=$(log_count remote "tunnel from")
 standbys=$(log_count remote "rev: (a new tunnel replaces the old one|.*takes over|.*waits as the standby)")
-probe replay         replay "$REC" 127.0.0.1 "$T"
-probe replay-hello2  replay "$REC" 127.0.0.1 "$T" --bytes 32
-probe r-replay       replay "$RREC" 127.0.0.1 "$T3"
-probe r-replay-hello replay "$RREC" 127.0.0.1 "$T3" --bytes 32
+probe_start replay         replay "$REC" 127.0.0.1 "$T"
+probe_start replay-hello2  replay "$REC" 127.0.0.1 "$T" --bytes 32
+probe_start r-replay       replay "$RREC" 127.0.0.1 "$T3"
+probe_start r-replay-hello replay "$RREC" 127.0.0.1 "$T3" --bytes 32
 fetch_check "rev during the replays" "$F_SHA" 100000 "http://127.0.0.1:$S3/file/f"
 stats "4. replays after 125 s"
 (($(log_count remote "tunnel from") == tunnels)) \

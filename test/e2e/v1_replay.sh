@@ -94,74 +94,19 @@ fetch_check "dist, recorded" "$F_SHA" 100000 --socks5 "127.0.0.1:$S2" "http://12
 DCAP=$(ls -S "$E2E_TMP"/dcap.* 2>/dev/null | head -n 1)
 [[ -n "$DCAP" && -s "$DCAP" ]] || fail "the second relay recorded nothing"
 N=10
-PROBES=()
-probe() {   # KIND TOOL-ARGS...
-    local kind=$1; shift
-    bg "p-$kind" "$PYTHON" "$E2E_DIR/tools.py" "$@" --parallel "$N" --wait 9
-    PROBES+=("$kind:$BG_PID")
-}
+PROBE_N=$N
 for k in random-1 random-100 random-5000 zeros-100; do
-    probe "$k" v2-probe "$k" 127.0.0.1 "$T2"
+    probe_start "$k" v2-probe "$k" 127.0.0.1 "$T2"
 done
-probe v1-garbage-1   v2-probe v1-garbage-1 127.0.0.1 "$T2" --key "$KEY"
-probe v1-garbage-500 v2-probe v1-garbage-500 127.0.0.1 "$T2" --key "$KEY"
-probe replay         replay "$DCAP" 127.0.0.1 "$T2"
-probe replay-hello   replay "$DCAP" 127.0.0.1 "$T2" --bytes 32
-probe x-random-100   v2-probe random-100 127.0.0.1 "$X2"
-tp=$(now_ms)
-for entry in "${PROBES[@]}"; do
-    wait_pid "${entry##*:}" 30
-    ((WAIT_RC == 0)) || fail "probe ${entry%%:*}: $(tail -n 3 "$E2E_TMP/p-${entry%%:*}.log")"
-    mv "$E2E_TMP/p-${entry%%:*}.out" "$E2E_TMP/p-${entry%%:*}.json"     # (not for fail() to show)
-done
-log "${#PROBES[@]} kinds x $N probes done in $(($(now_ms) - tp)) ms"
+probe_start v1-garbage-1   v2-probe v1-garbage-1 127.0.0.1 "$T2" --key "$KEY"
+probe_start v1-garbage-500 v2-probe v1-garbage-500 127.0.0.1 "$T2" --key "$KEY"
+probe_start replay         replay "$DCAP" 127.0.0.1 "$T2"
+probe_start replay-hello   replay "$DCAP" 127.0.0.1 "$T2" --bytes 32
+probe_start x-random-100   v2-probe random-100 127.0.0.1 "$X2"
 # The rule and its odds are e2e_v2_security's: each deadline uniform in [2000, 4000] ms,
 # drawn at accept; per kind every close in [1995, 5000] ms (a second's margin for a loaded
-# machine), no byte back, one way of closing for all kinds, not all closes < 2.5 s nor all
-# > 3.75 s, the mean in [2200, 4050].
-rc=0
-"$PYTHON" - "$E2E_TMP" "$N" "${PROBES[@]%%:*}" >"$E2E_TMP/table.txt" 2>"$E2E_TMP/stats.err" <<'EOF' || rc=$?
-import json, sys
-tmp, n, kinds = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-bad, hows = [], set()
-print("%-14s %3s %6s %6s %6s %4s %5s" % ("kind", "n", "min", "mean", "max", "fin", "reset"))
-for kind in kinds:
-    rows = [json.loads(l) for l in open("%s/p-%s.json" % (tmp, kind)) if l.strip()]
-    errs = [r["error"] for r in rows if "error" in r]
-    rows = [r for r in rows if "error" not in r]
-    if errs:
-        bad.append("%s: %s" % (kind, errs[0]))
-    if len(rows) != n:
-        bad.append("%s: %d reports, expected %d" % (kind, len(rows), n))
-        continue
-    for r in rows:
-        if r["received"]:
-            bad.append("%s: %d bytes came back (%s...)" % (kind, r["received"], r["first_bytes"]))
-        if r["closed_ms"] is None:
-            bad.append("%s: the connection stayed open for 9 s (%s)" % (kind, r["how"]))
-    t = [r["closed_ms"] for r in rows if r["closed_ms"] is not None]
-    hows.update(r["how"] for r in rows)
-    if not t:
-        continue
-    mean = sum(t) / len(t)
-    print("%-14s %3d %6.3f %6.3f %6.3f %4d %5d" % (kind, len(t), min(t) / 1e3, mean / 1e3, max(t) / 1e3,
-                                                   sum(r["how"] == "eof" for r in rows),
-                                                   sum(r["how"] == "reset" for r in rows)))
-    if min(t) < 1995 or max(t) > 5000:
-        bad.append("%s: a close outside 2.0..5.0 s (min %d, max %d ms)" % (kind, min(t), max(t)))
-    if max(t) < 2500 or min(t) > 3750:
-        bad.append("%s: all %d closes %s" % (kind, len(t), "before 2.5 s" if max(t) < 2500 else "after 3.75 s"))
-    if not 2200 <= mean <= 4050:
-        bad.append("%s: mean close %.0f ms outside 2200..4050" % (kind, mean))
-if len(hows) > 1:
-    bad.append("the kinds are closed in different ways: %s" % sorted(hows))
-for b in bad:
-    sys.stderr.write(b + "\n")
-sys.exit(1 if bad else 0)
-EOF
-cat "$E2E_TMP/table.txt" >&2
-((${rc:-0} == 0)) || fail "2. the probes are told apart: $(head -n 5 "$E2E_TMP/stats.err")"
-ok "2. ${#PROBES[@]} kinds x $N probes: no byte back, closed 2-5 s after connect, as a uniform [2, 4] s"
+# machine), no byte back, one way of closing for all kinds (tools.py probe-stats).
+probe_stats "2." 2000 4000
 n=$(log_count remote "dist: a replayed hello")
 ((n >= 2 * N)) || fail "2. the remote end logged $n replayed hellos, expected >= $((2 * N))"
 ok "2. the remote end logged $n replayed hellos"

@@ -144,40 +144,27 @@ ok "a fresh flight with the right key is served: $served"
 
 # --- 2. probes, all at once, 10 of each kind -----------------------------------------------
 N=10
-PROBES=()
-probe() {   # KIND TOOL-ARGS...
-    local kind=$1; shift
-    bg "p-$kind" "${TOOLS[@]}" "$@" --parallel "$N" --wait 9
-    PROBES+=("$kind:$BG_PID")
-}
+PROBE_N=$N
 for k in random-0 random-1 random-50 random-59 random-100 random-5000 random-20000 zeros-100 zeros-20000; do
-    probe "$k" v2-probe "$k" 127.0.0.1 "$T1"
+    probe_start "$k" v2-probe "$k" 127.0.0.1 "$T1"
 done
-probe flip-salt v2-probe flipped 127.0.0.1 "$T1" --file "$CAP" --offset 7 --bit 3
-probe flip-len  v2-probe flipped 127.0.0.1 "$T1" --file "$CAP" --offset 32 --bit 0
-probe flip-ct   v2-probe flipped 127.0.0.1 "$T1" --file "$CAP" --offset 40 --bit 6 --bytes "$FL"
-probe flip-tag  v2-probe flipped 127.0.0.1 "$T1" --file "$CAP" --offset $((FL - 5)) --bit 1
-probe replay        replay "$CAP" 127.0.0.1 "$T1"
-probe replay-flight replay "$CAP" 127.0.0.1 "$T1" --bytes "$FL"
-probe stale     v2-flight 127.0.0.1 "$T1" --key "$KEY" --age 60
-probe future    v2-flight 127.0.0.1 "$T1" --key "$KEY" --age -60
-probe wrong-key v2-flight 127.0.0.1 "$T1" --key "$OTHER_KEY"
-probe x-random-100 v2-probe random-100 127.0.0.1 "$X1"
-probe x-unknown-id v2-flight 127.0.0.1 "$X1" --key "$KEY" --kind handover
-probe x-tunnel-kind v2-flight 127.0.0.1 "$X1" --key "$KEY"
-probe x-replay     replay "$CAP" 127.0.0.1 "$X1"
-tp=$(now_ms)
-for entry in "${PROBES[@]}"; do
-    wait_pid "${entry##*:}" 30
-    ((WAIT_RC == 0)) || fail "probe ${entry%%:*}: $(tail -n 3 "$E2E_TMP/p-${entry%%:*}.log")"
-    mv "$E2E_TMP/p-${entry%%:*}.out" "$E2E_TMP/p-${entry%%:*}.json"     # (not for fail() to show)
-done
-log "${#PROBES[@]} kinds x $N probes done in $(($(now_ms) - tp)) ms"
-
+probe_start flip-salt v2-probe flipped 127.0.0.1 "$T1" --file "$CAP" --offset 7 --bit 3
+probe_start flip-len  v2-probe flipped 127.0.0.1 "$T1" --file "$CAP" --offset 32 --bit 0
+probe_start flip-ct   v2-probe flipped 127.0.0.1 "$T1" --file "$CAP" --offset 40 --bit 6 --bytes "$FL"
+probe_start flip-tag  v2-probe flipped 127.0.0.1 "$T1" --file "$CAP" --offset $((FL - 5)) --bit 1
+probe_start replay        replay "$CAP" 127.0.0.1 "$T1"
+probe_start replay-flight replay "$CAP" 127.0.0.1 "$T1" --bytes "$FL"
+probe_start stale     v2-flight 127.0.0.1 "$T1" --key "$KEY" --age 60
+probe_start future    v2-flight 127.0.0.1 "$T1" --key "$KEY" --age -60
+probe_start wrong-key v2-flight 127.0.0.1 "$T1" --key "$OTHER_KEY"
+probe_start x-random-100 v2-probe random-100 127.0.0.1 "$X1"
+probe_start x-unknown-id v2-flight 127.0.0.1 "$X1" --key "$KEY" --kind handover
+probe_start x-tunnel-kind v2-flight 127.0.0.1 "$X1" --key "$KEY"
+probe_start x-replay     replay "$CAP" 127.0.0.1 "$X1"
 # The rule. Each connection's deadline D is uniform in [2000, 4000] ms, drawn at accept
 # and independent of the others; the measured close T = D + e, with e >= 0 the accept
 # and wake-up latency (T is measured from the prober's connect() call), assumed < 250 ms.
-# Per kind, with n = 10:
+# Per kind, with n = 10 (tools.py probe-stats, through lib.sh's probe_stats):
 #   (a) every T in [1995, 4500] ms (5 ms under 2 s for the server's ms clock), no byte
 #       back, and the same way of closing (FIN or reset) for every kind;
 #   (b) not all T < 2500 and not all T > 3750: each has probability <= (1/4)^10 < 9.6e-7;
@@ -186,50 +173,7 @@ log "${#PROBES[@]} kinds x $N probes done in $(($(now_ms) - tp)) ms"
 # So a correct server fails this with probability < 22 kinds x 2 sides x (9.6e-7 + 2.8e-7)
 # < 5.5e-5 per run; a kind treated apart (closed at once, at a fixed time, never, or with
 # a byte) fails it.
-rc=0
-"$PYTHON" - "$E2E_TMP" "$N" "${PROBES[@]%%:*}" >"$E2E_TMP/table.txt" 2>"$E2E_TMP/stats.err" <<'EOF' || rc=$?
-import json, sys
-tmp, n, kinds = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-bad, hows = [], set()
-print("%-14s %3s %6s %6s %6s %4s %5s" % ("kind", "n", "min", "mean", "max", "fin", "reset"))
-for kind in kinds:
-    rows = [json.loads(l) for l in open("%s/p-%s.json" % (tmp, kind)) if l.strip()]
-    errs = [r["error"] for r in rows if "error" in r]
-    rows = [r for r in rows if "error" not in r]
-    if errs:
-        bad.append("%s: %s" % (kind, errs[0]))
-    if len(rows) != n:
-        bad.append("%s: %d reports, expected %d" % (kind, len(rows), n))
-        continue
-    for r in rows:
-        if r["received"]:
-            bad.append("%s: %d bytes came back (%s...)" % (kind, r["received"], r["first_bytes"]))
-        if r["closed_ms"] is None:
-            bad.append("%s: the connection stayed open for 9 s (%s)" % (kind, r["how"]))
-    t = [r["closed_ms"] for r in rows if r["closed_ms"] is not None]
-    fin = sum(r["how"] == "eof" for r in rows)
-    rst = sum(r["how"] == "reset" for r in rows)
-    hows.update(r["how"] for r in rows)
-    if not t:
-        continue
-    mean = sum(t) / len(t)
-    print("%-14s %3d %6.3f %6.3f %6.3f %4d %5d" % (kind, len(t), min(t) / 1e3, mean / 1e3,
-                                                   max(t) / 1e3, fin, rst))
-    if min(t) < 1995 or max(t) > 4500:
-        bad.append("%s: a close outside 2.0..4.5 s (min %d, max %d ms)" % (kind, min(t), max(t)))
-    if max(t) < 2500 or min(t) > 3750:
-        bad.append("%s: all %d closes %s" % (kind, len(t), "before 2.5 s" if max(t) < 2500 else "after 3.75 s"))
-    if not 2200 <= mean <= 4050:
-        bad.append("%s: mean close %.0f ms outside 2200..4050" % (kind, mean))
-if len(hows) > 1:
-    bad.append("the kinds are closed in different ways: %s" % sorted(hows))
-for b in bad:
-    sys.stderr.write(b + "\n")
-sys.exit(1 if bad else 0)
-EOF
-cat "$E2E_TMP/table.txt" >&2
-((${rc:-0} == 0)) || fail "the probes are told apart: $(head -n 5 "$E2E_TMP/stats.err")"
-ok "${#PROBES[@]} kinds x $N probes: no byte back, closed 2-4.5 s after connect, statistics of a uniform [2, 4] s"
+probe_stats "probes" 2000 4000 --late 500
 
 # What the remote end made of them (logs), and that nothing reached a target.
 (($(origin_conns) == 1)) || fail "a probe reached the origin: the counting relay saw $(origin_conns) connections"
