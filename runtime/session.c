@@ -123,9 +123,8 @@ session_kill (session_t *self, bool abortive)
     worker_bury (self->worker, self);
 }
 
-//  The client socket's options and its name for log lines.
-static void
-s_client_socket (session_t *self, int fd)
+void
+session_client_socket (session_t *self, int fd)
 {
     session_socket_tune (fd);
     struct sockaddr_storage peer;
@@ -151,7 +150,7 @@ s_session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf
     session_conn_init (&self->target, self, -1);
     session_conn_init (&self->spare, self, -1);
     if (fd >= 0)
-        s_client_socket (self, fd);
+        session_client_socket (self, fd);
     else if (mux) {
         session_attach_stream (self, SESSION_CLIENT, ops, mux, stream_id);
         snprintf (self->peer, sizeof self->peer, "stream %u", stream_id);
@@ -199,24 +198,6 @@ session_new_warm (worker_t *worker, uint64_t id, const handler_conf_t *conf)
 {
     assert (conf->cls->client_arrived);
     return s_session_new (worker, id, -1, conf, NULL, NULL, 0, true);
-}
-
-void
-session_adopt_client (session_t *self, int fd)
-{
-    assert (self->warm && self->client.fd < 0);
-    self->warm = false;
-    self->client.fd = fd;
-    s_client_socket (self, fd);
-    self->user_facing = self->user_later;
-    session_metrics_open (self);
-    self->cls->client_arrived (self->handler);
-}
-
-bool
-session_warm (session_t *self)
-{
-    return self->warm;
 }
 
 void
@@ -597,44 +578,4 @@ uint64_t
 session_id (session_t *self)
 {
     return self->id;
-}
-
-//  --------------------------------------------------------------------------
-//  What the worker asks (runtime/worker_priv.h)
-
-bool
-session_is_dead (session_t *self)
-{
-    return session_dead (self);
-}
-
-bool
-session_is_background (session_t *self)
-{
-    return self->background;
-}
-
-void
-session_end (session_t *self)
-{
-    session_kill (self, false);
-}
-
-const void *
-session_owner (session_t *self)
-{
-    return self->owner;
-}
-
-bool
-session_awaits (session_t *self, uint64_t resolve_token)
-{
-    return !session_dead (self)
-        && (self->resolve_token == resolve_token || session_udp_awaits (self, resolve_token));
-}
-
-worker_links_t *
-session_links (session_t *self)
-{
-    return &self->links;
 }

@@ -176,6 +176,9 @@ void session_spare_connect_done (session_t *self);
 //  The spare socket's interest, and the end of an old socket.
 void session_settle_spare (session_t *self);
 
+//  The client socket's options (TCP_NODELAY, keep-alive) and its name for log lines.
+void session_client_socket (session_t *self, int fd);
+
 //  --- session_io.c
 //  Bytes toward a side: through its nodes, to its socket, parked in its queue.
 void session_send (session_t *self, conn_t *conn, const void *data, size_t len);
