@@ -27,7 +27,7 @@ s_holding (tunnel_mux_t *self)
            && self->wormhole->conf->has_local_proxy;
 }
 
-static void s_send_ext (tunnel_mux_t *self, const uint8_t *payload, size_t len);
+static void s_send_hello (tunnel_mux_t *self);
 
 void
 tunnel_mux_send_frame (tunnel_mux_t *self, const uint8_t *head, size_t head_len,
@@ -35,8 +35,7 @@ tunnel_mux_send_frame (tunnel_mux_t *self, const uint8_t *head, size_t head_len,
 {
     if (self->hello_due) {
         self->hello_due = false;
-        uint8_t hello[2] = { EXT_HELLO, 1 };
-        s_send_ext (self, hello, sizeof hello);
+        s_send_hello (self);
     }
     if (s_holding (self)) {
         mux_out_append (self->held, head, head_len);
@@ -74,6 +73,13 @@ s_send_ext (tunnel_mux_t *self, const uint8_t *payload, size_t len)
     tunnel_mux_send_frame (self, head, sizeof head, payload, len);
 }
 
+static void
+s_send_hello (tunnel_mux_t *self)
+{
+    uint8_t hello[2] = { EXT_HELLO, 1 };
+    s_send_ext (self, hello, sizeof hello);
+}
+
 //  With wire: tls the dialing end's hello leaves with its first frame, not
 //  alone: a lone small record after the client's Finished is no TLS
 //  connection's (docs/PROTOCOL-v2.md section 9). Until then the peer treats
@@ -89,8 +95,7 @@ tunnel_mux_send_ext_hello (tunnel_mux_t *self)
         self->hello_due = true;
         return;
     }
-    uint8_t hello[2] = { EXT_HELLO, 1 };
-    s_send_ext (self, hello, sizeof hello);
+    s_send_hello (self);
 }
 
 //  The accepting end's first words. v2: the extension's hello at once (the

@@ -50,6 +50,8 @@ s_send (session_t *session, session_side_t side, const void *data, size_t len)
 //  user, closing first ends the wait.
 #define S_V1_FIN_DELAY_MS 1000
 
+_Static_assert (WIRE_HELLO_SIZE - WIRE_IV_SIZE == TUNNEL_ID_SIZE, "a v1 hello ends with its ID0");
+
 //  --------------------------------------------------------------------------
 //  Dialing end
 
@@ -214,14 +216,7 @@ s_check_v1 (tunnel_wire_accept_t *self, const char **why)
     v1_seen_t *seen = self->wormhole->v1_seen;
     if (!seen)
         return TUNNEL_WIRE_OK;
-    const wormhole_conf_t *conf = self->wormhole->conf;
-    uint8_t id0[TUNNEL_ID_SIZE];
-    if (wire_hmac (conf->key, conf->key_len, wire_hello_parser_iv (self->hello), WIRE_IV_SIZE,
-                   id0, sizeof id0) != 0) {
-        *why = "no memory for the hello";
-        return TUNNEL_WIRE_REFUSED;
-    }
-    switch (v1_seen_check (seen, id0)) {
+    switch (v1_seen_check (seen, wire_hello_parser_id0 (self->hello))) {
         case REPLAY_FRESH:
             return TUNNEL_WIRE_OK;
         case REPLAY_SEEN:
@@ -280,12 +275,10 @@ s_install_v1 (tunnel_wire_accept_t *self, session_t *session, session_side_t sid
               uint8_t id0[TUNNEL_ID_SIZE])
 {
     const wormhole_conf_t *conf = self->wormhole->conf;
-    const uint8_t *iv = wire_hello_parser_iv (self->hello);
-    cipher_t *cipher = cipher_new (conf->key, conf->key_len, iv);
-    if (!cipher || wire_hmac (conf->key, conf->key_len, iv, WIRE_IV_SIZE, id0, TUNNEL_ID_SIZE) != 0) {
-        cipher_destroy (&cipher);
+    cipher_t *cipher = cipher_new (conf->key, conf->key_len, wire_hello_parser_iv (self->hello));
+    if (!cipher)
         return -1;
-    }
+    memcpy (id0, wire_hello_parser_id0 (self->hello), TUNNEL_ID_SIZE);
     session_delay_fin (session, side, S_V1_FIN_DELAY_MS);
     return session_add_node (session, side, NODE_OUTER, &cipher_node_class, cipher);
 }

@@ -291,3 +291,10 @@ wire_hello_parser_iv (wire_hello_parser_t *self)
     assert (self);
     return self->state == S_ACCEPTED ? self->hello : NULL;
 }
+
+const uint8_t *
+wire_hello_parser_id0 (wire_hello_parser_t *self)
+{
+    assert (self);
+    return self->state == S_ACCEPTED ? self->hello + WIRE_IV_SIZE : NULL;
+}

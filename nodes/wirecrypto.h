@@ -101,5 +101,8 @@ wire_hello_result_t wire_hello_parser_feed (wire_hello_parser_t *self, const uin
 
 //  The peer's IV once the result is OK, else NULL.
 const uint8_t *wire_hello_parser_iv (wire_hello_parser_t *self);
+//  Its ID0 (the hello's last WIRE_HELLO_SIZE - WIRE_IV_SIZE bytes, checked
+//  to be the HMAC of the IV) once the result is OK, else NULL.
+const uint8_t *wire_hello_parser_id0 (wire_hello_parser_t *self);
 
 #endif

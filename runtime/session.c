@@ -246,9 +246,10 @@ session_on_timer (session_t *self, int kind)
 {
     if (kind == TIMER_NODES) {
         //  An ungated stack is pumped here (a gated one by the flush).
-        for (conn_t *c = &self->client; c && !session_dead (self); c = c == &self->client ? &self->target : NULL)
-            if (c->nodes && c->fd >= 0 && !c->connecting && !session_gated (c))
-                session_nodes_pump (self, c);
+        conn_t *sides[] = { &self->client, &self->target };
+        for (int i = 0; i < 2 && !session_dead (self); i++)
+            if (sides[i]->nodes && sides[i]->fd >= 0 && !sides[i]->connecting && !session_gated (sides[i]))
+                session_nodes_pump (self, sides[i]);
         if (session_dead (self))
             return;
         if ((self->client.nodes && !session_flush (self, &self->client))

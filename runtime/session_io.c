@@ -134,6 +134,34 @@ s_send_through (session_t *self, conn_t *conn, const struct iovec *iov, int coun
         bufpool_put (pool, buf);
 }
 
+//  Pieces for a plain socket: one write of them all when nothing waits
+//  before them; what it did not take is queued.
+static void
+s_send_plain (session_t *self, conn_t *conn, const struct iovec *iov, int count)
+{
+    size_t sent = 0;
+    if (conn->fd >= 0 && !conn->connecting && conn->out.bytes == 0 && !conn->corked) {
+        struct msghdr msg = { .msg_iov = (struct iovec *) iov, .msg_iovlen = (size_t) count };
+        ssize_t n = sendmsg (conn->fd, &msg, MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            log_debug ("%s: write: %s", self->peer, strerror (errno));
+            session_kill (self, true);
+            return;
+        }
+        sent = n > 0 ? (size_t) n : 0;
+    }
+    for (int i = 0; i < count; i++) {
+        size_t len = iov[i].iov_len;
+        if (sent >= len) {
+            sent -= len;
+            continue;
+        }
+        bufq_append (&conn->out, worker_pool (self->worker),
+                     (const uint8_t *) iov[i].iov_base + sent, len - sent);
+        sent = 0;
+    }
+}
+
 //  Queue bytes for a side, writing at once when nothing is waiting before them.
 void
 session_send (session_t *self, conn_t *conn, const void *data, size_t len)
@@ -152,20 +180,8 @@ session_send (session_t *self, conn_t *conn, const void *data, size_t len)
         s_send_through (self, conn, &iov, 1);
         return;
     }
-    if (conn->fd >= 0 && !conn->connecting && conn->out.bytes == 0 && !conn->corked) {
-        ssize_t n = send (conn->fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            log_debug ("%s: write: %s", self->peer, strerror (errno));
-            session_kill (self, true);
-            return;
-        }
-        if (n > 0) {
-            p += n;
-            len -= (size_t) n;
-        }
-    }
-    if (len > 0)
-        bufq_append (&conn->out, worker_pool (self->worker), p, len);
+    struct iovec iov = { (void *) p, len };
+    s_send_plain (self, conn, &iov, 1);
 }
 
 //  Relay path: pass a whole block on, parking it (not copying) if the socket is full.
@@ -482,34 +498,6 @@ void
 session_send_target (session_t *self, const void *data, size_t len)
 {
     session_send (self, &self->target, data, len);
-}
-
-//  Pieces for a plain socket: one write of them all when nothing waits
-//  before them; what it did not take is queued.
-static void
-s_send_plain (session_t *self, conn_t *conn, const struct iovec *iov, int count)
-{
-    size_t sent = 0;
-    if (conn->fd >= 0 && !conn->connecting && conn->out.bytes == 0 && !conn->corked) {
-        struct msghdr msg = { .msg_iov = (struct iovec *) iov, .msg_iovlen = (size_t) count };
-        ssize_t n = sendmsg (conn->fd, &msg, MSG_NOSIGNAL);
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            log_debug ("%s: write: %s", self->peer, strerror (errno));
-            session_kill (self, true);
-            return;
-        }
-        sent = n > 0 ? (size_t) n : 0;
-    }
-    for (int i = 0; i < count; i++) {
-        size_t len = iov[i].iov_len;
-        if (sent >= len) {
-            sent -= len;
-            continue;
-        }
-        bufq_append (&conn->out, worker_pool (self->worker),
-                     (const uint8_t *) iov[i].iov_base + sent, len - sent);
-        sent = 0;
-    }
 }
 
 void

@@ -382,9 +382,14 @@ START_TEST (test_parser_truncated)
     ck_assert_int_eq (wire_hello_parser_feed (parser, NULL, 0, NULL), WIRE_HELLO_NEED_MORE);
     ck_assert_int_eq (wire_hello_parser_feed (parser, HELLO_K32, 31, NULL), WIRE_HELLO_NEED_MORE);
     ck_assert_ptr_null (wire_hello_parser_iv (parser));
+    ck_assert_ptr_null (wire_hello_parser_id0 (parser));
     ck_assert_int_eq (wire_hello_parser_feed (parser, NULL, 0, NULL), WIRE_HELLO_NEED_MORE);
     ck_assert_int_eq (wire_hello_parser_feed (parser, HELLO_K32 + 31, 1, NULL), WIRE_HELLO_OK);
     ck_assert_ptr_nonnull (wire_hello_parser_iv (parser));
+    //  ID0 is the hello's checked HMAC: what the accepting end keys its memory with.
+    uint8_t id0[WIRE_HELLO_SIZE - WIRE_IV_SIZE];
+    ck_assert_int_eq (wire_hmac (KEY32, 32, HELLO_K32, WIRE_IV_SIZE, id0, sizeof id0), 0);
+    ck_assert_mem_eq (wire_hello_parser_id0 (parser), id0, sizeof id0);
     ck_assert_int_eq (wire_hello_parser_feed (parser, NULL, 0, NULL), WIRE_HELLO_OK);
     wire_hello_parser_destroy (&parser);
     wire_hello_parser_destroy (&parser);
