@@ -1,8 +1,10 @@
-/*  acceptor — the actor that owns the listening sockets. */
+/*  acceptor — the actor that owns the listening sockets: binds them (again
+    on a reload, with retries), and gives each worker a duplicate of the ones
+    it serves; the workers accept (runtime/worker_ports.h). */
 #include "actors/acceptor.h"
 
 #include <errno.h>
-#include <sys/resource.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -12,9 +14,8 @@
 #include "runtime/actor.h"
 #include "runtime/base/log.h"
 #include "runtime/worker.h"
+#include "runtime/worker_ports.h"
 
-#define ACCEPT_BURST 64
-#define BACKOFF_MS 100          //  pause after running out of file descriptors
 #define RETRY_MIN_MS 1000       //  first retry of a port that could not be bound
 #define RETRY_MAX_MS 60000
 
@@ -28,18 +29,14 @@ typedef struct {
 typedef struct {
     acceptor_args_t *args;
     zsock_t *pipe;
-    zsock_t *control;           //  PULL: new listener sets (config reload)
+    zsock_t *control;           //  PULL: new listener sets (config reload), and
+                                //  the workers' "WANT" (WORKER_PORTS_WANTED)
     zsock_t **workers;          //  a PUSH to each worker's inbox
-    int next_worker;            //  round robin
     const listener_conf_t *listeners;
     size_t count;
     s_port_t *ports;
-    zmq_pollitem_t *items;      //  pipe, control, then the listeners
-    int64_t paused_until;
     bool terminated;
 } self_t;
-
-#define FIRST_PORT_ITEM 2
 
 int
 acceptor_listen (const hostport_t *address)
@@ -83,38 +80,21 @@ s_self_new (zsock_t *pipe, acceptor_args_t *args)
     self->args = args;
     self->pipe = pipe;
     self->control = zsock_new_pull (ACCEPTOR_CONTROL);
+    if (self->control)
+        zsock_bind (self->control, "%s", WORKER_PORTS_WANTED);
     self->listeners = args->listeners;
     self->count = args->listener_count;
     self->ports = calloc (self->count + 1, sizeof (s_port_t));
-    self->items = calloc (self->count + FIRST_PORT_ITEM, sizeof (zmq_pollitem_t));
     for (size_t i = 0; i < self->count; i++)
         self->ports[i].fd = -1;
     self->workers = calloc ((size_t) args->worker_count, sizeof (zsock_t *));
     for (int i = 0; i < args->worker_count; i++) {
         char endpoint[64];
         self->workers[i] = zsock_new_push (worker_endpoint (i, endpoint, sizeof endpoint));
-        //  A stuck worker must not stall accepting for everyone: give up on
-        //  one hand-over after a while and drop that connection instead.
+        //  A stuck worker must not stall the others' sets for long.
         zsock_set_sndtimeo (self->workers[i], 1000);
     }
     return self;
-}
-
-static void
-s_self_destroy (self_t **self_p)
-{
-    self_t *self = *self_p;
-    for (size_t i = 0; i < self->count; i++)
-        if (self->ports[i].fd >= 0)
-            close (self->ports[i].fd);
-    for (int i = 0; i < self->args->worker_count; i++)
-        zsock_destroy (&self->workers[i]);
-    zsock_destroy (&self->control);
-    free (self->workers);
-    free (self->ports);
-    free (self->items);
-    free (self);
-    *self_p = NULL;
 }
 
 static const char *
@@ -125,6 +105,73 @@ s_describe (const listener_conf_t *l, char *buf, size_t len)
     else
         snprintf (buf, len, "%s proxy", l->handler.cls->name);
     return buf;
+}
+
+//  Tell worker w which sockets it accepts on: a duplicate of each bound one
+//  it serves (all of them, but a listener pinned to another worker), so
+//  that it can close its own when the set changes without a race on the
+//  descriptor number. The socket closes when the last copy does.
+static void
+s_publish_to (self_t *self, int w)
+{
+    zmsg_t *msg = worker_ports_message ();
+    for (size_t i = 0; i < self->count; i++) {
+        const listener_conf_t *l = &self->listeners[i];
+        bool pinned = l->worker >= 0 && l->worker < self->args->worker_count;
+        if (self->ports[i].fd < 0 || (pinned && l->worker != w))
+            continue;
+        int fd = fcntl (self->ports[i].fd, F_DUPFD_CLOEXEC, 0);
+        if (fd < 0) {
+            char what[128];
+            log_error ("%s: worker %d cannot accept on %s:%u: %s", s_describe (l, what, sizeof what),
+                       w, l->listen.host, l->listen.port, strerror (errno));
+            continue;
+        }
+        worker_ports_message_add (msg, fd, &l->handler);
+    }
+    //  "LISTEN" then fd/conf pairs: on failure close the copies ourselves.
+    zmsg_t *copy = zmsg_dup (msg);
+    if (zmsg_send (&msg, self->workers[w]) != 0) {
+        log_error ("worker %d did not take its listening sockets", w);
+        zmsg_destroy (&msg);
+        zframe_t *frame = zmsg_first (copy);
+        while ((frame = zmsg_next (copy))) {
+            int fd = -1;
+            if (zframe_size (frame) == sizeof fd)
+                memcpy (&fd, zframe_data (frame), sizeof fd);
+            zmsg_next (copy);           //  its conf
+            if (fd >= 0)
+                close (fd);
+        }
+    }
+    zmsg_destroy (&copy);
+}
+
+static void
+s_publish (self_t *self)
+{
+    for (int w = 0; w < self->args->worker_count; w++)
+        s_publish_to (self, w);
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    //  The workers stop accepting too (a drain, or a restart that binds anew).
+    for (size_t i = 0; i < self->count; i++)
+        if (self->ports[i].fd >= 0) {
+            close (self->ports[i].fd);
+            self->ports[i].fd = -1;
+        }
+    s_publish (self);
+    for (int i = 0; i < self->args->worker_count; i++)
+        zsock_destroy (&self->workers[i]);
+    zsock_destroy (&self->control);
+    free (self->workers);
+    free (self->ports);
+    free (self);
+    *self_p = NULL;
 }
 
 //  Bind listener i; on failure either give up (-1) or schedule a retry.
@@ -154,24 +201,13 @@ s_bind_one (self_t *self, size_t i)
     return 0;
 }
 
-static void
-s_rebuild_items (self_t *self)
-{
-    self->items[0] = (zmq_pollitem_t) { zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0 };
-    self->items[1] = (zmq_pollitem_t) { zsock_resolve (self->control), 0, ZMQ_POLLIN, 0 };
-    for (size_t i = 0; i < self->count; i++) {
-        int fd = self->ports[i].fd;
-        self->items[FIRST_PORT_ITEM + i] = (zmq_pollitem_t) { NULL, fd, (short) (fd >= 0 ? ZMQ_POLLIN : 0), 0 };
-    }
-}
-
 static int
 s_self_bind (self_t *self)
 {
     for (size_t i = 0; i < self->count; i++)
         if (s_bind_one (self, i) != 0)
             return -1;
-    s_rebuild_items (self);
+    s_publish (self);
     return 0;
 }
 
@@ -199,42 +235,30 @@ s_retry_binds (self_t *self)
         }
     }
     if (changed)
-        s_rebuild_items (self);
+        s_publish (self);
     return next;
 }
 
+//  A listener of the new set on an address we listen on keeps that socket,
+//  whatever its handler now is: no connection attempt is refused meanwhile,
+//  and the workers learn the new handler with the new set.
 static bool
-s_same_listener (const listener_conf_t *a, const listener_conf_t *b)
+s_same_address (const listener_conf_t *a, const listener_conf_t *b)
 {
-    return strcmp (a->listen.host, b->listen.host) == 0 && a->listen.port == b->listen.port
-        && a->handler.cls == b->handler.cls && a->handler.wormhole == b->handler.wormhole
-        && a->handler.flags == b->handler.flags && a->worker == b->worker
-        && strcmp (a->handler.relay_to.host, b->handler.relay_to.host) == 0
-        && a->handler.relay_to.port == b->handler.relay_to.port;
+    return strcmp (a->listen.host, b->listen.host) == 0 && a->listen.port == b->listen.port;
 }
 
-//  A new set of listeners (config reload): the ones that stay keep their
-//  sockets (no connection attempt is refused meanwhile), the others close,
-//  the new ones bind.
+//  A new set of listeners (config reload): the addresses that stay keep
+//  their sockets, the others close, the new ones bind.
 static void
-s_handle_control (self_t *self)
+s_handle_set (self_t *self, const listener_conf_t *next, int count)
 {
-    char *command = NULL;
-    void *listeners = NULL;
-    int count = 0;
-    if (zsock_recv (self->control, "spi", &command, &listeners, &count) != 0)
-        return;
-    bool ok = command && streq (command, "SET") && count >= 0 && (listeners || count == 0);
-    zstr_free (&command);
-    if (!ok)
-        return;
-    const listener_conf_t *next = listeners;
     s_port_t *ports = calloc ((size_t) count + 1, sizeof (s_port_t));
     bool *kept = calloc (self->count + 1, sizeof (bool));
     for (int i = 0; i < count; i++) {
         ports[i].fd = -1;
         for (size_t j = 0; j < self->count; j++)
-            if (!kept[j] && self->ports[j].fd >= 0 && s_same_listener (&next[i], &self->listeners[j])) {
+            if (!kept[j] && self->ports[j].fd >= 0 && s_same_address (&next[i], &self->listeners[j])) {
                 ports[i] = self->ports[j];
                 kept[j] = true;
                 break;
@@ -249,11 +273,9 @@ s_handle_control (self_t *self)
         }
     free (kept);
     free (self->ports);
-    free (self->items);
     self->ports = ports;
     self->listeners = next;
     self->count = (size_t) count;
-    self->items = calloc (self->count + FIRST_PORT_ITEM, sizeof (zmq_pollitem_t));
     for (size_t i = 0; i < self->count; i++)
         if (self->ports[i].fd < 0 && !self->ports[i].retry_at) {
             //  A reload never fails for a busy port: it is retried.
@@ -262,46 +284,36 @@ s_handle_control (self_t *self)
             s_bind_one (self, i);
             self->args->retry_binds = retry;
         }
-    s_rebuild_items (self);
+    s_publish (self);
 }
 
+//  "SET" listeners count: a reload; "WANT" index: a worker (re)started.
 static void
-s_handle_listener (self_t *self, size_t index)
+s_handle_control (self_t *self)
 {
-    for (int burst = 0; burst < ACCEPT_BURST; burst++) {
-        int fd = accept4 (self->ports[index].fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE) {
-                struct rlimit rl = { 0, 0 };
-                getrlimit (RLIMIT_NOFILE, &rl);
-                log_warn_limited ("accept: %s: %s (%llu); new connections wait %d ms at a time",
-                                  strerror (errno), errno == EMFILE
-                                  ? "the process's open file limit (ulimit -n / LimitNOFILE) is reached"
-                                  : "the system's open file limit is reached",
-                                  (unsigned long long) rl.rlim_cur, BACKOFF_MS);
-                self->paused_until = zclock_mono () + BACKOFF_MS;
-            }
-            else if (errno == ENOBUFS || errno == ENOMEM) {
-                log_warn_limited ("accept: %s; new connections wait %d ms at a time",
-                                  strerror (errno), BACKOFF_MS);
-                self->paused_until = zclock_mono () + BACKOFF_MS;
-            }
-            else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
-                     && errno != ECONNABORTED && errno != EPROTO)
-                log_warn_limited ("accept: %s", strerror (errno));
-            return;
-        }
-        const listener_conf_t *listener = &self->listeners[index];
-        int worker = listener->worker;
-        if (worker < 0 || worker >= self->args->worker_count) {
-            worker = self->next_worker;
-            self->next_worker = (self->next_worker + 1) % self->args->worker_count;
-        }
-        if (zsock_send (self->workers[worker], "sip", "ACCEPT", fd, (void *) &listener->handler) != 0) {
-            log_warn ("no data-plane worker took a new connection; dropped");
-            close (fd);
-        }
+    zmsg_t *msg = zmsg_recv (self->control);
+    char *command = msg ? zmsg_popstr (msg) : NULL;
+    if (command && streq (command, "WANT")) {
+        char *index = zmsg_popstr (msg);
+        int w = index ? atoi (index) : -1;
+        if (w >= 0 && w < self->args->worker_count)
+            s_publish_to (self, w);
+        zstr_free (&index);
     }
+    else if (command && streq (command, "SET") && zmsg_size (msg) == 2) {
+        void *listeners = NULL;
+        zframe_t *frame = zmsg_pop (msg);
+        if (zframe_size (frame) == sizeof listeners)
+            memcpy (&listeners, zframe_data (frame), sizeof listeners);
+        zframe_destroy (&frame);
+        char *count_text = zmsg_popstr (msg);
+        int count = count_text ? atoi (count_text) : -1;
+        zstr_free (&count_text);
+        if (count >= 0 && (listeners || count == 0))
+            s_handle_set (self, listeners, count);
+    }
+    zstr_free (&command);
+    zmsg_destroy (&msg);
 }
 
 static void
@@ -321,32 +333,21 @@ acceptor_actor (zsock_t *pipe, void *args)
         return;
     }
     zsock_signal (pipe, 0);
+    zmq_pollitem_t items[] = { { zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0 },
+                               { zsock_resolve (self->control), 0, ZMQ_POLLIN, 0 } };
     while (!self->terminated) {
-        long retry = s_retry_binds (self);
-        int64_t now = zclock_mono ();
-        bool paused = now < self->paused_until;
-        int count = paused ? FIRST_PORT_ITEM : (int) self->count + FIRST_PORT_ITEM;
-        long timeout = paused ? (long) (self->paused_until - now) : -1;
-        if (retry >= 0 && (timeout < 0 || retry < timeout))
-            timeout = retry;
-        if (zmq_poll (self->items, count, timeout) < 0) {
+        long timeout = s_retry_binds (self);
+        if (zmq_poll (items, 2, timeout) < 0) {
             if (zmq_errno () == EINTR)
                 continue;
             s_self_destroy (&self);
             actor_fail (pipe, "zmq_poll failed");
             return;
         }
-        if (self->items[0].revents & ZMQ_POLLIN)
+        if (items[0].revents & ZMQ_POLLIN)
             s_handle_pipe (self);
-        if (self->terminated)
-            break;
-        if (self->items[1].revents & ZMQ_POLLIN) {
+        if (!self->terminated && (items[1].revents & ZMQ_POLLIN))
             s_handle_control (self);
-            continue;           //  the items were rebuilt
-        }
-        for (int i = FIRST_PORT_ITEM; i < count && !self->terminated; i++)
-            if (self->items[i].revents & ZMQ_POLLIN)
-                s_handle_listener (self, (size_t) i - FIRST_PORT_ITEM);
     }
     s_self_destroy (&self);
 }

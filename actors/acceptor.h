@@ -1,10 +1,11 @@
 /*  acceptor — the actor that owns the listening sockets.
 
-    It accepts connections and hands each socket to a data-plane worker
-    (round robin over a PUSH socket connected to every worker's inbox), tagged
-    with the handler configuration of the listener it came in on. Listening
-    sockets are few, so a zmq_poll over them is cheap here; the per-connection
-    work all happens in the workers' epoll loops.
+    It binds them (and again on a reload; a port that cannot be bound is
+    retried) and gives every data-plane worker a duplicate of each socket it
+    serves, tagged with the listener's handler configuration ("LISTEN", see
+    runtime/worker_ports.h): the workers accept by themselves, in their own
+    epoll loops, so a new connection costs no thread hop. A listener pinned
+    to one worker (the aggregated tunnel's users) goes to that worker only.
 */
 #ifndef MK_ACCEPTOR_H
 #define MK_ACCEPTOR_H

@@ -186,6 +186,7 @@ app_run (const app_conf_t *conf)
 
     resolver_args_t resolver_args = { RESOLVER_ENDPOINT, RESOLVER_THREADS, RESOLVER_QUEUE_MAX, 0 };
     worker_args_t worker_args[MAX_WORKERS];
+    static worker_loads_t loads;        //  one app per process
     acceptor_args_t acceptor_args = { conf->listeners, conf->listener_count, workers,
                                       conf->retry_binds };
 
@@ -212,7 +213,8 @@ app_run (const app_conf_t *conf)
     for (int i = 0; rc == 0 && i < workers; i++) {
         worker_args[i] = (worker_args_t) { i, RESOLVER_ENDPOINT, conf->connect_timeout_ms,
                                            dials + dial_start[i], dial_start[i + 1] - dial_start[i],
-                                           conf->idle_timeout_ms, workers, conf->handshake_timeout_ms };
+                                           conf->idle_timeout_ms, workers, conf->handshake_timeout_ms,
+                                           &loads };
         char name[32];
         snprintf (name, sizeof name, "worker-%d", i);
         rc = supervisor_start_child (supervisor, name, worker_actor, &worker_args[i]);

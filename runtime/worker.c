@@ -10,6 +10,7 @@
 #include "runtime/worker.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "runtime/resolver.h"
 #include "runtime/session_table.h"
 #include "runtime/trace.h"
+#include "runtime/worker_ports.h"
 #include "runtime/worker_priv.h"
 
 #define MAX_EVENTS 256
@@ -38,6 +40,11 @@ typedef struct {
     void (*handle) (worker_t *self);
 } zmq_entry_t;
 
+//  A connection accepted here goes to a worker running this many sessions
+//  fewer (a pair of sessions per user in a one-process wormhole, and one
+//  more so that light traffic is not moved around).
+#define WORKER_ACCEPT_SLACK 3
+
 struct worker_t {
     worker_args_t args;
     zsock_t *pipe;
@@ -47,6 +54,8 @@ struct worker_t {
     //  no ZeroMQ socket can be made, and CZMQ asserts if one cannot.
     zsock_t *peers[WORKER_MAX]; //  PUSH to every worker's inbox (handovers)
     zsock_t *drained;       //  PUSH to WORKER_DRAINED
+    zsock_t *wants;         //  PUSH to WORKER_PORTS_WANTED
+    worker_ports_t *ports;  //  the listening sockets it accepts on
     zmq_entry_t zmq_entries[3];
     int epfd;
     bufpool_t *pool;
@@ -84,6 +93,20 @@ int
 worker_index (worker_t *self)
 {
     return self->args.index;
+}
+
+static void
+s_publish_load (worker_t *self)
+{
+    if (self->args.loads)
+        atomic_store_explicit (&self->args.loads->live[self->args.index], (long) self->live,
+                               memory_order_relaxed);
+}
+
+worker_ports_t *
+worker_ports (worker_t *self)
+{
+    return self->ports;
 }
 
 trace_t *
@@ -187,6 +210,27 @@ worker_uncork_later (worker_t *self, session_t *session)
     self->corked = session;
 }
 
+int
+worker_accept_target (worker_t *self)
+{
+    worker_loads_t *loads = self->args.loads;
+    int own = self->args.index, best = own;
+    if (!loads)
+        return own;
+    long least = (long) self->live - WORKER_ACCEPT_SLACK;
+    for (int w = 0; w < self->args.worker_count; w++) {
+        long live = atomic_load_explicit (&loads->live[w], memory_order_relaxed);
+        if (w != own && live < least) {
+            least = live;
+            best = w;
+        }
+    }
+    //  Counted there at once, so that a burst is not all sent to one worker.
+    if (best != own)
+        atomic_fetch_add_explicit (&loads->live[best], 1, memory_order_relaxed);
+    return best;
+}
+
 //  --------------------------------------------------------------------------
 //  Loop
 
@@ -243,6 +287,7 @@ s_free_dead (worker_t *self)
         session_table_release (&self->sessions, session_id (session));
         session_free (&session);
         self->live--;
+        s_publish_load (self);
         heap_trim_freed (&self->trim, 1);
     }
     heap_trim_check (&self->trim, self->pool, self->live, timers_now_ms ());
@@ -268,6 +313,7 @@ s_session_start (worker_t *self, int fd, const handler_conf_t *conf,
     }
     session_table_set (&self->sessions, id, session);
     self->live++;
+    s_publish_load (self);
     return session;
 }
 
@@ -318,6 +364,7 @@ void
 worker_drain (worker_t *self)
 {
     self->draining = true;
+    worker_ports_close (self->ports);
     worker_warm_end_all (self);
 }
 
@@ -409,6 +456,8 @@ s_worker_new (zsock_t *pipe, worker_args_t *args)
     self->inbox = zsock_new (ZMQ_PULL);
     self->resolver = zsock_new (ZMQ_DEALER);
     self->drained = zsock_new_push (WORKER_DRAINED);
+    self->wants = zsock_new_push (WORKER_PORTS_WANTED);
+    self->ports = worker_ports_new (self, self->epfd);
     bool peers_made = true;
     if (self->args.worker_count < 1 || self->args.worker_count > WORKER_MAX)
         self->args.worker_count = args->index + 1;
@@ -425,8 +474,12 @@ s_worker_new (zsock_t *pipe, worker_args_t *args)
         zsock_set_sndtimeo (self->drained, 0);      //  the owner may be gone already
         zsock_set_linger (self->drained, 1000);
     }
+    if (self->wants) {
+        zsock_set_sndtimeo (self->wants, 0);
+        zsock_set_linger (self->wants, 0);
+    }
     if (self->epfd < 0 || !self->pool || !self->timers || !self->inbox || !self->resolver
-    ||  !self->drained || !peers_made
+    ||  !self->drained || !self->wants || !self->ports || !peers_made
     ||  zsock_bind (self->inbox, "%s", worker_endpoint (args->index, endpoint, sizeof endpoint)) != 0
     ||  zsock_connect (self->resolver, "%s", args->resolver_endpoint) != 0) {
         log_error ("worker %d: cannot set up: %s", args->index, zmq_strerror (zmq_errno ()));
@@ -461,6 +514,8 @@ s_worker_destroy (worker_t **self_p)
             worker_bury (self, session);
     }
     s_free_dead (self);
+    worker_ports_destroy (&self->ports);
+    zsock_destroy (&self->wants);
     zsock_destroy (&self->inbox);
     zsock_destroy (&self->resolver);
     zsock_destroy (&self->drained);
@@ -487,6 +542,8 @@ worker_actor (zsock_t *pipe, void *args)
     }
     zsock_signal (pipe, 0);
     log_debug ("worker %d: started", self->args.index);
+    //  The acceptor sends its listening sockets (again, after a restart).
+    zsock_send (self->wants, "si", "WANT", self->args.index);
     for (size_t i = 0; i < self->args.dial_count; i++) {
         session_t *session = s_session_start (self, -1, &self->args.dials[i], NULL, NULL, 0, false);
         if (session)
@@ -505,6 +562,9 @@ worker_actor (zsock_t *pipe, void *args)
         int timeout = heap_trim_wait_ms (&self->trim, now, timers_wait_ms (self->timers, now));
         if (worker_warm_due (self) && timeout != 0)
             timeout = 1;        //  (the client's first bytes, if they come at once, go first)
+        int rest = worker_ports_wait_ms (self->ports, now);
+        if (rest >= 0 && (timeout < 0 || rest < timeout))
+            timeout = rest;
         int count = epoll_wait (self->epfd, events, MAX_EVENTS, timeout);
         if (count < 0) {
             if (errno == EINTR)
@@ -520,6 +580,10 @@ worker_actor (zsock_t *pipe, void *args)
                 ((zmq_entry_t *) events[i].data.ptr)->due = true;
                 continue;
             }
+            if (*kind == EP_LISTEN) {
+                worker_ports_accept (events[i].data.ptr);
+                continue;
+            }
             conn_t *conn = events[i].data.ptr;
             session_t *session = conn->session;
             if (session_is_dead (session))
@@ -530,6 +594,7 @@ worker_actor (zsock_t *pipe, void *args)
             session_settle (session);
         }
         s_fire_timers (self);
+        worker_ports_resume (self->ports, timers_now_ms ());
         worker_warm_run (self);
         s_uncork_all (self);
         s_free_dead (self);

@@ -1,12 +1,15 @@
 /*  worker — a data-plane actor: many client connections in one epoll loop.
 
-    One worker runs per core. The acceptor hands it accepted sockets; for each
-    it runs a session (runtime/session.h) whose handler decides where the bytes
-    go. Raw TCP sockets are plain non-blocking fds in the worker's own epoll,
-    and so are its ZeroMQ sockets (through ZMQ_FD): the actor pipe, the inbox
-    the acceptor pushes to, and a DEALER to the resolver for host names.
+    One worker runs per core. It accepts on the listening sockets the acceptor
+    gives it (runtime/worker_ports.h); for each connection it runs a session
+    (runtime/session.h) whose handler decides where the bytes go. Raw TCP
+    sockets are plain non-blocking fds in the worker's own epoll, and so are
+    its ZeroMQ sockets (through ZMQ_FD): the actor pipe, the inbox the acceptor
+    and the other workers push to, and a DEALER to the resolver for host names.
 
     Inbox messages (PUSH to the worker's endpoint, zsock_send pictures):
+      "LISTEN" [fd conf]...      the listening sockets to accept on from now on
+                                 (runtime/worker_ports.h; fds are the worker's own)
       "ACCEPT" fd conf   ("sip") a socket to serve with that handler conf
       "DIAL" conf        ("sp")  start a session without a client (a tunnel that dials)
       "DROP" owner       ("sp")  end every session of that wormhole (config reload)
@@ -35,12 +38,24 @@ typedef struct {
     int idle_timeout_ms;            //  a relaying session without traffic ends; <= 0: never
     int worker_count;               //  how many workers run (each keeps a PUSH to every inbox)
     int handshake_timeout_ms;       //  socks/http: a request must be complete by then; 0: 15 s
+    struct worker_loads_t *loads;   //  shared by all workers (NULL: each keeps what it accepts)
 } worker_args_t;
 
 //  At most this many workers run in one process.
 #define WORKER_MAX 64
 
+//  How many sessions each worker runs, written by it and read by the others:
+//  a worker that accepted a connection while it runs clearly more than
+//  another hands the socket over (runtime/worker_ports.c). Only a hint,
+//  hence relaxed atomics and no lock.
+typedef struct worker_loads_t {
+    _Atomic long live[WORKER_MAX];
+} worker_loads_t;
+
 #define WORKER_DRAINED "inproc://mimicsocks-drained"
+//  A starting worker says "WANT" <index> ("si") here; the acceptor, which
+//  binds it, answers with a "LISTEN" message to that worker's inbox.
+#define WORKER_PORTS_WANTED "inproc://mimicsocks-ports-wanted"
 
 //  "inproc://mimicsocks-worker-<index>" into buf.
 const char *worker_endpoint (int index, char *buf, size_t buflen);

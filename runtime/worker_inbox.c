@@ -1,6 +1,6 @@
 /*  worker_inbox — the messages a data-plane worker's inbox takes (worker.h
-    lists them): new sockets, handover connections, dials and drops from a
-    reload, handover triggers, the drain.
+    lists them): listening sockets and new sockets, handover connections,
+    dials and drops from a reload, handover triggers, the drain.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include "runtime/base/log.h"
 #include "runtime/handover.h"
 #include "runtime/session_table.h"
+#include "runtime/worker_ports.h"
 #include "runtime/worker_priv.h"
 
 //  "DIAL" conf / "DROP" owner (a reload): start a dialing session, or end
@@ -87,6 +88,21 @@ s_handle_handover (worker_t *self)
     }
 }
 
+void
+worker_serve (worker_t *self, int fd, const handler_conf_t *handler)
+{
+    session_t *session = handler->warm ? worker_warm_take (self, handler, fd) : NULL;
+    if (!session)
+        session = worker_session_start (self, fd, handler);
+    if (session)
+        session_settle (session);
+    else
+        close (fd);
+    //  The next client of this conf finds its session started.
+    if (handler->warm)
+        worker_warm_up (self, handler);
+}
+
 //  "ACCEPT" fd conf: a socket to serve.
 static void
 s_handle_new_socket (worker_t *self, zmsg_t *msg)
@@ -107,17 +123,7 @@ s_handle_new_socket (worker_t *self, zmsg_t *msg)
             close (fd);
         return;
     }
-    const handler_conf_t *handler = conf;
-    session_t *session = handler->warm ? worker_warm_take (self, handler, fd) : NULL;
-    if (!session)
-        session = worker_session_start (self, fd, conf);
-    if (session)
-        session_settle (session);
-    else
-        close (fd);
-    //  The next client of this conf finds its session started.
-    if (handler->warm)
-        worker_warm_up (self, handler);
+    worker_serve (self, fd, conf);
 }
 
 void
@@ -129,6 +135,8 @@ worker_inbox_handle (worker_t *self, zmsg_t **msg_p)
         log_error ("worker %d: malformed inbox message", worker_index (self));
     else if (streq (command, "ACCEPT"))
         s_handle_new_socket (self, msg);
+    else if (streq (command, "LISTEN"))
+        worker_ports_set (worker_ports (self), msg);
     else if (streq (command, "DRAIN"))
         worker_drain (self);
     else if (streq (command, "BATON"))

@@ -24,7 +24,8 @@ typedef struct session_t session_t;
 
 //  What an epoll entry points at: every pointee starts with this tag.
 //  EP_UDP: a session's datagram socket (runtime/session_udp.c), a conn_t too.
-typedef enum { EP_ZMQ, EP_CONN, EP_UDP } ep_kind_t;
+//  EP_LISTEN: a listening socket the worker accepts on (runtime/worker_ports.h).
+typedef enum { EP_ZMQ, EP_CONN, EP_UDP, EP_LISTEN } ep_kind_t;
 
 //  What a socket's bytes are, during a handover (otherwise always STREAM).
 typedef enum {
@@ -105,6 +106,13 @@ void worker_inbox_handle (worker_t *self, zmsg_t **msg_p);
 //  A session for an accepted socket (fd) or one that dials by itself (-1),
 //  in a fresh slot; NULL if none can be had.
 session_t *worker_session_start (worker_t *self, int fd, const handler_conf_t *conf);
+//  Serve an accepted socket with that handler conf (closed if it cannot be).
+void worker_serve (worker_t *self, int fd, const handler_conf_t *conf);
+//  Which worker should serve a connection this one just accepted: itself,
+//  or one that runs clearly fewer sessions (worker_args_t.loads).
+int worker_accept_target (worker_t *self);
+//  The worker's own listening sockets (worker_ports.h).
+struct worker_ports_t *worker_ports (worker_t *self);
 //  The worker's session table.
 session_table_t *worker_sessions (worker_t *self);
 //  "DRAIN": report once no user connection is left.

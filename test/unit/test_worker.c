@@ -1,7 +1,7 @@
 /*  Unit tests: a data-plane worker with real sockets on 127.0.0.1.
 
-    The test plays acceptor (it pushes accepted sockets to the worker's inbox)
-    and both peers: the client and the relay target.
+    The test plays acceptor (it pushes accepted sockets, or listening ones,
+    to the worker's inbox) and both peers: the client and the relay target.
 */
 #include <check.h>
 #include <errno.h>
@@ -20,6 +20,7 @@
 #include "handlers/socks.h"
 #include "runtime/resolver.h"
 #include "runtime/worker.h"
+#include "runtime/worker_ports.h"
 #include "test/support/check_run.h"
 
 #define RESOLVER "inproc://test-worker-resolver"
@@ -72,7 +73,7 @@ s_setup (fixture_t *f, const char *target_host)
     zsys_set_linger (0);
     f->resolver = resolver_new (RESOLVER, 2);
     ck_assert_ptr_nonnull (f->resolver);
-    f->args = (worker_args_t) { 0, RESOLVER, 2000, NULL, 0, 0, 1, 0 };
+    f->args = (worker_args_t) { 0, RESOLVER, 2000, NULL, 0, 0, 1, 0, NULL };
     f->worker = zactor_new (worker_actor, &f->args);
     ck_assert_ptr_nonnull (f->worker);
     char endpoint[64];
@@ -270,6 +271,71 @@ START_TEST (test_bulk_in_order_and_bounded_buffering)
 }
 END_TEST
 
+//  Connect to 127.0.0.1:port; -1 with errno if refused.
+static int
+s_connect (uint16_t port)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (port),
+                              .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    if (connect (fd, (struct sockaddr *) &sa, sizeof sa) != 0) {
+        int err = errno;
+        close (fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+static void
+s_send_listen (fixture_t *f, int fd, const handler_conf_t *conf)
+{
+    zmsg_t *msg = worker_ports_message ();
+    if (fd >= 0)
+        worker_ports_message_add (msg, fd, conf);
+    ck_assert_int_eq (zmsg_send (&msg, f->inbox), 0);
+}
+
+START_TEST (test_worker_accepts_on_its_own_copy)
+{
+    fixture_t f;
+    s_setup (&f, "127.0.0.1");
+    int listener = s_listen_any ();
+    uint16_t port = s_port_of (listener);
+    s_send_listen (&f, dup (listener), &f.relay);
+    //  Served by the worker itself: nobody here calls accept on listener.
+    for (int i = 0; i < 3; i++) {
+        int client = s_connect (port);
+        ck_assert_int_ge (client, 0);
+        int target = s_accept_within (f.target_listener, 3000);
+        ck_assert_int_ge (target, 0);
+        ck_assert_int_eq (write (client, "ping", 4), 4);
+        char buf[4];
+        ck_assert_int_eq (s_read_exact (target, buf, 4, 3000), 4);
+        ck_assert_mem_eq (buf, "ping", 4);
+        close (client);
+        close (target);
+    }
+    //  A new set without it: the worker closes its copy, so once ours is
+    //  closed too the port is free (connections are refused).
+    s_send_listen (&f, -1, NULL);
+    close (listener);
+    int refused = 0;
+    for (int i = 0; i < 200 && !refused; i++) {
+        int client = s_connect (port);
+        if (client < 0 && errno == ECONNREFUSED)
+            refused = 1;
+        else {
+            if (client >= 0)
+                close (client);
+            zclock_sleep (10);
+        }
+    }
+    ck_assert_int_eq (refused, 1);
+    s_teardown (&f);
+}
+END_TEST
+
 START_TEST (test_many_sessions_and_garbage_socks)
 {
     fixture_t f;
@@ -322,6 +388,7 @@ main (void)
     tcase_add_test (tc, test_relay_to_closed_port_closes_the_client);
     tcase_add_test (tc, test_bulk_in_order_and_bounded_buffering);
     tcase_add_test (tc, test_many_sessions_and_garbage_socks);
+    tcase_add_test (tc, test_worker_accepts_on_its_own_copy);
     suite_add_tcase (suite, tc);
     return check_run (suite);
 }
