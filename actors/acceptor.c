@@ -127,7 +127,7 @@ s_publish_to (self_t *self, int w)
                        w, l->listen.host, l->listen.port, strerror (errno));
             continue;
         }
-        worker_ports_message_add (msg, fd, &l->handler);
+        worker_ports_message_add (msg, fd, &l->handler, pinned);
     }
     //  "LISTEN" then fd/conf pairs: on failure close the copies ourselves.
     zmsg_t *copy = zmsg_dup (msg);
@@ -139,7 +139,8 @@ s_publish_to (self_t *self, int w)
             int fd = -1;
             if (zframe_size (frame) == sizeof fd)
                 memcpy (&fd, zframe_data (frame), sizeof fd);
-            zmsg_next (copy);           //  its conf
+            zmsg_next (copy);           //  its conf and pinned flag
+            zmsg_next (copy);
             if (fd >= 0)
                 close (fd);
         }

@@ -93,12 +93,15 @@ void
 worker_ports_set (worker_ports_t *self, zmsg_t *msg)
 {
     worker_ports_close (self);
-    size_t count = zmsg_size (msg) / 2;
+    size_t count = zmsg_size (msg) / 3;
     self->ports = calloc (count + 1, sizeof (worker_port_t));
     size_t kept = 0;
     for (size_t i = 0; i < count; i++) {
         zframe_t *fd_frame = zmsg_pop (msg);
         zframe_t *conf_frame = zmsg_pop (msg);
+        zframe_t *pinned_frame = zmsg_pop (msg);
+        bool pinned = zframe_size (pinned_frame) == 1 && zframe_data (pinned_frame)[0] == 1;
+        zframe_destroy (&pinned_frame);
         int fd = -1;
         const handler_conf_t *conf = NULL;
         if (zframe_size (fd_frame) == sizeof fd)
@@ -109,7 +112,7 @@ worker_ports_set (worker_ports_t *self, zmsg_t *msg)
         zframe_destroy (&conf_frame);
         //  Never a blocking accept in a worker, whatever the sender made.
         if (fd >= 0 && conf && self->ports && fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) | O_NONBLOCK) == 0)
-            self->ports[kept++] = (worker_port_t) { EP_LISTEN, self, fd, conf };
+            self->ports[kept++] = (worker_port_t) { EP_LISTEN, self, fd, conf, pinned };
         else if (fd >= 0)
             close (fd);
     }
@@ -162,7 +165,7 @@ worker_ports_accept (worker_port_t *port)
                 log_warn_limited ("accept: %s", strerror (err));
             return;
         }
-        int w = worker_accept_target (self->worker);
+        int w = port->pinned ? worker_index (self->worker) : worker_accept_target (self->worker);
         if (w != worker_index (self->worker) && s_hand_over (self, w, fd, port->conf) == 0)
             continue;
         worker_serve (self->worker, fd, port->conf);
@@ -195,8 +198,10 @@ worker_ports_message (void)
 }
 
 void
-worker_ports_message_add (zmsg_t *msg, int fd, const handler_conf_t *conf)
+worker_ports_message_add (zmsg_t *msg, int fd, const handler_conf_t *conf, bool pinned)
 {
+    uint8_t flag = pinned ? 1 : 0;
     zmsg_addmem (msg, &fd, sizeof fd);
     zmsg_addmem (msg, &conf, sizeof conf);
+    zmsg_addmem (msg, &flag, 1);
 }

@@ -29,13 +29,14 @@ typedef struct {
     worker_ports_t *owner;
     int fd;                         //  this worker's duplicate
     const handler_conf_t *conf;
+    bool pinned;                    //  only this worker may serve its connections
 } worker_port_t;
 
 //  The set of a worker whose epoll is epfd.
 worker_ports_t *worker_ports_new (worker_t *worker, int epfd);
 void worker_ports_destroy (worker_ports_t **self_p);
 
-//  "LISTEN" [fd conf]...: the new set (the popped command's rest). The
+//  "LISTEN" [fd conf pinned]...: the new set (the popped command's rest). The
 //  message's fds are taken: kept, or closed if they cannot be watched.
 void worker_ports_set (worker_ports_t *self, zmsg_t *msg);
 
@@ -50,9 +51,12 @@ void worker_ports_accept (worker_port_t *port);
 int worker_ports_wait_ms (worker_ports_t *self, uint64_t now_ms);
 void worker_ports_resume (worker_ports_t *self, uint64_t now_ms);
 
-//  Build the "LISTEN" message for one worker: the command, then a frame
-//  with the fd and one with the conf pointer per socket (for the acceptor).
+//  Build the "LISTEN" message for one worker: the command, then per socket
+//  a frame with the fd, one with the conf pointer and one with the pinned
+//  flag (for the acceptor). A pinned socket's connections are served by
+//  the worker that accepted them (it owns the tunnel they share); others
+//  may go to a less busy worker.
 zmsg_t *worker_ports_message (void);
-void worker_ports_message_add (zmsg_t *msg, int fd, const handler_conf_t *conf);
+void worker_ports_message_add (zmsg_t *msg, int fd, const handler_conf_t *conf, bool pinned);
 
 #endif

@@ -292,7 +292,7 @@ s_send_listen (fixture_t *f, int fd, const handler_conf_t *conf)
 {
     zmsg_t *msg = worker_ports_message ();
     if (fd >= 0)
-        worker_ports_message_add (msg, fd, conf);
+        worker_ports_message_add (msg, fd, conf, false);
     ck_assert_int_eq (zmsg_send (&msg, f->inbox), 0);
 }
 
