@@ -1,15 +1,12 @@
 /*  v2_keys — HKDF key schedule and handover IDs of protocol v2 (see v2_keys.h). */
 #include "nodes/v2_keys.h"
+#include "nodes/ossl_fetch.h"
 
 #include <limits.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #define S_INFO_MAX 64
@@ -31,31 +28,32 @@ v2_suite_name (v2_suite_t suite)
     return (unsigned) suite < 2 ? s_suite_names[suite] : "?";
 }
 
+//  HKDF-SHA256 (RFC 5869) with label || extra as info.
 static int
 s_hkdf (const uint8_t *k, size_t klen, const uint8_t salt[V2_SALT_SIZE], const char *label,
         const uint8_t *extra, size_t extra_len, uint8_t *out, size_t out_len)
 {
-    uint8_t info[S_INFO_MAX];
+    uint8_t info[S_INFO_MAX + 1];
     size_t label_len = strlen (label);
-    if (!k || klen == 0 || label_len + extra_len > sizeof info)
+    if (!k || klen == 0 || label_len + extra_len > S_INFO_MAX || out_len > 255 * 32)
         return -1;
     memcpy (info, label, label_len);
     if (extra_len)
         memcpy (info + label_len, extra, extra_len);
-    EVP_KDF *kdf = EVP_KDF_fetch (NULL, "HKDF", NULL);
-    EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new (kdf) : NULL;
-    EVP_KDF_free (kdf);
-    if (!ctx)
-        return -1;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string (OSSL_KDF_PARAM_DIGEST, (char *) "SHA256", 0),
-        OSSL_PARAM_construct_octet_string (OSSL_KDF_PARAM_KEY, (void *) k, klen),
-        OSSL_PARAM_construct_octet_string (OSSL_KDF_PARAM_SALT, (void *) salt, V2_SALT_SIZE),
-        OSSL_PARAM_construct_octet_string (OSSL_KDF_PARAM_INFO, info, label_len + extra_len),
-        OSSL_PARAM_construct_end ()
-    };
-    int rc = EVP_KDF_derive (ctx, out, out_len, params) == 1 ? 0 : -1;
-    EVP_KDF_CTX_free (ctx);
+    size_t info_len = label_len + extra_len;
+    uint8_t prk[32], t[32];
+    int rc = ossl_hmac_sha256 (salt, V2_SALT_SIZE, k, klen, NULL, 0, prk);
+    //  T(i) = HMAC (PRK, T(i-1) || info || i)
+    for (size_t done = 0, i = 1; rc == 0 && done < out_len; i++) {
+        info[info_len] = (uint8_t) i;
+        rc = ossl_hmac_sha256 (prk, sizeof prk, t, i > 1 ? sizeof t : 0, info, info_len + 1, t);
+        size_t n = out_len - done < sizeof t ? out_len - done : sizeof t;
+        if (rc == 0)
+            memcpy (out + done, t, n);
+        done += n;
+    }
+    OPENSSL_cleanse (prk, sizeof prk);
+    OPENSSL_cleanse (t, sizeof t);
     return rc;
 }
 
@@ -86,9 +84,8 @@ v2_handover_id (const uint8_t hk[V2_HK_SIZE], uint64_t n, uint8_t id[V2_ID_SIZE]
     uint8_t msg[10] = { 'i', 'd' };
     for (int i = 0; i < 8; i++)
         msg[2 + i] = (uint8_t) (n >> (56 - 8 * i));
-    uint8_t md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!HMAC (EVP_sha256 (), hk, V2_HK_SIZE, msg, sizeof msg, md, &mdlen) || mdlen < V2_ID_SIZE)
+    uint8_t md[32];
+    if (ossl_hmac_sha256 (hk, V2_HK_SIZE, msg, sizeof msg, NULL, 0, md) != 0)
         return -1;
     memcpy (id, md, V2_ID_SIZE);
     OPENSSL_cleanse (md, sizeof md);

@@ -1,5 +1,6 @@
 /*  v2_record — sealing and opening v2 records (see v2_record.h). */
 #include "nodes/v2_record.h"
+#include "nodes/ossl_fetch.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -38,9 +39,9 @@ v2_dir_new (v2_suite_t suite, const uint8_t key[V2_DIR_KEY_SIZE])
     self->mask = EVP_CIPHER_CTX_new ();
     memcpy (self->mask_key, key + 32, 32);
     bool gcm = suite == V2_AES_256_GCM;
-    const EVP_CIPHER *aead = gcm ? EVP_aes_256_gcm () : EVP_chacha20_poly1305 ();
-    const EVP_CIPHER *mask = gcm ? EVP_aes_256_ecb () : EVP_chacha20 ();
-    if (!self->aead || !self->mask || (unsigned) suite > V2_CHACHA20_POLY1305
+    const EVP_CIPHER *aead = ossl_cipher (gcm ? OSSL_AES_256_GCM : OSSL_CHACHA20_POLY1305);
+    const EVP_CIPHER *mask = ossl_cipher (gcm ? OSSL_AES_256_ECB : OSSL_CHACHA20);
+    if (!self->aead || !self->mask || !aead || !mask || (unsigned) suite > V2_CHACHA20_POLY1305
     ||  EVP_CipherInit_ex (self->aead, aead, NULL, NULL, NULL, -1) != 1
     ||  EVP_CIPHER_CTX_ctrl (self->aead, EVP_CTRL_AEAD_SET_IVLEN, S_NONCE_SIZE, NULL) != 1
     ||  EVP_CipherInit_ex (self->aead, NULL, NULL, key, NULL, -1) != 1
