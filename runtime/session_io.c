@@ -348,6 +348,7 @@ void
 session_deliver (session_t *self, conn_t *side, buf_t *buf)
 {
     session_count_bytes (self, side, buf->len - buf->off);
+    session_fin_count (session_other (self, side), buf->len - buf->off);
     if (side->ahead.head || !s_takes (self, side))
         bufq_push (&side->ahead, buf);
     else

@@ -122,6 +122,8 @@ void session_socket_tune (int fd);
 bool session_fin_waits (session_t *self, conn_t *conn);
 //  TIMER_FIN: conn's delayed FIN goes now.
 void session_fin_due (session_t *self, conn_t *conn);
+//  len bytes are on their way to conn (session_pace_fin counts them).
+void session_fin_count (conn_t *conn, size_t len);
 //  session_abort of a guarded session (session_guard_probe): the prober's
 //  treatment instead. False: not guarded, or not now (kill it).
 bool session_silence (session_t *self);

@@ -54,7 +54,7 @@ subcommand can hang longer than its bound.
                                          and a GET with Connection: close in DATA frames; no
                                          credit or FIN extension, and never a CLOSE_SOCKET;
                                          each response must end with the peer's CLOSE_SOCKET
-    orig-dialer HOST PORT --key HEX --origin PORT --file NAME --sha SHA [--parallel N]
+    orig-dialer HOST PORT --key HEX --origin PORT --file NAME|--path P --sha SHA [--parallel N]
                 [--rate R]           N users at once through a distributed v1 dialing end that
                                          drops what it has read but not yet delivered (at R
                                          bytes/s) when the tunnel closes, as the original's
@@ -274,7 +274,8 @@ def main():
     p.add_argument("port", type=int)
     p.add_argument("--key", required=True)
     p.add_argument("--origin", type=int, required=True, help="the origin's port on 127.0.0.1")
-    p.add_argument("--file", required=True, help="the origin's /file/NAME")
+    p.add_argument("--file", help="the origin's /file/NAME")
+    p.add_argument("--path", help="or this path (e.g. /noclen/N)")
     p.add_argument("--sha", required=True, help="its sha256")
     p.add_argument("--parallel", type=int, default=20)
     p.add_argument("--rate", type=float, default=4e6, help="what its pipeline delivers, bytes/s")

@@ -568,14 +568,18 @@ def s_orig_dialer_one(args, key, n, results):
     stops (wormhole_local.erl:199, {tcp_closed, RSocket} -> stop, which takes
     mimicsocks_local and the user's socket with it), so what it had read but
     not delivered is lost. The user closes (and so the tunnel) once the body
-    has its Content-Length."""
+    has its Content-Length (mimicsocks_local.erl:67-68, 73-76: its close
+    stops the pipeline, which closes the tunnel); a body without one (--path
+    /noclen/N) ends only with the tunnel's FIN, and is whole if the pipeline
+    had delivered it all by then."""
     iv = os.urandom(16)
     up, down = CtrStream(key, iv), CtrStream(key, iv)
     try:
         sock = socket.create_connection((args.host, args.port), timeout=args.timeout)
         request = (b"\x05\x01\x00" + b"\x05\x01\x00\x01\x7f\x00\x00\x01"
                    + args.origin.to_bytes(2, "big")
-                   + b"GET /file/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % args.file.encode())
+                   + b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                   % (args.path or "/file/" + args.file).encode())
         sock.sendall(iv + mac(key, iv, 16) + up.apply(request))
         plain = bytearray()
         first = None

@@ -167,6 +167,12 @@ session_delay_fin (session_t *self, session_side_t side, int ms)
 }
 
 void
+session_pace_fin (session_t *self, session_side_t side, uint32_t rate)
+{
+    (void) self, (void) side, (void) rate;
+}
+
+void
 session_count (session_t *self, metric_t what)
 {
     (void) self;
