@@ -153,6 +153,7 @@ struct tunnel_wire_accept_t {
     bool handover;
     //  v1
     wire_hello_parser_t *hello;
+    bool original;              //  installed, and the hello lacks the C mark
     uint8_t id[TUNNEL_ID_SIZE];
     size_t id_have;
     //  v2
@@ -284,6 +285,12 @@ tunnel_wire_accept_id (tunnel_wire_accept_t *self)
     return self->id;
 }
 
+bool
+tunnel_wire_accept_original (tunnel_wire_accept_t *self)
+{
+    return self->original;
+}
+
 static int
 s_install_v1 (tunnel_wire_accept_t *self, session_t *session, session_side_t side,
               uint8_t id0[TUNNEL_ID_SIZE])
@@ -293,7 +300,9 @@ s_install_v1 (tunnel_wire_accept_t *self, session_t *session, session_side_t sid
     if (!cipher)
         return -1;
     memcpy (id0, wire_hello_parser_id0 (self->hello), TUNNEL_ID_SIZE);
-    if (!wire_hello_marked (conf->key, conf->key_len, wire_hello_parser_iv (self->hello))) {
+    self->original = !wire_hello_marked (conf->key, conf->key_len,
+                                         wire_hello_parser_iv (self->hello));
+    if (self->original) {
         session_delay_fin (session, side, S_V1_FIN_DELAY_MS);
         if (conf->mode == WORMHOLE_DISTRIBUTED)
             session_pace_fin (session, side, S_V1_FIN_PACE_RATE);

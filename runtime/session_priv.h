@@ -62,6 +62,7 @@ struct session_t {
     conn_t spare;
     conn_t *baton;                  //  that side; NULL: no handover socket
     bool retire_wait_eof;           //  the old socket closes once its peer has closed it
+    bool old_shut;                  //  ... or got our FIN while still read (shut_old)
     void *tap;                      //  the scanner borrowed into a side's stack (NULL: none)
     conn_t *tap_side;               //  ... that side
     uint64_t handover_progress;     //  bytes written on an old socket after the switch

@@ -28,6 +28,9 @@ subcommand can hang longer than its bound.
     socks5-optimistic PROXYPORT HOST PORT --expect reset|data
                                          REP 0 with BND 0.0.0.0:0 at once (a wormhole's local
                                          end), then a request: a reset, or an answer
+    slow-socks-get PROXYPORT HOST PORT PATH --sha SHA --rate R
+                                         a slow user: GET PATH through SOCKS5 at R bytes/s at
+                                         most; the body must have that sha256
     hold HOST PORT --hex H --ready-file F [--hold S]
                                          send a partial handshake and hold the connection
     blackhole --port-file F [--hold S]   a loopback port whose connects never complete (a
@@ -136,7 +139,7 @@ from tools_common import die
 from tools_http import cmd_expect_close, cmd_expect_status, cmd_halfclose_http
 from tools_net import (cmd_blackhole, cmd_echo_roundtrip, cmd_echo_server, cmd_exec_sigdefault,
                        cmd_free_ports, cmd_halfclose_echo, cmd_has_ipv6, cmd_hold, cmd_probe, cmd_socks5_refused,
-                       cmd_socks5_optimistic, cmd_stall_socks5)
+                       cmd_slow_socks_get, cmd_socks5_optimistic, cmd_stall_socks5)
 from tools_relay import cmd_bitflip_relay, cmd_capture_relay, cmd_pace, cmd_reset_relay
 from tools_v1 import (cmd_fake_tunnel, cmd_orig_dialer, cmd_orig_mux_acceptor, cmd_orig_socks_remote,
                       cmd_spec_acceptor, cmd_spec_dialer,
@@ -199,6 +202,16 @@ def main():
                            help="a request line with an N-byte path and no end of head")
         p.add_argument("--timeout", type=float, default=10)
         p.set_defaults(fn=fn)
+
+    p = sub.add_parser("slow-socks-get")
+    p.add_argument("proxy_port", type=int)
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("path")
+    p.add_argument("--sha", required=True)
+    p.add_argument("--rate", type=float, required=True, help="bytes/s at most")
+    p.add_argument("--timeout", type=float, default=60)
+    p.set_defaults(fn=cmd_slow_socks_get)
 
     p = sub.add_parser("stall-socks5")
     p.add_argument("proxy_port", type=int)

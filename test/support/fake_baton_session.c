@@ -355,6 +355,13 @@ session_handover_send (session_t *self, const void *data, size_t len)
 }
 
 void
+session_handover_shut_old (session_t *self)
+{
+    (void) self;
+    s_call ("shut_old");
+}
+
+void
 session_handover_drop (session_t *self)
 {
     (void) self;
