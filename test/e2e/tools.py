@@ -66,7 +66,7 @@ subcommand can hang longer than its bound.
                                          an original aggregated accepting end with a relay
                                          handler: when a target closes it forgets the stream
                                          and sends no CLOSE_SOCKET
-    spec-dialer HOST PORT --extra P[,P] --key HEX [--handovers N] [--bytes B]
+    spec-dialer HOST PORT --extra P[,P] --key HEX [--handovers N] [--bytes B] [--orig-handover]
                                          a dialing end written from PROTOCOL.md alone, against
                                          a distributed wormhole that relays to an echo server:
                                          N handovers (naive scanner, the four steps), bytes in
@@ -310,6 +310,9 @@ def main():
     p.add_argument("--key", required=True, help="the wormhole key in hex")
     p.add_argument("--handovers", type=int, default=5)
     p.add_argument("--bytes", type=int, default=65536, help="bytes in flight at each handover")
+    p.add_argument("--orig-handover", action="store_true",
+                   help="after HO_COMPLETE_L2R as the original: dies if S1 ends within 300 ms, "
+                        "then writes to S1 until it ends")
     p.add_argument("--timeout", type=float, default=10)
     p.set_defaults(fn=cmd_spec_dialer)
 

@@ -14,8 +14,11 @@
 #       (mimicsocks_wormhole_local.erl:145-156, 199-200): our end closes the old
 #       connection of an unmarked dialer only a while after the switch; every
 #       download intact and no crash of the original;
-#   (c) aggregated, the original idle (an unproven tunnel, kept silent) across its
-#       handover and past the probe deadline: a download afterwards still works.
+#   (c) aggregated, the original idle across its handover (a tunnel not yet proven,
+#       which our end keeps silent but hands over), then users one after another across
+#       more: the same race (the original's tunnel process died and it redialed), and
+#       nothing the original writes to the old connection after its HO_COMPLETE_L2R
+#       may be lost (a lost byte puts the cipher streams out of step).
 # Usage: v1_original_erl.sh PATH/TO/mimicsocks   (V1_ERL_PARTS=abc: the parts to run)
 source "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -169,19 +172,18 @@ t0=$(now_ms)
 FETCH_MAX=30 fetch_check "(c) a download after the idle time" "$F_SHA" "$F_SIZE" \
     --socks5 "127.0.0.1:$S" "http://127.0.0.1:$H/file/f"
 log "(c) it took $(($(now_ms) - t0)) ms; the original: $(orig_news)"
-before=$(crashes oc)
 # Users one after the other for 13 s: their requests cross the original's handovers (and
 # the time it writes to the old connection after its HO_COMPLETE_L2R).
 end=$(($(date +%s) + 13)) n=0 bad=0
 while (($(date +%s) < end && n < 200)); do
-    got=$(ecurl 20 -o - --socks5 "127.0.0.1:$S" "http://127.0.0.1:$H/file/f" 2>"$E2E_TMP/curl.err" | sha_stdin)
+    got=$(ecurl 20 -o - --socks5 "127.0.0.1:$S" "http://127.0.0.1:$H/file/f" 2>"$E2E_TMP/curl.err" | sha_stdin) || true
     [[ $got == "$F_SHA" ]] || { bad=$((bad + 1)); log "(c) download $n: $(head -c 200 "$E2E_TMP/curl.err")"; }
     n=$((n + 1))
     sleep 0.2
 done
 log "(c) $n downloads, $bad not intact; the original: $(orig_news)"
 ((bad == 0)) || fail "(c) $bad of $n downloads across the original's handovers were not intact"
-(($(crashes oc) == before)) || fail "(c) the original crashed during the downloads: $(orig_news)"
+(($(crashes oc) == 0)) || fail "(c) the original crashed: $(orig_news): $(grep -a -m1 -A3 'When server state' "$E2E_TMP/oc.out" | tr -s ' \n' ' ')"
 (($(grep -ac 'ho complete' "$E2E_TMP/oc.out" || true) >= 2)) || fail "(c) the original: $(orig_news)"
 ok "(c) $n downloads intact across the original's handovers"
 stop_pid "$OC"
