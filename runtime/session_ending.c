@@ -1,6 +1,7 @@
 /*  session_ending — two ways a session ends more carefully than at once:
     the delayed FIN of a side whose peer drops what it has not delivered
-    when the socket closes (session_delay_fin), and the probe guard that
+    when the socket closes (session_delay_fin; session_pace_fin makes it
+    wait for a slow reader), and the probe guard that
     answers a handler's abort with the silent treatment (session_guard_probe).
     (runtime/session.h; session_priv.h: what session.c calls.) */
 #include <linux/sockios.h>
