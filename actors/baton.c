@@ -103,6 +103,15 @@ static const b_row_t s_acceptor[] = {
         { baton_switch_reads, baton_limit_retire, baton_done },                 B_RETIRING },
     { B_SWITCHING,  E_STEP_DUE,         { baton_extend_while_moving },          B_SWITCHING },
     { B_SWITCHING,  E_STALLED,          { baton_break_no_complete },            B_IDLE },
+    //  An original dialer (baton_linger) writes to S1 until it sees S1 end,
+    //  and must not see that before its own flush: S1 is read a while, then
+    //  gets our FIN, and its end moves the reads
+    { B_SWITCHING,  E_LINGER,           { baton_linger_start, baton_done },     B_LINGERING },
+    { B_LINGERING,  E_STEP_DUE,         { baton_shut_old },                     B_SHUTTING },
+    { B_SHUTTING,   E_LOST,             { baton_switch_reads_now, baton_limit_retire },
+                                                                                B_RETIRING },
+    { B_SHUTTING,   E_STEP_DUE,         { baton_switch_reads_now, baton_limit_retire },
+                                                                                B_RETIRING },
 
     //  S1 writes its last bytes, then closes
     { B_RETIRING,   E_RETIRED,          { baton_schedule_next },                B_IDLE },
@@ -116,11 +125,12 @@ static const b_row_t s_acceptor[] = {
 //  The engine
 
 static const char *s_state_names[] = { "idle", "connecting", "proxy", "waiting", "aftermath",
-                                       "switching", "retiring" };
+                                       "switching", "retiring", "lingering", "shutting" };
 static const char *s_event_names[E_COUNT] = {
     "-", "TRIGGER", "SOCKET", "CONNECTED", "PROXY_CONNECTED", "CONNECT_FAILED", "LOST", "HELD",
     "HO_R2L", "HO_COMPLETE_L2R", "RETIRED", "STEP_DUE", "LIVENESS_DUE", "PERIODIC_DUE", "ENDING",
-    "NOT_NOW", "DIAL_FAILED", "ANSWERED", "PROXY_200", "PROXY_REFUSED", "REFUSED", "STALLED"
+    "NOT_NOW", "DIAL_FAILED", "ANSWERED", "PROXY_200", "PROXY_REFUSED", "REFUSED", "STALLED",
+    "LINGER"
 };
 
 void
@@ -306,6 +316,12 @@ baton_new (session_t *session, session_side_t side, const wormhole_t *wormhole, 
         baton_register (self);
     s_arm (self);
     return self;
+}
+
+void
+baton_linger (baton_t *self, int ms)
+{
+    self->linger_ms = ms > 0 ? ms : 0;
 }
 
 void

@@ -61,6 +61,16 @@ typedef struct {
 //  on failure.
 baton_t *baton_new (session_t *session, session_side_t side, const wormhole_t *wormhole,
                     bool dialing, const uint8_t id0[16], const baton_owner_t *owner);
+//  Accepting end: after a handover's switch the old connection stays open
+//  ms (or until the dialer closes it) instead of closing once written out.
+//  For an original dialer (mimicsocks_wormhole_local.erl:145-156, 199-200):
+//  it moves to the new connection only once its HO_COMPLETE_L2R has come
+//  back through its own process pipeline as a flush, and dies (remote_down)
+//  if the old one closes before that; its state for the old one's end
+//  (ho_wait_close) waits for our close as long as it takes.
+#define BATON_ORIGINAL_LINGER_MS 2000
+void baton_linger (baton_t *self, int ms);
+
 //  Drops any handover in progress (the session's spare socket and tapping).
 void baton_destroy (baton_t **self_p);
 

@@ -33,6 +33,8 @@ typedef enum {
     B_AFTERMATH,
     B_SWITCHING,
     B_RETIRING,
+    B_LINGERING,                    //  acceptor, baton_linger: S1 still read after the switch
+    B_SHUTTING,                     //  ... and our FIN on it sent, its end awaited
     B_ANY,                          //  a row for every state (after the others)
     B_SAME                          //  a row's next state: the state stays
 } b_state_t;
@@ -63,6 +65,7 @@ typedef enum {
     E_PROXY_REFUSED,                //  ... or answered anything else
     E_REFUSED,                      //  S2 cannot be taken now (tunnel ending, or busy)
     E_STALLED,                      //  S1 did not move during the whole wait
+    E_LINGER,                       //  HO_COMPLETE_L2R came, S1 stays read a while (baton_linger)
     E_COUNT
 } b_event_t;
 
@@ -97,6 +100,7 @@ struct baton_t {
     uint64_t unanswered_since;      //  ... the first user arrival not followed by bytes back
     uint64_t last_arrival;          //  dialer: the last user arrival
     uint64_t heard_at;              //  dialer: last bytes from the remote end
+    int linger_ms;                  //  acceptor: the old connection's time after the switch
     uint64_t quiet_wait_from;       //  dialer, v1: a timed handover waits for quiet since (0: not)
     //  The engine (baton.c)
     uint64_t now;                   //  timers_now_ms when the current event came
@@ -127,7 +131,7 @@ baton_action_fn baton_check_tunnel, baton_check_quiet, baton_connect, baton_tap,
 //  Accepting end:
 baton_action_fn baton_adopt, baton_refuse, baton_send_ho_r2l, baton_switch_writes,
     baton_register_next_id, baton_trace_accepted, baton_switch_reads, baton_extend_while_moving,
-    baton_break_no_complete;
+    baton_break_no_complete, baton_linger_start, baton_shut_old, baton_switch_reads_now;
 
 //  What baton.c's API needs of the steps.
 void baton_register (baton_t *self);

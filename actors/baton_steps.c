@@ -472,6 +472,33 @@ baton_trace_accepted (baton_t *self)
 void
 baton_switch_reads (baton_t *self)
 {
+    if (self->linger_ms > 0)
+        baton_raise (self, E_LINGER);       //  (baton_linger) the reads stay a while
+    else
+        session_handover_switch_reads (self->session, false);
+}
+
+//  Lingering (baton_linger): HO_COMPLETE_L2R came, the old connection
+//  still brings the stream; tapping is over.
+void
+baton_linger_start (baton_t *self)
+{
+    session_handover_tap (self->session, NULL);
+    self->step_at = self->now + self->linger_ms;
+}
+
+//  The linger is over: our FIN on the old connection, whose end (the
+//  dialer's answer) moves the reads; RETIRE_LIMIT_MS at most.
+void
+baton_shut_old (baton_t *self)
+{
+    session_handover_shut_old (self->session);
+    self->step_at = self->now + RETIRE_LIMIT_MS;
+}
+
+void
+baton_switch_reads_now (baton_t *self)
+{
     session_handover_switch_reads (self->session, false);
 }
 

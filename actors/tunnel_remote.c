@@ -132,6 +132,7 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
         session_abort (self->end.session);
         return;
     }
+    bool original = tunnel_wire_accept_original (self->hello);
     tunnel_wire_accept_destroy (&self->hello);
     shaping_start (self->end.session, SESSION_CLIENT, wh, false);
     session_set_timer (self->end.session, 0);
@@ -151,6 +152,8 @@ s_hello (tunnel_remote_t *self, const uint8_t *data, size_t len)
         session_count (self->end.session, METRIC_TUNNELS_UP);   //  (aggregated: tunnel_mux counts)
     log_debug ("wormhole %s: tunnel from %s", wh->name, session_peer (self->end.session));
     tunnel_end_start_baton (&self->end, SESSION_CLIENT, self->wormhole, false, id0);
+    if (original && self->end.baton)
+        baton_linger (self->end.baton, BATON_ORIGINAL_LINGER_MS);
     //  Stream bytes that came with the first flight, read before the node was there.
     if (used < len)
         session_feed_read (self->end.session, SESSION_CLIENT, data + used, len - used);

@@ -50,6 +50,20 @@ s_send (session_t *session, session_side_t side, const void *data, size_t len)
 //  user, closing first ends the wait.
 #define S_V1_FIN_DELAY_MS 1000
 
+//  An original local end reads its tunnel at once whatever its user takes
+//  ({active, true}: mimicsocks_wormhole_local.erl:290, no flow control), so
+//  nothing on our socket tells how far its user is: a slow user's bytes wait
+//  in its processes' mailboxes (mimicsocks_local.erl:61-62 blocks on the
+//  user's socket) and die with them at our FIN. Toward a dialer without the
+//  C mark (wire_hello_marked) the FIN of a distributed wormhole's accepting
+//  end waits as long as a user taking this many bytes/s needs for what it
+//  was sent. The original closes the tunnel itself once its user has closed
+//  (mimicsocks_local.erl:67-68, 73-76), which ends the wait: only a reply
+//  that ends by its close waits the whole time, for up to
+//  SESSION_FIN_PACED_MAX_MS. A marked (C) dialer passes our FIN on only
+//  after the bytes before it: no wait.
+#define S_V1_FIN_PACE_RATE (256 * 1024)
+
 _Static_assert (WIRE_HELLO_SIZE - WIRE_IV_SIZE == TUNNEL_ID_SIZE, "a v1 hello ends with its ID0");
 
 //  --------------------------------------------------------------------------
@@ -139,6 +153,7 @@ struct tunnel_wire_accept_t {
     bool handover;
     //  v1
     wire_hello_parser_t *hello;
+    bool original;              //  installed, and the hello lacks the C mark
     uint8_t id[TUNNEL_ID_SIZE];
     size_t id_have;
     //  v2
@@ -270,6 +285,12 @@ tunnel_wire_accept_id (tunnel_wire_accept_t *self)
     return self->id;
 }
 
+bool
+tunnel_wire_accept_original (tunnel_wire_accept_t *self)
+{
+    return self->original;
+}
+
 static int
 s_install_v1 (tunnel_wire_accept_t *self, session_t *session, session_side_t side,
               uint8_t id0[TUNNEL_ID_SIZE])
@@ -279,7 +300,13 @@ s_install_v1 (tunnel_wire_accept_t *self, session_t *session, session_side_t sid
     if (!cipher)
         return -1;
     memcpy (id0, wire_hello_parser_id0 (self->hello), TUNNEL_ID_SIZE);
-    session_delay_fin (session, side, S_V1_FIN_DELAY_MS);
+    self->original = !wire_hello_marked (conf->key, conf->key_len,
+                                         wire_hello_parser_iv (self->hello));
+    if (self->original) {
+        session_delay_fin (session, side, S_V1_FIN_DELAY_MS);
+        if (conf->mode == WORMHOLE_DISTRIBUTED)
+            session_pace_fin (session, side, S_V1_FIN_PACE_RATE);
+    }
     return session_add_node (session, side, NODE_OUTER, &cipher_node_class, cipher);
 }
 

@@ -59,6 +59,9 @@ tunnel_wire_result_t tunnel_wire_accept_feed (tunnel_wire_accept_t *self, const 
 
 //  After OK on an extra port: the ID the connection presented.
 const uint8_t *tunnel_wire_accept_id (tunnel_wire_accept_t *self);
+//  Once installed: true if it is v1 and the dialer's hello lacks the C mark
+//  (wire_hello_marked): an original end (or an older C one).
+bool tunnel_wire_accept_original (tunnel_wire_accept_t *self);
 
 //  After OK on the main port: answers (v2: the server's flight), installs
 //  the stream's node on side, and gives the tunnel's first handover ID

@@ -100,9 +100,9 @@ wire_mac_compute (wire_mac_t *self, const uint8_t *msg, size_t msglen, uint8_t *
 //  --- Random draws for the IV scheme
 
 //  Random bytes fetched in batches, so that the scheme's ~20 draws cost one
-//  RAND_bytes call.
+//  RAND_bytes call (and the many IVs of a marked hello, a few).
 typedef struct {
-    uint8_t bytes[64];
+    uint8_t bytes[1024];
     size_t next;
     bool failed;
 } s_pool_t;
@@ -131,25 +131,31 @@ s_uniform (s_pool_t *pool, unsigned n)
     return 1 + byte % n;
 }
 
+static void
+s_iv_draw (s_pool_t *pool, uint8_t iv[WIRE_IV_SIZE], wire_iv_info_t *info)
+{
+    wire_iv_info_t drawn = { .random = false, .t = 0, .q = 0 };
+    if (s_uniform (pool, 3) == 1) {
+        drawn.random = true;
+        for (size_t i = 0; i < WIRE_IV_SIZE; i++)
+            iv[i] = s_pool_byte (pool);
+    }
+    else {
+        drawn.t = (uint8_t) (s_uniform (pool, 256) - 1);
+        drawn.q = 256 / s_uniform (pool, 10);
+        for (size_t i = 0; i < WIRE_IV_SIZE; i++)
+            iv[i] = (uint8_t) ((s_uniform (pool, drawn.q) + drawn.t) % 256);
+    }
+    if (info)
+        *info = drawn;
+}
+
 int
 wire_iv_generate (uint8_t iv[WIRE_IV_SIZE], wire_iv_info_t *info)
 {
     s_pool_t pool = { .next = 0, .failed = false };
-    wire_iv_info_t drawn = { .random = false, .t = 0, .q = 0 };
-    if (s_uniform (&pool, 3) == 1) {
-        drawn.random = true;
-        if (RAND_bytes (iv, WIRE_IV_SIZE) != 1)
-            pool.failed = true;
-    }
-    else {
-        drawn.t = (uint8_t) (s_uniform (&pool, 256) - 1);
-        drawn.q = 256 / s_uniform (&pool, 10);
-        for (size_t i = 0; i < WIRE_IV_SIZE; i++)
-            iv[i] = (uint8_t) ((s_uniform (&pool, drawn.q) + drawn.t) % 256);
-    }
+    s_iv_draw (&pool, iv, info);
     OPENSSL_cleanse (&pool, sizeof pool);
-    if (info)
-        *info = drawn;
     return pool.failed ? -1 : 0;
 }
 
@@ -181,13 +187,54 @@ wire_hello_from_iv (const uint8_t *key, size_t keylen, const uint8_t iv[WIRE_IV_
     return 0;
 }
 
+//  Whether the hidden bytes of an IV's HMAC (md, all 20 bytes) carry the mark.
+static bool
+s_marked (const uint8_t md[WIRE_HMAC_MAX])
+{
+    uint32_t hidden = (uint32_t) md[16] << 24 | (uint32_t) md[17] << 16
+                    | (uint32_t) md[18] << 8 | md[19];
+    return hidden >> (32 - WIRE_MARK_BITS) == 0;
+}
+
+bool
+wire_hello_marked (const uint8_t *key, size_t keylen, const uint8_t iv[WIRE_IV_SIZE])
+{
+    uint8_t md[WIRE_HMAC_MAX];
+    bool marked = wire_key_valid (keylen)
+                  && wire_hmac (key, keylen, iv, WIRE_IV_SIZE, md, sizeof md) == 0
+                  && s_marked (md);
+    OPENSSL_cleanse (md, sizeof md);
+    return marked;
+}
+
 int
 wire_hello_make (const uint8_t *key, size_t keylen, uint8_t iv_out[WIRE_IV_SIZE],
                  uint8_t hello_out[WIRE_HELLO_SIZE])
 {
-    uint8_t iv[WIRE_IV_SIZE];
-    if (wire_iv_generate (iv, NULL) != 0
-    ||  wire_hello_from_iv (key, keylen, iv, hello_out) != 0)
+    if (!wire_key_valid (keylen))
+        return -1;
+    wire_mac_t *mac = wire_mac_new (key, keylen);
+    if (!mac)
+        return -1;
+    //  Every draw is a whole new IV of the original's scheme, so the marked
+    //  ones are spread as all are (which of the two kinds, T and Q included).
+    s_pool_t pool = { .next = 0, .failed = false };
+    uint8_t iv[WIRE_IV_SIZE], md[WIRE_HMAC_MAX];
+    int rc = -1;
+    for (int tries = 0; tries < WIRE_MARK_TRIES; tries++) {
+        s_iv_draw (&pool, iv, NULL);
+        if (pool.failed || wire_mac_compute (mac, iv, WIRE_IV_SIZE, md, sizeof md) != 0) {
+            rc = -1;
+            break;
+        }
+        rc = 0;
+        if (s_marked (md))
+            break;
+    }
+    OPENSSL_cleanse (&pool, sizeof pool);
+    wire_mac_destroy (&mac);
+    OPENSSL_cleanse (md, sizeof md);
+    if (rc != 0 || wire_hello_from_iv (key, keylen, iv, hello_out) != 0)
         return -1;
     if (iv_out)
         memcpy (iv_out, iv, WIRE_IV_SIZE);

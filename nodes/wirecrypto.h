@@ -58,9 +58,20 @@ int wire_iv_generate (uint8_t iv[WIRE_IV_SIZE], wire_iv_info_t *info);
 int wire_hello_from_iv (const uint8_t *key, size_t keylen, const uint8_t iv[WIRE_IV_SIZE],
                         uint8_t hello[WIRE_HELLO_SIZE]);
 
-//  A fresh IV (wire_iv_generate) and its hello, for the dialing end.
+//  A fresh IV (wire_iv_generate) and its hello, for the dialing end: a
+//  marked one (wire_hello_marked), drawn again until it is (at most
+//  WIRE_MARK_TRIES draws; then the last, unmarked).
 int wire_hello_make (const uint8_t *key, size_t keylen, uint8_t iv_out[WIRE_IV_SIZE],
                      uint8_t hello_out[WIRE_HELLO_SIZE]);
+
+//  The mark of a C dialing end (docs/PROTOCOL-EXTENSIONS.md, "The dialing
+//  end's mark"): the first WIRE_MARK_BITS bits of bytes 16..19 of
+//  HMAC-SHA1(K, IV), which ID0 leaves out (ID0 is the first 16), are zero.
+//  Any IV is valid, so the original accepts it; without K nobody can tell.
+//  An original's IV has it by chance, once in 2^WIRE_MARK_BITS.
+#define WIRE_MARK_BITS  10
+#define WIRE_MARK_TRIES 32768
+bool wire_hello_marked (const uint8_t *key, size_t keylen, const uint8_t iv[WIRE_IV_SIZE]);
 
 //  True if hello carries the right ID0 (constant-time compare); then its IV
 //  is copied to iv_out (may be NULL).

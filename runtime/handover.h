@@ -77,6 +77,14 @@ void session_handover_switch_writes (session_t *self);
 //  if they were not yet.
 void session_handover_switch_reads (session_t *self, bool wait_eof);
 
+//  Accepting end, for a dialer that goes on writing to the old socket after
+//  its HO_COMPLETE_L2R until it sees that socket end (the original:
+//  ho_wait_close): after the command, with writes switched and tapping
+//  stopped, the old socket still carries the stream in; this sends its FIN.
+//  Its end then comes as HANDOVER_LOST (not as the tunnel's end), after the
+//  bytes before it; session_handover_switch_reads then moves the reads.
+void session_handover_shut_old (session_t *self);
+
 //  Before the new socket takes over: bytes that came on it (HANDOVER_HELD
 //  says when), taken out (up to max; returns how many), and bytes to send on
 //  it in clear (e.g. an HTTP proxy's CONNECT, then the ID).

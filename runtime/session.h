@@ -48,6 +48,15 @@ void session_cork (session_t *self, session_side_t side);
 //  yet delivered when the socket closes (the original v1 end does).
 void session_delay_fin (session_t *self, session_side_t side, int ms);
 
+//  On top of that delay, the FIN waits as long as a reader of the peer
+//  that takes rate bytes/s would still need for the bytes this side was
+//  given (a leaky bucket: what came faster than rate), and for those the
+//  socket has not had acknowledged yet, up to SESSION_FIN_PACED_MAX_MS. For
+//  such a peer whose user is slow: it reads all at once and drops the rest
+//  at our FIN (the original's local end). rate 0: no pacing.
+#define SESSION_FIN_PACED_MAX_MS 120000
+void session_pace_fin (session_t *self, session_side_t side, uint32_t rate);
+
 //  Until the session relays, an abort by its handler is answered the way a
 //  prober is: nothing more is written to the client, its bytes are read and
 //  dropped, and it is closed (a FIN) at deadline_ms (timers_now_ms) or when

@@ -162,6 +162,7 @@ session_handover_switch_reads (session_t *self, bool wait_eof)
     conn_t *side = self->baton;
     self->spare.role = CONN_RETIRE;
     self->retire_wait_eof = wait_eof;
+    self->old_shut = false;
     side->role = CONN_STREAM;
     //  What came on the new socket meanwhile, in order, then its end if it came.
     bufpool_t *pool = worker_pool (self->worker);
@@ -185,6 +186,17 @@ session_handover_switch_reads (session_t *self, bool wait_eof)
 }
 
 void
+session_handover_shut_old (session_t *self)
+{
+    if (session_dead (self) || !self->baton || self->spare.role != CONN_STREAM
+    ||  self->spare.fd < 0 || self->old_shut)
+        return;
+    log_debug ("%s: handover: FIN on the old fd %d, still read", self->peer, self->spare.fd);
+    shutdown (self->spare.fd, SHUT_WR);
+    self->old_shut = true;
+}
+
+void
 session_handover_drop (session_t *self)
 {
     if (!self->baton)
@@ -194,6 +206,7 @@ session_handover_drop (session_t *self)
         session_handover_tap (self, NULL);
     session_conn_close (self, &self->spare, false);
     self->baton = NULL;
+    self->old_shut = false;
     s_send_held_fin (self, side);
 }
 

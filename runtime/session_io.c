@@ -348,6 +348,7 @@ void
 session_deliver (session_t *self, conn_t *side, buf_t *buf)
 {
     session_count_bytes (self, side, buf->len - buf->off);
+    session_fin_count (session_other (self, side), buf->len - buf->off);
     if (side->ahead.head || !s_takes (self, side))
         bufq_push (&side->ahead, buf);
     else
@@ -408,6 +409,13 @@ s_socket_eof (session_t *self, conn_t *conn, int err)
             conn->eof_in = true;
             return;
         case CONN_STREAM:
+            if (conn == &self->spare && self->old_shut) {
+                //  The end our FIN asked for (session_handover_shut_old).
+                conn->eof_in = true;
+                handover_event_t event = { .kind = HANDOVER_LOST, .err = err, .fd = -1 };
+                session_handover_notify (self, &event);
+                return;
+            }
             if (conn == &self->spare) {
                 //  The old socket of a tunnel ended before its handover did.
                 log_info ("%s: the tunnel's old connection ended during a handover", self->peer);

@@ -62,6 +62,7 @@ struct session_t {
     conn_t spare;
     conn_t *baton;                  //  that side; NULL: no handover socket
     bool retire_wait_eof;           //  the old socket closes once its peer has closed it
+    bool old_shut;                  //  ... or got our FIN while still read (shut_old)
     void *tap;                      //  the scanner borrowed into a side's stack (NULL: none)
     conn_t *tap_side;               //  ... that side
     uint64_t handover_progress;     //  bytes written on an old socket after the switch
@@ -122,6 +123,8 @@ void session_socket_tune (int fd);
 bool session_fin_waits (session_t *self, conn_t *conn);
 //  TIMER_FIN: conn's delayed FIN goes now.
 void session_fin_due (session_t *self, conn_t *conn);
+//  len bytes are on their way to conn (session_pace_fin counts them).
+void session_fin_count (conn_t *conn, size_t len);
 //  session_abort of a guarded session (session_guard_probe): the prober's
 //  treatment instead. False: not guarded, or not now (kill it).
 bool session_silence (session_t *self);

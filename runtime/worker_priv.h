@@ -85,6 +85,12 @@ typedef struct {
     bool end_seen;
     //  The FIN waits this long once out is written (session_delay_fin); 0: not.
     int fin_delay_ms;
+    //  And (session_pace_fin) what a reader taking fin_rate bytes/s would
+    //  still hold of the bytes given to this side: fin_backlog as of
+    //  fin_backlog_ms (a leaky bucket). fin_rate 0: not paced.
+    uint32_t fin_rate;
+    uint64_t fin_backlog;
+    uint64_t fin_backlog_ms;
 } conn_t;
 
 //  The part of a session the worker owns: its place in the worker's lists

@@ -5,7 +5,9 @@
 #   (a) a spec dialer against our accepting end of a distributed wormhole that relays to
 #       an echo server: 6 handovers with bytes in flight both ways across each (some of
 #       them sent on the new connection before our end has switched), every byte echoed
-#       back intact, the IDs chained from the hello as the spec says;
+#       back intact, the IDs chained from the hello as the spec says; and 3 more as the
+#       original makes them (it must not see the old connection end for a while after its
+#       HO_COMPLETE_L2R, and it writes to it until it does);
 #   (b) our dialing end (a handover each second by SIGUSR1: a timed v1 handover waits
 #       for a quiet moment, e2e_v1_original; a fixed mimic model) against a spec
 #       acceptor that checks the hello, each presented ID, HO_COMPLETE_L2R and the
@@ -43,6 +45,11 @@ REMOTE=$CFG_PID
 tool spec-dialer 127.0.0.1 "$T" --extra "$X1,$X2" --key "$KEY" --handovers 6 --bytes 65536
 n=$(log_count remote "spec-remote: handover done \(accepted")
 ((n == 6)) || fail "(a) our accepting end logged $n handovers, the spec dialer made 6"
+# The same dialer as the original behaves after its HO_COMPLETE_L2R (tools_v1.py
+# s_orig_after_complete): it dies if the old connection ends within 300 ms, and then
+# writes to the old connection until it does. Seen: remote_down, every time.
+tool spec-dialer 127.0.0.1 "$T" --extra "$X1,$X2" --key "$KEY" --handovers 3 --bytes 65536 \
+    --orig-handover
 stop_mimicsocks "$REMOTE" remote
 
 # --- (b) our dialing end against a spec acceptor ---------------------------------------------

@@ -28,6 +28,9 @@ subcommand can hang longer than its bound.
     socks5-optimistic PROXYPORT HOST PORT --expect reset|data
                                          REP 0 with BND 0.0.0.0:0 at once (a wormhole's local
                                          end), then a request: a reset, or an answer
+    slow-socks-get PROXYPORT HOST PORT PATH --sha SHA --rate R
+                                         a slow user: GET PATH through SOCKS5 at R bytes/s at
+                                         most; the body must have that sha256
     hold HOST PORT --hex H --ready-file F [--hold S]
                                          send a partial handshake and hold the connection
     blackhole --port-file F [--hold S]   a loopback port whose connects never complete (a
@@ -54,7 +57,7 @@ subcommand can hang longer than its bound.
                                          and a GET with Connection: close in DATA frames; no
                                          credit or FIN extension, and never a CLOSE_SOCKET;
                                          each response must end with the peer's CLOSE_SOCKET
-    orig-dialer HOST PORT --key HEX --origin PORT --file NAME --sha SHA [--parallel N]
+    orig-dialer HOST PORT --key HEX --origin PORT --file NAME|--path P --sha SHA [--parallel N]
                 [--rate R]           N users at once through a distributed v1 dialing end that
                                          drops what it has read but not yet delivered (at R
                                          bytes/s) when the tunnel closes, as the original's
@@ -63,7 +66,7 @@ subcommand can hang longer than its bound.
                                          an original aggregated accepting end with a relay
                                          handler: when a target closes it forgets the stream
                                          and sends no CLOSE_SOCKET
-    spec-dialer HOST PORT --extra P[,P] --key HEX [--handovers N] [--bytes B]
+    spec-dialer HOST PORT --extra P[,P] --key HEX [--handovers N] [--bytes B] [--orig-handover]
                                          a dialing end written from PROTOCOL.md alone, against
                                          a distributed wormhole that relays to an echo server:
                                          N handovers (naive scanner, the four steps), bytes in
@@ -136,7 +139,7 @@ from tools_common import die
 from tools_http import cmd_expect_close, cmd_expect_status, cmd_halfclose_http
 from tools_net import (cmd_blackhole, cmd_echo_roundtrip, cmd_echo_server, cmd_exec_sigdefault,
                        cmd_free_ports, cmd_halfclose_echo, cmd_has_ipv6, cmd_hold, cmd_probe, cmd_socks5_refused,
-                       cmd_socks5_optimistic, cmd_stall_socks5)
+                       cmd_slow_socks_get, cmd_socks5_optimistic, cmd_stall_socks5)
 from tools_relay import cmd_bitflip_relay, cmd_capture_relay, cmd_pace, cmd_reset_relay
 from tools_v1 import (cmd_fake_tunnel, cmd_orig_dialer, cmd_orig_mux_acceptor, cmd_orig_socks_remote,
                       cmd_spec_acceptor, cmd_spec_dialer,
@@ -199,6 +202,16 @@ def main():
                            help="a request line with an N-byte path and no end of head")
         p.add_argument("--timeout", type=float, default=10)
         p.set_defaults(fn=fn)
+
+    p = sub.add_parser("slow-socks-get")
+    p.add_argument("proxy_port", type=int)
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("path")
+    p.add_argument("--sha", required=True)
+    p.add_argument("--rate", type=float, required=True, help="bytes/s at most")
+    p.add_argument("--timeout", type=float, default=60)
+    p.set_defaults(fn=cmd_slow_socks_get)
 
     p = sub.add_parser("stall-socks5")
     p.add_argument("proxy_port", type=int)
@@ -274,7 +287,8 @@ def main():
     p.add_argument("port", type=int)
     p.add_argument("--key", required=True)
     p.add_argument("--origin", type=int, required=True, help="the origin's port on 127.0.0.1")
-    p.add_argument("--file", required=True, help="the origin's /file/NAME")
+    p.add_argument("--file", help="the origin's /file/NAME")
+    p.add_argument("--path", help="or this path (e.g. /noclen/N)")
     p.add_argument("--sha", required=True, help="its sha256")
     p.add_argument("--parallel", type=int, default=20)
     p.add_argument("--rate", type=float, default=4e6, help="what its pipeline delivers, bytes/s")
@@ -296,6 +310,9 @@ def main():
     p.add_argument("--key", required=True, help="the wormhole key in hex")
     p.add_argument("--handovers", type=int, default=5)
     p.add_argument("--bytes", type=int, default=65536, help="bytes in flight at each handover")
+    p.add_argument("--orig-handover", action="store_true",
+                   help="after HO_COMPLETE_L2R as the original: dies if S1 ends within 300 ms, "
+                        "then writes to S1 until it ends")
     p.add_argument("--timeout", type=float, default=10)
     p.set_defaults(fn=cmd_spec_dialer)
 

@@ -278,3 +278,56 @@ def cmd_socks5_optimistic(args):
         if not got:
             die("no answer through the optimistic CONNECT (%s)" % how)
         print("socks5-optimistic: REP 0 at once, then %d bytes" % len(got))
+
+
+def cmd_slow_socks_get(args):
+    """A slow user: GET PATH through a SOCKS5 proxy, reading at most --rate
+    bytes/s (a small receive buffer, so the proxy feels it); the body (after
+    the head; up to Content-Length if there is one, else until the end)
+    must have sha256 SHA. Closes once it has the whole body, as curl does."""
+    import hashlib
+    sock = connect("127.0.0.1", args.proxy_port, args.timeout)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    rep = socks5_handshake(sock, args.host, args.port)
+    if rep != 0:
+        die("SOCKS5 CONNECT refused (REP=%d)" % rep)
+    sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n"
+                  % (args.path, args.host, args.port)).encode())
+    got, whole, how = bytearray(), None, "timeout"
+    start = time.monotonic()
+    deadline = start + args.timeout
+    step = max(1024, int(args.rate / 20))
+    while time.monotonic() < deadline:
+        due = start + len(got) / args.rate
+        if due > time.monotonic():
+            time.sleep(min(0.05, due - time.monotonic()))
+            continue
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            d = sock.recv(step)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            how = "reset"
+            break
+        if not d:
+            how = "eof"
+            break
+        got += d
+        head = got.find(b"\r\n\r\n")
+        if whole is None and head > 0:
+            whole = -1
+            for line in bytes(got[:head]).split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    whole = head + 4 + int(line.split(b":")[1])
+        if whole is not None and whole > 0 and len(got) >= whole:
+            how = "whole"
+            break
+    sock.close()
+    head = got.find(b"\r\n\r\n")
+    body = bytes(got[head + 4:]) if head > 0 else b""
+    if hashlib.sha256(body).hexdigest() != args.sha:
+        die("slow-socks-get: %s after %.1f s with %d body bytes: not the body sent"
+            % (how, time.monotonic() - start, len(body)))
+    print("slow-socks-get: %d body bytes intact in %.1f s (%s)"
+          % (len(body), time.monotonic() - start, how))

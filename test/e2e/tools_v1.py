@@ -246,6 +246,13 @@ def cmd_spec_dialer(args):
         # Step 3: HO_COMPLETE_L2R on the old socket, then everything on the new one.
         cur.sendall(tx.apply(inband_command(key, 4)))
         old, cur = cur, s2
+        if args.orig_handover:
+            s_orig_after_complete(args, n, old, tx, sent)
+            ident = mac(key, ident, 16)
+            read_echo(cur, len(sent))
+            if bytes(got[:len(sent)]) != bytes(sent):
+                die("handover %d: the echoed bytes differ from the ones sent" % (n + 1))
+            continue
         chunk = os.urandom(args.bytes // 4 + 1)
         sent += chunk
         cur.sendall(tx.apply(chunk))            # the acceptor holds these until step 4
@@ -265,6 +272,32 @@ def cmd_spec_dialer(args):
     if bytes(got) != bytes(sent):
         die("after %d handovers the echoed bytes differ" % args.handovers)
     print("spec-dialer: %d handovers, %d bytes echoed intact" % (args.handovers, len(sent)))
+
+
+def s_orig_after_complete(args, n, old, tx, sent):
+    """What the original local end does after its HO_COMPLETE_L2R
+    (mimicsocks_wormhole_local.erl): it moves on only once the command has
+    come back through its process pipeline as a flush (ho_sending_complete,
+    145-156), and an end of the old connection before that kills it
+    (handle_info 199-200: remote_down), here 300 ms; then (ho_wait_close,
+    158-170) it writes to the OLD connection until it sees that end, and its
+    socket closes when it does."""
+    old.settimeout(0.3)
+    try:
+        d = old.recv(65536)
+        if not d:
+            die("handover %d: the old connection ended before the original's flush came back "
+                "(it dies: remote_down in ho_sending_complete)" % (n + 1))
+        die("handover %d: %d bytes on the old connection after HO_R2L" % (n + 1, len(d)))
+    except socket.timeout:
+        pass
+    chunk = os.urandom(args.bytes // 4 + 1)
+    sent += chunk
+    old.sendall(tx.apply(chunk))                # ho_wait_close: still the old socket
+    d, how = recv_until_eof(old, time.monotonic() + args.timeout, limit=0)
+    if d or how not in ("eof", "reset"):
+        die("handover %d: the old connection gave %d more bytes and then %s" % (n + 1, len(d), how))
+    old.close()
 
 
 def cmd_spec_acceptor(args):
@@ -568,14 +601,18 @@ def s_orig_dialer_one(args, key, n, results):
     stops (wormhole_local.erl:199, {tcp_closed, RSocket} -> stop, which takes
     mimicsocks_local and the user's socket with it), so what it had read but
     not delivered is lost. The user closes (and so the tunnel) once the body
-    has its Content-Length."""
+    has its Content-Length (mimicsocks_local.erl:67-68, 73-76: its close
+    stops the pipeline, which closes the tunnel); a body without one (--path
+    /noclen/N) ends only with the tunnel's FIN, and is whole if the pipeline
+    had delivered it all by then."""
     iv = os.urandom(16)
     up, down = CtrStream(key, iv), CtrStream(key, iv)
     try:
         sock = socket.create_connection((args.host, args.port), timeout=args.timeout)
         request = (b"\x05\x01\x00" + b"\x05\x01\x00\x01\x7f\x00\x00\x01"
                    + args.origin.to_bytes(2, "big")
-                   + b"GET /file/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % args.file.encode())
+                   + b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                   % (args.path or "/file/" + args.file).encode())
         sock.sendall(iv + mac(key, iv, 16) + up.apply(request))
         plain = bytearray()
         first = None

@@ -2,10 +2,16 @@
 # e2e_v1_original — our ends against peers that behave like the original Erlang
 # mimicsocks' real code (test/e2e/tools_v1.py, its lines cited there), issue 13:
 #   (a) 20 users at once through an original-like distributed local end toward our
-#       remote end: that end drops what it has read but not yet delivered when the
-#       tunnel closes (its pipeline of processes stops on tcp_closed), so our end's FIN
-#       must wait behind the last byte (the user closing first ends the wait); seen:
-#       every download lost its tail.
+#       remote end: that end reads its tunnel at once whatever its user takes and drops
+#       what it has read but not yet delivered when the tunnel closes (its pipeline of
+#       processes stops on tcp_closed), so our end's FIN must wait as long as a slow
+#       user needs for what it was sent (the user closing first ends the wait); seen:
+#       every download lost its tail, at 4 MB/s with a FIN right after the last byte,
+#       at 400 kB/s with one 1 s after it; and bodies that end by their close (no
+#       Content-Length), which only our FIN ends;
+#   (d) a C local end toward the same remote end: its hello carries the C mark
+#       (docs/PROTOCOL-EXTENSIONS.md), the remote does not pace its FIN, and a
+#       close-delimited body ends for the user as soon as it has it.
 #   (b) our distributed dialing end (a handover every second) toward an original-like
 #       accepting end, which loses what its tunnel is given while HO_R2L is on its way:
 #       a timed handover must wait for a quiet moment (the client sends in bursts);
@@ -36,14 +42,40 @@ wormholes:
     key: $KEY
     protocol: v1
 EOF2
-    start_config remote "$E2E_TMP/remote.yaml" "$T $X" --role remote && break
+    start_config remote "$E2E_TMP/remote.yaml" "$T $X" --role remote --log-level debug && break
     ((attempt < 3)) || fail "the remote end did not start"
 done
 REMOTE=$CFG_PID
-# Its pipeline delivers 4 MB/s: a 1 MB download needs 250 ms after its first byte.
+# Its pipeline delivers 400 kB/s: a 1 MB download needs 2.5 s after its first byte.
 tool orig-dialer 127.0.0.1 "$T" --key "$KEY" --origin "$H" --file f --sha "$F_SHA" \
-    --parallel 20 --rate 4e6
+    --parallel 20 --rate 4e5
 ok "(a) 20 parallel downloads through an original-like local end are whole"
+tool orig-dialer 127.0.0.1 "$T" --key "$KEY" --origin "$H" --path /noclen/1000000 \
+    --sha "$(pattern_sha 1000000)" --parallel 4 --rate 4e5
+ok "(a) 4 close-delimited downloads through it are whole"
+paced=$(log_count remote "the FIN waits [0-9]+ ms")
+((paced >= 4)) || fail "(a) the remote end paced $paced FINs"
+
+# --- (d) a C local end toward the same remote end: no pacing --------------------------------
+cat >"$E2E_TMP/clocal.yaml" <<EOF2
+wormholes:
+  - name: c-local
+    server: 127.0.0.1:$S
+    wormhole_remote: 127.0.0.1:$T
+    wormhole: distributed
+    handler: socks
+    extra_ports: [$X]
+    key: $KEY
+    protocol: v1
+EOF2
+start_config clocal "$E2E_TMP/clocal.yaml" "$S" --role local || fail "the C local end did not start"
+CLOCAL=$CFG_PID
+FETCH_MAX=30 fetch_check "(d) a close-delimited body through a C local end" "$(pattern_sha 4000000)" \
+    4000000 --socks5-hostname "127.0.0.1:$S" "http://127.0.0.1:$H/noclen/4000000"
+((paced == $(log_count remote "the FIN waits [0-9]+ ms"))) \
+    || fail "(d) the remote end paced the FIN toward a C local end"
+ok "(d) toward a C local end the FIN is not paced"
+stop_mimicsocks "$CLOCAL" clocal
 stop_mimicsocks "$REMOTE" remote
 
 # --- (b) timed handovers toward an original-like accepting end ------------------------------

@@ -167,6 +167,12 @@ session_delay_fin (session_t *self, session_side_t side, int ms)
 }
 
 void
+session_pace_fin (session_t *self, session_side_t side, uint32_t rate)
+{
+    (void) self, (void) side, (void) rate;
+}
+
+void
 session_count (session_t *self, metric_t what)
 {
     (void) self;
@@ -346,6 +352,13 @@ session_handover_send (session_t *self, const void *data, size_t len)
     memcpy (fake.s2_sent + fake.s2_sent_len, data, len);
     fake.s2_sent_len += len;
     s_call ("s2_send");
+}
+
+void
+session_handover_shut_old (session_t *self)
+{
+    (void) self;
+    s_call ("shut_old");
 }
 
 void

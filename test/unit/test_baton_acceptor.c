@@ -1,7 +1,7 @@
 /*  Unit tests: the baton handover (actors/baton.h) at the accepting end,
     against the fake session (test/support/fake_baton_session.h): the four
     steps, a wrong ID, stalls (broken, extended, stopped moving), refusals,
-    the retire limit, what it ignores, and being destroyed mid-handover or
+    the retire limit, the linger toward an original dialer, what it ignores, and being destroyed mid-handover or
     by its own switch.
 */
 #include <check.h>
@@ -258,6 +258,43 @@ START_TEST (test_acceptor_retire_limit)
 }
 END_TEST
 
+//  Toward an original dialer (baton_linger): after HO_COMPLETE_L2R, S1 is
+//  still read (tapping over) for the linger, then gets our FIN; its end
+//  moves the reads (or the retire limit does); the next handover as usual.
+START_TEST (test_acceptor_linger)
+{
+    fake_new (false);
+    baton_linger (fake.baton, BATON_ORIGINAL_LINGER_MS);
+    fake_socket ("");
+    ck_assert_str_eq (fake_calls (), "adopt tap send(HO_R2L) switch_writes");
+    fake_command (INBAND_HO_COMPLETE_L2R);
+    ck_assert_str_eq (fake_calls (), "untap");
+    fake_assert_timer_in (BATON_ORIGINAL_LINGER_MS);
+    fake_pass (BATON_ORIGINAL_LINGER_MS - 1);
+    ck_assert_str_eq (fake_calls (), "");
+    fake_pass (1);
+    ck_assert_str_eq (fake_calls (), "shut_old");
+    fake_assert_timer_in (10000);
+    //  S1's end, after our FIN: the reads move, S1 closes.
+    fake_event (HANDOVER_LOST, 0, 0);
+    ck_assert_str_eq (fake_calls (), "switch_reads");
+    fake_retired ();
+    ck_assert (!fake.armed);
+    ck_assert_int_eq (fake.broken, 0);
+    //  A dialer that never ends S1: the reads move at the retire limit.
+    ck_assert (fake_registered (2));
+    fake_socket ("");
+    fake_calls ();
+    fake_command (INBAND_HO_COMPLETE_L2R);
+    fake_pass (BATON_ORIGINAL_LINGER_MS);
+    ck_assert_str_eq (fake_calls (), "untap shut_old");
+    fake_pass (10000);
+    ck_assert_str_eq (fake_calls (), "switch_reads");
+    fake_retired ();
+    ck_assert_int_eq (fake.broken, 0);
+}
+END_TEST
+
 START_TEST (test_acceptor_ignores)
 {
     fake_new (false);
@@ -339,6 +376,7 @@ main (void)
     tcase_add_test (acceptor, test_acceptor_extended_then_completes);
     tcase_add_test (acceptor, test_acceptor_refuses);
     tcase_add_test (acceptor, test_acceptor_retire_limit);
+    tcase_add_test (acceptor, test_acceptor_linger);
     tcase_add_test (acceptor, test_acceptor_ignores);
     tcase_add_test (acceptor, test_acceptor_destroy_during_handover);
     tcase_add_test (acceptor, test_destroyed_by_its_switch);

@@ -227,6 +227,50 @@ START_TEST (test_hello_make)
 }
 END_TEST
 
+//  A C dialer's hellos carry the mark (bytes 16..19 of HMAC(K, IV), which
+//  ID0 leaves out), an IV drawn at random about once in 2^WIRE_MARK_BITS;
+//  the mark is keyed; the IVs marked still follow the original's scheme
+//  (both kinds come up).
+START_TEST (test_hello_marked)
+{
+    s_setup ();
+    int low_entropy = 0;
+    for (int round = 0; round < 60; round++) {
+        uint8_t iv[WIRE_IV_SIZE], hello[WIRE_HELLO_SIZE];
+        ck_assert_int_eq (wire_hello_make (KEY32, 32, iv, hello), 0);
+        ck_assert (wire_hello_marked (KEY32, 32, iv));
+        ck_assert (wire_hello_check (KEY32, 32, hello, NULL));
+        //  The mark is not in ID0: HMAC(K, IV, 16) is all of it.
+        uint8_t md[WIRE_HMAC_MAX];
+        ck_assert_int_eq (wire_hmac (KEY32, 32, iv, WIRE_IV_SIZE, md, sizeof md), 0);
+        ck_assert_mem_eq (md, hello + WIRE_IV_SIZE, WIRE_ID_SIZE);
+        ck_assert_int_eq (md[16], 0);
+        //  16 bytes from a range of at most 256 / 2 values: the low-entropy kind.
+        uint8_t lo = 255, hi = 0;
+        for (int i = 0; i < WIRE_IV_SIZE; i++) {
+            uint8_t v = (uint8_t) (iv[i] - iv[0] + 128);
+            lo = v < lo ? v : lo, hi = v > hi ? v : hi;
+        }
+        low_entropy += hi - lo < 128;
+    }
+    ck_assert_int_gt (low_entropy, 10);
+    ck_assert_int_lt (low_entropy, 60);
+    //  Drawn IVs: marked about once in 1024 (mean 19.5 in 20000).
+    int marked = 0, marked_other_key = 0;
+    for (int i = 0; i < 20000; i++) {
+        uint8_t iv[WIRE_IV_SIZE];
+        ck_assert_int_eq (wire_iv_generate (iv, NULL), 0);
+        marked += wire_hello_marked (KEY32, 32, iv);
+        marked_other_key += wire_hello_marked (KEY16, 16, iv);
+    }
+    ck_assert_int_gt (marked, 1);
+    ck_assert_int_lt (marked, 60);
+    ck_assert_int_lt (marked_other_key, 60);
+    uint8_t iv[WIRE_IV_SIZE] = { 0 };
+    ck_assert (!wire_hello_marked (KEY32, 15, iv));
+}
+END_TEST
+
 
 //  --- Hello parser
 
@@ -489,6 +533,7 @@ main (void)
     tcase_add_loop_test (tc, test_hello_vectors, 0, S_CHAINS);
     tcase_add_test (tc, test_hello_check_rejects);
     tcase_add_test (tc, test_hello_make);
+    tcase_add_test (tc, test_hello_marked);
     tcase_add_loop_test (tc, test_parser_splits, 0, S_CHAINS);
     tcase_add_test (tc, test_parser_bad);
     tcase_add_test (tc, test_parser_truncated);
