@@ -29,6 +29,7 @@
 #include "actors/tunnel_end.h"
 #include "actors/tunnel_wire.h"
 #include "actors/wormhole.h"
+#include "nodes/mimic.h"
 #include "runtime/base/log.h"
 #include "runtime/session.h"
 #include "runtime/timers.h"
@@ -45,6 +46,7 @@ typedef struct {
     uint64_t probe_at;          //  the silent treatment's close, drawn at accept
     const handler_class_t *inner_class;
     void *inner;
+    bool user_seen;             //  distributed: its user's first bytes came
 } tunnel_remote_t;
 
 
@@ -175,6 +177,13 @@ s_client_data (void *self_, const uint8_t *data, size_t len)
                 session_abort (self->end.session);
             break;
         case R_INNER:
+            //  A distributed tunnel dialed ahead of its user (preconnect) may
+            //  have waited past the mimic's warm-up: its user gets the start
+            //  a fresh connection gets, not a model learned from the
+            //  handshake alone (which shaped a small reply to 0.1-0.6 s).
+            if (!self->user_seen && self->wormhole->conf->mode == WORMHOLE_DISTRIBUTED)
+                shaping_suspend (self->end.session, SESSION_CLIENT, MIMIC_WARMUP_MS);
+            self->user_seen = true;
             self->inner_class->client_data (self->inner, data, len);
             break;
     }

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_WARMUP_MS         2000    //  after mimic_new, everything passes at once
 #define S_SMALL_BYTES       100     //  fewer queued bytes than this pass at once
 #define S_MAX_CHUNKS        4       //  chunks beyond this many pass at once
 #define S_MAX_BYTES         (100 * 1024)    //  above this, the oldest chunk passes at once
@@ -339,7 +338,7 @@ static bool
 s_passing_through (mimic_t *self, uint64_t now_ms)
 {
     return now_ms < self->suspend_until_ms
-        || now_ms < self->created_ms + S_WARMUP_MS
+        || now_ms < self->created_ms + MIMIC_WARMUP_MS
         || self->queued < S_SMALL_BYTES;
 }
 

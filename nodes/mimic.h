@@ -101,6 +101,8 @@ typedef struct mimic_t mimic_t;
 //  model NULL means identity / identity / IIR, seed 0 (the local end's
 //  start). Returns NULL if a model field is out of range.
 mimic_t *mimic_new (const mimic_model_t *model, uint64_t now_ms);
+//  How long after mimic_new everything passes at once (rule 1).
+#define MIMIC_WARMUP_MS 2000
 //  Queued bytes are dropped: call mimic_flush first to keep them.
 void mimic_destroy (mimic_t **self_p);
 
