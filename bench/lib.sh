@@ -308,14 +308,20 @@ s_cpu_ticks() {   # PID...: user+system clock ticks of these processes, all thre
 # a shared machine, which changes from second to second, falls on all of them alike;
 # then the round's line of MB/s.
 bench_small_requests() {
-    local run=$1 p i t size
+    local run=$1 p i t size c0
     for ((i = 0; i < REQUESTS; i++)); do
         for p in "${PATHS[@]}"; do
+            # shellcheck disable=SC2086
+            [[ -z "${CPU_PIDS[$p]:-}" ]] || c0=$(s_cpu_ticks ${CPU_PIDS[$p]})
             # shellcheck disable=SC2086
             read -r t size < <(bcurl --max-time "$SMALL_MAX_TIME" ${VIA[$p]} -o /dev/null \
                                      -w '%{time_total} %{size_download}\n' "$SMALL_URL" || true)
             [[ "$size" == 1024 ]] || bench_die "request $((i + 1)) of run $run via $p failed (${size:-no} bytes)"
             echo "$t" >>"$TMP/latency.$p"
+            # The proxy's CPU for this request (clock ticks; summed over all of them,
+            # the mean per request is exact enough although one tick is 10 ms).
+            # shellcheck disable=SC2086
+            [[ -z "${CPU_PIDS[$p]:-}" ]] || echo $(( $(s_cpu_ticks ${CPU_PIDS[$p]}) - c0 )) >>"$TMP/reqcpu.$p"
         done
     done
     printf 'run %d/%d:' "$run" "$RUNS" >&2
@@ -420,6 +426,7 @@ bench_ratio_table() {
     python3 - "$TMP" "$RUNS" "$REQUESTS" "$SIZE_MIB" "${PATHS[*]}" "$1" <<'EOF'
 import os, statistics, sys
 tmp, runs, requests, size, paths, base = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5].split(), sys.argv[6]
+hz = os.sysconf("SC_CLK_TCK")
 def values(kind, p):
     path = "%s/%s.%s" % (tmp, kind, p)
     if not os.path.exists(path):
@@ -432,11 +439,13 @@ def p90(xs):
 fig = {}
 for p in paths:
     speeds, lat, cpus = values("speed", p), values("latency", p), values("cpu", p)
+    reqcpu = values("reqcpu", p)
     fig[p] = {
         "mbs": statistics.median(speeds) / 1e6,
         "cpu": statistics.median(c / 100 / (s / 1e9) for c, s in zip(cpus, speeds)) if cpus else None,
         "med": statistics.median(lat) * 1000,
         "p90": p90(lat) * 1000,
+        "req": 1000 * sum(reqcpu) / hz / len(reqcpu) if reqcpu else None,
     }
 def cell(p, key, fmt):
     v, b = fig[p][key], fig[base][key]
@@ -447,13 +456,13 @@ width = max([10] + [len(p) for p in paths])
 print()
 print("%d runs, interleaved: %s MiB download (median MB/s; proxy CPU s per 10^9 bytes), %d x 1 KiB"
       % (runs, size, requests))
-print("requests per run (curl time_total, a new connection each; median and p90 in ms); x: over %s"
-      % base)
+print("requests per run (curl time_total, a new connection each; median and p90 in ms; the")
+print("proxy's mean CPU ms per request); x: over %s" % base)
 print()
-print("%-*s %8s %7s %8s %7s %8s %7s %8s %7s" % (width, "path", "MB/s", "x", "CPU s/GB", "x",
-                                              "lat. med", "x", "lat. p90", "x"))
+print("%-*s %8s %7s %8s %7s %8s %7s %8s %7s %8s %7s" % (width, "path", "MB/s", "x", "CPU s/GB", "x",
+                                                      "lat. med", "x", "lat. p90", "x", "CPU/req", "x"))
 for p in paths:
-    print("%-*s %s %s %s %s" % (width, p, cell(p, "mbs", "%.0f"), cell(p, "cpu", "%.2f"),
-                                cell(p, "med", "%.3f"), cell(p, "p90", "%.3f")))
+    print("%-*s %s %s %s %s %s" % (width, p, cell(p, "mbs", "%.0f"), cell(p, "cpu", "%.2f"),
+                                   cell(p, "med", "%.3f"), cell(p, "p90", "%.3f"), cell(p, "req", "%.2f")))
 EOF
 }
