@@ -23,7 +23,7 @@ DEPS := build-essential cmake pkg-config libczmq-dev libzmq3-dev libssl-dev liby
 FUZZ_SECONDS       ?= 600
 FUZZ_SHORT_SECONDS ?= 30
 FUZZ_HARNESSES     ?= fuzz_socks fuzz_socks_udp fuzz_http_request fuzz_http_response fuzz_http_framer fuzz_mux \
-                      fuzz_inband fuzz_hello fuzz_v2_flight fuzz_v2_node fuzz_config fuzz_mimic fuzz_mimic_node
+                      fuzz_inband fuzz_hello fuzz_tls_hello fuzz_v2_flight fuzz_v2_node fuzz_config fuzz_mimic fuzz_mimic_node
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
