@@ -15,13 +15,15 @@
 # With -d MS every proxy's two ends run in two processes with bench/delay_relay.py
 # between them, holding each chunk MS ms each way: a wide-area link (RTT 2 x MS) between
 # the user's side and the far side; the relay is Python, so read only the latencies then.
+# With -2 the two ends run in two processes without a relay, as ss-local and ss-server
+# do (in one process a distributed tunnel's two ends may share one worker thread).
 # For each of RUNS rounds: the large download on every path (MB/s; the proxies' CPU time
 # recorded meanwhile), then REQUESTS sequential 1 KiB requests on every path, a new curl
 # and connection each (bench/lib.sh bench_measure). Every path must deliver both files
 # intact first. Prints one table: MB/s, CPU s/GB, latency median and p90, each x ss-libev.
 #
 # Usage: bench/compare.sh [-r RUNS] [-n REQUESTS] [-s SIZE_MIB] [-w WORKERS] [-o]
-#                         [-B BASE_MIMICSOCKS] [-d DELAY_MS] [MIMICSOCKS]
+#                         [-B BASE_MIMICSOCKS] [-d DELAY_MS] [-2] [MIMICSOCKS]
 #        (defaults: 5 runs, 200 requests, 512 MiB, one worker per core, build/mimicsocks)
 # Needs nginx-light and shadowsocks-libev (installed with apt-get if missing, as
 # wormhole_bench.sh does) and tries v2ray. Not a test: nothing here fails on speed.
@@ -34,7 +36,7 @@ source "$ROOT/bench/lib.sh"
 WORKERS=0
 BASE=""
 ROUND_TRIP=0
-while getopts 'r:n:s:w:B:d:oh' opt; do
+while getopts 'r:n:s:w:B:d:o2h' opt; do
     case $opt in
         r) RUNS=$OPTARG ;;
         n) REQUESTS=$OPTARG ;;
@@ -43,7 +45,8 @@ while getopts 'r:n:s:w:B:d:oh' opt; do
         B) BASE=$OPTARG ;;
         o) ROUND_TRIP=1 ;;
         d) DELAY_MS=$OPTARG ;;
-        *) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+        2) SPLIT=1 ;;
+        *) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))

@@ -197,13 +197,13 @@ bench_hop() {
 }
 
 # bench_start_wormhole NAME MODE PROTOCOL [MIMIC] [EXTRA]: both ends of a socks
-# wormhole ($MIMICSOCKS) as path NAME: in one process, or, with DELAY_MS, in two
-# (--role remote, --role local) with a delay relay between them (bench_hop).
+# wormhole ($MIMICSOCKS) as path NAME: in one process, or, with DELAY_MS or SPLIT=1, in
+# two (--role remote, --role local), with DELAY_MS a delay relay between them (bench_hop).
 bench_start_wormhole() {
     local name=$1 mode=$2 protocol=$3 user tunnel local_pid
     read -r user tunnel <<<"$(bench_free_ports 2)"
     bench_wormhole_config "$TMP/$name.yaml" "$mode" "$user" "$tunnel" "$protocol" "${4:-}" "${5:-}"
-    if [[ -n "${DELAY_MS:-}" && "${DELAY_MS}" != 0 ]]; then
+    if [[ -n "${DELAY_MS:-}" && "${DELAY_MS}" != 0 ]] || ((${SPLIT:-0})); then
         bench_spawn "$name-remote" "$MIMICSOCKS" --config "$TMP/$name.yaml" --role remote
         local remote_pid=$SPAWNED
         bench_wait_port "$tunnel" "$remote_pid" "$name-remote"
