@@ -327,10 +327,11 @@ s_install_v2 (tunnel_wire_accept_t *self, session_t *session, session_side_t sid
     OPENSSL_cleanse (hk, sizeof hk);
     if (!node)
         return -1;
-    //  TLS-shaped: what the tunnel says at once (the mux's hello) joins the
-    //  flight's segment, as a server's handshake leaves in one.
+    //  TLS-shaped: the flight leaves after the pause a TLS server takes to
+    //  compute it, and what the tunnel says at once (the mux's hello) joins
+    //  its segment, as a server's handshake leaves in one.
     if (s_tls (conf))
-        session_cork (session, side);
+        session_hold_writes (session, side, v2_tls_server_pause_us ());
     s_send (session, side, flight, (size_t) n);
     return session_add_node (session, side, NODE_OUTER, &v2_node_class, node);
 }

@@ -528,10 +528,6 @@ s_from_inner (v2_node_t *self, const uint8_t *data, size_t len, unsigned flags,
     //  pre included (it fits beside a 64 KiB chunk's records).
     s_sink_t sink = { .out = out, .flags = out_flags, .hold = v2_tls_holds (self) ? self : NULL };
     int rc = pre_len ? s_sink_put (&sink, NULL, pre, pre_len) : 0;
-    //  A ticket still due goes first, through the sink: the bytes given may
-    //  lie in the driver's queue, where a separate write would land.
-    for (; rc == 0 && self->tickets_left > 0; self->tickets_left--)
-        rc = s_seal_record (self->tx, V2_PADDING, zeros, V2_TLS_TICKET_BODY, &sink);
     size_t done = 0;
     while (rc == 0) {
         size_t n = len - done < V2_BODY_MAX ? len - done : V2_BODY_MAX;
@@ -566,17 +562,10 @@ s_awaits_peer (void *state)
     return !v2_node_peer_known (state);
 }
 
-static void
-s_pump (void *state, uint64_t now_ms, const node_out_t *out)
-{
-    v2_tls_pump_tickets (state, now_ms, out);
-}
-
 const node_class_t v2_node_class = {
     .name = "v2",
     .destroy = s_destroy,
     .recv = s_recv,
-    .pump = s_pump,
     .marks_end = true,
     .awaits_peer = s_awaits_peer,
 };

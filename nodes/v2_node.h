@@ -52,6 +52,11 @@ int v2_node_handover_id (v2_node_t *self, uint64_t n, uint8_t id[V2_ID_SIZE]);
 //  True once the peer's first flight has been read (the server: always).
 bool v2_node_peer_known (v2_node_t *self);
 
+//  TLS-shaped wire: how long a TLS server takes between a ClientHello and
+//  its flight (key share, signature), microseconds, drawn at random: the
+//  server's flight waits that long (session_hold_writes).
+unsigned v2_tls_server_pause_us (void);
+
 //  The class: state a v2_node_t, destroyed by the stack.
 extern const node_class_t v2_node_class;
 

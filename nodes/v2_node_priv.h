@@ -27,8 +27,6 @@ struct v2_node_t {
     bool ccs_sent;                  //  ours (and, at the client, the Finished)
     bool early;                     //  the client sends before the server's flight
     bool tickets_due;               //  the server answers the client's first record
-    int tickets_left;               //  ... the second ticket, in a write of its own
-    uint64_t tickets_at;            //  ... due then (the pump's clock), 0: not yet set
     uint8_t *hold;                  //  the client's records held for the server's flight
     size_t hold_len;
 };
@@ -60,9 +58,8 @@ void v2_tls_flush_hold (v2_node_t *self, const node_out_t *out);
 //  The server's flight came (client): the handshake's tail and what was
 //  held leave.
 int v2_tls_tail (v2_node_t *self, const node_out_t *out);
-//  The server's two NewSessionTicket-sized PADDING records.
+//  The server's two NewSessionTicket-sized PADDING records, the second
+//  one in a write of its own.
 void v2_tls_tickets (v2_node_t *self, const node_out_t *out);
-//  From the pump: the ticket still due, once the first one has been written.
-void v2_tls_pump_tickets (v2_node_t *self, uint64_t now_ms, const node_out_t *out);
 
 #endif

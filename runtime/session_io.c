@@ -20,6 +20,29 @@
 //  --------------------------------------------------------------------------
 //  Writing
 
+//  Write an ungated side's queue: the bytes before a chunk that asked for
+//  a write of its own (seg_mark: a TLS server's second ticket) in one
+//  write, then the rest. Bytes written, or -1.
+static ssize_t
+s_flush_marked (session_t *self, conn_t *conn)
+{
+    bufpool_t *pool = worker_pool (self->worker);
+    if (conn->seg_mark == 0 || conn->seg_mark >= conn->out.bytes) {
+        conn->seg_mark = 0;
+        return bufq_flush (&conn->out, pool, conn->fd);
+    }
+    ssize_t first = bufq_flush_max (&conn->out, pool, conn->fd, conn->seg_mark);
+    if (first < 0)
+        return -1;
+    if ((size_t) first < conn->seg_mark) {
+        conn->seg_mark -= (size_t) first;
+        return first;
+    }
+    conn->seg_mark = 0;
+    ssize_t rest = bufq_flush (&conn->out, pool, conn->fd);
+    return rest < 0 ? -1 : first + rest;
+}
+
 //  Flush a side's queue, then send the FIN it owes. False: the socket failed.
 bool
 session_flush (session_t *self, conn_t *conn)
@@ -48,18 +71,18 @@ session_flush (session_t *self, conn_t *conn)
         }
         return true;
     }
-    if (conn->fd < 0 || conn->connecting)
+    if (conn->fd < 0 || conn->connecting || conn->held)
         return true;
     bool gated = session_gated (conn);
     if (gated) {
+        conn->seg_mark = 0;             //  the gate decides what leaves together
         session_nodes_pump (self, conn);
         if (session_dead (self))
             return true;
     }
     if (conn->out.bytes > 0 && (!gated || conn->released > 0)) {
-        ssize_t written = gated
-                        ? bufq_flush_max (&conn->out, worker_pool (self->worker), conn->fd, conn->released)
-                        : bufq_flush (&conn->out, worker_pool (self->worker), conn->fd);
+        ssize_t written = gated ? bufq_flush_max (&conn->out, worker_pool (self->worker), conn->fd, conn->released)
+                                : s_flush_marked (self, conn);
         if (written > 0 && gated)
             conn->released -= (size_t) written < conn->released ? (size_t) written : conn->released;
         if (written < 0) {
@@ -559,9 +582,34 @@ session_cork (session_t *self, session_side_t side)
 }
 
 void
+session_hold_writes (session_t *self, session_side_t side, unsigned us)
+{
+    conn_t *conn = session_conn (self, side);
+    if (session_dead (self))
+        return;
+    conn->corked = conn->held = true;
+    uint64_t due = timers_now_us () + us;
+    if (due > self->hold_until_us) {
+        self->hold_until_us = due;
+        worker_fine_add (self->worker, self->id, due);
+    }
+}
+
+void
+session_hold_due (session_t *self, uint64_t deadline_us)
+{
+    if (session_dead (self) || self->hold_until_us != deadline_us)
+        return;
+    self->hold_until_us = 0;
+    self->client.held = self->target.held = false;
+    session_uncork (self);
+}
+
+void
 session_uncork (session_t *self)
 {
-    self->client.corked = self->target.corked = false;
+    self->client.corked = self->client.held;
+    self->target.corked = self->target.held;
     if (session_dead (self))
         return;
     if (!session_flush (self, &self->client) || !session_flush (self, &self->target)) {

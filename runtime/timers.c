@@ -99,6 +99,14 @@ timers_size (timers_t *self)
 }
 
 uint64_t
+timers_now_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+uint64_t
 timers_now_ms (void)
 {
     struct timespec ts;

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 typedef struct {
-    uint64_t deadline_ms;   //  monotonic milliseconds
+    uint64_t deadline_ms;   //  monotonic milliseconds (or microseconds: the heap's unit)
     uint64_t owner;         //  who to tell (e.g. a session id)
     int kind;               //  which of the owner's timers
 } timer_entry_t;
@@ -34,5 +34,8 @@ size_t timers_size (timers_t *self);
 
 //  CLOCK_MONOTONIC in milliseconds.
 uint64_t timers_now_ms (void);
+//  The same in microseconds (a heap of fine deadlines keeps these: its
+//  waits are then in microseconds too).
+uint64_t timers_now_us (void);
 
 #endif

@@ -61,6 +61,7 @@ struct worker_t {
     bufpool_t *pool;
     trace_t *trace;         //  records hops while somebody subscribes
     timers_t *timers;
+    timers_t *fine;                 //  deadlines in microseconds: held writes
     session_table_t sessions;
     size_t live;
     heap_trim_t trim;       //  when the memory of a burst goes back
@@ -177,6 +178,12 @@ void
 worker_timer_add (worker_t *self, uint64_t session_id, int kind, uint64_t deadline_ms)
 {
     timers_add (self->timers, deadline_ms, session_id, kind);
+}
+
+void
+worker_fine_add (worker_t *self, uint64_t session_id, uint64_t deadline_us)
+{
+    timers_add (self->fine, deadline_us, session_id, 0);
 }
 
 uint64_t
@@ -438,6 +445,12 @@ s_fire_timers (worker_t *self)
         if (session)
             session_timer_due (session, entry.kind, entry.deadline_ms);
     }
+    uint64_t now_us = timers_now_us ();
+    while (timers_pop_due (self->fine, now_us, &entry)) {
+        session_t *session = session_table_find (&self->sessions, entry.owner);
+        if (session)
+            session_hold_due (session, entry.deadline_ms);
+    }
 }
 
 static worker_t *
@@ -451,6 +464,7 @@ s_worker_new (zsock_t *pipe, worker_args_t *args)
     self->epfd = epoll_create1 (EPOLL_CLOEXEC);
     self->pool = bufpool_new (WORKER_BLOCK_SIZE, 256);
     self->timers = timers_new ();
+    self->fine = timers_new ();
     self->trace = trace_new ();
     char endpoint[64];
     self->inbox = zsock_new (ZMQ_PULL);
@@ -478,7 +492,7 @@ s_worker_new (zsock_t *pipe, worker_args_t *args)
         zsock_set_sndtimeo (self->wants, 0);
         zsock_set_linger (self->wants, 0);
     }
-    if (self->epfd < 0 || !self->pool || !self->timers || !self->inbox || !self->resolver
+    if (self->epfd < 0 || !self->pool || !self->timers || !self->fine || !self->inbox || !self->resolver
     ||  !self->drained || !self->wants || !self->ports || !peers_made
     ||  zsock_bind (self->inbox, "%s", worker_endpoint (args->index, endpoint, sizeof endpoint)) != 0
     ||  zsock_connect (self->resolver, "%s", args->resolver_endpoint) != 0) {
@@ -526,6 +540,7 @@ s_worker_destroy (worker_t **self_p)
     bufpool_destroy (&self->pool);
     trace_destroy (&self->trace);
     timers_destroy (&self->timers);
+    timers_destroy (&self->fine);
     session_table_free (&self->sessions);
     free (self);
     *self_p = NULL;
@@ -565,7 +580,17 @@ worker_actor (zsock_t *pipe, void *args)
         int rest = worker_ports_wait_ms (self->ports, now);
         if (rest >= 0 && (timeout < 0 || rest < timeout))
             timeout = rest;
-        int count = epoll_wait (self->epfd, events, MAX_EVENTS, timeout);
+        //  A held write due sooner than the next millisecond timer: waited
+        //  for to the microsecond (a TLS-shaped handshake's pauses are
+        //  fractions of a millisecond).
+        int fine_us = timers_wait_ms (self->fine, timers_now_us ());
+        int count;
+        if (fine_us >= 0 && (timeout < 0 || fine_us < (int64_t) timeout * 1000)) {
+            struct timespec ts = { .tv_sec = fine_us / 1000000, .tv_nsec = (long) (fine_us % 1000000) * 1000 };
+            count = epoll_pwait2 (self->epfd, events, MAX_EVENTS, &ts, NULL);
+        }
+        else
+            count = epoll_wait (self->epfd, events, MAX_EVENTS, timeout);
         if (count < 0) {
             if (errno == EINTR)
                 continue;

@@ -52,6 +52,8 @@ typedef struct {
     bool connecting;        //  non-blocking connect in flight
     node_stack_t *nodes;    //  owned; NULL: bytes pass as they are
     bool corked;            //  queue writes until the end of the loop turn
+    bool held;              //  ... and beyond, until the session's hold is due
+    size_t seg_mark;        //  >0: these first bytes of out go in a write of their own
     bool over_window;       //  out went over the window: tell the handler when it drains
     //  A stream side has no fd: it is one stream of a multiplexed tunnel.
     const stream_ops_t *mux_ops;
@@ -138,6 +140,9 @@ void worker_conn_forget (worker_t *self, conn_t *conn);
 //  A timer of kind for the session with that id, due at deadline_ms; the
 //  session is told with session_timer_due (stale ones it ignores).
 void worker_timer_add (worker_t *self, uint64_t session_id, int kind, uint64_t deadline_ms);
+//  A fine timer (microseconds, timers_now_us) for the session's held
+//  writes; the session is told with session_hold_due.
+void worker_fine_add (worker_t *self, uint64_t session_id, uint64_t deadline_us);
 uint64_t worker_resolve (worker_t *self, session_t *session, const char *host, uint16_t port);
 void worker_bury (worker_t *self, session_t *session);
 //  Uncork the session's sides at the end of this loop turn.
@@ -198,5 +203,8 @@ void session_on_resolved (session_t *self, uint64_t token, int status, const str
 void session_settle (session_t *self);
 //  Write what corked sides queued (end of a loop turn).
 void session_uncork (session_t *self);
+//  The session's held writes (session_hold_writes) may go now, unless the
+//  hold was renewed since (deadline_us is not the one it keeps).
+void session_hold_due (session_t *self, uint64_t deadline_us);
 
 #endif

@@ -34,12 +34,13 @@
 # interactive median latency of each mimic setting against mimic: off.
 #
 # Usage: bench/stealth/stealth_bench.sh [-n FLOWS] [-p PARALLEL] [-w WORKLOADS] [-T SECS]
-#                                       [-o OUTDIR] [-A] [MIMICSOCKS]
+#                                       [-o OUTDIR] [-c CLASSES] [-A] [MIMICSOCKS]
 #   -n  flows per class and workload (default 40)
 #   -p  classes run at once in the web and interactive workloads (default 4)
 #   -w  comma list of workloads (default web,bulk,interactive)
 #   -T  total time limit in seconds (default 5400); the bench stops and cleans up there
 #   -o  where the table and the JSON go (default bench/stealth/results)
+#   -c  comma list of the classes to run beside tls (default all; e.g. agg-default,ss-libev)
 #   -A  do not append the dated section to docs/BENCHMARKS.md
 # Needs root (namespaces), nginx, ss-server/ss-local, tcpdump, openssl, python3-sklearn;
 # the missing packages are installed with apt-get. BENCH_KEEP=1 keeps the temp dir
@@ -58,16 +59,18 @@ WORKLOADS=web,bulk,interactive
 TOTAL=5400
 OUTDIR=$HERE/results
 APPEND=1
+ONLY=""
 CMDLINE="bash bench/stealth/stealth_bench.sh $*"
-while getopts 'n:p:w:T:o:Ah' opt; do
+while getopts 'n:p:w:T:o:c:Ah' opt; do
     case $opt in
         n) FLOWS=$OPTARG ;;
         p) PARALLEL=$OPTARG ;;
         w) WORKLOADS=$OPTARG ;;
         T) TOTAL=$OPTARG ;;
         o) OUTDIR=$OPTARG ;;
+        c) ONLY=$OPTARG ;;
         A) APPEND=0 ;;
-        *) sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+        *) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
@@ -248,11 +251,12 @@ WORMHOLES=(
     "dist-off distributed 1106 9006 off"
     "dist-early distributed 1107 9007 -|early_data: true"
 )
-CLASSES="[{\"name\": \"tls\", \"kind\": \"tls\", \"addr\": [\"$IP_S\", 443], \"wire_port\": 443, \"client_ip\": \"$IP_C\"},"
-CLASSES+="{\"name\": \"ss-libev\", \"kind\": \"socks\", \"addr\": [\"127.0.0.1\", 1080], \"target\": [\"127.0.0.1\", 8080], \"wire_port\": 8388, \"client_ip\": \"$IP_C\"}"
+CLASSES="[{\"name\": \"tls\", \"kind\": \"tls\", \"addr\": [\"$IP_S\", 443], \"wire_port\": 443, \"client_ip\": \"$IP_C\"}"
+[[ -n "$ONLY" && ",$ONLY," != *",ss-libev,"* ]] || CLASSES+=",{\"name\": \"ss-libev\", \"kind\": \"socks\", \"addr\": [\"127.0.0.1\", 1080], \"target\": [\"127.0.0.1\", 8080], \"wire_port\": 8388, \"client_ip\": \"$IP_C\"}"
 MIMIC_SETTINGS=""
 for w in "${WORMHOLES[@]}"; do
     read -r name mode uport tport mimic <<<"$w"
+    [[ -z "$ONLY" || ",$ONLY," == *",$name,"* ]] || continue
     extra=""
     [[ "$mimic" != *"|"* ]] || { extra=${mimic#*|}; mimic=${mimic%%|*}; }
     cfg=$TMP/$name.yaml
@@ -284,6 +288,9 @@ EOF
     CLASSES+=",$entry}"
 done
 CLASSES+="]"
+for c in ${ONLY//,/ }; do
+    [[ "$CLASSES" == *"\"name\": \"$c\""* ]] || bench_die "-c: no class named '$c'"
+done
 echo "$CLASSES" >"$TMP/run/classes.json"
 NCLASSES=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$TMP/run/classes.json")
 

@@ -110,11 +110,18 @@ session_set_handover_timer (session_t *self, int ms)
     fake.armed_at = fake.now + (uint64_t) (ms >= 0 ? ms : 0);
 }
 
-//  Only a v2 accepting end corks (its server flight): not under test here.
+//  Only a v2 accepting end corks or holds (its server flight): not under
+//  test here.
 void
 session_cork (session_t *self, session_side_t side)
 {
     (void) self, (void) side;
+}
+
+void
+session_hold_writes (session_t *self, session_side_t side, unsigned us)
+{
+    (void) self, (void) side, (void) us;
 }
 
 void

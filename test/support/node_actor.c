@@ -22,6 +22,7 @@ node_actor_event_name (node_event_t event)
         case NODE_WAKE:      return "WAKE";
         case NODE_SHORTFALL: return "SHORTFALL";
         case NODE_ENDED: return "ENDED";
+        case NODE_HOLD:      return "HOLD";
     }
     return "?";
 }

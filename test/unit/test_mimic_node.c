@@ -88,7 +88,8 @@ s_rec_event (void *ctx, node_event_t event, uint64_t value)
             break;
         case NODE_COMMAND:
         case NODE_ENDED:
-            ck_abort_msg ("a mimic has no commands and marks no ends");
+        case NODE_HOLD:
+            ck_abort_msg ("a mimic has no commands, marks no ends and never pauses");
     }
 }
 

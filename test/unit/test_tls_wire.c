@@ -394,16 +394,23 @@ typedef struct {
     uint8_t inner[65536], outer[65536];
     size_t inner_len, outer_len;
     int wakes;                      //  NODE_WAKE events seen
+    int holds;                      //  NODE_HOLD events seen
+    uint64_t hold_us;               //  ... the last one's value
+    int segments;                   //  NODE_SEGMENT chunks toward outer
+    size_t segment_at;              //  ... where the last one began
 } s_sink_t;
 
 static void
 s_sink_data (void *ctx, node_side_t to, uint8_t *data, size_t len, unsigned flags)
 {
-    (void) flags;
     s_sink_t *sink = ctx;
     uint8_t *buf = to == NODE_INNER ? sink->inner : sink->outer;
     size_t *used = to == NODE_INNER ? &sink->inner_len : &sink->outer_len;
     ck_assert_uint_le (*used + len, sizeof sink->inner);
+    if (to == NODE_OUTER && (flags & NODE_SEGMENT)) {
+        sink->segments++;
+        sink->segment_at = *used;
+    }
     memcpy (buf + *used, data, len);
     *used += len;
 }
@@ -412,9 +419,12 @@ static void
 s_sink_event (void *ctx, node_event_t event, uint64_t value)
 {
     s_sink_t *sink = ctx;
-    (void) value;
     if (event == NODE_WAKE)
         sink->wakes++;
+    if (event == NODE_HOLD) {
+        sink->holds++;
+        sink->hold_us = value;
+    }
 }
 
 static int
@@ -481,29 +491,29 @@ START_TEST (test_nodes_wait_one_rtt)
     ck_assert_int_eq (s_feed (t.client, NODE_INNER, (const uint8_t *) "GET /", 5, t.cs), 0);
     ck_assert_uint_eq (t.cs->outer_len, 0);
     ck_assert_int_eq (s_feed (t.client, NODE_OUTER, t.sflight, t.sflight_len, t.cs), 0);
-    //  CCS, the Finished-sized record (69), the data record (5 + 6 + 16).
+    //  After the pause a TLS client takes to check the flight (the driver
+    //  holds its writes that long): CCS, the Finished-sized record (69),
+    //  the data record (5 + 6 + 16).
+    ck_assert_int_eq (t.cs->holds, 1);
+    ck_assert_uint_ge (t.cs->hold_us, 950);
+    ck_assert_uint_le (t.cs->hold_us, 1800);
     ck_assert_uint_eq (t.cs->outer_len, 6 + 74 + 27);
     ck_assert_mem_eq (t.cs->outer, tls_ccs_record, 6);
     ck_assert_mem_eq (t.cs->outer + 6, "\x17\x03\x03\x00\x45", 5);
     ck_assert_mem_eq (t.cs->outer + 80, "\x17\x03\x03\x00\x16", 5);
     ck_assert_uint_eq (t.cs->inner_len, 0);
-    //  The server: a ticket-sized record, then the data inward; the second
-    //  ticket from the pump it asks for (a write of its own), not again.
+    //  The server: two ticket-sized records, the second in a write of its
+    //  own, then the data inward; no pause and no timer.
     ck_assert_int_eq (s_feed (t.server, NODE_OUTER, t.cs->outer, t.cs->outer_len, t.ss), 0);
     ck_assert_uint_eq (t.ss->inner_len, 5);
     ck_assert_mem_eq (t.ss->inner, "GET /", 5);
-    ck_assert_uint_eq (t.ss->outer_len, 303);
+    ck_assert_uint_eq (t.ss->outer_len, 2 * 303);
     ck_assert_mem_eq (t.ss->outer, "\x17\x03\x03\x01\x2a", 5);
-    ck_assert_int_eq (t.ss->wakes, 1);
-    node_out_t sout = { s_sink_data, s_sink_event, t.ss, NULL };
-    node_stack_pump (t.server, 1000, &sout);         //  a pump before the write: not yet
-    ck_assert_uint_eq (t.ss->outer_len, 303);
-    ck_assert_int_eq (t.ss->wakes, 2);
-    node_stack_pump (t.server, 1001, &sout);
-    ck_assert_uint_eq (t.ss->outer_len, 2 * 303);
     ck_assert_mem_eq (t.ss->outer + 303, "\x17\x03\x03\x01\x2a", 5);
-    node_stack_pump (t.server, 1002, &sout);
-    ck_assert_uint_eq (t.ss->outer_len, 2 * 303);
+    ck_assert_int_eq (t.ss->segments, 1);
+    ck_assert_uint_eq (t.ss->segment_at, 303);
+    ck_assert_int_eq (t.ss->wakes, 0);
+    ck_assert_int_eq (t.ss->holds, 0);
     //  And back.
     ck_assert_int_eq (s_feed (t.server, NODE_INNER, (const uint8_t *) "200", 3, t.ss), 0);
     ck_assert_int_eq (s_feed (t.client, NODE_OUTER, t.ss->outer, t.ss->outer_len, t.cs), 0);
@@ -513,10 +523,9 @@ START_TEST (test_nodes_wait_one_rtt)
 }
 END_TEST
 
-//  The server's answer sealed before the pump sent the second ticket, from
-//  bytes that lie in the driver's queue where its output lands (as
-//  session_nodes_out_room gives them): the ticket goes first, and the
-//  answer arrives intact (the ticket once overwrote it there).
+//  The server's answer sealed from bytes that lie in the driver's queue
+//  where its output lands (as session_nodes_out_room gives them), behind
+//  the tickets: it arrives intact (a ticket once overwrote it there).
 START_TEST (test_nodes_ticket_before_answer_in_place)
 {
     s_pair_t t;
@@ -524,17 +533,14 @@ START_TEST (test_nodes_ticket_before_answer_in_place)
     ck_assert_int_eq (s_feed (t.client, NODE_INNER, (const uint8_t *) "GET /", 5, t.cs), 0);
     ck_assert_int_eq (s_feed (t.client, NODE_OUTER, t.sflight, t.sflight_len, t.cs), 0);
     ck_assert_int_eq (s_feed (t.server, NODE_OUTER, t.cs->outer, t.cs->outer_len, t.ss), 0);
-    ck_assert_uint_eq (t.ss->outer_len, 303);
+    ck_assert_uint_eq (t.ss->outer_len, 2 * 303);
     t.cs->outer_len = t.cs->inner_len = 0;
     uint8_t *at = t.ss->outer + t.ss->outer_len;
     memcpy (at, "HTTP/1.1 200 OK", 15);
     node_out_t sout = { s_sink_data, s_sink_event, t.ss, NULL };
     ck_assert_int_eq (node_stack_recv (t.server, NODE_INNER, at, 15, 0, &sout), 0);
     ck_assert_uint_eq (t.ss->outer_len, 2 * 303 + 5 + 15 + 1 + 16);
-    ck_assert_mem_eq (t.ss->outer + 303, "\x17\x03\x03\x01\x2a", 5);
-    node_stack_pump (t.server, 5000, &sout);        //  nothing is due any more
-    node_stack_pump (t.server, 6000, &sout);
-    ck_assert_uint_eq (t.ss->outer_len, 2 * 303 + 5 + 15 + 1 + 16);
+    ck_assert_mem_eq (t.ss->outer + 2 * 303, "\x17\x03\x03\x00\x20", 5);
     ck_assert_int_eq (s_feed (t.client, NODE_OUTER, t.ss->outer, t.ss->outer_len, t.cs), 0);
     ck_assert_uint_eq (t.cs->inner_len, 15);
     ck_assert_mem_eq (t.cs->inner, "HTTP/1.1 200 OK", 15);
@@ -633,6 +639,7 @@ START_TEST (test_nodes_early_data)
         ck_assert_int_eq (s_feed (t.server, NODE_OUTER, t.cs->outer + i, 1, t.ss), 0);
     ck_assert_mem_eq (t.ss->inner, "GET /", 5);
     ck_assert_int_eq (s_feed (t.client, NODE_OUTER, t.sflight, t.sflight_len, t.cs), 0);
+    ck_assert_int_eq (t.cs->holds, 0);          //  its Finished left long ago: no pause
     s_pair_destroy (&t);
 }
 END_TEST
