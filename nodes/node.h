@@ -45,9 +45,10 @@ typedef enum {
     NODE_WAKE,          //  pump the stack again at value (ms, the driver's clock)
     NODE_SHORTFALL,     //  a scheduled send lacked value bytes: the driver may pad
     NODE_ENDED,         //  the peer ended its stream here, on purpose (an end record)
-    NODE_HOLD           //  hold the outer end's writes for value microseconds from
-                        //  now (what leaves meanwhile waits behind): a pause a TLS
-                        //  stack makes while it computes
+    NODE_HOLD           //  a pause at the outer end: what the node emits from now
+                        //  on leaves value microseconds after what it emitted
+                        //  before (after the pause before, if one is running): the
+                        //  pauses a TLS stack makes while it computes
 } node_event_t;
 
 //  Flags of a chunk.
@@ -58,8 +59,6 @@ typedef enum {
                             //  seals it as a command, one that does not passes it on
 #define NODE_END 4u         //  (empty) our stream ends here, a FIN follows: a node that
                             //  marks ends (marks_end) seals an end record
-#define NODE_SEGMENT 8u     //  toward outer: these bytes start a write of their own
-                            //  (what was queued before leaves first, in one write)
 
 typedef struct {
     //  Bytes toward `to`. data is valid only during the call; it may be the

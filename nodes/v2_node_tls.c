@@ -23,6 +23,8 @@
 #define S_SERVER_PAUSE_MAX 700
 #define S_CLIENT_PAUSE_MIN 950
 #define S_CLIENT_PAUSE_MAX 1800
+#define S_WRITE_PAUSE_MIN 40        //  between two writes of one TLS stack
+#define S_WRITE_PAUSE_MAX 120
 
 static unsigned
 s_uniform (unsigned lo, unsigned hi)
@@ -104,16 +106,33 @@ v2_tls_tail (v2_node_t *self, const node_out_t *out)
     if (v2_tls_start (self, pre, &pre_len) != 0)
         return -1;
     //  With early data the Finished is gone already: nothing to pause for.
-    if (!self->early)
+    //  Else it leaves after the client's pause, and what the user sent
+    //  meanwhile right behind it in a write of its own (as an application
+    //  writes once its TLS stack says the handshake is done). The Finished
+    //  is here, or the start of what was held (sealed there first).
+    bool pause = !self->early;
+    uint8_t *hold = self->hold;
+    size_t hold_len = self->hold_len;
+    self->hold = NULL;
+    self->hold_len = 0;
+    size_t lead = pre_len ? 0 : hold_len < V2_TLS_PRE_SIZE ? hold_len : V2_TLS_PRE_SIZE;
+    if (pause)
         out->event (out->ctx, NODE_HOLD, s_uniform (S_CLIENT_PAUSE_MIN, S_CLIENT_PAUSE_MAX));
     if (pre_len)
         out->data (out->ctx, NODE_OUTER, pre, pre_len, 0);
-    v2_tls_flush_hold (self, out);
+    if (lead)
+        out->data (out->ctx, NODE_OUTER, hold, lead, 0);
+    if (hold_len > lead) {
+        if (pause)
+            out->event (out->ctx, NODE_HOLD, s_uniform (S_WRITE_PAUSE_MIN, S_WRITE_PAUSE_MAX));
+        out->data (out->ctx, NODE_OUTER, hold + lead, hold_len - lead, 0);
+    }
+    free (hold);
     return 0;
 }
 
 static void
-s_ticket (v2_node_t *self, unsigned flags, const node_out_t *out)
+s_ticket (v2_node_t *self, const node_out_t *out)
 {
     static const uint8_t zeros[V2_TLS_TICKET_BODY];
     uint8_t buf[V2_TLS_HEAD_SIZE + 1 + V2_TLS_TICKET_BODY + V2_TAG_SIZE];
@@ -121,15 +140,17 @@ s_ticket (v2_node_t *self, unsigned flags, const node_out_t *out)
         return;
     int w = v2_seal (self->tx, V2_PADDING, zeros, V2_TLS_TICKET_BODY, buf);
     if (w > 0)
-        out->data (out->ctx, NODE_OUTER, buf, (size_t) w, flags);
+        out->data (out->ctx, NODE_OUTER, buf, (size_t) w, 0);
 }
 
 //  OpenSSL writes each ticket by itself: two segments on the wire, a
-//  tenth of a millisecond apart.
+//  tenth of a millisecond apart (two writes closer than that, the kernel
+//  may send as one).
 void
 v2_tls_tickets (v2_node_t *self, const node_out_t *out)
 {
     self->tickets_due = false;
-    s_ticket (self, 0, out);
-    s_ticket (self, NODE_SEGMENT, out);
+    s_ticket (self, out);
+    out->event (out->ctx, NODE_HOLD, s_uniform (S_WRITE_PAUSE_MIN, S_WRITE_PAUSE_MAX));
+    s_ticket (self, out);
 }

@@ -43,9 +43,10 @@ bool session_warm (session_t *self);
 //  one write (and one segment) instead of one each.
 void session_cork (session_t *self, session_side_t side);
 
-//  Hold writes to a side for us microseconds from now (what comes meanwhile
-//  joins the queue): the pauses a TLS stack makes while it computes, so
-//  that a TLS-shaped handshake keeps TLS's timing, not only its sizes.
+//  A pause in a side's writes: what is sent to it from now on leaves us
+//  microseconds later than what was sent before. The pauses a TLS stack
+//  makes while it computes, so that a TLS-shaped handshake keeps TLS's
+//  timing, not only its sizes.
 void session_hold_writes (session_t *self, session_side_t side, unsigned us);
 
 //  The side's FIN leaves ms after its last byte was written, or at once if

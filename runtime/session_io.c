@@ -20,27 +20,30 @@
 //  --------------------------------------------------------------------------
 //  Writing
 
-//  Write an ungated side's queue: the bytes before a chunk that asked for
-//  a write of its own (seg_mark: a TLS server's second ticket) in one
-//  write, then the rest. Bytes written, or -1.
-static ssize_t
-s_flush_marked (session_t *self, conn_t *conn)
+//  Pauses (session_conn_hold): how many bytes of the queue may be written
+//  now. The holds that are over go first.
+static size_t
+s_hold_limit (conn_t *conn)
 {
-    bufpool_t *pool = worker_pool (self->worker);
-    if (conn->seg_mark == 0 || conn->seg_mark >= conn->out.bytes) {
-        conn->seg_mark = 0;
-        return bufq_flush (&conn->out, pool, conn->fd);
+    if (conn->holds == 0)
+        return SIZE_MAX;
+    uint64_t now = timers_now_us ();
+    int over = 0;
+    while (over < conn->holds && conn->hold_until[over] <= now)
+        over++;
+    for (int k = over; k < conn->holds; k++) {
+        conn->hold_at[k - over] = conn->hold_at[k];
+        conn->hold_until[k - over] = conn->hold_until[k];
     }
-    ssize_t first = bufq_flush_max (&conn->out, pool, conn->fd, conn->seg_mark);
-    if (first < 0)
-        return -1;
-    if ((size_t) first < conn->seg_mark) {
-        conn->seg_mark -= (size_t) first;
-        return first;
-    }
-    conn->seg_mark = 0;
-    ssize_t rest = bufq_flush (&conn->out, pool, conn->fd);
-    return rest < 0 ? -1 : first + rest;
+    conn->holds -= over;
+    return conn->holds ? conn->hold_at[0] : SIZE_MAX;
+}
+
+static void
+s_hold_written (conn_t *conn, size_t written)
+{
+    for (int k = 0; k < conn->holds; k++)
+        conn->hold_at[k] = conn->hold_at[k] > written ? conn->hold_at[k] - written : 0;
 }
 
 //  Flush a side's queue, then send the FIN it owes. False: the socket failed.
@@ -71,20 +74,25 @@ session_flush (session_t *self, conn_t *conn)
         }
         return true;
     }
-    if (conn->fd < 0 || conn->connecting || conn->held)
+    if (conn->fd < 0 || conn->connecting)
         return true;
     bool gated = session_gated (conn);
     if (gated) {
-        conn->seg_mark = 0;             //  the gate decides what leaves together
         session_nodes_pump (self, conn);
         if (session_dead (self))
             return true;
     }
-    if (conn->out.bytes > 0 && (!gated || conn->released > 0)) {
-        ssize_t written = gated ? bufq_flush_max (&conn->out, worker_pool (self->worker), conn->fd, conn->released)
-                                : s_flush_marked (self, conn);
+    size_t allowed = s_hold_limit (conn);
+    if (gated && conn->released < allowed)
+        allowed = conn->released;
+    if (conn->out.bytes > 0 && allowed > 0) {
+        bufpool_t *pool = worker_pool (self->worker);
+        ssize_t written = allowed == SIZE_MAX ? bufq_flush (&conn->out, pool, conn->fd)
+                                              : bufq_flush_max (&conn->out, pool, conn->fd, allowed);
         if (written > 0 && gated)
             conn->released -= (size_t) written < conn->released ? (size_t) written : conn->released;
+        if (written > 0)
+            s_hold_written (conn, (size_t) written);
         if (written < 0) {
             int err = errno;
             log_debug ("%s: write to %s (fd %d, role %d): %s", self->peer, conn == &self->client ? "client" : conn == &self->target ? "target" : "spare", conn->fd, conn->role, strerror (err));
@@ -582,34 +590,49 @@ session_cork (session_t *self, session_side_t side)
 }
 
 void
+session_conn_hold (session_t *self, conn_t *conn, unsigned us)
+{
+    if (session_dead (self) || (conn != &self->client && conn != &self->target))
+        return;
+    uint64_t now = timers_now_us ();
+    uint64_t from = conn->holds ? conn->hold_until[conn->holds - 1] : now;
+    uint64_t until = (from > now ? from : now) + us;
+    if (conn->holds == CONN_HOLDS_MAX)
+        conn->hold_until[conn->holds - 1] = until;      //  the last one lasts longer
+    else {
+        conn->hold_at[conn->holds] = conn->out.bytes;
+        conn->hold_until[conn->holds++] = until;
+    }
+    //  Corked meanwhile (nothing is written past the queue), and what came
+    //  before the pause still leaves this turn.
+    conn->corked = true;
+    worker_uncork_later (self->worker, self);
+    worker_fine_add (self->worker, self->id, until);
+}
+
+void
 session_hold_writes (session_t *self, session_side_t side, unsigned us)
 {
-    conn_t *conn = session_conn (self, side);
-    if (session_dead (self))
-        return;
-    conn->corked = conn->held = true;
-    uint64_t due = timers_now_us () + us;
-    if (due > self->hold_until_us) {
-        self->hold_until_us = due;
-        worker_fine_add (self->worker, self->id, due);
-    }
+    session_conn_hold (self, session_conn (self, side), us);
 }
 
 void
 session_hold_due (session_t *self, uint64_t deadline_us)
 {
-    if (session_dead (self) || self->hold_until_us != deadline_us)
-        return;
-    self->hold_until_us = 0;
-    self->client.held = self->target.held = false;
-    session_uncork (self);
+    (void) deadline_us;             //  a stale one costs a flush that writes nothing
+    if (!session_dead (self))
+        session_uncork (self);
 }
 
 void
 session_uncork (session_t *self)
 {
-    self->client.corked = self->client.held;
-    self->target.corked = self->target.held;
+    //  A side in a pause stays corked (its queue is written up to the
+    //  pause) until the timer of that pause.
+    s_hold_limit (&self->client);
+    s_hold_limit (&self->target);
+    self->client.corked = self->client.holds > 0;
+    self->target.corked = self->target.holds > 0;
     if (session_dead (self))
         return;
     if (!session_flush (self, &self->client) || !session_flush (self, &self->target)) {

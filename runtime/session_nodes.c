@@ -42,7 +42,6 @@ typedef struct {
     bool overflow;              //  more commands than a chunk can hold
     size_t shortfall;
     uint64_t wake;
-    unsigned hold_us;           //  NODE_HOLD: the outer end's writes wait this long
 } s_call_t;
 
 static bool
@@ -122,10 +121,9 @@ s_on_data (void *ctx, node_side_t to, uint8_t *data, size_t len, unsigned flags)
 {
     s_call_t *call = ctx;
     session_t *self = call->self;
+    (void) flags;
     if (session_dead (self) || len == 0)
         return;
-    if (to == NODE_OUTER && (flags & NODE_SEGMENT) && call->side->out.bytes > 0)
-        call->side->seg_mark = call->side->out.bytes;
     if (to == NODE_OUTER && call->room_out && data == call->room_out && len <= call->room_out_len) {
         bufq_commit (&call->side->out, len);
         call->room_out = NULL;
@@ -190,8 +188,8 @@ s_on_event (void *ctx, node_event_t event, uint64_t value)
             call->side->end_seen = true;
             break;
         case NODE_HOLD:
-            if (value > call->hold_us)
-                call->hold_us = value > 1000000 ? 1000000 : (unsigned) value;
+            //  At once: the pause begins behind what the node emitted so far.
+            session_conn_hold (call->self, call->side, value > 1000000 ? 1000000 : (unsigned) value);
             break;
     }
 }
@@ -218,9 +216,6 @@ s_after (session_t *self, s_call_t *call, int rc)
         session_side_failed (self, call->side, EPROTO);
         return;
     }
-    if (call->hold_us && (call->side == &self->client || call->side == &self->target))
-        session_hold_writes (self, call->side == &self->client ? SESSION_CLIENT : SESSION_TARGET,
-                             call->hold_us);
     if (call->flush && !call->side->corked && !session_flush (self, call->side)) {
         session_kill (self, true);
         return;

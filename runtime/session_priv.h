@@ -46,7 +46,6 @@ struct session_t {
     void *filter_arg;
     bool addr_denied;               //  the filter dropped an address of this connect
     uint64_t deadline[TIMER_COUNT]; //  0: not armed
-    uint64_t hold_until_us;         //  held writes go then (0: none held)
     uint64_t active_ms;             //  RELAY: when bytes last came from either side
     uint64_t relay_ms;              //  when RELAY began
     char peer[64];

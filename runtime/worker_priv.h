@@ -34,6 +34,8 @@ typedef enum {
     CONN_RETIRE             //  an old socket: writes what it has queued, then closes
 } conn_role_t;
 
+#define CONN_HOLDS_MAX 3        //  pauses a side keeps at once (a handshake needs two)
+
 typedef struct {
     ep_kind_t kind;
     session_t *session;
@@ -52,8 +54,11 @@ typedef struct {
     bool connecting;        //  non-blocking connect in flight
     node_stack_t *nodes;    //  owned; NULL: bytes pass as they are
     bool corked;            //  queue writes until the end of the loop turn
-    bool held;              //  ... and beyond, until the session's hold is due
-    size_t seg_mark;        //  >0: these first bytes of out go in a write of their own
+    //  Pauses (session_conn_hold): the bytes queued behind the first
+    //  hold_at[k] wait until hold_until[k] (microseconds); corked meanwhile.
+    int holds;
+    size_t hold_at[CONN_HOLDS_MAX];
+    uint64_t hold_until[CONN_HOLDS_MAX];
     bool over_window;       //  out went over the window: tell the handler when it drains
     //  A stream side has no fd: it is one stream of a multiplexed tunnel.
     const stream_ops_t *mux_ops;
@@ -203,8 +208,12 @@ void session_on_resolved (session_t *self, uint64_t token, int status, const str
 void session_settle (session_t *self);
 //  Write what corked sides queued (end of a loop turn).
 void session_uncork (session_t *self);
-//  The session's held writes (session_hold_writes) may go now, unless the
-//  hold was renewed since (deadline_us is not the one it keeps).
+//  A pause of the session's (session_conn_hold) may be over: what it held
+//  is written.
 void session_hold_due (session_t *self, uint64_t deadline_us);
+//  A pause in conn's writes: the bytes queued from now on leave us
+//  microseconds after those queued before (after the end of the pause
+//  before it, if there is one). Only the client and target sides pause.
+void session_conn_hold (session_t *self, conn_t *conn, unsigned us);
 
 #endif
