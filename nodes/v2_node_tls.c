@@ -107,9 +107,10 @@ v2_tls_tail (v2_node_t *self, const node_out_t *out)
         return -1;
     //  With early data the Finished is gone already: nothing to pause for.
     //  Else it leaves after the client's pause, and what the user sent
-    //  meanwhile right behind it in a write of its own (as an application
-    //  writes once its TLS stack says the handshake is done). The Finished
-    //  is here, or the start of what was held (sealed there first).
+    //  meanwhile (or sends next) right behind it in a write of its own, as
+    //  an application writes once its TLS stack says the handshake is done.
+    //  The Finished is here, or the start of what was held (sealed there
+    //  first).
     bool pause = !self->early;
     uint8_t *hold = self->hold;
     size_t hold_len = self->hold_len;
@@ -122,11 +123,10 @@ v2_tls_tail (v2_node_t *self, const node_out_t *out)
         out->data (out->ctx, NODE_OUTER, pre, pre_len, 0);
     if (lead)
         out->data (out->ctx, NODE_OUTER, hold, lead, 0);
-    if (hold_len > lead) {
-        if (pause)
-            out->event (out->ctx, NODE_HOLD, s_uniform (S_WRITE_PAUSE_MIN, S_WRITE_PAUSE_MAX));
+    if (pause)
+        out->event (out->ctx, NODE_HOLD, s_uniform (S_WRITE_PAUSE_MIN, S_WRITE_PAUSE_MAX));
+    if (hold_len > lead)
         out->data (out->ctx, NODE_OUTER, hold + lead, hold_len - lead, 0);
-    }
     free (hold);
     return 0;
 }

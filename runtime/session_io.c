@@ -34,16 +34,35 @@ s_hold_limit (conn_t *conn)
     for (int k = over; k < conn->holds; k++) {
         conn->hold_at[k - over] = conn->hold_at[k];
         conn->hold_until[k - over] = conn->hold_until[k];
+        conn->hold_us[k - over] = conn->hold_us[k];
     }
     conn->holds -= over;
     return conn->holds ? conn->hold_at[0] : SIZE_MAX;
 }
 
+//  A pause lasts from the write of the bytes before it: one whose bytes
+//  before just left begins now (else two writes a few microseconds apart,
+//  at the end of a busy loop turn, would still leave as one segment), and
+//  the ones behind it move with it.
 static void
-s_hold_written (conn_t *conn, size_t written)
+s_hold_written (session_t *self, conn_t *conn, size_t written)
 {
-    for (int k = 0; k < conn->holds; k++)
+    uint64_t now = 0;
+    for (int k = 0; k < conn->holds; k++) {
+        bool began = conn->hold_at[k] > 0 && conn->hold_at[k] <= written;
         conn->hold_at[k] = conn->hold_at[k] > written ? conn->hold_at[k] - written : 0;
+        uint64_t from = k > 0 ? conn->hold_until[k - 1] : 0;
+        if (began) {
+            if (!now)
+                now = timers_now_us ();
+            if (now > from)
+                from = now;
+        }
+        if (from + conn->hold_us[k] > conn->hold_until[k]) {
+            conn->hold_until[k] = from + conn->hold_us[k];
+            worker_fine_add (self->worker, self->id, conn->hold_until[k]);
+        }
+    }
 }
 
 //  Flush a side's queue, then send the FIN it owes. False: the socket failed.
@@ -92,7 +111,7 @@ session_flush (session_t *self, conn_t *conn)
         if (written > 0 && gated)
             conn->released -= (size_t) written < conn->released ? (size_t) written : conn->released;
         if (written > 0)
-            s_hold_written (conn, (size_t) written);
+            s_hold_written (self, conn, (size_t) written);
         if (written < 0) {
             int err = errno;
             log_debug ("%s: write to %s (fd %d, role %d): %s", self->peer, conn == &self->client ? "client" : conn == &self->target ? "target" : "spare", conn->fd, conn->role, strerror (err));
@@ -597,11 +616,14 @@ session_conn_hold (session_t *self, conn_t *conn, unsigned us)
     uint64_t now = timers_now_us ();
     uint64_t from = conn->holds ? conn->hold_until[conn->holds - 1] : now;
     uint64_t until = (from > now ? from : now) + us;
-    if (conn->holds == CONN_HOLDS_MAX)
+    if (conn->holds == CONN_HOLDS_MAX) {
         conn->hold_until[conn->holds - 1] = until;      //  the last one lasts longer
+        conn->hold_us[conn->holds - 1] += us;
+    }
     else {
         conn->hold_at[conn->holds] = conn->out.bytes;
-        conn->hold_until[conn->holds++] = until;
+        conn->hold_until[conn->holds] = until;
+        conn->hold_us[conn->holds++] = us;
     }
     //  Corked meanwhile (nothing is written past the queue), and what came
     //  before the pause still leaves this turn.

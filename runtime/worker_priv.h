@@ -55,10 +55,12 @@ typedef struct {
     node_stack_t *nodes;    //  owned; NULL: bytes pass as they are
     bool corked;            //  queue writes until the end of the loop turn
     //  Pauses (session_conn_hold): the bytes queued behind the first
-    //  hold_at[k] wait until hold_until[k] (microseconds); corked meanwhile.
+    //  hold_at[k] wait until hold_until[k] (microseconds), at least hold_us[k]
+    //  after those before them were written; corked meanwhile.
     int holds;
     size_t hold_at[CONN_HOLDS_MAX];
     uint64_t hold_until[CONN_HOLDS_MAX];
+    unsigned hold_us[CONN_HOLDS_MAX];
     bool over_window;       //  out went over the window: tell the handler when it drains
     //  A stream side has no fd: it is one stream of a multiplexed tunnel.
     const stream_ops_t *mux_ops;
