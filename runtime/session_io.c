@@ -29,7 +29,8 @@ s_hold_limit (conn_t *conn)
         return SIZE_MAX;
     uint64_t now = timers_now_us ();
     int over = 0;
-    while (over < conn->holds && conn->hold_until[over] <= now)
+    //  Over: its time came, and the bytes before it have left.
+    while (over < conn->holds && conn->hold_at[over] == 0 && conn->hold_until[over] <= now)
         over++;
     for (int k = over; k < conn->holds; k++) {
         conn->hold_at[k - over] = conn->hold_at[k];
