@@ -168,8 +168,10 @@ s_meaning (v2_node_t *self, uint8_t type, const uint8_t *body, size_t len,
             out->event (out->ctx, NODE_COMMAND, body[0]);
             return 0;
         case V2_END:
-            if (len != 0)
-                return -1;          //  an end has no body
+            //  An end has no body; TLS-shaped, it may have two zeros (the
+            //  size of a close_notify alert).
+            if (len != 0 && !(self->tls && len == V2_TLS_END_BODY && body[0] == 0 && body[1] == 0))
+                return -1;
             self->ended = true;
             out->event (out->ctx, NODE_ENDED, 0);
             return 0;
@@ -502,7 +504,8 @@ s_from_inner (v2_node_t *self, const uint8_t *data, size_t len, unsigned flags,
     }
     if (flags & NODE_END) {
         type = V2_END;
-        len = 0;
+        len = self->tls ? V2_TLS_END_BODY : 0;
+        data = zeros;
         self->end_sent = true;
     }
     else

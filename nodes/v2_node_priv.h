@@ -33,6 +33,7 @@ struct v2_node_t {
 
 #define V2_TLS_FINISHED_BODY (69 - V2_TAG_SIZE - 1)     //  a SHA-384 Finished: 69 bytes sealed
 #define V2_TLS_TICKET_BODY (298 - V2_TAG_SIZE - 1)      //  nginx's NewSessionTicket: 298
+#define V2_TLS_END_BODY 2                               //  an END sized as a close_notify alert
 //  The client's ChangeCipherSpec and its Finished-sized PADDING record.
 #define V2_TLS_PRE_SIZE (TLS_CCS_SIZE + V2_TLS_HEAD_SIZE + 1 + V2_TLS_FINISHED_BODY + V2_TAG_SIZE)
 

@@ -223,6 +223,14 @@ def one_flow(cls, workload, i, manifest, seed):
     finally:
         if sock is not None:
             try:
+                # A TLS client ends with a close_notify, as curl (SSL_shutdown) and
+                # browsers do; nginx answers with its own.
+                if isinstance(sock, ssl.SSLSocket) and rec["ok"]:
+                    sock.settimeout(2.0)
+                    sock.unwrap()
+            except (OSError, ssl.SSLError, ValueError):
+                pass
+            try:
                 sock.close()
             except OSError:
                 pass
