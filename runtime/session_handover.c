@@ -62,6 +62,9 @@ s_swap_sockets (session_t *self)
     S_MOVE (held_eof);
 #undef S_MOVE
     spare->corked = false;
+    //  A pause counted bytes of the queue that just moved to the old socket,
+    //  which writes them all now.
+    side->holds = 0;
     //  The old socket writes all it has, unshaped; the gate starts afresh
     //  on the new one.
     session_nodes_release_all (self, side);
