@@ -86,13 +86,22 @@ v2_tls_hold (v2_node_t *self, const uint8_t *data, size_t len)
     return 0;
 }
 
+//  What was held, now the caller's (to emit and free).
+static uint8_t *
+s_take_hold (v2_node_t *self, size_t *len)
+{
+    uint8_t *hold = self->hold;
+    *len = self->hold_len;
+    self->hold = NULL;
+    self->hold_len = 0;
+    return hold;
+}
+
 void
 v2_tls_flush_hold (v2_node_t *self, const node_out_t *out)
 {
-    uint8_t *hold = self->hold;
-    size_t hold_len = self->hold_len;
-    self->hold = NULL;
-    self->hold_len = 0;
+    size_t hold_len;
+    uint8_t *hold = s_take_hold (self, &hold_len);
     if (hold_len)
         out->data (out->ctx, NODE_OUTER, hold, hold_len, 0);
     free (hold);
@@ -112,10 +121,8 @@ v2_tls_tail (v2_node_t *self, const node_out_t *out)
     //  The Finished is here, or the start of what was held (sealed there
     //  first).
     bool pause = !self->early;
-    uint8_t *hold = self->hold;
-    size_t hold_len = self->hold_len;
-    self->hold = NULL;
-    self->hold_len = 0;
+    size_t hold_len;
+    uint8_t *hold = s_take_hold (self, &hold_len);
     size_t lead = pre_len ? 0 : hold_len < V2_TLS_PRE_SIZE ? hold_len : V2_TLS_PRE_SIZE;
     if (pause)
         out->event (out->ctx, NODE_HOLD, s_uniform (S_CLIENT_PAUSE_MIN, S_CLIENT_PAUSE_MAX));

@@ -640,9 +640,8 @@ session_hold_writes (session_t *self, session_side_t side, unsigned us)
 }
 
 void
-session_hold_due (session_t *self, uint64_t deadline_us)
+session_hold_due (session_t *self)
 {
-    (void) deadline_us;             //  a stale one costs a flush that writes nothing
     if (!session_dead (self))
         session_uncork (self);
 }

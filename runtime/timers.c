@@ -109,7 +109,5 @@ timers_now_us (void)
 uint64_t
 timers_now_ms (void)
 {
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+    return timers_now_us () / 1000;
 }

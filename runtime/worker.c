@@ -445,11 +445,13 @@ s_fire_timers (worker_t *self)
         if (session)
             session_timer_due (session, entry.kind, entry.deadline_ms);
     }
+    if (timers_size (self->fine) == 0)
+        return;
     uint64_t now_us = timers_now_us ();
     while (timers_pop_due (self->fine, now_us, &entry)) {
         session_t *session = session_table_find (&self->sessions, entry.owner);
         if (session)
-            session_hold_due (session, entry.deadline_ms);
+            session_hold_due (session);
     }
 }
 
@@ -583,7 +585,7 @@ worker_actor (zsock_t *pipe, void *args)
         //  A held write due sooner than the next millisecond timer: waited
         //  for to the microsecond (a TLS-shaped handshake's pauses are
         //  fractions of a millisecond).
-        int fine_us = timers_wait_ms (self->fine, timers_now_us ());
+        int fine_us = timers_size (self->fine) ? timers_wait_ms (self->fine, timers_now_us ()) : -1;
         int count;
         if (fine_us >= 0 && (timeout < 0 || fine_us < (int64_t) timeout * 1000)) {
             struct timespec ts = { .tv_sec = fine_us / 1000000, .tv_nsec = (long) (fine_us % 1000000) * 1000 };

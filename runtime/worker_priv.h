@@ -211,8 +211,8 @@ void session_settle (session_t *self);
 //  Write what corked sides queued (end of a loop turn).
 void session_uncork (session_t *self);
 //  A pause of the session's (session_conn_hold) may be over: what it held
-//  is written.
-void session_hold_due (session_t *self, uint64_t deadline_us);
+//  is written (a stale timer costs a flush that writes nothing).
+void session_hold_due (session_t *self);
 //  A pause in conn's writes: the bytes queued from now on leave us
 //  microseconds after those queued before (after the end of the pause
 //  before it, if there is one). Only the client and target sides pause.

@@ -402,10 +402,10 @@ typedef struct {
 static void
 s_sink_data (void *ctx, node_side_t to, uint8_t *data, size_t len, unsigned flags)
 {
+    (void) flags;
     s_sink_t *sink = ctx;
     uint8_t *buf = to == NODE_INNER ? sink->inner : sink->outer;
     size_t *used = to == NODE_INNER ? &sink->inner_len : &sink->outer_len;
-    (void) flags;
     ck_assert_uint_le (*used + len, sizeof sink->inner);
     memcpy (buf + *used, data, len);
     *used += len;
