@@ -96,6 +96,8 @@ session_conn_close (session_t *self, conn_t *conn, bool abortive)
             struct linger lg = { 1, 0 };
             setsockopt (conn->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
         }
+        if (conn->fd == self->reading_fd)
+            self->reading_fd = -1;
         close (conn->fd);
     }
     bufq_clear (&conn->out, worker_pool (self->worker));
@@ -146,6 +148,7 @@ s_session_new (worker_t *worker, uint64_t id, int fd, const handler_conf_t *conf
     self->id = id;
     self->worker = worker;
     self->state = SESSION_HANDSHAKE;
+    self->reading_fd = -1;
     session_conn_init (&self->client, self, fd);
     session_conn_init (&self->target, self, -1);
     session_conn_init (&self->spare, self, -1);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "runtime/base/log.h"
@@ -492,36 +493,13 @@ s_socket_eof (session_t *self, conn_t *conn, int err)
     }
 }
 
-void
-session_read (session_t *self, conn_t *conn)
+//  What one block of a read brought, taken as the socket's state wants it.
+static void
+s_take_block (session_t *self, conn_t *conn, buf_t *buf)
 {
     conn_t *side = session_side_of (self, conn);
-    bufpool_t *pool = worker_pool (self->worker);
-    buf_t *buf = bufpool_get (pool);
-    size_t want = bufpool_block_size (pool);
-    //  Toward a stream: one read makes one frame (not a full one and a 1-byte
-    //  one), and its header goes in front of the bytes, in the same block.
-    if (session_other (self, side)->mux && !side->nodes) {
-        buf->off = buf->len = SESSION_STREAM_HEADROOM;
-        want -= SESSION_STREAM_HEADROOM;
-        if (want > SESSION_STREAM_CHUNK)
-            want = SESSION_STREAM_CHUNK;
-    }
-    ssize_t n = recv (conn->fd, buf->data + buf->off, want, 0);
-    if (n <= 0) {
-        bufpool_put (pool, buf);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-            return;
-        int err = n < 0 ? errno : 0;
-        if (err)
-            log_debug ("%s: read from %s: %s", self->peer,
-                       side == &self->client ? "client" : "target", strerror (err));
-        s_socket_eof (self, conn, err);
-        return;
-    }
-    buf->len += (uint32_t) n;
     if (conn->failed) {
-        bufpool_put (pool, buf);            //  the end comes next
+        bufpool_put (worker_pool (self->worker), buf);     //  the end comes next
         return;
     }
     if (conn->role == CONN_HOLD) {
@@ -533,14 +511,112 @@ session_read (session_t *self, conn_t *conn)
         return;
     }
     if (conn->role == CONN_RETIRE) {
-        bufpool_put (pool, buf);
+        bufpool_put (worker_pool (self->worker), buf);
         return;
     }
-    session_trace_hop (self, side, "data", (size_t) n);
+    session_trace_hop (self, side, "data", buf->len - buf->off);
     if (side->nodes)
         session_nodes_in (self, side, buf);
     else
         session_deliver (self, side, buf);
+}
+
+//  How many blocks the next read of conn may fill: up to WORKER_READ_BLOCKS
+//  within the room its side's window leaves (session_wants_read), so that a
+//  socket in bulk costs fewer system calls and wake-ups per byte at both
+//  ends, and no more memory than the window allows. Blocks the read does
+//  not fill go straight back to the pool.
+static int
+s_read_blocks (session_t *self, conn_t *conn, size_t block)
+{
+    if (conn->role != CONN_STREAM || conn->failed)
+        return 1;
+    conn_t *side = session_side_of (self, conn);
+    size_t queued;
+    switch (self->state) {
+        case SESSION_RELAY:
+            queued = session_conn_queued (session_other (self, side));
+            break;
+        case SESSION_HANDSHAKE:
+            queued = session_conn_queued (&self->client);
+            if (side == &self->client && session_conn_queued (&self->target) > queued)
+                queued = session_conn_queued (&self->target);
+            break;
+        default:
+            return 1;
+    }
+    size_t count = queued < WORKER_WINDOW ? (WORKER_WINDOW - queued) / block : 0;
+    return count < 1 ? 1 : count > WORKER_READ_BLOCKS ? WORKER_READ_BLOCKS : (int) count;
+}
+
+//  Where the socket being read is after taking one of its blocks: where it
+//  was, or where a handover's swap moved it. NULL: it was closed.
+static conn_t *
+s_reading_conn (session_t *self, conn_t *conn, int fd)
+{
+    if (session_dead (self) || self->reading_fd != fd)
+        return NULL;
+    if (conn->fd == fd)
+        return conn;
+    if (self->spare.fd == fd)
+        return &self->spare;
+    if (self->baton && self->baton->fd == fd)
+        return self->baton;
+    return NULL;
+}
+
+void
+session_read (session_t *self, conn_t *conn)
+{
+    conn_t *side = session_side_of (self, conn);
+    bufpool_t *pool = worker_pool (self->worker);
+    size_t block = bufpool_block_size (pool);
+    int count = s_read_blocks (self, conn, block);
+    buf_t *bufs[WORKER_READ_BLOCKS];
+    struct iovec iov[WORKER_READ_BLOCKS];
+    //  Toward a stream: one read makes one frame (not a full one and a 1-byte
+    //  one), and its header goes in front of the bytes, in the same block.
+    bool framed = session_other (self, side)->mux && !side->nodes;
+    for (int i = 0; i < count; i++) {
+        buf_t *buf = bufs[i] = bufpool_get (pool);
+        size_t want = block;
+        if (framed) {
+            buf->off = buf->len = SESSION_STREAM_HEADROOM;
+            want -= SESSION_STREAM_HEADROOM;
+            if (want > SESSION_STREAM_CHUNK)
+                want = SESSION_STREAM_CHUNK;
+        }
+        iov[i] = (struct iovec) { buf->data + buf->off, want };
+    }
+    ssize_t n = count == 1 ? recv (conn->fd, iov[0].iov_base, iov[0].iov_len, 0)
+                           : readv (conn->fd, iov, count);
+    if (n <= 0) {
+        for (int i = 0; i < count; i++)
+            bufpool_put (pool, bufs[i]);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+        int err = n < 0 ? errno : 0;
+        if (err)
+            log_debug ("%s: read from %s: %s", self->peer,
+                       side == &self->client ? "client" : "target", strerror (err));
+        s_socket_eof (self, conn, err);
+        return;
+    }
+    //  Each block is taken as if it came by a read of its own.
+    int fd = self->reading_fd = conn->fd;
+    size_t left = (size_t) n;
+    for (int i = 0; i < count; i++) {
+        size_t got = left < iov[i].iov_len ? left : iov[i].iov_len;
+        left -= got;
+        if (got == 0 || !conn) {
+            bufpool_put (pool, bufs[i]);
+            continue;
+        }
+        bufs[i]->len += (uint32_t) got;
+        s_take_block (self, conn, bufs[i]);
+        conn = i + 1 < count ? s_reading_conn (self, conn, fd) : NULL;
+    }
+    self->reading_fd = -1;
 }
 
 

@@ -30,6 +30,9 @@ struct session_t {
     worker_t *worker;
     session_state_t state;
     conn_t client, target;
+    //  The socket whose read is being taken block by block (session_read);
+    //  -1 once it is closed meanwhile (its number may be reused at once).
+    int reading_fd;
     const handler_class_t *cls;
     void *handler;
     bool client_paused;

@@ -67,5 +67,7 @@ void worker_actor (zsock_t *pipe, void *args);
 //  other side (the per-connection credit window).
 #define WORKER_WINDOW (512 * 1024)
 #define WORKER_BLOCK_SIZE (64 * 1024)
+//  Blocks one read of a socket in bulk may fill (one readv), within the window.
+#define WORKER_READ_BLOCKS 4
 
 #endif
