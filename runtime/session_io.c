@@ -602,6 +602,11 @@ session_read (session_t *self, conn_t *conn)
         s_socket_eof (self, conn, err);
         return;
     }
+    //  What several blocks bring for a socket on the other side leaves in
+    //  one write at the end of the loop turn, not one per block.
+    conn_t *other = session_other (self, side);
+    if ((size_t) n > iov[0].iov_len && !other->mux && other->fd >= 0)
+        session_cork (self, other == &self->client ? SESSION_CLIENT : SESSION_TARGET);
     //  Each block is taken as if it came by a read of its own.
     int fd = self->reading_fd = conn->fd;
     size_t left = (size_t) n;
