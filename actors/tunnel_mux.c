@@ -556,6 +556,12 @@ s_drained (void *self_)
 }
 
 static void
+s_read_done (void *self_)
+{
+    tunnel_mux_read_done (self_);
+}
+
+static void
 s_handover (void *self_, const handover_event_t *event)
 {
     t_args_t args = { .handover = event };
@@ -573,5 +579,6 @@ const handler_class_t tunnel_mux_handler_class = {
     .target_eof = s_target_eof,
     .timeout = s_timeout,
     .drained = s_drained,
+    .read_done = s_read_done,
     .handover = s_handover,
 };

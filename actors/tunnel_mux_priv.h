@@ -163,6 +163,8 @@ const char *tunnel_mux_name (tunnel_mux_t *self);
 tunnel_mux_action_fn tunnel_mux_open_stream, tunnel_mux_feed, tunnel_mux_drop_streams,
     tunnel_mux_resume_streams, tunnel_mux_send_ext_hello, tunnel_mux_greet,
     tunnel_mux_release_held;
+//  The tunnel's read is through: the pieces gathered from its blocks go to their stream.
+void tunnel_mux_read_done (tunnel_mux_t *self);
 
 //  The muxing tunnels of this worker (tunnel_mux_registry.c). add: -1 if
 //  the registry is full; reverse mode, v1: a tunnel that comes while one is

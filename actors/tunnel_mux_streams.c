@@ -508,9 +508,19 @@ tunnel_mux_feed (tunnel_mux_t *self)
     self->backoff_ms = BACKOFF_MIN_MS;      //  the peer answers: the tunnel works
     baton_heard (self->baton);
     ssize_t rc = mux_decoder_feed (self->decoder, self->args->data, self->args->len, &s_callbacks, self);
-    s_pass_pieces (self);       //  what came before a bad frame is delivered
+    //  What came before a bad frame is delivered. Otherwise a stream's
+    //  pieces may wait for the rest of the read (its blocks are kept): one
+    //  send to the user for all of them (tunnel_mux_read_done).
+    if (rc < 0 || self->unfit || !session_data_kept (self->session))
+        s_pass_pieces (self);
     if (rc < 0 || self->unfit)
         tunnel_mux_raise (self, TE_CORRUPT);
+}
+
+void
+tunnel_mux_read_done (tunnel_mux_t *self)
+{
+    s_pass_pieces (self);
 }
 
 static void

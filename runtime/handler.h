@@ -58,7 +58,8 @@ struct handler_class_t {
     const char *name;
     void *(*create) (session_t *session, const handler_conf_t *conf);
     void (*destroy) (void **self_p);
-    //  Bytes from the client. The data is valid only during the call.
+    //  Bytes from the client. The data is valid only during the call, or
+    //  while session_data_kept() says so, until read_done (below).
     void (*client_data) (void *self, const uint8_t *data, size_t len);
     //  The client half-closed (FIN) before the handler switched to relaying.
     void (*client_eof) (void *self);
@@ -74,6 +75,12 @@ struct handler_class_t {
     //  Optional: a side's queue went over the credit window and has drained
     //  back under it (a multiplexer resumes the streams it holds back).
     void (*drained) (void *self);
+    //  Optional: the bytes one read of a socket brought have all been given
+    //  to client_data / target_data. A handler that has it may keep pointers
+    //  into what it was given while session_data_kept() was true until this
+    //  call (e.g. a multiplexer gathers a stream's pieces from all of a read's
+    //  blocks into one send). Called even if the session ended meanwhile.
+    void (*read_done) (void *self);
     //  Optional: a tunnel's handover events (runtime/handover.h).
     void (*handover) (void *self, const struct handover_event_t *event);
     //  Optional: a datagram on the session's UDP socket `port` (SESSION_UDP_*)

@@ -84,6 +84,10 @@ uint64_t session_active_ms (session_t *self);
 //  Bytes queued toward a side and not yet written.
 size_t session_queued (session_t *self, session_side_t side);
 
+//  Whether the data the handler is being given now stays valid until its
+//  read_done (runtime/handler.h): a read is being taken and the handler has one.
+bool session_data_kept (session_t *self);
+
 //  The handler has answered the client in advance (actors/local_answer.c):
 //  the target's first bytes are the far end's own answer, which check takes
 //  and drops. check returns 0 (all of data was the answer, and more is to

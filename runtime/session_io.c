@@ -379,6 +379,10 @@ s_deliver_now (session_t *self, conn_t *side, buf_t *buf)
                 self->cls->client_data (self->handler, data, len);
             else if (self->cls->target_data)
                 self->cls->target_data (self->handler, data, len);
+            if (session_data_kept (self)) {
+                bufq_push (&self->read_kept, buf);      //  until read_done
+                return;
+            }
             break;
         default:
             break;          //  lingering: late client bytes are dropped
@@ -609,6 +613,7 @@ session_read (session_t *self, conn_t *conn)
         session_cork (self, other == &self->client ? SESSION_CLIENT : SESSION_TARGET);
     //  Each block is taken as if it came by a read of its own.
     int fd = self->reading_fd = conn->fd;
+    self->in_read = true;
     size_t left = (size_t) n;
     for (int i = 0; i < count; i++) {
         size_t got = left < iov[i].iov_len ? left : iov[i].iov_len;
@@ -622,6 +627,18 @@ session_read (session_t *self, conn_t *conn)
         conn = i + 1 < count ? s_reading_conn (self, conn, fd) : NULL;
     }
     self->reading_fd = -1;
+    self->in_read = false;
+    if (self->read_kept.head) {
+        if (self->cls->read_done)
+            self->cls->read_done (self->handler);
+        bufq_clear (&self->read_kept, pool);
+    }
+}
+
+bool
+session_data_kept (session_t *self)
+{
+    return self->in_read && self->cls->read_done;
 }
 
 

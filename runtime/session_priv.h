@@ -33,6 +33,10 @@ struct session_t {
     //  The socket whose read is being taken block by block (session_read);
     //  -1 once it is closed meanwhile (its number may be reused at once).
     int reading_fd;
+    //  During session_read: the blocks given to a handler with read_done,
+    //  kept until it has been called (session_data_kept).
+    bool in_read;
+    bufq_t read_kept;
     const handler_class_t *cls;
     void *handler;
     bool client_paused;

@@ -134,6 +134,13 @@ session_pause (session_t *self, session_side_t side, int paused)
     fake.paused = paused;
 }
 
+bool
+session_data_kept (session_t *self)
+{
+    ck_assert_ptr_eq (self, &fake.tunnel);
+    return fake.data_kept;
+}
+
 size_t
 session_queued (session_t *self, session_side_t side)
 {

@@ -71,6 +71,7 @@ typedef struct {
     int target_closed;
     int paused;
     size_t queued;
+    bool data_kept;                 //  what session_data_kept says (a read in progress)
     int corks;
     session_pad_fn *pad;
     void *pad_ctx;

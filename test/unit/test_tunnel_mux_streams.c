@@ -134,6 +134,56 @@ START_TEST (test_one_delivery_per_read)
 }
 END_TEST
 
+//  While the session keeps a read's blocks (session_data_kept), a stream's
+//  frames from all of them, one cut between two blocks too, reach it in one
+//  delivery at the read's end (read_done); a frame of another stream or a
+//  close between them still passes what came before, in order.
+START_TEST (test_one_delivery_per_kept_read)
+{
+    fake_mux = fake_create (false);
+    fake_peer_new (3);
+    fake_peer_new (4);
+    session_t *a = &fake.spawned[0], *b = &fake.spawned[1];
+    mux_out_t *out = mux_out_new ();
+    mux_encode_data (out, 3, (const uint8_t *) "one,", 4);
+    mux_encode_data (out, 3, (const uint8_t *) "two,", 4);
+    mux_encode_data (out, 3, (const uint8_t *) "three", 5);
+    const uint8_t *wire = mux_out_data (out);
+    size_t size = mux_out_size (out), cut = size / 2;
+    //  A copy of each block, freed only after read_done, as the session does.
+    uint8_t *first = malloc (cut), *second = malloc (size - cut);
+    memcpy (first, wire, cut);
+    memcpy (second, wire + cut, size - cut);
+    fake.data_kept = true;
+    fake_peer (first, cut);
+    fake_peer (second, size - cut);
+    ck_assert_int_eq (a->deliveries, 0);
+    fake.data_kept = false;
+    tunnel_mux_handler_class.read_done (fake_mux);
+    free (first);
+    free (second);
+    ck_assert_str_eq (a->first, "one,two,three");
+    ck_assert_int_eq (a->deliveries, 1);
+    //  Another stream's frame between: what came before goes first.
+    mux_out_clear (out);
+    mux_encode_data (out, 3, (const uint8_t *) "four,", 5);
+    mux_encode_data (out, 4, (const uint8_t *) "b", 1);
+    mux_encode_data (out, 3, (const uint8_t *) "five", 4);
+    fake.data_kept = true;
+    fake_peer (mux_out_data (out), mux_out_size (out));
+    ck_assert_int_eq (a->deliveries, 2);
+    ck_assert_int_eq (b->deliveries, 1);
+    fake.data_kept = false;
+    tunnel_mux_handler_class.read_done (fake_mux);
+    ck_assert_str_eq (a->first, "one,two,threefour,five");
+    ck_assert_int_eq (a->deliveries, 3);
+    //  Nothing held: read_done passes nothing more.
+    tunnel_mux_handler_class.read_done (fake_mux);
+    ck_assert_int_eq (a->deliveries, 3);
+    mux_out_destroy (&out);
+}
+END_TEST
+
 START_TEST (test_muxing_end_ids)
 {
     fake_mux = fake_create (true);
@@ -278,6 +328,7 @@ main (void)
     tcase_add_test (frames, test_frames_to_streams);
     tcase_add_test (frames, test_block_goes_on_whole);
     tcase_add_test (frames, test_one_delivery_per_read);
+    tcase_add_test (frames, test_one_delivery_per_kept_read);
     tcase_add_test (frames, test_muxing_end_ids);
     tcase_add_test (frames, test_window_stops_credit_resumes);
     tcase_add_test (frames, test_credit_given_back);
