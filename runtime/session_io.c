@@ -610,7 +610,7 @@ session_read (session_t *self, conn_t *conn)
     //  one write at the end of the loop turn, not one per block.
     conn_t *other = session_other (self, side);
     if ((size_t) n > iov[0].iov_len && !other->mux && other->fd >= 0)
-        session_cork (self, other == &self->client ? SESSION_CLIENT : SESSION_TARGET);
+        session_conn_cork (self, other);
     //  Each block is taken as if it came by a read of its own.
     int fd = self->reading_fd = conn->fd;
     self->in_read = true;
@@ -698,13 +698,18 @@ session_put_block (session_t *self, buf_t *buf)
 }
 
 void
-session_cork (session_t *self, session_side_t side)
+session_conn_cork (session_t *self, conn_t *conn)
 {
-    conn_t *conn = session_conn (self, side);
     if (session_dead (self) || conn->corked)
         return;
     conn->corked = true;
     worker_uncork_later (self->worker, self);
+}
+
+void
+session_cork (session_t *self, session_side_t side)
+{
+    session_conn_cork (self, session_conn (self, side));
 }
 
 void

@@ -217,5 +217,7 @@ void session_hold_due (session_t *self);
 //  microseconds after those queued before (after the end of the pause
 //  before it, if there is one). Only the client and target sides pause.
 void session_conn_hold (session_t *self, conn_t *conn, unsigned us);
+//  conn's writes wait for the end of the loop turn (session_cork).
+void session_conn_cork (session_t *self, conn_t *conn);
 
 #endif

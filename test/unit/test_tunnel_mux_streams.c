@@ -106,23 +106,46 @@ END_TEST
 //  The frames of one stream that one tunnel read brings reach it in one
 //  delivery (one write to its socket); another stream's frame, or a
 //  control frame, between them keeps the order.
-START_TEST (test_one_delivery_per_read)
+//  The peer opens streams 3 (a) and 4 (b).
+static void
+s_two_streams (session_t **a, session_t **b)
 {
     fake_mux = fake_create (false);
     fake_peer_new (3);
     fake_peer_new (4);
-    session_t *a = &fake.spawned[0], *b = &fake.spawned[1];
-    mux_out_t *out = mux_out_new ();
+    *a = &fake.spawned[0];
+    *b = &fake.spawned[1];
+}
+
+//  Three frames of stream 3, then (s_interleaved) stream 3, 4 and 3 again.
+static void
+s_three_frames (mux_out_t *out)
+{
+    mux_out_clear (out);
     mux_encode_data (out, 3, (const uint8_t *) "one,", 4);
     mux_encode_data (out, 3, (const uint8_t *) "two,", 4);
     mux_encode_data (out, 3, (const uint8_t *) "three", 5);
-    fake_peer (mux_out_data (out), mux_out_size (out));
-    ck_assert_str_eq (a->first, "one,two,three");
-    ck_assert_int_eq (a->deliveries, 1);
+}
+
+static void
+s_interleaved (mux_out_t *out)
+{
     mux_out_clear (out);
     mux_encode_data (out, 3, (const uint8_t *) "four,", 5);
     mux_encode_data (out, 4, (const uint8_t *) "b", 1);
     mux_encode_data (out, 3, (const uint8_t *) "five", 4);
+}
+
+START_TEST (test_one_delivery_per_read)
+{
+    session_t *a, *b;
+    s_two_streams (&a, &b);
+    mux_out_t *out = mux_out_new ();
+    s_three_frames (out);
+    fake_peer (mux_out_data (out), mux_out_size (out));
+    ck_assert_str_eq (a->first, "one,two,three");
+    ck_assert_int_eq (a->deliveries, 1);
+    s_interleaved (out);
     uint8_t close[MUX_CONTROL_SIZE];
     mux_out_append (out, close, mux_put_close_socket (close, 3));
     fake_peer (mux_out_data (out), mux_out_size (out));
@@ -140,14 +163,10 @@ END_TEST
 //  close between them still passes what came before, in order.
 START_TEST (test_one_delivery_per_kept_read)
 {
-    fake_mux = fake_create (false);
-    fake_peer_new (3);
-    fake_peer_new (4);
-    session_t *a = &fake.spawned[0], *b = &fake.spawned[1];
+    session_t *a, *b;
+    s_two_streams (&a, &b);
     mux_out_t *out = mux_out_new ();
-    mux_encode_data (out, 3, (const uint8_t *) "one,", 4);
-    mux_encode_data (out, 3, (const uint8_t *) "two,", 4);
-    mux_encode_data (out, 3, (const uint8_t *) "three", 5);
+    s_three_frames (out);
     const uint8_t *wire = mux_out_data (out);
     size_t size = mux_out_size (out), cut = size / 2;
     //  A copy of each block, freed only after read_done, as the session does.
@@ -165,10 +184,7 @@ START_TEST (test_one_delivery_per_kept_read)
     ck_assert_str_eq (a->first, "one,two,three");
     ck_assert_int_eq (a->deliveries, 1);
     //  Another stream's frame between: what came before goes first.
-    mux_out_clear (out);
-    mux_encode_data (out, 3, (const uint8_t *) "four,", 5);
-    mux_encode_data (out, 4, (const uint8_t *) "b", 1);
-    mux_encode_data (out, 3, (const uint8_t *) "five", 4);
+    s_interleaved (out);
     fake.data_kept = true;
     fake_peer (mux_out_data (out), mux_out_size (out));
     ck_assert_int_eq (a->deliveries, 2);
